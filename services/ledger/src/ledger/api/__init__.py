@@ -1,0 +1,1 @@
+"""The ledger's HTTP API: maps requests to commands and queries, domain errors to statuses."""

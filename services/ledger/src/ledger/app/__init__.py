@@ -1,0 +1,1 @@
+"""The ledger's application layer: command handlers and read queries."""

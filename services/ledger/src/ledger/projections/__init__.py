@@ -1,0 +1,1 @@
+"""The ledger's read models, built from its event topic."""

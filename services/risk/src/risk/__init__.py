@@ -1,0 +1,1 @@
+"""Risk service: arrives with its own issue."""

@@ -1,0 +1,1 @@
+"""Tickets service: arrives with its own issue."""

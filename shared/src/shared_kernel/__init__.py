@@ -1,0 +1,1 @@
+"""The services' common kernel: event envelope, event store, outbox relay, projections, identity."""

@@ -1,0 +1,139 @@
+"""The event envelope: CloudEvents 1.0 attributes plus the back office's extensions.
+
+On Kafka an event travels in CloudEvents structured JSON mode (``application/cloudevents+json``):
+one JSON object holding the attributes, the extensions and ``data``. Extension names follow the
+CloudEvents rule (lower-case letters and digits only).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+DATA_CONTENT_TYPE = "application/json"
+
+
+class EnvelopeError(ValueError):
+    """A message is not a valid back-office CloudEvent."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event: a subject (user or system) acting from an office."""
+
+    subject: str
+    office: str  # "front", "back", or "system" for events the services raise themselves
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(subject=f"system:{name}", office="system")
+
+
+@dataclass(frozen=True)
+class EventEnvelope:
+    """One stored event with everything needed to audit and route it.
+
+    ``type`` carries the version (``ledger.JournalEntryPosted.v1``); ``subject`` is the aggregate
+    id; ``position`` is the global position in the owning service's event store.
+    """
+
+    id: UUID
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    data: dict[str, Any]
+    stream_type: str
+    stream_version: int
+    position: int
+    correlation_id: str
+    causation_id: str
+    actor: Actor
+    dataschema: str = field(default="")
+
+    @property
+    def event_type(self) -> str:
+        """The type without its version suffix, e.g. ``ledger.JournalEntryPosted``."""
+        return self.type.rsplit(".v", 1)[0]
+
+    @property
+    def version(self) -> int:
+        return int(self.type.rsplit(".v", 1)[1])
+
+    def to_cloudevent(self) -> dict[str, Any]:
+        return {
+            "specversion": SPEC_VERSION,
+            "id": str(self.id),
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "datacontenttype": DATA_CONTENT_TYPE,
+            "dataschema": self.dataschema or schema_uri(self.source, self.type),
+            "streamtype": self.stream_type,
+            "streamversion": self.stream_version,
+            "position": self.position,
+            "correlationid": self.correlation_id,
+            "causationid": self.causation_id,
+            "actor": self.actor.subject,
+            "actoroffice": self.actor.office,
+            "data": self.data,
+        }
+
+    def to_json_bytes(self) -> bytes:
+        return json.dumps(self.to_cloudevent(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_cloudevent(cls, payload: dict[str, Any]) -> EventEnvelope:
+        try:
+            if payload["specversion"] != SPEC_VERSION:
+                raise EnvelopeError(f"unsupported specversion {payload['specversion']!r}")
+            event_type = str(payload["type"])
+            if ".v" not in event_type or not event_type.rsplit(".v", 1)[1].isdigit():
+                raise EnvelopeError(f"type {event_type!r} carries no version suffix '.vN'")
+            data = payload["data"]
+            if not isinstance(data, dict):
+                raise EnvelopeError("data must be a JSON object")
+            return cls(
+                id=UUID(str(payload["id"])),
+                source=str(payload["source"]),
+                type=event_type,
+                subject=str(payload["subject"]),
+                time=datetime.fromisoformat(str(payload["time"]).replace("Z", "+00:00")),
+                data=data,
+                stream_type=str(payload["streamtype"]),
+                stream_version=int(payload["streamversion"]),
+                position=int(payload["position"]),
+                correlation_id=str(payload["correlationid"]),
+                causation_id=str(payload["causationid"]),
+                actor=Actor(subject=str(payload["actor"]), office=str(payload["actoroffice"])),
+                dataschema=str(payload.get("dataschema", "")),
+            )
+        except EnvelopeError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EnvelopeError(f"not a valid event envelope: {exc!r}") from exc
+
+    @classmethod
+    def from_json_bytes(cls, raw: bytes) -> EventEnvelope:
+        try:
+            payload = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise EnvelopeError(f"not JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise EnvelopeError("a CloudEvent must be a JSON object")
+        return cls.from_cloudevent(payload)
+
+
+def schema_uri(source: str, type_: str) -> str:
+    """Where the JSON schema of an event type is described (a stable URN, not a fetchable URL)."""
+    return f"urn:backoffice:schema{source.replace('/', ':')}:{type_}"
+
+
+def versioned_type(event_type: str, version: int) -> str:
+    return f"{event_type}.v{version}"

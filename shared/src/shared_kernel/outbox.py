@@ -1,0 +1,101 @@
+"""The outbox relay: publishes every committed event, and only committed events, to Kafka.
+
+The events table is the outbox. Positions become visible in order (see ``eventstore``), so
+"everything after the cursor" never skips a late commit. The relay sends a batch in position
+order with an idempotent ``acks=all`` producer, waits for every acknowledgement, then moves its
+cursor. A crash between send and cursor update re-sends that batch on restart: at-least-once;
+consumers drop such duplicates by position (see ``projections``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared_kernel.eventstore import EventStore
+from shared_kernel.kafka import partition_for
+from shared_kernel.schema import outbox_cursor
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        topic: str,
+        partitions: int,
+        *,
+        name: str = "kafka",
+        batch_size: int = 1000,
+        idle_sleep: float = 0.02,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._producer = producer
+        self._topic = topic
+        self._partitions = partitions
+        self._name = name
+        self._batch_size = batch_size
+        self._idle_sleep = idle_sleep
+        self.published = 0
+
+    async def cursor(self) -> int:
+        async with self._engine.connect() as conn:
+            row = await conn.execute(
+                sa.select(outbox_cursor.c.position).where(outbox_cursor.c.relay == self._name)
+            )
+            return int(row.scalar_one_or_none() or 0)
+
+    async def publish_once(self) -> int:
+        """Publish the next batch after the cursor; returns how many events went out."""
+        start = await self.cursor()
+        async with self._engine.connect() as conn:
+            batch = await self._store.read_after(conn, start, self._batch_size)
+        if not batch:
+            return 0
+        acks = [
+            await self._producer.send(
+                self._topic,
+                value=envelope.to_json_bytes(),
+                key=envelope.subject.encode(),
+                partition=partition_for(envelope.subject, self._partitions),
+                headers=[("content-type", b"application/cloudevents+json")],
+            )
+            for envelope in batch
+        ]
+        await asyncio.gather(*acks)
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                pg_insert(outbox_cursor)
+                .values(relay=self._name, position=batch[-1].position)
+                .on_conflict_do_update(
+                    index_elements=[outbox_cursor.c.relay],
+                    set_={"position": batch[-1].position, "updated_at": sa.func.now()},
+                )
+            )
+        self.published += len(batch)
+        return len(batch)
+
+    async def run(self) -> None:
+        """Publish forever; transient failures are retried with back-off."""
+        backoff = 0.5
+        while True:
+            try:
+                sent = await self.publish_once()
+                backoff = 0.5
+                if sent == 0:
+                    await asyncio.sleep(self._idle_sleep)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay %s failed; retrying in %.1fs", self._name, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)

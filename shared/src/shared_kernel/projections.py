@@ -1,0 +1,261 @@
+"""Projections: Kafka events in, read-model rows out, exactly once in effect.
+
+For each batch of one topic partition, the read-model change and the checkpoint (Kafka offset
+and highest event position) are written in ONE database transaction. An event at or below the
+checkpoint is skipped, so a redelivery after a crash or rebalance, or a duplicate publication by
+the relay, changes nothing. Kafka offset commits are only a hint for the group.
+
+A batch is first applied as a whole (fast, set-based); if that fails, its events are applied
+one by one, each in a savepoint, and an event that still fails (a "poison" event) goes to the
+dead-letter topic with its error while the runner moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared_kernel.envelope import EnvelopeError, EventEnvelope
+from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
+
+log = logging.getLogger(__name__)
+
+
+class Projection(ABC):
+    """A read-model builder: its name, the topics it reads, its tables, and how events apply.
+
+    Tables are declared in ``metadata`` with ``schema=READ_MODEL_SCHEMA``. ``apply`` must be a
+    pure function of the event and the current rows: no side effects outside the connection,
+    so that replays and rebuilds never act twice."""
+
+    name: str
+    topics: Sequence[str]
+    metadata: sa.MetaData
+
+    @abstractmethod
+    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None: ...
+
+    async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
+        """Apply several events in order; override with set-based SQL for speed."""
+        for event in events:
+            await self.apply(conn, event)
+
+
+class DeadLetters:
+    """Sends events a projection cannot apply to a dead-letter topic, with the reason."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+
+    async def send(self, projection: str, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        headers = [
+            ("dlq.projection", projection.encode()),
+            ("dlq.error", error[:2000].encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+        ]
+        await self._producer.send_and_wait(
+            self._topic, value=record.value, key=record.key, headers=headers
+        )
+        log.error(
+            "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
+        )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    kafka_offset: int
+    position: int
+
+
+class ProjectionWriter:
+    """Applies batches of one partition to one generation of the read model."""
+
+    def __init__(
+        self, projection: Projection, read_model: ReadModelStore, generation: int, dead: DeadLetters
+    ) -> None:
+        self.projection = projection
+        self.read_model = read_model
+        self.generation = generation
+        self._dead = dead
+        self._schema = read_model.schema(generation)
+        self.applied = 0
+
+    async def checkpoint(self, tp: TopicPartition) -> Checkpoint | None:
+        async with self.read_model.engine.connect() as raw:
+            conn = await self._translated(raw)
+            row = await conn.execute(self._checkpoint_query(tp))
+            found = row.first()
+        return Checkpoint(found.kafka_offset, found.position) if found else None
+
+    async def write(
+        self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        if not records:
+            return
+        async with self.read_model.engine.begin() as raw:
+            conn = await self._translated(raw)
+            found = (await conn.execute(self._checkpoint_query(tp).with_for_update())).first()
+            checkpoint = (
+                Checkpoint(found.kafka_offset, found.position) if found else Checkpoint(-1, 0)
+            )
+            fresh: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
+            high = checkpoint.position
+            for record in records:
+                if record.offset <= checkpoint.kafka_offset:
+                    continue
+                try:
+                    envelope = EventEnvelope.from_json_bytes(record.value or b"")
+                except EnvelopeError as exc:
+                    await self._dead.send(self.projection.name, record, f"undecodable: {exc}")
+                    continue
+                if envelope.position <= high:
+                    continue  # a duplicate publication: already applied
+                high = envelope.position
+                fresh.append((record, envelope))
+            await self._apply(conn, fresh)
+            await conn.execute(
+                pg_insert(self.read_model.checkpoints)
+                .values(
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    kafka_offset=records[-1].offset,
+                    position=high,
+                )
+                .on_conflict_do_update(
+                    index_elements=["topic", "partition"],
+                    set_={"kafka_offset": records[-1].offset, "position": high},
+                )
+            )
+
+    async def _apply(
+        self, conn: AsyncConnection, fresh: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]]
+    ) -> None:
+        if not fresh:
+            return
+        try:
+            async with conn.begin_nested():
+                await self.projection.apply_batch(conn, [e for _, e in fresh])
+            self.applied += len(fresh)
+            return
+        except Exception:
+            log.warning(
+                "batch of %d failed in %s; applying one by one", len(fresh), self.projection.name
+            )
+        for record, envelope in fresh:
+            try:
+                async with conn.begin_nested():
+                    await self.projection.apply(conn, envelope)
+                self.applied += 1
+            except Exception as exc:  # a poison event must not stop the projection
+                await self._dead.send(self.projection.name, record, f"{type(exc).__name__}: {exc}")
+
+    def _checkpoint_query(self, tp: TopicPartition) -> sa.Select[tuple[int, int]]:
+        cp = self.read_model.checkpoints
+        return sa.select(cp.c.kafka_offset, cp.c.position).where(
+            cp.c.topic == tp.topic, cp.c.partition == tp.partition
+        )
+
+    async def _translated(self, conn: AsyncConnection) -> AsyncConnection:
+        return await conn.execution_options(schema_translate_map={READ_MODEL_SCHEMA: self._schema})
+
+
+class _SeekToCheckpoints(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ProjectionRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._runner.seek_to_checkpoints(assigned)
+
+
+class ProjectionRunner:
+    """Runs a projection in a consumer group against the live read-model generation, and
+    follows a switch to a new generation made by a rebuild."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        read_model: ReadModelStore,
+        bootstrap_servers: str,
+        group_id: str,
+        dead: DeadLetters,
+        *,
+        max_records: int = 2000,
+    ) -> None:
+        self.projection = projection
+        self.read_model = read_model
+        self._bootstrap = bootstrap_servers
+        self._group_id = group_id
+        self._dead = dead
+        self._max_records = max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        self.writer: ProjectionWriter | None = None
+
+    async def seek_to_checkpoints(self, partitions: Sequence[TopicPartition]) -> None:
+        assert self._consumer is not None and self.writer is not None
+        for tp in partitions:
+            checkpoint = await self.writer.checkpoint(tp)
+            if checkpoint is None:
+                await self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, checkpoint.kafka_offset + 1)
+
+    async def run(self) -> None:
+        generation = await self.read_model.ensure_live()
+        self.writer = ProjectionWriter(self.projection, self.read_model, generation, self._dead)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._max_records,
+        )
+        self._consumer = consumer
+        consumer.subscribe(list(self.projection.topics), listener=_SeekToCheckpoints(self))
+        await consumer.start()
+        try:
+            await self._loop(consumer)
+        finally:
+            await consumer.stop()
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        next_generation_check = 0.0
+        while True:
+            if loop.time() >= next_generation_check:
+                await self._follow_switch(consumer)
+                next_generation_check = loop.time() + 1.0
+            batches = await consumer.getmany(timeout_ms=100, max_records=self._max_records)
+            assert self.writer is not None
+            for tp, records in batches.items():
+                if tp not in consumer.assignment():
+                    continue  # revoked during the fetch: its new owner applies it
+                await self.writer.write(tp, records)
+                try:
+                    # Only a hint (the database checkpoint decides), only for partitions we own.
+                    await consumer.commit({tp: records[-1].offset + 1})
+                except (CommitFailedError, IllegalStateError) as exc:
+                    log.info("offset hint for %s not committed: %s", tp, exc)
+
+    async def _follow_switch(self, consumer: AIOKafkaConsumer) -> None:
+        active = await self.read_model.active_generation()
+        if self.writer is None or active is None or active == self.writer.generation:
+            return
+        log.info("projection %s follows switch to generation %s", self.projection.name, active)
+        self.writer = ProjectionWriter(self.projection, self.read_model, active, self._dead)
+        await self.seek_to_checkpoints(list(consumer.assignment()))

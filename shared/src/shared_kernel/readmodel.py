@@ -1,0 +1,156 @@
+"""Read models in generations, so that a rebuild never disturbs readers.
+
+A projection declares its tables in a MetaData under the placeholder schema ``read_model``.
+Each generation lives in a PostgreSQL schema of its own (``<projection>_g<N>``); SQLAlchemy's
+``schema_translate_map`` points the placeholder at the live one. A rebuild fills generation
+N+1 beside the live N and switches the pointer in one transaction once it has caught up.
+The generation's checkpoint table sits in the same schema, so it is rebuilt with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared_kernel.eventstore import EventStore
+from shared_kernel.kafka import partition_for
+from shared_kernel.schema import read_model_generations
+
+READ_MODEL_SCHEMA = "read_model"
+
+
+def checkpoint_table(metadata: sa.MetaData) -> sa.Table:
+    """Per topic partition: the Kafka offset and the highest event position applied."""
+    return sa.Table(
+        "projection_checkpoints",
+        metadata,
+        sa.Column("topic", sa.Text, primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("kafka_offset", sa.BigInteger, nullable=False),
+        sa.Column("position", sa.BigInteger, nullable=False),
+        schema=READ_MODEL_SCHEMA,
+        extend_existing=True,
+    )
+
+
+class ReadModelStore:
+    """Generations of one projection's read model: create, switch, read, wait."""
+
+    def __init__(self, engine: AsyncEngine, name: str, metadata: sa.MetaData) -> None:
+        self.engine = engine
+        self.name = name
+        self.metadata = metadata
+        self.checkpoints = checkpoint_table(metadata)
+
+    def schema(self, generation: int) -> str:
+        return f"{self.name}_g{generation}"
+
+    async def active_generation(self) -> int | None:
+        async with self.engine.connect() as conn:
+            row = await conn.execute(
+                sa.select(read_model_generations.c.active).where(
+                    read_model_generations.c.projection == self.name
+                )
+            )
+            return row.scalar_one_or_none()
+
+    async def create_generation(self, generation: int) -> None:
+        """(Re)create an empty generation schema with the projection's tables."""
+        schema = self.schema(generation)
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            translated = await conn.execution_options(
+                schema_translate_map={READ_MODEL_SCHEMA: schema}
+            )
+            await translated.run_sync(self.metadata.create_all)
+
+    async def ensure_live(self) -> int:
+        """The live generation, creating generation 1 on first start."""
+        active = await self.active_generation()
+        if active is not None:
+            return active
+        await self.create_generation(1)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                pg_insert(read_model_generations)
+                .values(projection=self.name, active=1)
+                .on_conflict_do_nothing()
+            )
+        return await self.active_generation() or 1
+
+    async def switch_to(self, generation: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(read_model_generations)
+                .where(read_model_generations.c.projection == self.name)
+                .values(active=generation, switched_at=sa.func.now())
+            )
+
+    async def drop_generations_except(self, keep: set[int]) -> None:
+        async with self.engine.begin() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :pattern"),
+                {"pattern": f"{self.name}_g%"},
+            )
+            for (schema,) in rows.all():
+                suffix = schema.rsplit("_g", 1)[1]
+                if suffix.isdigit() and int(suffix) not in keep:
+                    await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose ``read_model`` tables are those of the live generation."""
+        generation = await self.active_generation()
+        if generation is None:
+            raise RuntimeError(f"read model {self.name} has not been created yet")
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(
+                schema_translate_map={READ_MODEL_SCHEMA: self.schema(generation)}
+            )
+
+    async def applied_position(self, topic: str, partition: int) -> int:
+        async with self.reading() as conn:
+            row = await conn.execute(
+                sa.select(self.checkpoints.c.position).where(
+                    self.checkpoints.c.topic == topic, self.checkpoints.c.partition == partition
+                )
+            )
+            return int(row.scalar_one_or_none() or 0)
+
+
+class PositionWaiter:
+    """Read your writes: wait, for a bounded time, until the live read model has applied the
+    event at a given global position of this service's own event store."""
+
+    def __init__(
+        self, read_model: ReadModelStore, store: EventStore, topic: str, partitions: int
+    ) -> None:
+        self._read_model = read_model
+        self._store = store
+        self._topic = topic
+        self._partitions = partitions
+
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        if position <= 0:
+            return True
+        async with self._read_model.engine.connect() as conn:
+            stream = await self._store.stream_of(conn, position)
+        if stream is None:
+            return False  # no such event (yet): the caller asked for a position from the future
+        partition = partition_for(stream, self._partitions)
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            if await self._read_model.applied_position(self._topic, partition) >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)

@@ -1,0 +1,131 @@
+"""The kernel wired for one service; each service's composition root builds one of these.
+
+Nothing happens at construction: ``start`` (called from the FastAPI lifespan or a worker
+command) creates topics, starts the producer, the outbox relay and the projection runners;
+``stop`` ends them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared_kernel.codec import EventCodec
+from shared_kernel.db import create_engine
+from shared_kernel.eventstore import EventStore
+from shared_kernel.identity import IdentityVerifier, key_id_of
+from shared_kernel.kafka import (
+    TopicSpec,
+    create_producer,
+    dead_letter_topic,
+    ensure_topics,
+    events_topic,
+)
+from shared_kernel.outbox import OutboxRelay
+from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
+from shared_kernel.readmodel import PositionWaiter, ReadModelStore
+from shared_kernel.settings import ServiceSettings
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        service: str,
+        settings: ServiceSettings,
+        codec: EventCodec,
+        projections: Sequence[Projection] = (),
+        *,
+        extra_topics: Sequence[str] = (),
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.codec = codec
+        self.projections = list(projections)
+        self.topic = events_topic(service)
+        self.extra_topics = list(extra_topics)
+        self.store = EventStore(source=f"/{service}")
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.read_models = {
+            p.name: ReadModelStore(self.engine, p.name, p.metadata) for p in self.projections
+        }
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.runners: list[ProjectionRunner] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._verifier: IdentityVerifier | None = None
+
+    @property
+    def verifier(self) -> IdentityVerifier:
+        if self._verifier is None:
+            pem = self.settings.identity_public_key_file.read_bytes()
+            self._verifier = IdentityVerifier({key_id_of(pem): pem}, audience=self.service)
+        return self._verifier
+
+    def unit_of_work(self, context: CommandContext) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.store, self.codec, context)
+
+    def waiter(self, projection: str) -> PositionWaiter:
+        return PositionWaiter(
+            self.read_models[projection], self.store, self.topic, self.settings.topic_partitions
+        )
+
+    def dead_letters(self) -> DeadLetters:
+        assert self.producer is not None, "start() first"
+        return DeadLetters(self.producer, dead_letter_topic(self.service))
+
+    async def start(self) -> None:
+        bootstrap = self.settings.kafka_bootstrap_servers
+        partitions = self.settings.topic_partitions
+        await ensure_topics(
+            bootstrap,
+            [TopicSpec(self.topic, partitions), TopicSpec(dead_letter_topic(self.service), 1)]
+            + [TopicSpec(t, partitions) for t in self.extra_topics],
+        )
+        self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")
+        await self.producer.start()
+        for read_model in self.read_models.values():
+            await read_model.ensure_live()
+        if self.settings.run_relay:
+            self.relay = OutboxRelay(self.engine, self.store, self.producer, self.topic, partitions)
+            self._spawn(self.relay.run(), "relay")
+        if self.settings.run_projections:
+            for projection in self.projections:
+                runner = ProjectionRunner(
+                    projection,
+                    self.read_models[projection.name],
+                    bootstrap,
+                    group_id=f"{self.service}.{projection.name}",
+                    dead=self.dead_letters(),
+                )
+                self.runners.append(runner)
+                self._spawn(runner.run(), f"projection {projection.name}")
+
+    def _spawn(self, coro: object, what: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=f"{self.service} {what}")  # type: ignore[arg-type]
+        task.add_done_callback(_log_crash)
+        self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in reversed(self._tasks):
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+        await self.engine.dispose()
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception())
