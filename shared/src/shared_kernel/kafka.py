@@ -18,12 +18,12 @@ log = logging.getLogger(__name__)
 EVENT_TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
-def events_topic(service: str) -> str:
-    return f"{service}.events"
+def events_topic(service: str, namespace: str = "") -> str:
+    return f"{namespace}{service}.events"
 
 
-def dead_letter_topic(service: str) -> str:
-    return f"{service}.dead-letters"
+def dead_letter_topic(service: str, namespace: str = "") -> str:
+    return f"{namespace}{service}.dead-letters"
 
 
 def partition_for(key: str, partitions: int) -> int:

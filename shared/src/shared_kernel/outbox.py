@@ -23,6 +23,8 @@ from shared_kernel.schema import outbox_cursor
 
 log = logging.getLogger(__name__)
 
+RELAY_LOCK_KEY = 0x0BAC_0FF1CF
+
 
 class OutboxRelay:
     def __init__(
@@ -85,7 +87,19 @@ class OutboxRelay:
         return len(batch)
 
     async def run(self) -> None:
-        """Publish forever; transient failures are retried with back-off."""
+        """Publish forever; transient failures are retried with back-off.
+
+        Only one relay per database may publish (two would interleave batches on a partition
+        and break position order), so it first takes a session advisory lock and holds it on a
+        dedicated connection; a standby waits. A killed relay's lock dies with its connection."""
+        async with self._engine.connect() as leadership:
+            while not (await leadership.execute(sa.select(sa.func.pg_try_advisory_lock(RELAY_LOCK_KEY)))).scalar():
+                await leadership.rollback()
+                await asyncio.sleep(1.0)
+            await leadership.commit()
+            await self._publish_forever()
+
+    async def _publish_forever(self) -> None:
         backoff = 0.5
         while True:
             try:

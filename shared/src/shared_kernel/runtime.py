@@ -49,7 +49,8 @@ class ServiceRuntime:
         self.settings = settings
         self.codec = codec
         self.projections = list(projections)
-        self.topic = events_topic(service)
+        self.namespace = settings.topic_namespace
+        self.topic = events_topic(service, self.namespace)
         self.extra_topics = list(extra_topics)
         self.store = EventStore(source=f"/{service}")
         self.engine: AsyncEngine = create_engine(settings.database_url)
@@ -79,14 +80,14 @@ class ServiceRuntime:
 
     def dead_letters(self) -> DeadLetters:
         assert self.producer is not None, "start() first"
-        return DeadLetters(self.producer, dead_letter_topic(self.service))
+        return DeadLetters(self.producer, dead_letter_topic(self.service, self.namespace))
 
     async def start(self) -> None:
         bootstrap = self.settings.kafka_bootstrap_servers
         partitions = self.settings.topic_partitions
         await ensure_topics(
             bootstrap,
-            [TopicSpec(self.topic, partitions), TopicSpec(dead_letter_topic(self.service), 1)]
+            [TopicSpec(self.topic, partitions), TopicSpec(dead_letter_topic(self.service, self.namespace), 1)]
             + [TopicSpec(t, partitions) for t in self.extra_topics],
         )
         self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")
@@ -102,7 +103,7 @@ class ServiceRuntime:
                     projection,
                     self.read_models[projection.name],
                     bootstrap,
-                    group_id=f"{self.service}.{projection.name}",
+                    group_id=f"{self.namespace}{self.service}.{projection.name}",
                     dead=self.dead_letters(),
                 )
                 self.runners.append(runner)

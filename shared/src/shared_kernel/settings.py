@@ -18,6 +18,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:55432/postgres"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_partitions: int = 6
+    # Prefix of every topic and consumer group, so that test runs or tenants never collide.
+    topic_namespace: str = ""
     # The gateway's public key (PEM file) that signs forwarded identities.
     identity_public_key_file: Path = Path(".data/keys/identity_ed25519.pub.pem")
     run_relay: bool = True

@@ -33,7 +33,7 @@ class Ledger:
 
 def bootstrap(settings: LedgerSettings | None = None) -> Ledger:
     settings = settings or LedgerSettings()
-    view = LedgerView()
+    view = LedgerView(settings.topic_namespace)
     runtime = ServiceRuntime(SERVICE, settings, ledger_codec(), [view])
     return Ledger(
         runtime=runtime,

@@ -29,8 +29,10 @@ from ledger.projections.tables import (
 
 class LedgerView(Projection):
     name = "ledger_view"
-    topics = (events_topic("ledger"),)
     metadata = metadata
+
+    def __init__(self, topic_namespace: str = "") -> None:
+        self.topics = (events_topic("ledger", topic_namespace),)
 
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
         await self.apply_batch(conn, [event])

@@ -1,0 +1,77 @@
+"""Pytest fixtures for real PostgreSQL and Kafka, shared by every service's tests.
+
+``make test`` starts a PostgreSQL server and a Kafka broker and exports ``TEST_DATABASE_URL``
+(a server URL; each test gets a fresh database on it) and ``KAFKA_BOOTSTRAP_SERVERS``. Tests
+isolate themselves with random database names and a random topic namespace, never by
+truncating shared tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from shared_kernel.db import create_engine
+from shared_kernel.identity import IdentitySigner, ensure_keypair, key_id_of
+
+DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:55433/postgres"
+DEFAULT_TEST_KAFKA = "127.0.0.1:19092"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_TEST_KAFKA)
+
+
+@pytest.fixture(scope="session")
+def database_server_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+
+
+@pytest.fixture
+def topic_namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+CreateDatabase = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def create_database(database_server_url: str) -> AsyncIterator[CreateDatabase]:
+    """A factory: ``await create_database("ledger")`` gives the URL of a new empty database,
+    dropped again when the test ends."""
+    made: list[str] = []
+    admin = create_engine(database_server_url, pool_size=1)
+
+    async def _create(label: str) -> str:
+        name = f"test_{label}_{uuid.uuid4().hex[:12]}"
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return make_url(database_server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield _create
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for name in made:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def identity_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A fresh gateway key pair for the test session: (private PEM file, public PEM file)."""
+    return ensure_keypair(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def identity_signer(identity_keys: tuple[Path, Path]) -> IdentitySigner:
+    private, public = identity_keys
+    return IdentitySigner(private.read_bytes(), key_id_of(public.read_bytes()))
