@@ -1,0 +1,49 @@
+# The back office: `make run` to try it, `make test` to prove it.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: help install run test test-unit lint bench infra-up infra-down rebuild
+
+help:
+	@echo "make run        start Kafka, PostgreSQL, every service and the gateway (Ctrl-C stops)"
+	@echo "make test       the whole suite against real Kafka and PostgreSQL it starts itself"
+	@echo "make test-unit  unit tests only (no infrastructure)"
+	@echo "make lint       ruff and mypy"
+	@echo "make bench      benchmarks, each printed beside its baseline"
+	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
+	@echo "make rebuild    rebuild the ledger's read models from Kafka (services running)"
+
+install:
+	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is required (apt-get install maven)"; exit 1; }
+	@test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+	@bash deploy/kafka/kafka.sh install
+
+run: install
+	@$(PY) deploy/run.py
+
+test: install
+	@bash deploy/test.sh
+
+test-unit: install
+	@$(PY) -m pytest -q -m unit -p no:randomly shared/tests/unit services/*/tests/unit
+
+lint: install
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src
+
+bench: install
+	@bash deploy/bench.sh
+
+infra-up: install
+	@$(PY) deploy/run.py --infra-only
+
+infra-down:
+	@bash deploy/kafka/kafka.sh stop || true
+	@PYTHON=$(PY) $(PY) deploy/postgres/pg.py stop || true
+
+rebuild:
+	@$(PY) -m ledger rebuild
