@@ -1,0 +1,94 @@
+"""HTTP calls to the services behind the gateway, bounded in time.
+
+Every failure becomes one of three exceptions the API maps to a problem answer: the service
+cannot be reached (503), it did not answer in time (504), or it answered with something that
+is not HTTP (502). A call never hangs: besides httpx's per-operation timeouts, the whole
+exchange runs under one deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+
+# Characters a path segment may carry unencoded (RFC 3986 pchar); everything else, including
+# "%" and "/", is percent-encoded, so the service decodes exactly the segment we authorised.
+_SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
+# Response headers passed back to the client besides the body and status.
+RETURNED_HEADERS = ("content-type", "etag")
+
+
+class UpstreamError(Exception):
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"{service}: {detail}")
+        self.service = service
+        self.detail = detail
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The service could not be reached: nothing was sent."""
+
+
+class UpstreamTimedOut(UpstreamError):
+    """The service did not answer in time; the request may or may not have been applied."""
+
+
+class UpstreamFailed(UpstreamError):
+    """The connection broke or the answer was not valid HTTP."""
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+class UpstreamClient:
+    def __init__(
+        self, http: httpx.AsyncClient, base_urls: Mapping[str, str], timeout_seconds: float
+    ) -> None:
+        self._http = http
+        self._base_urls = dict(base_urls)
+        self._timeout = timeout_seconds
+
+    def knows(self, service: str) -> bool:
+        return service in self._base_urls
+
+    async def send(
+        self,
+        service: str,
+        method: str,
+        segments: Sequence[str],
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> UpstreamResponse:
+        path = "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
+        url = f"{self._base_urls[service]}/{path}"
+        if query:
+            url += "?" + query
+        request = self._http.build_request(method, url, headers=dict(headers), content=body or None)
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise UpstreamUnavailable(service, f"cannot reach the {service} service") from exc
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise UpstreamTimedOut(
+                service,
+                f"the {service} service did not answer within {self._timeout:g} s; the request "
+                "may have been applied: retry with the same Idempotency-Key",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailed(
+                service, f"the {service} service broke off: {type(exc).__name__}"
+            ) from exc
+        returned = {
+            name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
+        }
+        return UpstreamResponse(response.status_code, response.content, returned)

@@ -1,0 +1,1 @@
+"""The gateway's use cases: register operators, log in, forward authorised requests."""

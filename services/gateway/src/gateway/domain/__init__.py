@@ -1,0 +1,3 @@
+"""The gateway's domain: operators, their roles and offices, and the access policy.
+
+Pure Python: nothing here imports a web framework, a database driver or Kafka."""

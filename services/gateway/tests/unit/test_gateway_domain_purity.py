@@ -1,0 +1,36 @@
+"""The gateway's domain stays pure: no web framework, database driver, HTTP client or Kafka."""
+
+import ast
+from pathlib import Path
+
+import gateway.domain
+
+FORBIDDEN = {
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "asyncpg",
+    "pydantic",
+    "aiokafka",
+    "httpx",
+    "jwt",
+}
+
+
+def imported_top_level_packages(source: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_domain_modules_import_no_infrastructure() -> None:
+    modules = sorted(Path(gateway.domain.__file__).parent.glob("*.py"))
+    assert len(modules) > 1
+
+    offending = {module.name: imported_top_level_packages(module) & FORBIDDEN for module in modules}
+
+    assert {name: found for name, found in offending.items() if found} == {}
