@@ -46,4 +46,9 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
     app.include_router(proxy.router)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
     return app

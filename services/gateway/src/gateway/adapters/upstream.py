@@ -19,7 +19,8 @@ import httpx
 # "%" and "/", is percent-encoded, so the service decodes exactly the segment we authorised.
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 # Response headers passed back to the client besides the body and status.
-RETURNED_HEADERS = ("content-type", "etag")
+# x-consistent: whether a read-your-writes wait reached the asked position.
+RETURNED_HEADERS = ("content-type", "etag", "x-consistent", "retry-after")
 
 
 class UpstreamError(Exception):

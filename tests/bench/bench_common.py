@@ -1,0 +1,309 @@
+"""What every benchmark shares: where the servers are, fresh databases, result lines, profiling.
+
+The benchmarks run against the PostgreSQL server ``BENCH_DATABASE_URL`` (a server URL; every
+benchmark creates its own fresh database on it) and the Kafka cluster
+``KAFKA_BOOTSTRAP_SERVERS``; ``deploy/bench.sh`` starts both on bench ports and exports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import io
+import os
+import pstats
+import random
+import sys
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from ledger.__main__ import MIGRATIONS as LEDGER_MIGRATIONS
+from ledger.app.commands import account_id_for
+from ledger.bootstrap import ledger_codec
+from ledger.domain import AccountOpened, JournalEntryPosted, PostedLine
+from shared_kernel.db import create_engine
+from shared_kernel.envelope import Actor
+from shared_kernel.eventstore import (
+    EventMetadata,
+    EventStore,
+    NewEvent,
+    StreamAppend,
+    new_event_id,
+)
+from shared_kernel.kafka import topic_partitions
+from shared_kernel.migrations import upgrade
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = str(ROOT / ".venv" / "bin" / "python")
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:55434/postgres"
+DEFAULT_KAFKA = "127.0.0.1:29092"
+PARTITIONS = 6
+ACTOR = Actor(subject="user:bench-accountant", office="back")
+
+
+def server_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def kafka_bootstrap() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA)
+
+
+def unique(label: str) -> str:
+    return f"bench_{label}_{uuid.uuid4().hex[:8]}"
+
+
+def namespace() -> str:
+    """A fresh topic namespace, so that every benchmark starts from empty topics."""
+    return f"bench{uuid.uuid4().hex[:8]}."
+
+
+async def create_database(label: str, *, migrate: bool = True) -> str:
+    """A new empty database on the bench server (migrated with the ledger's migrations, which
+    create the kernel tables); returns its URL."""
+    name = unique(label)
+    admin = create_engine(server_url(), pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    url = make_url(server_url()).set(database=name).render_as_string(hide_password=False)
+    if migrate:
+        await asyncio.to_thread(upgrade, url, LEDGER_MIGRATIONS)
+    return url
+
+
+def metadata() -> EventMetadata:
+    correlation = str(uuid.uuid4())
+    return EventMetadata(actor=ACTOR, correlation_id=correlation, causation_id=correlation)
+
+
+# ---------------------------------------------------------------------------------------------
+# Realistic ledger events
+
+
+@dataclass
+class Chart:
+    """A chart of accounts for generated ledger events: (account id, code) pairs."""
+
+    accounts: list[tuple[str, str]]
+
+    @classmethod
+    def of(cls, size: int) -> Chart:
+        codes = [f"{1000 + i * 7}" for i in range(size)]
+        return cls([(account_id_for(code), code) for code in codes])
+
+    def opened_events(self) -> list[AccountOpened]:
+        kinds = ["asset", "liability", "equity", "revenue", "expense"]
+        return [
+            AccountOpened(
+                account_id=account_id,
+                code=code,
+                name=f"Bench account {code}",
+                account_type=kinds[i % len(kinds)],
+                currency="EUR",
+            )
+            for i, (account_id, code) in enumerate(self.accounts)
+        ]
+
+
+def journal_entry(rng: random.Random, chart: Chart, number: int) -> JournalEntryPosted:
+    """A balanced entry with 2 to 4 lines on distinct accounts."""
+    count = rng.randint(2, 4)
+    picked = rng.sample(chart.accounts, count)
+    amounts = [rng.randint(100, 5_000_000) for _ in range(count // 2)]
+    if count == 2:
+        sides = [("debit", amounts[0]), ("credit", amounts[0])]
+    elif count == 3:
+        other = rng.randint(100, 5_000_000)
+        sides = [("debit", amounts[0] + other), ("credit", amounts[0]), ("credit", other)]
+    else:
+        sides = [
+            ("debit", amounts[0]),
+            ("debit", amounts[1]),
+            ("credit", amounts[0]),
+            ("credit", amounts[1]),
+        ]
+    lines = tuple(
+        PostedLine(
+            account_id=account_id, account_code=code, side=side, amount=amount, currency="EUR"
+        )
+        for (account_id, code), (side, amount) in zip(picked, sides, strict=True)
+    )
+    return JournalEntryPosted(
+        entry_id=str(new_event_id()),
+        voucher_number=f"RE-2026-{number:07d}",
+        booking_date=date(2026, 1, 1) + timedelta(days=number % 365),
+        text=f"Invoice {number} paid, bench run",
+        lines=lines,
+    )
+
+
+def ledger_appends(accounts: int, entries: int, *, seed: int = 42) -> Iterator[StreamAppend]:
+    """AccountOpened for ``accounts`` accounts, then ``entries`` JournalEntryPosted, each its
+    own new stream, encoded with the ledger's codec exactly as the ledger stores them."""
+    codec = ledger_codec()
+    chart = Chart.of(accounts)
+    for event in chart.opened_events():
+        yield StreamAppend(
+            event.account_id, "account", 0, [NewEvent(event.event_type, 1, codec.encode(event))]
+        )
+    rng = random.Random(seed)
+    for number in range(1, entries + 1):
+        entry = journal_entry(rng, chart, number)
+        yield StreamAppend(
+            entry.entry_id,
+            "journal_entry",
+            0,
+            [NewEvent(entry.event_type, 1, codec.encode(entry))],
+        )
+
+
+def sample_entry_data() -> dict[str, Any]:
+    """The JSON data of one typical (three-line) journal entry, ~0.6 kB."""
+    rng = random.Random(7)
+    chart = Chart.of(20)
+    while True:
+        entry = journal_entry(rng, chart, 1)
+        if len(entry.lines) == 3:
+            data: dict[str, Any] = ledger_codec().encode(entry)
+            return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Result:
+    """One printed line: a figure beside its baseline measured in the same run."""
+
+    name: str
+    value: float
+    unit: str
+    baseline_name: str = ""
+    baseline_value: float | None = None
+    baseline_unit: str = ""  # the figure's own unit unless given
+    detail: str = ""
+    baseline_detail: str = ""
+    target: float | None = None  # minimum acceptable ratio (or value, see target_is_value)
+    target_is_value: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline_value is None or not self.baseline_value:
+            return None
+        return self.value / self.baseline_value
+
+    def line(self) -> str:
+        text = f"{self.name:<42} {self.value:>9,.0f} {self.unit}"
+        if self.detail:
+            text += f" {self.detail}"
+        if self.baseline_name:
+            base = "n/a" if self.baseline_value is None else f"{self.baseline_value:,.0f}"
+            text += f"   baseline {self.baseline_name} {base} {self.baseline_unit or self.unit}"
+            if self.baseline_detail:
+                text += f" {self.baseline_detail}"
+        if self.ratio is not None:
+            text += f"   ratio {self.ratio:.2f}"
+        if self.target is not None:
+            reached = self.value if self.target_is_value else self.ratio
+            verdict = "met" if reached is not None and reached >= self.target else "MISSED"
+            wanted = f"{self.target:,.0f} {self.unit}" if self.target_is_value else f"{self.target}"
+            text += f"   (target >= {wanted}: {verdict})"
+        return text
+
+
+class Report:
+    """Collects result lines and prints each as soon as it is measured."""
+
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+        self.lines: list[str] = []
+
+    def add(self, result: Result) -> None:
+        self.results.append(result)
+        self.say(result.line())
+        for note in result.notes:
+            self.say(f"    {note}")
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def note(self, line: str) -> None:
+        """Context printed now but left out of the summary."""
+        print(f"    {line}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiling (--profile): the top of a cProfile of the measured section
+
+
+@contextmanager
+def profiled(label: str, top: int = 18) -> Iterator[None]:
+    """With ``BENCH_PROFILE=1`` (``run.py --profile``), print the top of a cProfile of the
+    block to stderr. Only this process is profiled, not the servers."""
+    if os.environ.get("BENCH_PROFILE", "") in ("", "0"):
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profile, stream=out)
+        stats.sort_stats("tottime").print_stats(top)
+        print(f"----- profile of {label} (tottime) -----", file=sys.stderr)
+        print(out.getvalue(), file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filling an event store, sizing a topic
+
+
+async def fill(
+    engine: AsyncEngine, store: EventStore, appends: Iterable[StreamAppend], per_tx: int = 1000
+) -> int:
+    """Append ``appends`` through the event store, ``per_tx`` streams per transaction."""
+    total = 0
+    chunk: list[StreamAppend] = []
+    for append in appends:
+        chunk.append(append)
+        if len(chunk) == per_tx:
+            total += await _append(engine, store, chunk)
+            chunk = []
+    if chunk:
+        total += await _append(engine, store, chunk)
+    return total
+
+
+async def _append(engine: AsyncEngine, store: EventStore, chunk: list[StreamAppend]) -> int:
+    async with engine.begin() as conn:
+        return len(await store.append(conn, chunk, metadata()))
+
+
+async def topic_size(topic: str) -> int:
+    """How many records the topic holds (sum of its partitions' end offsets)."""
+    partitions = await topic_partitions(kafka_bootstrap(), topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap(), group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()

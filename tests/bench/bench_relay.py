@@ -1,0 +1,128 @@
+"""Outbox relay throughput to Kafka, beside a bare producer sending the same messages.
+
+The relay reads a batch after its cursor from PostgreSQL, turns rows into envelopes and
+CloudEvents JSON, sends them with the kernel's producer settings (idempotent, acks=all), waits
+for every acknowledgement and moves its cursor. The baseline sends the same records (value,
+key, partition, headers) pre-serialised, from memory, with a producer built the same way, in
+batches of the same size and the same send-then-gather pattern, to a fresh topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bench_common import (
+    PARTITIONS,
+    Report,
+    Result,
+    create_database,
+    fill,
+    kafka_bootstrap,
+    ledger_appends,
+    namespace,
+    profiled,
+    topic_size,
+)
+from shared_kernel.db import create_engine
+from shared_kernel.eventstore import EventStore
+from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics, partition_for
+from shared_kernel.outbox import OutboxRelay
+
+EVENTS = 50_000
+ACCOUNTS = 200
+BATCH = 1000  # the relay's default batch size
+HEADERS = [("content-type", b"application/cloudevents+json")]
+
+Message = tuple[bytes, bytes, int]  # value, key, partition
+
+
+async def relay_all(relay: OutboxRelay, head: int) -> float:
+    """Runs ``publish_once`` until the cursor reaches ``head``; returns the seconds taken."""
+    started = time.perf_counter()
+    while await relay.cursor() < head:
+        await relay.publish_once()
+    return time.perf_counter() - started
+
+
+async def bare_send(topic: str, messages: list[Message]) -> float:
+    producer = create_producer(kafka_bootstrap(), client_id="bench-bare-producer")
+    await producer.start()
+    try:
+        await producer.partitions_for(topic)  # metadata fetched before the clock starts
+        started = time.perf_counter()
+        for i in range(0, len(messages), BATCH):
+            acks = [
+                await producer.send(
+                    topic, value=value, key=key, partition=partition, headers=HEADERS
+                )
+                for value, key, partition in messages[i : i + BATCH]
+            ]
+            await asyncio.gather(*acks)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+async def run(report: Report) -> None:
+    url = await create_database("relay")
+    engine = create_engine(url)
+    store = EventStore(source="/ledger")
+    relay_topic, bare_topic = f"{namespace()}ledger.events", f"{namespace()}ledger.events"
+    try:
+        await ensure_topics(
+            kafka_bootstrap(),
+            [TopicSpec(relay_topic, PARTITIONS), TopicSpec(bare_topic, PARTITIONS)],
+        )
+        filled = await fill(engine, store, ledger_appends(ACCOUNTS, EVENTS - ACCOUNTS))
+        async with engine.connect() as conn:
+            head = await store.head(conn)
+        assert filled == EVENTS == head, (filled, head)
+
+        producer = create_producer(kafka_bootstrap(), client_id="bench-relay")
+        await producer.start()
+        try:
+            await producer.partitions_for(relay_topic)
+            relay = OutboxRelay(engine, store, producer, relay_topic, PARTITIONS, batch_size=BATCH)
+            with profiled("outbox relay"):
+                relay_seconds = await relay_all(relay, head)
+        finally:
+            await producer.stop()
+
+        # The same records, serialised before the clock starts.
+        messages: list[Message] = []
+        async with engine.connect() as conn:
+            position = 0
+            while batch := await store.read_after(conn, position, 10_000):
+                messages += [
+                    (
+                        e.to_json_bytes(),
+                        e.subject.encode(),
+                        partition_for(e.subject, PARTITIONS),
+                    )
+                    for e in batch
+                ]
+                position = batch[-1].position
+        bare_seconds = await bare_send(bare_topic, messages)
+
+        sizes = (await topic_size(relay_topic), await topic_size(bare_topic))
+        average = sum(len(m[0]) for m in messages) / len(messages)
+        result = Result(
+            name="outbox relay to Kafka",
+            value=EVENTS / relay_seconds,
+            unit="events/s",
+            detail=f"({EVENTS:,} in {relay_seconds:.1f}s)",
+            baseline_name="bare AIOKafkaProducer",
+            baseline_value=EVENTS / bare_seconds,
+            baseline_detail=f"({bare_seconds:.1f}s)",
+            target=0.5,
+        )
+        if sizes != (EVENTS, EVENTS):
+            result.notes.append(f"WARNING: topics hold {sizes} records, expected {EVENTS} each")
+        result.notes.append(
+            f"{average:.0f}-byte CloudEvents, {PARTITIONS} partitions, batches of {BATCH}, "
+            "idempotent acks=all producer, linger 5 ms"
+        )
+        report.add(result)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,77 @@
+"""``make bench``: every benchmark, each figure printed beside its baseline from the same run.
+
+    .venv/bin/python tests/bench/run.py [append relay rebuild http] [--profile]
+
+Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and Kafka (``KAFKA_BOOTSTRAP_SERVERS``);
+``deploy/bench.sh`` starts throw-away ones on bench ports. A benchmark that fails is reported
+and the others still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+
+import bench_append
+import bench_http
+import bench_rebuild
+import bench_relay
+from bench_common import Report, kafka_bootstrap, server_url
+
+BENCHMARKS: dict[str, tuple[str, Callable[[Report], Awaitable[None]], float]] = {
+    # name: (title, run, time limit in seconds)
+    "append": ("1. event store append", bench_append.run, 150),
+    "relay": ("2. outbox relay to Kafka", bench_relay.run, 150),
+    "rebuild": ("3. rebuild from Kafka", bench_rebuild.run, 240),
+    "http": ("4. journal entries over HTTP", bench_http.run, 180),
+}
+
+
+async def main(selected: list[str]) -> int:
+    report = Report()
+    failed: list[str] = []
+    began = time.perf_counter()
+    print(
+        f"bench: PostgreSQL {server_url()}, Kafka {kafka_bootstrap()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        flush=True,
+    )
+    for name in selected:
+        title, run, limit = BENCHMARKS[name]
+        print(f"\n== {title} ==", flush=True)
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(run(report), timeout=limit)
+        except TimeoutError:
+            report.say(f"{title}: FAILED, not done within {limit:.0f}s")
+            failed.append(name)
+        except Exception as exc:
+            traceback.print_exc()
+            report.say(f"{title}: FAILED, {type(exc).__name__}: {exc}")
+            failed.append(name)
+        print(f"    ({time.perf_counter() - started:.0f}s)", flush=True)
+    print(f"\n== summary ({time.perf_counter() - began:.0f}s) ==")
+    for line in report.lines:
+        print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benchmarks", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (all)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the measured sections")
+    args = parser.parse_args()
+    unknown = sorted(set(args.benchmarks) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    if args.profile:
+        os.environ["BENCH_PROFILE"] = "1"
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(asyncio.run(main(args.benchmarks or list(BENCHMARKS))))

@@ -1,0 +1,115 @@
+"""The whole system as a user meets it: ledger and gateway as real uvicorn processes against
+real PostgreSQL and Kafka, called over HTTP through the gateway only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from shared_kernel.testing import CreateDatabase
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class System:
+    gateway_url: str
+    ledger_url: str
+    kafka_bootstrap: str
+    topic_namespace: str
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, *args], check=True, cwd=ROOT, env=env, timeout=120)
+
+
+async def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(1200):
+            if proc.poll() is not None:
+                raise RuntimeError(f"{url} exited with {proc.returncode}")
+            try:
+                if (await client.get(f"{url}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+@pytest.fixture
+async def system(
+    create_database: CreateDatabase,
+    kafka_bootstrap: str,
+    topic_namespace: str,
+    identity_keys: tuple[Path, Path],
+) -> AsyncIterator[System]:
+    ledger_port, gateway_port = free_port(), free_port()
+    common = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "TOPIC_NAMESPACE": topic_namespace,
+        "IDENTITY_PUBLIC_KEY_FILE": str(identity_keys[1]),
+        "IDENTITY_PRIVATE_KEY_FILE": str(identity_keys[0]),
+        "GATEWAY_SERVICES": json.dumps({"ledger": f"http://127.0.0.1:{ledger_port}"}),
+    }
+    envs = {
+        "ledger": {**common, "DATABASE_URL": await create_database("ledger")},
+        "gateway": {**common, "DATABASE_URL": await create_database("gateway")},
+    }
+    for name, env in envs.items():
+        await asyncio.to_thread(_run, ["-m", name, "migrate"], env)
+    await asyncio.to_thread(_run, ["-m", "gateway", "seed-demo"], envs["gateway"])
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, port in (("ledger", ledger_port), ("gateway", gateway_port)):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app",
+                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                cwd=ROOT, env=envs[name],
+            )
+            procs.append(proc)
+            await _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield System(
+            gateway_url=f"http://127.0.0.1:{gateway_port}",
+            ledger_url=f"http://127.0.0.1:{ledger_port}",
+            kafka_bootstrap=kafka_bootstrap,
+            topic_namespace=topic_namespace,
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def gateway(system: System) -> Iterator[httpx.AsyncClient]:
+    yield httpx.AsyncClient(base_url=system.gateway_url, timeout=30)
+
+
+async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    response = await client.post(
+        "/auth/login", json={"username": username, "password": f"demo-{username}"}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
