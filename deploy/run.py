@@ -25,8 +25,16 @@ DATA = ROOT / ".data"
 PG_PORT = os.environ.get("PG_PORT", "55432")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
 SERVICES = {"ledger": int(os.environ.get("LEDGER_PORT", "8001"))}
-DEMO_ROLES = ["trader", "customer-service", "accountant", "risk-officer", "it-support",
-              "controller", "admin", "auditor"]
+DEMO_ROLES = [
+    "trader",
+    "customer-service",
+    "accountant",
+    "risk-officer",
+    "it-support",
+    "controller",
+    "admin",
+    "auditor",
+]
 # A small chart in the style of SKR 03.
 DEMO_CHART = [
     ("0800", "Gezeichnetes Kapital (share capital)", "equity"),
@@ -92,10 +100,13 @@ def wait_healthy(port: int, name: str, proc: subprocess.Popen[bytes], timeout: f
     raise SystemExit(f"{name} did not become healthy on port {port}")
 
 
-def request(method: str, url: str, body: object, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+def request(
+    method: str, url: str, body: object, headers: dict[str, str]
+) -> tuple[int, dict[str, object]]:
     data = json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **headers})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
     try:
         with urllib.request.urlopen(req, timeout=15) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
@@ -106,14 +117,19 @@ def request(method: str, url: str, body: object, headers: dict[str, str]) -> tup
 def seed_ledger() -> None:
     """Open the demo chart through the gateway as the demo accountant (idempotent)."""
     gateway = f"http://127.0.0.1:{GATEWAY_PORT}"
-    status, token = request("POST", f"{gateway}/auth/login",
-                            {"username": "accountant", "password": "demo-accountant"}, {})
+    status, token = request(
+        "POST",
+        f"{gateway}/auth/login",
+        {"username": "accountant", "password": "demo-accountant"},
+        {},
+    )
     if status != 200:
         raise SystemExit(f"demo login failed: {status} {token}")
     auth = {"Authorization": f"Bearer {token['access_token']}"}
     for code, name, kind in DEMO_CHART:
         status, body = request(
-            "POST", f"{gateway}/ledger/v1/accounts",
+            "POST",
+            f"{gateway}/ledger/v1/accounts",
             {"code": code, "name": name, "account_type": kind, "currency": "EUR"},
             {**auth, "Idempotency-Key": f"demo-chart-{code}"},
         )
@@ -156,25 +172,41 @@ def main() -> None:
     sh(PY, "-m", "gateway", "seed-demo", env=service_env("gateway"))
     for name, port in [*SERVICES.items(), ("gateway", GATEWAY_PORT)]:
         proc = subprocess.Popen(
-            [PY, "-m", "uvicorn", "--factory", f"{name}.main:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **service_env(name)},
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"{name}.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **service_env(name)},
         )
         procs.append(proc)
         wait_healthy(port, name, proc)
     seed_ledger()
-    print(f"""
+    print(
+        f"""
 The back office is running.
   Gateway API         http://127.0.0.1:{GATEWAY_PORT}/docs
   Log in              POST http://127.0.0.1:{GATEWAY_PORT}/auth/login {{"username","password"}}
   Demo logins         {", ".join(f"{r} / demo-{r}" for r in DEMO_ROLES)}
                       (front office: trader, customer-service; back office: accountant,
                        risk-officer, it-support, controller)
-  Ledger (internal)   http://127.0.0.1:{SERVICES['ledger']} (refuses calls not signed by the gateway)
-  Kafka               {service_env('ledger')['KAFKA_BOOTSTRAP_SERVERS']}  topics: ledger.events, gateway.events
+  Ledger (internal)   http://127.0.0.1:{SERVICES["ledger"]} (only accepts the gateway's calls)
+  Kafka               {service_env("ledger")["KAFKA_BOOTSTRAP_SERVERS"]}
+                      topics ledger.events, gateway.events
   PostgreSQL          {server_url()}
 Ctrl-C stops everything; data survives in .data/.
-""", flush=True)
+""",
+        flush=True,
+    )
     while True:
         for proc in procs:
             if proc.poll() is not None:

@@ -79,10 +79,22 @@ async def system(
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for name, port in (("ledger", ledger_port), ("gateway", gateway_port)):
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app",
-                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                cwd=ROOT, env=envs[name],
+            proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running server, not awaited
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    f"{name}.main:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=envs[name],
             )
             procs.append(proc)
             await _wait_healthy(f"http://127.0.0.1:{port}", proc)

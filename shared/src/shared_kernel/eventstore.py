@@ -73,7 +73,7 @@ class EventStore:
         appends: Sequence[StreamAppend],
         metadata: EventMetadata,
     ) -> list[EventEnvelope]:
-        """Append inside the caller's transaction; the caller commits. Raises ConcurrencyConflict."""
+        """Append in the caller's transaction (it commits); may raise ConcurrencyConflict."""
         appends = [a for a in appends if a.events]
         if not appends:
             return []

@@ -31,7 +31,8 @@ def partition_for(key: str, partitions: int) -> int:
 
     The relay assigns partitions explicitly with this rule, so readers can tell which partition
     carries a stream (read-your-writes waits on that partition's checkpoint)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:

@@ -93,7 +93,9 @@ class OutboxRelay:
         and break position order), so it first takes a session advisory lock and holds it on a
         dedicated connection; a standby waits. A killed relay's lock dies with its connection."""
         async with self._engine.connect() as leadership:
-            while not (await leadership.execute(sa.select(sa.func.pg_try_advisory_lock(RELAY_LOCK_KEY)))).scalar():
+            while not (
+                await leadership.execute(sa.select(sa.func.pg_try_advisory_lock(RELAY_LOCK_KEY)))
+            ).scalar():
                 await leadership.rollback()
                 await asyncio.sleep(1.0)
             await leadership.commit()

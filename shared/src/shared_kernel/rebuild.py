@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared_kernel.kafka import topic_partitions
 from shared_kernel.projections import DeadLetters, Projection, ProjectionWriter
 from shared_kernel.readmodel import ReadModelStore
 
@@ -57,12 +58,12 @@ async def rebuild(
     )
     await consumer.start()
     try:
+        # From the broker: a fresh consumer holds no metadata for the topics yet (and
+        # ``consumer.topics()`` fills a cluster object of its own, not the consumer's).
         partitions = [
             TopicPartition(topic, p)
             for topic in projection.topics
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            )
+            for p in range(await topic_partitions(bootstrap_servers, topic))
         ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -81,8 +82,3 @@ async def rebuild(
         await read_model.drop_generations_except({live, generation})
         log.info("read model %s switched to generation %s", read_model.name, generation)
     return RebuildReport(generation, writer.applied, time.perf_counter() - started)
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()  # fetches cluster metadata
-    return set(consumer.partitions_for_topic(topic) or {0})

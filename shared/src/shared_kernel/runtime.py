@@ -87,7 +87,10 @@ class ServiceRuntime:
         partitions = self.settings.topic_partitions
         await ensure_topics(
             bootstrap,
-            [TopicSpec(self.topic, partitions), TopicSpec(dead_letter_topic(self.service, self.namespace), 1)]
+            [
+                TopicSpec(self.topic, partitions),
+                TopicSpec(dead_letter_topic(self.service, self.namespace), 1),
+            ]
             + [TopicSpec(t, partitions) for t in self.extra_topics],
         )
         self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")

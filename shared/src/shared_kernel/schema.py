@@ -74,7 +74,8 @@ IMMUTABILITY_DDL = (
     """
     CREATE OR REPLACE FUNCTION events_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        RAISE EXCEPTION 'events are immutable: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'events are immutable: % refused', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
     END $$;
     """,
     """

@@ -55,7 +55,9 @@ async def create_database(database_server_url: str) -> AsyncIterator[CreateDatab
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         made.append(name)
-        return make_url(database_server_url).set(database=name).render_as_string(hide_password=False)
+        return (
+            make_url(database_server_url).set(database=name).render_as_string(hide_password=False)
+        )
 
     yield _create
     async with admin.connect() as conn:

@@ -40,9 +40,14 @@ Headers = Callable[..., dict[str, str]]
 
 @pytest.fixture
 def as_role(identity_signer: IdentitySigner) -> Headers:
-    def _headers(role: str = "accountant", office: str = "back", subject: str | None = None) -> dict[str, str]:
+    def _headers(
+        role: str = "accountant", office: str = "back", subject: str | None = None
+    ) -> dict[str, str]:
         identity = Identity(
-            subject=subject or f"user:{role}", roles=frozenset({role}), office=office, request_id=str(uuid4())
+            subject=subject or f"user:{role}",
+            roles=frozenset({role}),
+            office=office,
+            request_id=str(uuid4()),
         )
         return {IDENTITY_HEADER: identity_signer.sign(identity, audience="ledger")}
 

@@ -8,7 +8,9 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-async def open_account(client: httpx.AsyncClient, headers: dict[str, str], code: str, kind: str) -> str:
+async def open_account(
+    client: httpx.AsyncClient, headers: dict[str, str], code: str, kind: str
+) -> str:
     response = await client.post(
         "/v1/accounts",
         json={"code": code, "name": f"Account {code}", "account_type": kind, "currency": "EUR"},
@@ -86,7 +88,9 @@ async def test_idempotency_key_returns_first_answer_and_refuses_other_body(
     again = await ledger_client.post("/v1/accounts", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
-    other = await ledger_client.post("/v1/accounts", json={**body, "name": "Other"}, headers=headers)
+    other = await ledger_client.post(
+        "/v1/accounts", json={**body, "name": "Other"}, headers=headers
+    )
     assert other.status_code == 422
     assert other.json()["field"] == "Idempotency-Key"
 

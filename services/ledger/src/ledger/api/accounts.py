@@ -45,7 +45,7 @@ async def list_accounts(
     ledger: LedgerDep, _: Caller, cursor: str | None = None, limit: Limit = 50
 ) -> Any:
     page = await ledger.queries.accounts(cursor, limit)
-    return AccountPage(items=page.items, next_cursor=page.next_cursor)  # type: ignore[arg-type]
+    return AccountPage(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.get("/{account_id}", response_model=AccountView, dependencies=[Consistent])
@@ -62,4 +62,4 @@ async def account_lines(
     limit: Limit = 100,
 ) -> Any:
     page = await ledger.queries.account_lines(account_id, cursor, limit)
-    return LinePage(items=page.items, next_cursor=page.next_cursor)  # type: ignore[arg-type]
+    return LinePage(items=page.items, next_cursor=page.next_cursor)

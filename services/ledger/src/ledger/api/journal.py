@@ -48,7 +48,7 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Any:
     page = await ledger.queries.entries(cursor, limit)
-    return EntryPage(items=page.items, next_cursor=page.next_cursor)  # type: ignore[arg-type]
+    return EntryPage(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.get("/{entry_id}", response_model=EntryView, dependencies=[Consistent])
