@@ -216,6 +216,22 @@ class ProjectionRunner:
                 self._consumer.seek(tp, checkpoint.kafka_offset + 1)
 
     async def run(self) -> None:
+        """Project until cancelled. A failure (database or broker away) restarts the consumer
+        after a back-off; the database checkpoints make the restart exact."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "projection %s failed; restarting in %.1fs", self.projection.name, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _run_once(self) -> None:
         generation = await self.read_model.ensure_live()
         self.writer = ProjectionWriter(self.projection, self.read_model, generation, self._dead)
         consumer = AIOKafkaConsumer(

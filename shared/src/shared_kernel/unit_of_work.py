@@ -29,6 +29,7 @@ from shared_kernel.domain import Aggregate
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
+from shared_kernel.four_eyes import Approver
 from shared_kernel.schema import idempotency_keys
 
 A = TypeVar("A", bound=Aggregate)
@@ -239,3 +240,8 @@ async def run_command(
             previous = await probe.previous_result()
         assert previous is not None, "a duplicate request must have left its answer"
         return previous
+
+
+def approver_of(context: CommandContext) -> Approver:
+    """The approver described by a command's context (for ``ensure_four_eyes``)."""
+    return Approver(context.actor.subject, context.actor.office, context.roles)
