@@ -5,10 +5,14 @@ in one transaction. Global positions are allocated under a transaction-scoped ad
 they are gapless and become visible in position order: a reader that has seen position N will
 never later see a smaller one commit (the "gap trap" of sequences that commit out of order).
 The lock is taken last, just before the insert, so it is held only for the insert and commit.
+Under the same lock each event's hash chains to its predecessor's (tamper evidence for every
+service's history: ``verify_chain`` names the first event changed behind the system's back).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +60,45 @@ class EventMetadata:
     causation_id: str
 
 
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of a verification run: how many events matched, and the first that did not."""
+
+    checked: int
+    broken_at: EventEnvelope | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+GENESIS_HASH = "0" * 64
+
+
+def chain_hash(previous_hash: str, envelope: EventEnvelope) -> str:
+    """sha256 over the previous hash and the event in a canonical form (sorted-key JSON of
+    everything that makes the event: position, ids, stream, type, data, who, when)."""
+    canonical = json.dumps(
+        {
+            "position": envelope.position,
+            "id": str(envelope.id),
+            "stream": envelope.subject,
+            "stream_type": envelope.stream_type,
+            "stream_version": envelope.stream_version,
+            "type": envelope.type,
+            "data": envelope.data,
+            "correlation": envelope.correlation_id,
+            "causation": envelope.causation_id,
+            "actor": envelope.actor.subject,
+            "office": envelope.actor.office,
+            "time": envelope.time.astimezone(UTC).isoformat(),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
+
+
 def new_event_id() -> UUID:
     """Time-ordered (v7) UUIDs keep the event-id index append-friendly."""
     return UUID(bytes=uuid7().bytes)
@@ -73,39 +116,50 @@ class EventStore:
         appends: Sequence[StreamAppend],
         metadata: EventMetadata,
     ) -> list[EventEnvelope]:
-        """Append in the caller's transaction (it commits); may raise ConcurrencyConflict."""
-        appends = [a for a in appends if a.events]
-        if not appends:
+        """Append in the caller's transaction (it commits); may raise ConcurrencyConflict.
+
+        An append with no events is a guard: its stream must still be at its expected version
+        (a command that read it to decide, e.g. "the period is open", fails if it moved)."""
+        if not any(a.events for a in appends):
             return []
-        await self._check_versions(conn, appends)
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
-        head = (
-            await conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
-        ).scalar_one()
+        # Checked under the lock, where no other append can interleave: exact, not optimistic.
+        await self._check_versions(conn, appends)
+        last = (
+            await conn.execute(
+                sa.select(events.c.position, events.c.hash)
+                .order_by(events.c.position.desc())
+                .limit(1)
+            )
+        ).first()
+        position, previous_hash = (
+            (int(last.position), str(last.hash)) if last else (0, GENESIS_HASH)
+        )
         now = datetime.now(UTC)
+        rows: list[dict[str, Any]] = []
         envelopes: list[EventEnvelope] = []
-        position = int(head)
         for append in appends:
             for offset, new in enumerate(append.events, start=1):
                 position += 1
-                envelopes.append(
-                    EventEnvelope(
-                        id=new_event_id(),
-                        source=self.source,
-                        type=versioned_type(new.event_type, new.version),
-                        subject=append.stream_id,
-                        time=now,
-                        data=new.data,
-                        stream_type=append.stream_type,
-                        stream_version=append.expected_version + offset,
-                        position=position,
-                        correlation_id=metadata.correlation_id,
-                        causation_id=metadata.causation_id,
-                        actor=metadata.actor,
-                    )
+                envelope = EventEnvelope(
+                    id=new_event_id(),
+                    source=self.source,
+                    type=versioned_type(new.event_type, new.version),
+                    subject=append.stream_id,
+                    time=now,
+                    data=new.data,
+                    stream_type=append.stream_type,
+                    stream_version=append.expected_version + offset,
+                    position=position,
+                    correlation_id=metadata.correlation_id,
+                    causation_id=metadata.causation_id,
+                    actor=metadata.actor,
                 )
+                previous_hash = chain_hash(previous_hash, envelope)
+                envelopes.append(envelope)
+                rows.append({**_row(envelope), "hash": previous_hash})
         try:
-            await conn.execute(events.insert(), [_row(e) for e in envelopes])
+            await conn.execute(events.insert(), rows)
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 raise ConcurrencyConflict(
@@ -114,6 +168,33 @@ class EventStore:
                 ) from exc
             raise
         return envelopes
+
+    async def verify_chain(self, conn: AsyncConnection, *, batch: int = 10_000) -> ChainReport:
+        """Recompute the hash chain over every stored event, in position order, and name the
+        first event whose stored hash does not match (changed, inserted or deleted behind the
+        system's back)."""
+        previous_hash, after, checked = GENESIS_HASH, 0, 0
+        while True:
+            rows = (
+                (
+                    await conn.execute(
+                        sa.select(events)
+                        .where(events.c.position > after)
+                        .order_by(events.c.position)
+                        .limit(batch)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            if not rows:
+                return ChainReport(checked=checked, broken_at=None)
+            for row in rows:
+                envelope = self._envelope(row)
+                expected = chain_hash(previous_hash, envelope)
+                if row["hash"] != expected or row["position"] != after + 1:
+                    return ChainReport(checked=checked, broken_at=envelope)
+                previous_hash, after, checked = expected, row["position"], checked + 1
 
     async def _check_versions(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> None:
         ids = [a.stream_id for a in appends]

@@ -34,6 +34,8 @@ events = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("actor_office", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # sha256 chaining this event to the previous one (see eventstore.chain_hash).
+    sa.Column("hash", sa.Text, nullable=False),
     sa.UniqueConstraint("stream_id", "stream_version", name="events_stream_version_key"),
 )
 

@@ -91,6 +91,7 @@ class UnitOfWork:
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._tracked: list[Aggregate] = []
+        self._guards: list[Aggregate] = []
 
     async def __aenter__(self) -> UnitOfWork:
         self._conn = await self._engine.connect()
@@ -165,6 +166,11 @@ class UnitOfWork:
         if aggregate not in self._tracked:
             self._tracked.append(aggregate)
 
+    def expect_unchanged(self, aggregate: Aggregate) -> None:
+        """The command decided on this aggregate's state without changing it (e.g. "the period
+        is open"); the commit fails with a conflict if another command changed it meanwhile."""
+        self._guards.append(aggregate)
+
     async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
         """Append all pending events atomically and commit. ``result_for`` names the aggregate
         the answer is about (default: the first one that changed)."""
@@ -180,6 +186,12 @@ class UnitOfWork:
                 ],
             )
             for a in changed
+        ] + [
+            StreamAppend(
+                stream_id=g.id, stream_type=g.stream_type, expected_version=g.version, events=()
+            )
+            for g in self._guards
+            if g not in changed
         ]
         stored = await self.store.append(self.connection, appends, self.context.metadata())
         subject = result_for or (changed[0] if changed else None)
