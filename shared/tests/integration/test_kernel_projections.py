@@ -21,6 +21,7 @@ from kernel_harness import (
     relay_reached,
     running_projection,
     running_relay,
+    store_head,
     totals_read_model,
     wait_until,
 )
@@ -38,6 +39,11 @@ async def applied_events(read_model: ReadModelStore) -> int:
     if await read_model.active_generation() is None:
         return 0
     return sum(t.events for t in (await read_totals(read_model)).values())
+
+
+async def published(engine: AsyncEngine) -> bool:
+    """The relay has published every event stored so far."""
+    return await relay_reached(engine, await store_head(engine))
 
 
 async def open_transactions(engine: AsyncEngine) -> int:
@@ -127,6 +133,7 @@ async def test_poison_events_go_to_dead_letters_and_later_events_are_projected(
         await append(engine, store, stream, 0, [1, 2, 3])
         for other in others:
             await append(engine, store, other, 0, [5])
+        await wait_until(lambda: published(engine), "the relay", timeout=60, watch=[relay])
         await wait_until(
             lambda: caught_up(read_model, r),
             "the good events",
@@ -151,6 +158,7 @@ async def test_poison_events_go_to_dead_letters_and_later_events_are_projected(
         await append(engine, store, stream, 4, [10, 20])
         for other in others:
             await append(engine, store, other, 1, [7])
+        await wait_until(lambda: published(engine), "the relay", timeout=60, watch=[relay])
         await wait_until(
             lambda: caught_up(read_model, r),
             "the later events",
