@@ -137,6 +137,20 @@ def seed_ledger() -> None:
             raise SystemExit(f"seeding account {code} failed: {status} {body}")
 
 
+def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Migrate, seed operators, start each service and wait until healthy, seed the chart."""
+    for name in [*SERVICES, "gateway"]:
+        sh(PY, "-m", name, "migrate", env=service_env(name))
+    sh(PY, "-m", "gateway", "seed-demo", env=service_env("gateway"))
+    for name, port in [*SERVICES.items(), ("gateway", GATEWAY_PORT)]:
+        command = [PY, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **service_env(name)})
+        procs.append(proc)
+        wait_healthy(port, name, proc)
+    seed_ledger()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--infra-only", action="store_true", help="start Kafka and PostgreSQL only")
@@ -151,7 +165,7 @@ def main() -> None:
         return
     procs: list[subprocess.Popen[bytes]] = []
 
-    def shutdown(*_: object) -> None:
+    def stop_all() -> None:
         print("\nstopping ...", flush=True)
         for proc in reversed(procs):
             proc.terminate()
@@ -163,34 +177,19 @@ def main() -> None:
         for stop in reversed(stops):
             subprocess.run(stop, cwd=ROOT, env={**os.environ, "PYTHON": PY}, check=False)
         print("stopped; data is kept in .data/")
+
+    def shutdown(*_: object) -> None:
+        stop_all()
         sys.exit(0)
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
-    for name in [*SERVICES, "gateway"]:
-        sh(PY, "-m", name, "migrate", env=service_env(name))
-    sh(PY, "-m", "gateway", "seed-demo", env=service_env("gateway"))
-    for name, port in [*SERVICES.items(), ("gateway", GATEWAY_PORT)]:
-        proc = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "--factory",
-                f"{name}.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **service_env(name)},
-        )
-        procs.append(proc)
-        wait_healthy(port, name, proc)
-    seed_ledger()
+    try:
+        start_services(procs)
+    except (subprocess.CalledProcessError, SystemExit) as failure:
+        print(f"start-up failed: {failure}", flush=True)
+        stop_all()
+        sys.exit(1)
     print(
         f"""
 The back office is running.
