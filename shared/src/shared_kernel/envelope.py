@@ -66,6 +66,10 @@ class EventEnvelope:
         return int(self.type.rsplit(".v", 1)[1])
 
     def to_cloudevent(self) -> dict[str, Any]:
+        return {**self.attributes(), "data": self.data}
+
+    def attributes(self) -> dict[str, Any]:
+        """The CloudEvents attributes and extensions: everything but ``data``."""
         return {
             "specversion": SPEC_VERSION,
             "id": str(self.id),
@@ -82,11 +86,15 @@ class EventEnvelope:
             "causationid": self.causation_id,
             "actor": self.actor.subject,
             "actoroffice": self.actor.office,
-            "data": self.data,
         }
 
-    def to_json_bytes(self) -> bytes:
-        return json.dumps(self.to_cloudevent(), separators=(",", ":")).encode()
+    def to_json_bytes(self, raw_data: str | None = None) -> bytes:
+        """Structured-mode JSON. ``raw_data`` is ``data`` already as JSON text (as the event
+        store holds it): spliced in as it is, which spares the relay a decode and re-encode."""
+        if raw_data is None:
+            return json.dumps(self.to_cloudevent(), separators=(",", ":")).encode()
+        head = json.dumps(self.attributes(), separators=(",", ":"))
+        return f'{head[:-1]},"data":{raw_data}}}'.encode()
 
     @classmethod
     def from_cloudevent(cls, payload: dict[str, Any]) -> EventEnvelope:

@@ -240,6 +240,19 @@ class EventStore:
         )
         return [self._envelope(row) for row in rows.mappings()]
 
+    async def read_after_raw(
+        self, conn: AsyncConnection, position: int, limit: int
+    ) -> list[tuple[EventEnvelope, str]]:
+        """Like ``read_after`` but with ``data`` left as the stored JSON text (for the relay)."""
+        columns = [c for c in events.c if c.name != "data"]
+        rows = await conn.execute(
+            sa.select(*columns, sa.cast(events.c.data, sa.Text).label("data_json"))
+            .where(events.c.position > position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return [(self._envelope({**row, "data": {}}), row["data_json"]) for row in rows.mappings()]
+
     async def stream_of(self, conn: AsyncConnection, position: int) -> str | None:
         row = await conn.execute(sa.select(events.c.stream_id).where(events.c.position == position))
         return row.scalar_one_or_none()

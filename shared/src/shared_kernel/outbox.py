@@ -48,6 +48,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_sleep = idle_sleep
         self.published = 0
+        self._cursor: int | None = None  # held in memory: only the leader moves it
 
     async def cursor(self) -> int:
         async with self._engine.connect() as conn:
@@ -58,31 +59,34 @@ class OutboxRelay:
 
     async def publish_once(self) -> int:
         """Publish the next batch after the cursor; returns how many events went out."""
-        start = await self.cursor()
+        if self._cursor is None:
+            self._cursor = await self.cursor()
         async with self._engine.connect() as conn:
-            batch = await self._store.read_after(conn, start, self._batch_size)
+            batch = await self._store.read_after_raw(conn, self._cursor, self._batch_size)
         if not batch:
             return 0
         acks = [
             await self._producer.send(
                 self._topic,
-                value=envelope.to_json_bytes(),
+                value=envelope.to_json_bytes(raw_data),
                 key=envelope.subject.encode(),
                 partition=partition_for(envelope.subject, self._partitions),
                 headers=[("content-type", b"application/cloudevents+json")],
             )
-            for envelope in batch
+            for envelope, raw_data in batch
         ]
         await asyncio.gather(*acks)
+        last = batch[-1][0].position
         async with self._engine.begin() as conn:
             await conn.execute(
                 pg_insert(outbox_cursor)
-                .values(relay=self._name, position=batch[-1].position)
+                .values(relay=self._name, position=last)
                 .on_conflict_do_update(
                     index_elements=[outbox_cursor.c.relay],
-                    set_={"position": batch[-1].position, "updated_at": sa.func.now()},
+                    set_={"position": last, "updated_at": sa.func.now()},
                 )
             )
+        self._cursor = last
         self.published += len(batch)
         return len(batch)
 
