@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -26,11 +27,13 @@ def dead_letter_topic(service: str, namespace: str = "") -> str:
     return f"{namespace}{service}.dead-letters"
 
 
+@lru_cache(maxsize=65536)
 def partition_for(key: str, partitions: int) -> int:
     """The partition the Java client's default partitioner picks for ``key``.
 
     The relay assigns partitions explicitly with this rule, so readers can tell which partition
-    carries a stream (read-your-writes waits on that partition's checkpoint)."""
+    carries a stream (read-your-writes waits on that partition's checkpoint). Cached: aiokafka's
+    murmur2 is pure Python and streams recur."""
     hashed: int = murmur2(key.encode())
     return (hashed & 0x7FFFFFFF) % partitions
 
