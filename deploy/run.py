@@ -35,17 +35,39 @@ DEMO_ROLES = [
     "admin",
     "auditor",
 ]
-# A small chart in the style of SKR 03.
-DEMO_CHART = [
-    ("0800", "Gezeichnetes Kapital (share capital)", "equity"),
-    ("1000", "Kasse (cash)", "asset"),
-    ("1200", "Bank", "asset"),
-    ("1400", "Forderungen aus L+L (receivables)", "asset"),
-    ("1600", "Verbindlichkeiten aus L+L (payables)", "liability"),
-    ("1776", "Umsatzsteuer 19 % (output VAT)", "liability"),
-    ("4400", "Wareneingang (purchases)", "expense"),
-    ("4120", "Gehaelter (salaries)", "expense"),
-    ("8400", "Erloese 19 % USt (revenue)", "revenue"),
+# A demo chart in the style of SKR 03 (account classes 0 to 8): code, name, type, and what
+# else the account is opened with (currency, balance constraint, credit limit). Parents come
+# before their sub-accounts (1200 before 1200.10).
+NO_OVERDRAFT = {"balance_constraint": "credits_must_not_exceed_debits"}
+DEMO_CHART: list[tuple[str, str, str, dict[str, object]]] = [
+    ("0027", "EDV-Software (software)", "asset", {}),
+    ("0420", "Bueroeinrichtung (office equipment)", "asset", {}),
+    ("0800", "Gezeichnetes Kapital (share capital)", "equity", {}),
+    ("0860", "Gewinnvortrag (retained earnings)", "equity", {}),
+    ("0970", "Sonstige Rueckstellungen (provisions)", "liability", {}),
+    ("1000", "Kasse (cash)", "asset", NO_OVERDRAFT),
+    ("1200", "Bank", "asset", {**NO_OVERDRAFT, "credit_limit": 1_000_000}),
+    ("1200.10", "Bank USD-Konto (USD account)", "asset", {**NO_OVERDRAFT, "currency": "USD"}),
+    ("1360", "Geldtransit (cash in transit)", "asset", {}),
+    ("1400", "Forderungen aus L+L (receivables)", "asset", {}),
+    ("1576", "Abziehbare Vorsteuer 19 % (input VAT)", "asset", {}),
+    ("1600", "Verbindlichkeiten aus L+L (payables)", "liability", {}),
+    ("1740", "Verbindlichkeiten aus Lohn und Gehalt (wages payable)", "liability", {}),
+    ("1776", "Umsatzsteuer 19 % (output VAT)", "liability", {}),
+    ("2100", "Zinsen und aehnliche Aufwendungen (interest expense)", "expense", {}),
+    ("2650", "Sonstige Zinsen und aehnliche Ertraege (interest income)", "revenue", {}),
+    ("3400", "Wareneingang 19 % Vorsteuer (purchases)", "expense", {}),
+    ("4120", "Gehaelter (salaries)", "expense", {}),
+    ("4130", "Gesetzliche soziale Aufwendungen (social security)", "expense", {}),
+    ("4210", "Miete (rent)", "expense", {}),
+    ("4600", "Werbekosten (advertising)", "expense", {}),
+    ("4920", "Telefon (telephone)", "expense", {}),
+    ("4930", "Buerobedarf (office supplies)", "expense", {}),
+    ("4970", "Nebenkosten des Geldverkehrs (bank charges)", "expense", {}),
+    ("8125", "Steuerfreie innergem. Lieferungen (EU sales, tax-free)", "revenue", {}),
+    ("8300", "Erloese 7 % USt (revenue, reduced VAT)", "revenue", {}),
+    ("8400", "Erloese 19 % USt (revenue)", "revenue", {}),
+    ("8400.10", "Erloese 19 % USt Online-Shop (web shop revenue)", "revenue", {}),
 ]
 
 
@@ -126,11 +148,11 @@ def seed_ledger() -> None:
     if status != 200:
         raise SystemExit(f"demo login failed: {status} {token}")
     auth = {"Authorization": f"Bearer {token['access_token']}"}
-    for code, name, kind in DEMO_CHART:
+    for code, name, kind, extra in DEMO_CHART:
         status, body = request(
             "POST",
             f"{gateway}/ledger/v1/accounts",
-            {"code": code, "name": name, "account_type": kind, "currency": "EUR"},
+            {"code": code, "name": name, "account_type": kind, "currency": "EUR", **extra},
             {**auth, "Idempotency-Key": f"demo-chart-{code}"},
         )
         if status not in (201, 409):
@@ -149,6 +171,12 @@ def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
         procs.append(proc)
         wait_healthy(port, name, proc)
     seed_ledger()
+
+
+def demo_api_key() -> str:
+    """The demo system's API key, written by the gateway's seed-demo when it made the key."""
+    key_file = DATA / "keys" / "demo-api-key.txt"
+    return key_file.read_text().strip() if key_file.exists() else "(shown when it was created)"
 
 
 def main() -> None:
@@ -198,9 +226,11 @@ The back office is running.
   Demo logins         {", ".join(f"{r} / demo-{r}" for r in DEMO_ROLES)}
                       (front office: trader, customer-service; back office: accountant,
                        risk-officer, it-support, controller)
+  Demo system         trading-system (role trader), API key: {demo_api_key()}
+                      (send it as X-API-Key: <key> or Authorization: ApiKey <key>)
   Ledger (internal)   http://127.0.0.1:{SERVICES["ledger"]} (only accepts the gateway's calls)
   Kafka               {service_env("ledger")["KAFKA_BOOTSTRAP_SERVERS"]}
-                      topics ledger.events, gateway.events
+                      topics ledger.events, gateway.events, gateway.audit
   PostgreSQL          {server_url()}
 Ctrl-C stops everything; data survives in .data/.
 """,

@@ -1,10 +1,12 @@
 """Event store append throughput, beside raw INSERTs of rows of the same shape.
 
-``EventStore.append`` does, per transaction: a version check (SELECT max(stream_version) ...
-GROUP BY stream_id), the position advisory lock, SELECT max(position), one multi-row INSERT, and
-the lock is held until COMMIT. The baseline inserts the same rows (same columns, same indexes,
-the same JSONB data) into a copy of the events table, with positions from a counter in this
-process: no lock, no version check, the same driver (SQLAlchemy over asyncpg).
+``EventStore.append`` does, per transaction: take the position advisory lock, check the
+streams' versions (SELECT max(stream_version) ... GROUP BY stream_id), read the last position
+and hash, chain a sha256 hash over each new event (in Python), one multi-row INSERT; the lock
+is held until COMMIT. The baseline inserts the same rows (same columns, same constraints and
+indexes, the same JSONB data, a 64-character hash) into a copy of the events table, with
+positions from a counter in this process: no lock, no version check, no hashing, the same
+driver (SQLAlchemy over asyncpg).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ BATCH_N = 50_000
 BATCH_SIZE = 100
 WRITERS = 8
 ROUNDS = 4
+HASH = "0" * 64
 
 Write = Callable[[int], Awaitable[None]]
 
@@ -83,6 +86,7 @@ class Writers:
                 "actor": ACTOR.subject,
                 "actor_office": ACTOR.office,
                 "recorded_at": now,
+                "hash": HASH,
             }
             for version in range(1, size + 1)
         ]

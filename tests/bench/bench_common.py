@@ -7,7 +7,6 @@ benchmark creates its own fresh database on it) and the Kafka cluster
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
 import io
 import os
@@ -20,14 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from ledger.__main__ import MIGRATIONS as LEDGER_MIGRATIONS
-from ledger.app.commands import account_id_for
-from ledger.bootstrap import ledger_codec
-from ledger.domain import AccountOpened, JournalEntryPosted, PostedLine
+from shared_kernel import schema
 from shared_kernel.db import create_engine
 from shared_kernel.envelope import Actor
 from shared_kernel.eventstore import (
@@ -38,9 +34,11 @@ from shared_kernel.eventstore import (
     new_event_id,
 )
 from shared_kernel.kafka import topic_partitions
-from shared_kernel.migrations import upgrade
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from ledger.domain import AccountOpened, JournalEntryPosted
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -68,8 +66,8 @@ def namespace() -> str:
 
 
 async def create_database(label: str, *, migrate: bool = True) -> str:
-    """A new empty database on the bench server (migrated with the ledger's migrations, which
-    create the kernel tables); returns its URL."""
+    """A new empty database on the bench server, with the kernel's tables (what every
+    service's first migration creates) unless ``migrate`` is false; returns its URL."""
     name = unique(label)
     admin = create_engine(server_url(), pool_size=1)
     try:
@@ -80,8 +78,34 @@ async def create_database(label: str, *, migrate: bool = True) -> str:
         await admin.dispose()
     url = make_url(server_url()).set(database=name).render_as_string(hide_password=False)
     if migrate:
-        await asyncio.to_thread(upgrade, url, LEDGER_MIGRATIONS)
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(schema.metadata.create_all)
+                for statement in schema.IMMUTABILITY_DDL:
+                    await conn.execute(sa.text(statement))
+        finally:
+            await engine.dispose()
     return url
+
+
+async def terminate_connections(url: str) -> None:
+    """Ends every server connection to the database of ``url``: the way to stop work in it
+    that cannot be cancelled cleanly from this side (asyncpg may hang when a task is cancelled
+    in the middle of an executemany)."""
+    admin = create_engine(server_url(), pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": make_url(url).database},
+            )
+            await conn.commit()
+    finally:
+        await admin.dispose()
 
 
 def metadata() -> EventMetadata:
@@ -102,9 +126,11 @@ class Chart:
     @classmethod
     def of(cls, size: int) -> Chart:
         codes = [f"{1000 + i * 7}" for i in range(size)]
-        return cls([(account_id_for(code), code) for code in codes])
+        return cls([(str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:bench:{c}")), c) for c in codes])
 
     def opened_events(self) -> list[AccountOpened]:
+        from ledger.domain import AccountOpened
+
         kinds = ["asset", "liability", "equity", "revenue", "expense"]
         return [
             AccountOpened(
@@ -120,6 +146,8 @@ class Chart:
 
 def journal_entry(rng: random.Random, chart: Chart, number: int) -> JournalEntryPosted:
     """A balanced entry with 2 to 4 lines on distinct accounts."""
+    from ledger.domain import JournalEntryPosted, PostedLine
+
     count = rng.randint(2, 4)
     picked = rng.sample(chart.accounts, count)
     amounts = [rng.randint(100, 5_000_000) for _ in range(count // 2)]
@@ -153,6 +181,8 @@ def journal_entry(rng: random.Random, chart: Chart, number: int) -> JournalEntry
 def ledger_appends(accounts: int, entries: int, *, seed: int = 42) -> Iterator[StreamAppend]:
     """AccountOpened for ``accounts`` accounts, then ``entries`` JournalEntryPosted, each its
     own new stream, encoded with the ledger's codec exactly as the ledger stores them."""
+    from ledger.bootstrap import ledger_codec
+
     codec = ledger_codec()
     chart = Chart.of(accounts)
     for event in chart.opened_events():
@@ -171,7 +201,9 @@ def ledger_appends(accounts: int, entries: int, *, seed: int = 42) -> Iterator[S
 
 
 def sample_entry_data() -> dict[str, Any]:
-    """The JSON data of one typical (three-line) journal entry, ~0.6 kB."""
+    """The JSON data of one typical (three-line) journal entry, as the ledger encodes it."""
+    from ledger.bootstrap import ledger_codec
+
     rng = random.Random(7)
     chart = Chart.of(20)
     while True:

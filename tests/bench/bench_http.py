@@ -55,9 +55,10 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def tail(self, lines: int = 12) -> str:
+    def tail(self) -> str:
+        """The last line of its output: the exception, when it crashed."""
         text = self.log.read_text(errors="replace").strip().splitlines()
-        return " | ".join(text[-lines:]) or "(no output)"
+        return text[-1] if text else "(no output)"
 
 
 @dataclass
@@ -105,8 +106,8 @@ async def command(args: list[str], env: dict[str, str], what: str) -> None:
     )
     output, _ = await process.communicate()
     if process.returncode != 0:
-        tail = " | ".join(output.decode(errors="replace").strip().splitlines()[-8:])
-        raise Skip(f"{what} exited with {process.returncode}: {tail}")
+        lines = output.decode(errors="replace").strip().splitlines()
+        raise Skip(f"{what} exited with {process.returncode}: {lines[-1] if lines else ''}")
 
 
 async def start_service(name: str, env: dict[str, str], logs: Path) -> Service:
@@ -241,6 +242,10 @@ async def services() -> AsyncIterator[tuple[Service | None, Service, IdentitySig
                     **common,
                     "DATABASE_URL": await create_database("gateway", migrate=False),
                     "GATEWAY_SERVICES": json.dumps({"ledger": ledger.url}),
+                    # All 32 clients are one operator: measure throughput, not the per-identity
+                    # rate limit (100/s by default).
+                    "RATE_LIMIT_PER_SECOND": "1000000",
+                    "RATE_LIMIT_BURST": "1000000",
                 }
                 await command(
                     [PY, "-m", "gateway", "migrate"], gateway_env, "python -m gateway migrate"
@@ -259,6 +264,13 @@ async def services() -> AsyncIterator[tuple[Service | None, Service, IdentitySig
 
 
 async def run(report: Report) -> None:
+    try:
+        await run_load(report)
+    except Skip as exc:
+        report.say(f"journal entries benchmark skipped, the ledger does not run: {exc}")
+
+
+async def run_load(report: Report) -> None:
     async with services() as (gateway, ledger, signer, reason):
 
         def signed() -> dict[str, str]:
@@ -317,7 +329,8 @@ async def run(report: Report) -> None:
                 report.say(f"    {note}")
         report.note(
             "uvicorn, 1 worker each, asyncio loop + h11 (no uvloop/httptools installed); "
-            "relay and projection running in the ledger; clients in this process"
+            "relay and projection running in the ledger; gateway rate limit lifted; "
+            "clients in this process"
         )
 
 

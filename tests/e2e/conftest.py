@@ -9,13 +9,18 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from shared_kernel.db import create_engine
 from shared_kernel.testing import CreateDatabase
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +64,59 @@ async def system(
     topic_namespace: str,
     identity_keys: tuple[Path, Path],
 ) -> AsyncIterator[System]:
+    databases = {name: await create_database(name) for name in ("ledger", "gateway")}
+    async with running_system(databases, kafka_bootstrap, topic_namespace, identity_keys) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+async def module_system(
+    database_server_url: str, kafka_bootstrap: str, identity_keys: tuple[Path, Path]
+) -> AsyncIterator[System]:
+    """One system shared by the tests of a module (starting one takes many seconds): for tests
+    that only read, or write under random ids."""
+    namespace = f"t{uuid.uuid4().hex[:10]}."
+    async with (
+        fresh_databases(database_server_url, ("ledger", "gateway")) as databases,
+        running_system(databases, kafka_bootstrap, namespace, identity_keys) as up,
+    ):
+        yield up
+
+
+@asynccontextmanager
+async def fresh_databases(
+    server_url: str, labels: tuple[str, ...]
+) -> AsyncIterator[dict[str, str]]:
+    """A new database per label on the server, dropped afterwards (as ``create_database``,
+    which is function-scoped)."""
+    names = {label: f"test_{label}_{uuid.uuid4().hex[:12]}" for label in labels}
+    admin = create_engine(server_url, pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for name in names.values():
+                await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server_url)
+        yield {
+            label: url.set(database=name).render_as_string(hide_password=False)
+            for label, name in names.items()
+        }
+    finally:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for name in names.values():
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@asynccontextmanager
+async def running_system(
+    databases: dict[str, str],
+    kafka_bootstrap: str,
+    topic_namespace: str,
+    identity_keys: tuple[Path, Path],
+) -> AsyncIterator[System]:
+    """Ledger and gateway migrated, demo operators seeded, both running under uvicorn."""
     ledger_port, gateway_port = free_port(), free_port()
     common = {
         **os.environ,
@@ -69,12 +127,10 @@ async def system(
         "IDENTITY_PRIVATE_KEY_FILE": str(identity_keys[0]),
         "GATEWAY_SERVICES": json.dumps({"ledger": f"http://127.0.0.1:{ledger_port}"}),
     }
-    envs = {
-        "ledger": {**common, "DATABASE_URL": await create_database("ledger")},
-        "gateway": {**common, "DATABASE_URL": await create_database("gateway")},
-    }
-    for name, env in envs.items():
-        await asyncio.to_thread(_run, ["-m", name, "migrate"], env)
+    envs = {name: {**common, "DATABASE_URL": url} for name, url in databases.items()}
+    await asyncio.gather(
+        *(asyncio.to_thread(_run, ["-m", name, "migrate"], env) for name, env in envs.items())
+    )
     await asyncio.to_thread(_run, ["-m", "gateway", "seed-demo"], envs["gateway"])
     procs: list[subprocess.Popen[bytes]] = []
     try:

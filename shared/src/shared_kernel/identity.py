@@ -28,6 +28,10 @@ class InvalidIdentity(Exception):
     """The forwarded identity cannot be trusted."""
 
 
+class IdentityExpired(InvalidIdentity):
+    """The token was genuine but its lifetime is over (the caller should log in again)."""
+
+
 @dataclass(frozen=True)
 class Identity:
     subject: str
@@ -94,6 +98,8 @@ class IdentityVerifier:
             )
         except InvalidIdentity:
             raise
+        except jwt.ExpiredSignatureError as exc:
+            raise IdentityExpired(f"identity refused: {exc}") from exc
         except jwt.PyJWTError as exc:
             raise InvalidIdentity(f"identity refused: {exc}") from exc
 

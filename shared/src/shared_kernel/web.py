@@ -53,8 +53,12 @@ def problem(
 
 
 class Unauthenticated(Exception):
-    def __init__(self, detail: str) -> None:
+    """401. ``headers`` go on the answer, e.g. a ``WWW-Authenticate`` challenge."""
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
         self.detail = detail
+        self.headers = headers
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -66,7 +70,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(_: Request, exc: Unauthenticated) -> JSONResponse:
-        return problem(401, "Unauthenticated", exc.detail, code="Unauthenticated")
+        return problem(
+            401, "Unauthenticated", exc.detail, code="Unauthenticated", headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -102,7 +108,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> Any:
     """A FastAPI dependency that yields the gateway-verified Identity or answers 401."""
 
-    def verified_identity(
+    async def verified_identity(
         request: Request,
         token: Annotated[str | None, Header(alias=IDENTITY_HEADER, include_in_schema=False)] = None,
     ) -> Identity:
@@ -157,7 +163,11 @@ class Consistency:
         self,
         min_position: Annotated[
             int | None,
-            Query(ge=0, description="Wait until the read model has applied this event position"),
+            Query(
+                ge=0,
+                le=2**63 - 1,
+                description="Wait until the read model has applied this event position",
+            ),
         ] = None,
         wait_ms: Annotated[
             int, Query(ge=0, le=10000, description="How long to wait, at most")

@@ -1,7 +1,8 @@
 """Command line of the gateway.
 
 python -m gateway migrate     apply the database migrations (a pre-start step)
-python -m gateway seed-demo   register the demo operators; already registered ones are kept
+python -m gateway seed-demo   register the demo operators and the demo system (its API key is
+                              printed once, when it is created); registered ones are kept
 python -m gateway keys        create the development key pair if it is missing
 """
 
@@ -14,11 +15,13 @@ from pathlib import Path
 
 from shared_kernel import migrations
 from shared_kernel.envelope import Actor
+from shared_kernel.unit_of_work import CommandContext
 
 from gateway.adapters.keys import load_signing_key
-from gateway.app.demo import demo_operators
+from gateway.app.api_keys import IssueApiKey, SystemExists
+from gateway.app.demo import demo_operators, demo_system
 from gateway.app.operators import OperatorExists
-from gateway.bootstrap import bootstrap
+from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,8 +44,30 @@ async def seed_demo(settings: GatewaySettings) -> None:
                 print(f"gateway: registered {command.username} / {command.password}")
             except OperatorExists:
                 print(f"gateway: {command.username} already registered, kept as it is")
+        await seed_demo_system(gateway, actor)
     finally:
         await gateway.runtime.stop()
+
+
+async def seed_demo_system(gateway: Gateway, actor: Actor) -> None:
+    """The demo trading system with one API key, shown once and written beside the key pair
+    (``demo-api-key.txt``) for ``make run`` to show."""
+    context = CommandContext(actor=actor)
+    system = demo_system()
+    try:
+        await gateway.admin.register_system(context, system)
+    except SystemExists:
+        print(f"gateway: system {system.name} already registered, kept with its API keys")
+        return
+    issued = await gateway.admin.issue_api_key(context, IssueApiKey(system.name))
+    key_file = gateway.settings.identity_private_key_file.parent / "demo-api-key.txt"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600)
+    key_file.write_text(issued.key.text + "\n")
+    print(
+        f"gateway: registered system {system.name} (roles {', '.join(sorted(system.roles))}); "
+        f"its API key, shown this once: {issued.key.text} (also in {key_file})"
+    )
 
 
 def keys(settings: GatewaySettings) -> None:

@@ -16,11 +16,17 @@ from shared_kernel.identity import Identity, IdentitySigner
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.unit_of_work import CommandContext, CommandResult
 
+from gateway.adapters.api_keys import ApiKeyStore
+from gateway.adapters.audit import AuditLog, audit_topic
 from gateway.adapters.credentials import CredentialStore
 from gateway.adapters.keys import load_signing_key
 from gateway.adapters.passwords import Passwords
 from gateway.adapters.policy_file import load_policy
+from gateway.adapters.rate_limit import RateLimiter, RateLimits
 from gateway.adapters.upstream import UpstreamClient
+from gateway.app.admin import Administration
+from gateway.app.callers import Callers
+from gateway.app.catalogue import ServiceCatalogue
 from gateway.app.operators import LogIn, RegisterOperator, log_in, register_operator
 from gateway.app.proxy import Proxy
 from gateway.domain.events import EVENTS
@@ -41,8 +47,21 @@ class Gateway:
     passwords: Passwords
     access_tokens: IdentitySigner
     forwarded_identities: IdentitySigner
+    # Operators and systems confirmed against their current state; rate limits; audit trail.
+    callers: Callers
+    limits: RateLimits
+    audit: AuditLog
+    admin: Administration
     upstream_transport: httpx.AsyncBaseTransport | None = None
     _proxy: Proxy | None = field(default=None, repr=False)
+    # The services' routes (from their OpenAPI documents once discovered, the policy's before).
+    catalogue: ServiceCatalogue = field(init=False, repr=False)
+    _upstream: UpstreamClient | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.catalogue = ServiceCatalogue(
+            self.policy, self.settings.services, self.settings.optional_services
+        )
 
     async def register_operator(self, command: RegisterOperator, actor: Actor) -> CommandResult:
         uow = self.runtime.unit_of_work(CommandContext(actor=actor))
@@ -76,7 +95,23 @@ class Gateway:
         upstream = UpstreamClient(
             http, self.settings.services, self.settings.upstream_timeout_seconds
         )
-        self._proxy = Proxy(self.policy, self.forwarded_identities, upstream)
+        self._upstream = upstream
+        self._proxy = Proxy(self.policy, self.forwarded_identities, upstream, self.catalogue)
+
+    async def discover_services(self) -> None:
+        """Read the services' OpenAPI documents; refuses (GatewayMisconfigured) when the
+        policy misses a route or a required service does not answer in time."""
+        await self.catalogue.discover(self._connected.openapi, self.settings.openapi_wait_seconds)
+
+    async def retry_missing_services(self) -> None:
+        """Another attempt at optional services that were down at start-up (throttled)."""
+        await self.catalogue.retry_missing(self._connected.openapi)
+
+    @property
+    def _connected(self) -> UpstreamClient:
+        if self._upstream is None:
+            raise RuntimeError("the gateway is not connected to its services (lifespan not run)")
+        return self._upstream
 
     @property
     def proxy(self) -> Proxy:
@@ -90,24 +125,44 @@ def bootstrap(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     passwords: Passwords | None = None,
+    callers: Callers | None = None,
 ) -> Gateway:
     """Build the gateway. ``upstream_transport`` lets tests put the services in-process
-    (``httpx.ASGITransport``) or fake them (``httpx.MockTransport``)."""
+    (``httpx.ASGITransport``) or fake them (``httpx.MockTransport``); ``callers`` lets unit
+    tests confirm callers without a database."""
     settings = settings or GatewaySettings()
     key = load_signing_key(settings)
-    runtime = ServiceRuntime(SERVICE, settings, EventCodec(EVENTS))
+    audit = AuditLog(audit_topic(settings.topic_namespace), settings.audit_queue_capacity)
+    runtime = ServiceRuntime(SERVICE, settings, EventCodec(EVENTS), extra_topics=[audit.topic])
     runtime.verifier  # noqa: B018 -- read the public key now: a missing one stops start-up
+    passwords = passwords or Passwords()
+    credentials, keys = CredentialStore(), ApiKeyStore()
+    callers = callers or Callers(runtime.unit_of_work, keys)
     return Gateway(
         settings=settings,
         runtime=runtime,
         policy=load_policy(settings.policy_file),
-        credentials=CredentialStore(),
-        passwords=passwords or Passwords(),
+        credentials=credentials,
+        passwords=passwords,
         access_tokens=IdentitySigner(
             key.private_pem, key.key_id, ttl_seconds=settings.access_token_ttl_seconds
         ),
         forwarded_identities=IdentitySigner(
             key.private_pem, key.key_id, ttl_seconds=FORWARDED_IDENTITY_TTL_SECONDS
         ),
+        callers=callers,
+        limits=rate_limits(settings),
+        audit=audit,
+        admin=Administration(runtime.unit_of_work, credentials, passwords, keys, callers),
         upstream_transport=upstream_transport,
+    )
+
+
+def rate_limits(settings: GatewaySettings) -> RateLimits:
+    per_user = settings.login_attempts_per_minute_per_username
+    per_client = settings.login_attempts_per_minute_per_client
+    return RateLimits(
+        per_identity=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        login_user=RateLimiter(per_user / 60, per_user),
+        login_client=RateLimiter(per_client / 60, per_client),
     )

@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from shared_kernel.web import install_problem_handlers
 
 from gateway.adapters.passwords import Passwords
-from gateway.api import auth, proxy
+from gateway.api import admin, auth, openapi, proxy
+from gateway.api.audit import AuditMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
-from gateway.api.request_id import RequestIdMiddleware
+from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
+from gateway.app.callers import Callers
 from gateway.bootstrap import bootstrap
 from gateway.settings import GatewaySettings
 
@@ -22,29 +24,46 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     passwords: Passwords | None = None,
+    callers: Callers | None = None,
 ) -> FastAPI:
-    gateway = bootstrap(settings, upstream_transport=upstream_transport, passwords=passwords)
+    gateway = bootstrap(
+        settings, upstream_transport=upstream_transport, passwords=passwords, callers=callers
+    )
+    install_request_id_logging(gateway.settings.log_level)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             await gateway.runtime.start()
+            assert gateway.runtime.producer is not None
+            gateway.audit.start(gateway.runtime.producer)
             async with gateway.upstream_client() as http:
                 gateway.connect(http)
+                # Refuses to start when the policy misses a route of a service.
+                await gateway.discover_services()
                 yield
         finally:
+            await gateway.audit.stop()  # flushes the audit queue while the producer still runs
             await gateway.runtime.stop()
 
     app = FastAPI(
         title="Back office gateway",
         summary="Log-in, access policy and the single entry point to the back-office services",
         lifespan=lifespan,
+        # /openapi.json and /docs describe the whole back office: see api/openapi.py.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.gateway = gateway
     install_problem_handlers(app)
     install_gateway_problem_handlers(app)
+    # Added first, so it runs inside RequestIdMiddleware and sees the request id.
+    app.add_middleware(AuditMiddleware, audit=gateway.audit, policy=gateway.policy)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
+    app.include_router(openapi.router)
+    app.include_router(admin.router)  # before the proxy, whose /{service}/v1/... matches too
     app.include_router(proxy.router)
 
     @app.get("/health", include_in_schema=False)

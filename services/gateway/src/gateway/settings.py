@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 from shared_kernel.settings import ServiceSettings
 
 POLICY_FILE = Path(__file__).parent / "policy.toml"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # Paths the gateway serves itself, and its own audience: never the name of an upstream.
-RESERVED_NAMES = frozenset({"auth", "gateway"})
+RESERVED_NAMES = frozenset({"auth", "gateway", "admin"})
 
 
 class GatewaySettings(ServiceSettings):
@@ -25,13 +25,31 @@ class GatewaySettings(ServiceSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:55432/gateway"
     identity_private_key_file: Path = Path(".data/keys/identity_ed25519.pem")
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=12 * 3600)
-    upstream_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    # Longer than the longest read-your-writes wait of a service (``wait_ms`` up to 10 s), so
+    # that a read waiting for its position is answered by the service, not cut off with 504.
+    upstream_timeout_seconds: float = Field(default=15, gt=0, le=300)
     services: dict[str, str] = Field(
         default_factory=lambda: {"ledger": "http://127.0.0.1:8001"},
         validation_alias="GATEWAY_SERVICES",
     )
     policy_file: Path = POLICY_FILE
+    # At start-up the gateway reads every service's /openapi.json and refuses to start when
+    # the policy misses a route; it waits this long for services that are starting too.
+    # Optional services (``GATEWAY_OPTIONAL_SERVICES``, JSON list) may be down at start-up.
+    openapi_wait_seconds: float = Field(default=30, ge=0, le=600)
+    optional_services: frozenset[str] = Field(
+        default_factory=frozenset, validation_alias="GATEWAY_OPTIONAL_SERVICES"
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1)
+    # Rate limits, token buckets in each gateway process's memory (see adapters/rate_limit.py):
+    # per identity (operator or system) on every authenticated request; log-in attempts per
+    # username and per client address, counted per minute with that many at once.
+    rate_limit_per_second: float = Field(default=100, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    login_attempts_per_minute_per_username: int = Field(default=10, ge=1)
+    login_attempts_per_minute_per_client: int = Field(default=60, ge=1)
+    # Audit records waiting for Kafka; when full, the gateway refuses requests (fail closed).
+    audit_queue_capacity: int = Field(default=10_000, ge=1)
 
     @field_validator("services")
     @classmethod
@@ -42,3 +60,10 @@ class GatewaySettings(ServiceSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"service {name!r}: base URL must be http:// or https://")
         return {name: url.rstrip("/") for name, url in services.items()}
+
+    @model_validator(mode="after")
+    def _optional_services_are_services(self) -> GatewaySettings:
+        unknown = sorted(self.optional_services - set(self.services))
+        if unknown:
+            raise ValueError(f"optional service(s) {', '.join(unknown)} not in GATEWAY_SERVICES")
+        return self

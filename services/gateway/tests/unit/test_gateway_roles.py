@@ -1,8 +1,18 @@
 """Offices follow from roles; segregation of duties refuses front plus back office."""
 
 import pytest
-from gateway.domain.roles import Office, SegregationOfDutiesViolated, UnknownRole, office_of
+from gateway.adapters.policy_file import load_policy
+from gateway.domain.roles import (
+    READ_ONLY_ROLES,
+    Office,
+    SegregationOfDutiesViolated,
+    UnknownRole,
+    office_of,
+)
+from gateway.settings import POLICY_FILE
 from shared_kernel.errors import DomainError
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
@@ -35,3 +45,14 @@ def test_unknown_roles_and_no_roles_are_refused() -> None:
         office_of({"superuser", "admin"})
     with pytest.raises(DomainError, match="at least one role"):
         office_of(set())
+
+
+def test_read_only_roles_are_given_read_routes_only_by_the_shipped_policy() -> None:
+    shipped = load_policy(POLICY_FILE)
+
+    writes = [
+        r.describe() for r in shipped.rules if r.roles & READ_ONLY_ROLES and r.method != "GET"
+    ]
+
+    assert "auditor" in READ_ONLY_ROLES
+    assert writes == []

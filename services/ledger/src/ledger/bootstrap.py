@@ -2,41 +2,89 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from pydantic import Field
 from shared_kernel.codec import EventCodec
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
+from ledger.adapters.unit_of_work import LedgerUnitOfWork
+from ledger.app.commands import LedgerCommands, utc_now
+from ledger.app.expiry import ExpirySweeper
+from ledger.app.exports import LedgerExports
 from ledger.app.queries import LedgerQueries
-from ledger.domain import AccountOpened, JournalEntryPosted
+from ledger.app.reports import LedgerReports
+from ledger.app.verification import JournalVerifier
+from ledger.domain import ALL_EVENTS
 from ledger.projections.ledger_view import LedgerView
 
 SERVICE = "ledger"
 
 
 class LedgerSettings(ServiceSettings):
-    """Ledger settings: the common ones for now."""
+    """Ledger settings: the common ones, plus booking-request expiry and command retries."""
+
+    # How long a booking request waits for a decision before it expires.
+    booking_request_ttl_seconds: float = Field(default=3 * 24 * 3600, gt=0)
+    # How often the expiry sweeper looks for overdue requests (``run_expiry_sweeper``).
+    expiry_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    run_expiry_sweeper: bool = True
+    # How often a command is run again after a concurrency conflict before answering 409.
+    command_attempts: int = Field(default=12, ge=1, le=100)
 
 
 def ledger_codec() -> EventCodec:
-    return EventCodec([AccountOpened, JournalEntryPosted])
+    return EventCodec(ALL_EVENTS)
 
 
 @dataclass
 class Ledger:
+    settings: LedgerSettings
     runtime: ServiceRuntime
+    commands: LedgerCommands
     queries: LedgerQueries
+    reports: LedgerReports
+    exports: LedgerExports
+    verifier: JournalVerifier
+    sweeper: ExpirySweeper
     waiter: PositionWaiter
+    clock: Callable[[], datetime]
 
 
-def bootstrap(settings: LedgerSettings | None = None) -> Ledger:
+def bootstrap(
+    settings: LedgerSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> Ledger:
     settings = settings or LedgerSettings()
     view = LedgerView(settings.topic_namespace)
     runtime = ServiceRuntime(SERVICE, settings, ledger_codec(), [view])
+    read_model = runtime.read_models[view.name]
+
+    def unit_of_work(context: CommandContext) -> UnitOfWork:
+        return LedgerUnitOfWork(runtime.engine, runtime.store, runtime.codec, context)
+
+    commands = LedgerCommands(
+        unit_of_work,
+        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds),
+        clock=clock,
+        attempts=settings.command_attempts,
+    )
+    queries = LedgerQueries(read_model)
     return Ledger(
+        settings=settings,
         runtime=runtime,
-        queries=LedgerQueries(runtime.read_models[view.name]),
+        commands=commands,
+        queries=queries,
+        reports=LedgerReports(read_model, queries),
+        exports=LedgerExports(read_model),
+        verifier=JournalVerifier(runtime.engine, runtime.store),
+        sweeper=ExpirySweeper(
+            commands, queries, clock, interval_seconds=settings.expiry_sweep_interval_seconds
+        ),
         waiter=runtime.waiter(view.name),
+        clock=clock,
     )

@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.web import install_problem_handlers
 
-from ledger.api import accounts, journal
+from ledger.api import accounts, audit, booking_requests, journal, periods, reports
+from ledger.api.errors import install_ledger_problem_handlers
+from ledger.app.commands import utc_now
 from ledger.bootstrap import Ledger, LedgerSettings, bootstrap
 
 
-def create_app(settings: LedgerSettings | None = None) -> FastAPI:
+def create_app(
+    settings: LedgerSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
     ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal ledger
-        ledger = bootstrap(settings)
+        ledger = bootstrap(settings, clock=clock)
         app.state.ledger = ledger
         await ledger.runtime.start()
+        sweeper: asyncio.Task[None] | None = None
+        if ledger.settings.run_expiry_sweeper:
+            sweeper = asyncio.create_task(ledger.sweeper.run(), name="ledger expiry sweeper")
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await ledger.runtime.stop()
 
     app = FastAPI(title="Ledger", version="1.0", lifespan=lifespan)
     install_problem_handlers(app)
-    app.include_router(accounts.router)
-    app.include_router(journal.router)
+    install_ledger_problem_handlers(app)
+    for module in (accounts, journal, booking_requests, periods, reports, audit):
+        app.include_router(module.router)
+    app.include_router(journal.batches)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

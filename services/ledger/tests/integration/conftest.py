@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -56,8 +59,22 @@ def as_role(identity_signer: IdentitySigner) -> Headers:
 
 @pytest.fixture
 async def ledger_client(ledger_settings: LedgerSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ledger_settings)
+    async with running_ledger(ledger_settings) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_ledger(
+    settings: LedgerSettings, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The ledger app with its runtime started, called in-process; ``app.state.ledger`` is
+    reachable as ``client.ledger``."""
+    settings = settings.model_copy(update=overrides)
+    app = create_app(settings, clock=clock) if clock else create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ledger", timeout=60
+        ) as client:
+            client.ledger = app.state.ledger  # type: ignore[attr-defined]
             yield client

@@ -1,7 +1,7 @@
 import uuid
 
 import pytest
-from ledger.domain import Account, AccountOpened, AccountType, Currency, Side
+from ledger.domain import Account, AccountOpened, AccountType, Currency, Side, parent_code_of
 from shared_kernel.errors import DomainError
 
 
@@ -12,7 +12,9 @@ def new_id() -> str:
 def test_opening_an_account_records_account_opened_with_its_fields() -> None:
     account_id = new_id()
 
-    account = Account.open(account_id, "1200.10", "Bank EUR", "asset", "EUR")
+    parent = Account.open(new_id(), "1200", "Bank", "asset", "EUR")
+
+    account = Account.open(account_id, "1200.10", "Bank EUR", "asset", "EUR", parent=parent)
 
     assert account.pending_events() == [
         AccountOpened(
@@ -21,6 +23,7 @@ def test_opening_an_account_records_account_opened_with_its_fields() -> None:
             name="Bank EUR",
             account_type="asset",
             currency="EUR",
+            parent_code="1200",
         )
     ]
     assert account.id == account_id
@@ -65,7 +68,24 @@ def test_each_account_type_has_its_normal_side(
 
 @pytest.mark.parametrize("code", ["1", "1200", "1200.10", "4400-01", "1.2.3", "9" * 20])
 def test_hierarchical_digit_codes_are_accepted(code: str) -> None:
-    assert Account.open(new_id(), code, "Some account", "asset", "EUR").code == code
+    assert open_with_parents(code).code == code
+
+
+def open_with_parents(code: str) -> Account:
+    parent_code = parent_code_of(code)
+    parent = open_with_parents(parent_code) if parent_code else None
+    return Account.open(new_id(), code, "Some account", "asset", "EUR", parent=parent)
+
+
+def test_a_sub_account_needs_its_parent_open_and_of_its_type() -> None:
+    with pytest.raises(DomainError) as missing:
+        Account.open(new_id(), "1200.10", "Bank EUR", "asset", "EUR")
+    assert (missing.value.field, missing.value.code) == ("code", "ParentAccountMissing")
+
+    liability = Account.open(new_id(), "1600", "Payables", "liability", "EUR")
+    with pytest.raises(DomainError) as mismatch:
+        Account.open(new_id(), "1600.1", "Payables X", "asset", "EUR", parent=liability)
+    assert (mismatch.value.field, mismatch.value.code) == ("account_type", "ParentTypeMismatch")
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,8 @@ def test_a_balanced_two_line_entry_is_posted() -> None:
                 PostedLine(BANK_EUR.id, "1200", "debit", 11900, "EUR"),
                 PostedLine(REVENUE_EUR.id, "8400", "credit", 11900, "EUR"),
             ),
+            voucher_date=BOOKING_DATE,
+            period="2025-03",
         )
     ]
     assert JournalEntryPosted.event_type == "ledger.JournalEntryPosted"

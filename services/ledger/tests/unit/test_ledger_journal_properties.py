@@ -16,7 +16,7 @@ CURRENCIES = ("EUR", "USD", "JPY", "KWD")
 ACCOUNTS = {
     currency: [
         Account.open(
-            str(uuid.uuid4()), f"{1000 + 10 * i}.{n}", f"{currency} {n}", "asset", currency
+            str(uuid.uuid4()), f"{1000 + 10 * i + n}", f"{currency} {n}", "asset", currency
         )
         for n in range(3)
     ]

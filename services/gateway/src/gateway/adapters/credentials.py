@@ -47,3 +47,17 @@ class CredentialStore:
         )
         found: str | None = row.scalar_one_or_none()
         return found
+
+    async def usernames(self, conn: AsyncConnection, after: str | None, limit: int) -> list[str]:
+        """Registered usernames in order, after ``after``: every operator has credentials."""
+        query = sa.select(operator_credentials.c.username).order_by(operator_credentials.c.username)
+        if after is not None:
+            query = query.where(operator_credentials.c.username > after)
+        rows = await conn.execute(query.limit(limit))
+        return [str(name) for name in rows.scalars()]
+
+
+async def lock_name(conn: AsyncConnection, name: str) -> None:
+    """Serialise registrations of one name until the transaction ends: operators and systems
+    share one namespace of subjects, so each registration checks both kinds under this lock."""
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"name:{name}"))))

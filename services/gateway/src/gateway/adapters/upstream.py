@@ -9,8 +9,10 @@ exchange runs under one deadline.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -42,6 +44,10 @@ class UpstreamFailed(UpstreamError):
     """The connection broke or the answer was not valid HTTP."""
 
 
+class InvalidServiceDescription(UpstreamError):
+    """The service answered, but its ``/openapi.json`` is not an OpenAPI document."""
+
+
 @dataclass(frozen=True)
 class UpstreamResponse:
     status: int
@@ -60,6 +66,25 @@ class UpstreamClient:
     def knows(self, service: str) -> bool:
         return service in self._base_urls
 
+    async def openapi(self, service: str) -> dict[str, Any]:
+        """The service's OpenAPI document (``GET /openapi.json``). A service that cannot be
+        reached or answers with an error status raises UpstreamUnavailable (worth retrying
+        while it starts); a document that is not an OpenAPI object raises
+        InvalidServiceDescription."""
+        url = f"{self._base_urls[service]}/openapi.json"
+        response = await self._exchange(service, self._http.build_request("GET", url))
+        if response.status_code != 200:
+            raise UpstreamUnavailable(
+                service, f"GET {url} answered {response.status_code}, not the OpenAPI document"
+            )
+        try:
+            document = json.loads(response.content)
+        except ValueError as exc:
+            raise InvalidServiceDescription(service, f"{url} is not JSON: {exc}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+            raise InvalidServiceDescription(service, f"{url} is not an OpenAPI document")
+        return document
+
     async def send(
         self,
         service: str,
@@ -74,9 +99,16 @@ class UpstreamClient:
         if query:
             url += "?" + query
         request = self._http.build_request(method, url, headers=dict(headers), content=body or None)
+        response = await self._exchange(service, request)
+        returned = {
+            name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
+        }
+        return UpstreamResponse(response.status_code, response.content, returned)
+
+    async def _exchange(self, service: str, request: httpx.Request) -> httpx.Response:
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._http.send(request)
+                return await self._http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise UpstreamUnavailable(service, f"cannot reach the {service} service") from exc
         except (httpx.TimeoutException, TimeoutError) as exc:
@@ -89,7 +121,3 @@ class UpstreamClient:
             raise UpstreamFailed(
                 service, f"the {service} service broke off: {type(exc).__name__}"
             ) from exc
-        returned = {
-            name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
-        }
-        return UpstreamResponse(response.status_code, response.content, returned)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.adapters.audit import current_decision
 from gateway.api.deps import CallerIdentity, GatewayDep, RequestId
-from gateway.app.operators import LogIn
+from gateway.app.operators import InvalidCredentials, LogIn, OperatorDisabled
 from gateway.domain.passwords import MAX_PASSWORD_LENGTH
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+log = logging.getLogger(__name__)
 
 
 class LogInRequest(BaseModel):
@@ -34,11 +37,35 @@ class CallerView(BaseModel):
     kind: str
 
 
-@router.post("/login", responses={401: {"description": "Unknown username or wrong password"}})
+@router.post(
+    "/login",
+    responses={
+        401: {"description": "Unknown username, wrong password or a disabled operator"},
+        429: {"description": "Too many attempts for this username or from this address"},
+    },
+)
 async def log_in(
-    body: LogInRequest, gateway: GatewayDep, request_id: RequestId, response: Response
+    body: LogInRequest,
+    gateway: GatewayDep,
+    request_id: RequestId,
+    request: Request,
+    response: Response,
 ) -> AccessToken:
-    identity = await gateway.log_in(LogIn(body.username, body.password, request_id))
+    decision = current_decision()
+    decision.claimed(body.username)
+    # Before the password is looked at: a flood must not cost a hash per attempt.
+    gateway.limits.check_login(body.username, request.client.host if request.client else "-")
+    try:
+        identity = await gateway.log_in(LogIn(body.username, body.password, request_id))
+    except InvalidCredentials as refused:
+        reason = (
+            "OperatorDisabled" if isinstance(refused, OperatorDisabled) else "InvalidCredentials"
+        )
+        decision.deny(reason)
+        log.info("log-in of %s refused: %s", body.username, reason)
+        raise
+    decision.caller(identity)
+    decision.allow("LoggedIn")
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens are not cached
     return AccessToken(
         access_token=gateway.issue_access_token(identity),

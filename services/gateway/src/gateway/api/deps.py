@@ -1,25 +1,45 @@
-"""FastAPI dependencies: the composed gateway, the caller's verified identity, the request id."""
+"""FastAPI dependencies: the composed gateway, the caller's identity, the request id.
+
+A caller proves who it is with one credential: an operator's access token
+(``Authorization: Bearer <token>``) or a system's API key (``Authorization: ApiKey <key>`` or
+``X-API-Key: <key>``). Either way the identity is confirmed against the current state (a
+disabled operator or a revoked key is refused), then counted against the caller's rate limit.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Annotated, cast
 
-import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from shared_kernel.identity import Identity, InvalidIdentity
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from shared_kernel.errors import PermissionDenied
+from shared_kernel.identity import Identity, IdentityExpired, InvalidIdentity
+from shared_kernel.web import Unauthenticated
 
+from gateway.adapters.audit import current_decision
 from gateway.api.errors import BearerRejected
+from gateway.app.callers import CallerRejected
 from gateway.bootstrap import Gateway
+from gateway.domain.roles import ADMIN
+
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login")
+_api_key = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="A system's API key; 'Authorization: ApiKey <key>' is accepted as well",
+)
+API_KEY_CHALLENGE = 'ApiKey realm="backoffice"'
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     return cast(Gateway, request.app.state.gateway)
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     return cast(str, request.state.request_id)
 
 
@@ -27,18 +47,81 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 RequestId = Annotated[str, Depends(request_id)]
 
 
-def caller_identity(
+async def caller_identity(
+    request: Request,
     gateway: GatewayDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    rid: RequestId,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    x_api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Identity:
-    if credentials is None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    keys = [
+        key for key in (value.strip() if scheme.lower() == "apikey" else None, x_api_key) if key
+    ]
+    decision = current_decision()
+    if len(keys) + (bearer is not None) > 1:
+        decision.deny("AmbiguousCredentials")
+        raise Unauthenticated(
+            "send one credential: an access token or an API key, not several",
+            headers={"WWW-Authenticate": API_KEY_CHALLENGE},
+        )
+    if keys:
+        identity = await _system(gateway, keys[0], rid)
+    elif bearer is not None:
+        identity = await _operator(gateway, bearer.credentials)
+    else:
+        decision.deny("NoCredentials")
         raise BearerRejected("log in first and send 'Authorization: Bearer <access token>'")
+    decision.caller(identity)
+    gateway.limits.check_identity(identity.kind, identity.subject)
+    return replace(identity, request_id=rid)
+
+
+async def _operator(gateway: Gateway, token: str) -> Identity:
+    decision = current_decision()
     try:
-        return gateway.verify_access_token(credentials.credentials)
+        identity = gateway.verify_access_token(token)
+    except IdentityExpired as exc:
+        decision.deny("TokenExpired")
+        raise BearerRejected("the access token has expired; log in again", "invalid_token") from exc
     except InvalidIdentity as exc:
-        expired = isinstance(exc.__cause__, jwt.ExpiredSignatureError)
-        detail = "the access token has expired" if expired else "the access token is not valid"
-        raise BearerRejected(f"{detail}; log in again", error="invalid_token") from exc
+        decision.deny("TokenInvalid")
+        raise BearerRejected(
+            "the access token is not valid; log in again", "invalid_token"
+        ) from exc
+    decision.claimed(identity.subject, identity.kind)
+    try:
+        return await gateway.callers.confirm(identity)
+    except CallerRejected as exc:
+        decision.deny(exc.reason)
+        log.info("refused the token of %s: %s", identity.subject, exc.reason)
+        raise BearerRejected(exc.detail, "invalid_token") from exc
+
+
+async def _system(gateway: Gateway, key: str, rid: str) -> Identity:
+    try:
+        return await gateway.callers.authenticate_key(key, rid)
+    except CallerRejected as exc:
+        decision = current_decision()
+        decision.deny(exc.reason)
+        if exc.claimed:
+            decision.claimed(exc.claimed, "system")
+        log.info("refused an API key of %s: %s", exc.claimed or "nobody known", exc.reason)
+        raise Unauthenticated(
+            exc.detail, headers={"WWW-Authenticate": f'{API_KEY_CHALLENGE}, error="invalid_key"'}
+        ) from exc
 
 
 CallerIdentity = Annotated[Identity, Depends(caller_identity)]
+
+
+async def admin_identity(identity: CallerIdentity) -> Identity:
+    """The caller, when it holds the admin role; 403 otherwise."""
+    if ADMIN not in identity.roles:
+        raise PermissionDenied(
+            "the administration API is open to the admin role only", code="AdminRequired"
+        )
+    return identity
+
+
+AdminIdentity = Annotated[Identity, Depends(admin_identity)]

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from shared_kernel.web import problem
 
+from gateway.adapters.rate_limit import RateLimited
 from gateway.adapters.upstream import UpstreamFailed, UpstreamTimedOut, UpstreamUnavailable
 from gateway.app.operators import InvalidCredentials
 
@@ -45,6 +46,16 @@ def install_gateway_problem_handlers(app: FastAPI) -> None:
     async def _credentials(_: Request, __: InvalidCredentials) -> JSONResponse:
         return problem(
             401, "Unauthenticated", "unknown username or wrong password", code="InvalidCredentials"
+        )
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return problem(
+            429,
+            "Too many requests",
+            exc.detail,
+            code="RateLimited",
+            headers={"Retry-After": str(exc.retry_after)},
         )
 
     @app.exception_handler(BodyTooLarge)

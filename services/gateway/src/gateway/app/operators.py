@@ -1,15 +1,16 @@
-"""Registering operators and logging them in."""
+"""Operators: registering them, their roles, disabling them, and logging them in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared_kernel.errors import Conflict
+from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.identity import Identity
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
-from gateway.adapters.credentials import CredentialStore
+from gateway.adapters.credentials import CredentialStore, lock_name
 from gateway.adapters.passwords import Passwords
+from gateway.domain.api_keys import System, system_stream_id
 from gateway.domain.operator import Operator, operator_stream_id
 from gateway.domain.passwords import check_password
 from gateway.domain.roles import check_roles
@@ -24,6 +25,26 @@ class RegisterOperator:
 
 
 @dataclass(frozen=True)
+class GrantRole:
+    username: str
+    role: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RevokeRole:
+    username: str
+    role: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class DisableOperator:
+    username: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class LogIn:
     username: str
     password: str
@@ -31,11 +52,16 @@ class LogIn:
 
 
 class OperatorExists(Conflict):
-    """An operator with this username is already registered."""
+    """An operator (or a system) with this name is already registered."""
 
 
 class InvalidCredentials(Exception):
     """Unknown username or wrong password: deliberately not told apart."""
+
+
+class OperatorDisabled(InvalidCredentials):
+    """The password matched but the operator is disabled; the caller is told no more than for
+    a wrong password, the audit trail is told the truth."""
 
 
 async def register_operator(
@@ -47,20 +73,57 @@ async def register_operator(
     # Hash before the transaction opens: hashing is slow and must not hold a connection.
     password_hash = await passwords.hash(command.password)
     async with uow:
-        if await uow.find(Operator, operator.id) is not None or not await credentials.add(
+        await lock_name(uow.connection, command.username)
+        taken = await uow.find(Operator, operator.id) or await uow.find(
+            System, system_stream_id(command.username)
+        )
+        if taken is not None or not await credentials.add(
             uow.connection, command.username, password_hash
         ):
             raise OperatorExists(
-                f"operator {command.username!r} is already registered", field="username"
+                f"the name {command.username!r} is already registered", field="username"
             )
         uow.add(operator)
         return await uow.commit()
 
 
+async def grant_role(command: GrantRole, uow: UnitOfWork) -> CommandResult:
+    async with uow:
+        operator = await _operator(uow, command.username)
+        operator.grant_role(
+            command.role, by=uow.context.actor.subject, expected_version=command.expected_version
+        )
+        return await uow.commit(operator)
+
+
+async def revoke_role(command: RevokeRole, uow: UnitOfWork) -> CommandResult:
+    async with uow:
+        operator = await _operator(uow, command.username)
+        operator.revoke_role(
+            command.role, by=uow.context.actor.subject, expected_version=command.expected_version
+        )
+        return await uow.commit(operator)
+
+
+async def disable_operator(command: DisableOperator, uow: UnitOfWork) -> CommandResult:
+    async with uow:
+        operator = await _operator(uow, command.username)
+        operator.disable(by=uow.context.actor.subject, expected_version=command.expected_version)
+        return await uow.commit(operator)
+
+
+async def _operator(uow: UnitOfWork, username: str) -> Operator:
+    operator = await uow.find(Operator, operator_stream_id(username))
+    if operator is None:
+        raise NotFound(f"there is no operator {username!r}", code="OperatorNotFound")
+    return operator
+
+
 async def log_in(
     command: LogIn, uow: UnitOfWork, credentials: CredentialStore, passwords: Passwords
 ) -> Identity:
-    """The identity of the operator whose password matches; InvalidCredentials otherwise."""
+    """The identity of the enabled operator whose password matches; InvalidCredentials
+    otherwise."""
     async with uow:
         operator = await uow.find(Operator, operator_stream_id(command.username))
         password_hash = await credentials.password_hash(uow.connection, command.username)
@@ -68,6 +131,8 @@ async def log_in(
         password_hash = None  # still verify, against a dummy hash, so that timing tells nothing
     if not await passwords.verify(password_hash, command.password) or operator is None:
         raise InvalidCredentials()
+    if not operator.enabled:
+        raise OperatorDisabled()
     return Identity(
         subject=operator.username,
         roles=operator.roles,

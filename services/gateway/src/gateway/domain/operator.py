@@ -6,17 +6,52 @@ import re
 from typing import Self
 
 from shared_kernel.domain import Aggregate, DomainEvent
-from shared_kernel.errors import DomainError
+from shared_kernel.errors import ConcurrencyConflict, DomainError, PermissionDenied
 
-from gateway.domain.events import OperatorRegistered
-from gateway.domain.roles import Office, office_of
+from gateway.domain.events import (
+    OperatorDisabled,
+    OperatorRegistered,
+    OperatorRoleGranted,
+    OperatorRoleRevoked,
+)
+from gateway.domain.roles import Office, check_roles, office_of
 
+# Also the rule for system names: operators and systems share one namespace of subjects.
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,62}$")
 MAX_DISPLAY_NAME = 200
 
 
 def operator_stream_id(username: str) -> str:
     return f"operator:{username}"
+
+
+def check_name(name: str, field: str) -> None:
+    if not USERNAME.match(name):
+        raise DomainError(
+            f"{field} must be 2 to 63 lower-case letters, digits or . _ -, starting with a letter",
+            field=field,
+            code="InvalidUsername" if field == "username" else "InvalidName",
+        )
+
+
+def check_display_name(display_name: str) -> str:
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > MAX_DISPLAY_NAME:
+        raise DomainError(
+            f"display name must be 1 to {MAX_DISPLAY_NAME} characters",
+            field="display_name",
+            code="InvalidDisplayName",
+        )
+    return display_name
+
+
+def check_expected_version(kind: str, name: str, actual: int, expected: int | None) -> None:
+    """Refuse a change made against an older version than the current one (``If-Match``)."""
+    if expected is not None and expected != actual:
+        raise ConcurrencyConflict(
+            f"{kind} {name} is at version {actual}, not {expected}; reload and retry",
+            code="VersionMismatch",
+        )
 
 
 class Operator(Aggregate):
@@ -28,25 +63,14 @@ class Operator(Aggregate):
         self.display_name = ""
         self.roles: frozenset[str] = frozenset()
         self.office = Office.NONE
+        self.enabled = True
 
     @classmethod
     def register(cls, username: str, display_name: str, roles: frozenset[str]) -> Self:
         """A new operator; refuses a malformed username and roles that break segregation of
         duties."""
-        if not USERNAME.match(username):
-            raise DomainError(
-                "username must be 2 to 63 lower-case letters, digits or . _ -, "
-                "starting with a letter",
-                field="username",
-                code="InvalidUsername",
-            )
-        display_name = display_name.strip()
-        if not display_name or len(display_name) > MAX_DISPLAY_NAME:
-            raise DomainError(
-                f"display name must be 1 to {MAX_DISPLAY_NAME} characters",
-                field="display_name",
-                code="InvalidDisplayName",
-            )
+        check_name(username, "username")
+        display_name = check_display_name(display_name)
         office = office_of(roles)
         operator = cls(operator_stream_id(username))
         operator._record(
@@ -59,6 +83,58 @@ class Operator(Aggregate):
         )
         return operator
 
+    def grant_role(self, role: str, *, by: str, expected_version: int | None = None) -> None:
+        """One more role, unless the result would mix front and back office. Granting a role
+        the operator already holds changes nothing."""
+        self._check_change(by, expected_version, "change their own roles")
+        check_roles({role})
+        if role in self.roles:
+            return
+        roles = self.roles | {role}
+        office = office_of(roles)  # raises SegregationOfDutiesViolated
+        self._record(
+            OperatorRoleGranted(
+                username=self.username, role=role, roles=tuple(sorted(roles)), office=office.value
+            )
+        )
+
+    def revoke_role(self, role: str, *, by: str, expected_version: int | None = None) -> None:
+        """One role less; the last role cannot go (disable the operator instead). Revoking a
+        role the operator does not hold changes nothing."""
+        self._check_change(by, expected_version, "change their own roles")
+        check_roles({role})
+        if role not in self.roles:
+            return
+        roles = self.roles - {role}
+        if not roles:
+            raise DomainError(
+                f"{role} is the last role of {self.username}; disable the operator instead",
+                field="role",
+                code="LastRole",
+            )
+        self._record(
+            OperatorRoleRevoked(
+                username=self.username,
+                role=role,
+                roles=tuple(sorted(roles)),
+                office=office_of(roles).value,
+            )
+        )
+
+    def disable(self, *, by: str, expected_version: int | None = None) -> None:
+        """From now on the operator can neither log in nor use a token issued before."""
+        self._check_change(by, expected_version, "disable themselves")
+        if self.enabled:
+            self._record(OperatorDisabled(username=self.username))
+
+    def _check_change(self, by: str, expected_version: int | None, what: str) -> None:
+        # An administrator never administers their own access: a second admin must.
+        if by == self.username:
+            raise PermissionDenied(
+                f"{by} may not {what}; another administrator must", code="SelfAdministration"
+            )
+        check_expected_version("operator", self.username, self.version, expected_version)
+
     def _apply(self, event: DomainEvent) -> None:
         match event:
             case OperatorRegistered():
@@ -66,5 +142,10 @@ class Operator(Aggregate):
                 self.display_name = event.display_name
                 self.roles = frozenset(event.roles)
                 self.office = Office(event.office)
+            case OperatorRoleGranted() | OperatorRoleRevoked():
+                self.roles = frozenset(event.roles)
+                self.office = Office(event.office)
+            case OperatorDisabled():
+                self.enabled = False
             case _:
                 raise TypeError(f"Operator cannot apply {type(event).__name__}")

@@ -40,6 +40,20 @@ class InvalidPath(DomainError):
     title = "Invalid path"
 
 
+class MethodNotAllowed(DomainError):
+    """The path names a route of the service, but the route has no such method."""
+
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self, method: str, path: str, allowed: frozenset[str]) -> None:
+        self.allowed = tuple(sorted(allowed))
+        super().__init__(
+            f"{method} is not a method of {path}; it has {', '.join(self.allowed)}",
+            code="MethodNotAllowed",
+        )
+
+
 def path_segments(path: str) -> tuple[str, ...]:
     """The segments of a request path. Refuses what could mean different things to the gateway
     and to the service behind it: empty segments and dot segments."""
@@ -129,6 +143,9 @@ class Policy:
     @property
     def rules(self) -> list[RouteRule]:
         return [rule for rules in self._rules.values() for rule in rules]
+
+    def rules_of(self, service: str) -> list[RouteRule]:
+        return [rule for rule in self.rules if rule.service == service]
 
     def rule_for(self, service: str, method: str, path: str) -> RouteRule | None:
         """The rule that decides about this request, or None when no rule covers it."""

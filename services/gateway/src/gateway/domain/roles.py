@@ -1,7 +1,8 @@
 """Roles and the office they belong to (front office, back office, or neither).
 
-An operator's office follows from its roles. Segregation of duties (MaRisk): nobody holds a
-front-office and a back-office role at the same time, so such a combination is refused.
+The office of an identity (an operator or a system) follows from its roles. Segregation of
+duties (MaRisk): nobody holds a front-office and a back-office role at the same time, so such a
+combination is refused, whether at registration or by granting one more role.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ ROLE_OFFICES: dict[str, Office] = {
 }
 
 ROLES: frozenset[str] = frozenset(ROLE_OFFICES)
+ADMIN = "admin"
+# Oversight that only looks: the policy gives these roles read routes (GET) only.
+READ_ONLY_ROLES: frozenset[str] = frozenset({"auditor"})
 
 
 class UnknownRole(DomainError):
@@ -50,19 +54,19 @@ def check_roles(roles: Iterable[str]) -> frozenset[str]:
             field="roles",
         )
     if not wanted:
-        raise DomainError("an operator needs at least one role", field="roles", code="NoRole")
+        raise DomainError("at least one role is needed", field="roles", code="NoRole")
     return wanted
 
 
 def office_of(roles: Iterable[str]) -> Office:
-    """The office an operator works in, derived from its roles.
+    """The office an identity works in, derived from its roles.
 
     Front or back when any role belongs to that office (oversight roles do not change it),
     ``none`` when all roles are oversight roles. Both offices at once are refused."""
     offices = {ROLE_OFFICES[role] for role in check_roles(roles)} - {Office.NONE}
     if offices == {Office.FRONT, Office.BACK}:
         raise SegregationOfDutiesViolated(
-            "segregation of duties: one operator may not hold front-office roles "
+            "segregation of duties: no one may hold front-office roles "
             f"({', '.join(_roles_in(roles, Office.FRONT))}) and back-office roles "
             f"({', '.join(_roles_in(roles, Office.BACK))}) at the same time",
             field="roles",

@@ -6,19 +6,28 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
 from shared_kernel.identity import require_any_role
-from shared_kernel.unit_of_work import run_command
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
-from ledger.api.dependencies import Caller, Consistent, LedgerDep
-from ledger.api.schemas import AccountPage, AccountView, LinePage, OpenAccountBody, Written
-from ledger.app.commands import OpenAccount, open_account
+from ledger.api.dependencies import BOOKKEEPERS, READERS, Caller, Consistent, IfMatch, LedgerDep
+from ledger.api.schemas import (
+    ID_PATTERN,
+    PLAIN,
+    AccountPage,
+    AccountView,
+    CloseAccountBody,
+    IsoDate,
+    LinePage,
+    OpenAccountBody,
+    Statement,
+    Written,
+)
+from ledger.app.commands import CloseAccount, OpenAccount
 from ledger.app.queries import MAX_PAGE
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
-BOOKKEEPERS = frozenset({"accountant", "controller"})
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-AccountId = Annotated[str, Path(max_length=64)]
+AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
@@ -31,20 +40,45 @@ async def open_account_route(
 ) -> Any:
     require_any_role(caller, BOOKKEEPERS, "opening an account")
     context = command_context(caller, request, body, idempotency_key)
-    result = await run_command(
-        ledger.runtime.unit_of_work,
-        context,
-        open_account,
-        OpenAccount(body.code, body.name, body.account_type, body.currency),
+    command = OpenAccount(
+        body.code,
+        body.name,
+        body.account_type,
+        body.currency,
+        balance_constraint=body.balance_constraint,
+        credit_limit=body.credit_limit,
     )
+    result = await ledger.commands.execute(context, ledger.commands.open_account, command)
+    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+
+
+@router.post("/{account_id}/closing", response_model=Written)
+async def close_account_route(
+    account_id: AccountId,
+    body: CloseAccountBody,
+    request: Request,
+    ledger: LedgerDep,
+    caller: Caller,
+    version: IfMatch,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    """Close the account: nothing may be booked on it afterwards."""
+    require_any_role(caller, BOOKKEEPERS, "closing an account")
+    context = command_context(caller, request, body, idempotency_key)
+    command = CloseAccount(account_id, body.reason, expected_version=version)
+    result = await ledger.commands.execute(context, ledger.commands.close_account, command)
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 
 @router.get("", response_model=AccountPage, dependencies=[Consistent])
 async def list_accounts(
-    ledger: LedgerDep, _: Caller, cursor: str | None = None, limit: Limit = 50
+    ledger: LedgerDep,
+    _: Caller,
+    cursor: str | None = None,
+    limit: Limit = 50,
+    parent_code: Annotated[str | None, Query(max_length=20, pattern=PLAIN)] = None,
 ) -> Any:
-    page = await ledger.queries.accounts(cursor, limit)
+    page = await ledger.queries.accounts(cursor, limit, parent_code)
     return AccountPage(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -63,3 +97,19 @@ async def account_lines(
 ) -> Any:
     page = await ledger.queries.account_lines(account_id, cursor, limit)
     return LinePage(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get("/{account_id}/statement", response_model=Statement, dependencies=[Consistent])
+async def account_statement(
+    account_id: AccountId,
+    ledger: LedgerDep,
+    caller: Caller,
+    from_: Annotated[IsoDate, Query(alias="from", description="First booking date")],
+    to: Annotated[IsoDate, Query(description="Last booking date")],
+    cursor: str | None = None,
+    limit: Limit = 100,
+) -> Any:
+    """Lines booked between two dates, each with the running balance; opening and closing
+    balances of the range."""
+    require_any_role(caller, READERS, "reading an account statement")
+    return await ledger.reports.statement(account_id, from_, to, cursor, limit)

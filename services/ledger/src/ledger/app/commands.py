@@ -1,16 +1,59 @@
-"""Command handlers: load, call the domain, save. Each runs in one unit of work."""
+"""Command handlers: load, call the domain, save. Each runs in one unit of work.
+
+``LedgerCommands`` holds what handlers need besides the unit of work (the clock, how long a
+booking request lives) and runs them with retries: a ``ConcurrencyConflict`` (another command
+changed a stream this one read) reruns the whole command on fresh state, a few times, before
+it is answered with 409.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from uuid import NAMESPACE_URL, UUID, uuid5
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+from uuid import NAMESPACE_URL, uuid5
 
-from shared_kernel.errors import Conflict
+from shared_kernel.errors import ConcurrencyConflict, Conflict, NotFound
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.unit_of_work import CommandResult, UnitOfWork
+from shared_kernel.unit_of_work import (
+    CommandContext,
+    CommandResult,
+    UnitOfWork,
+    approver_of,
+    run_command,
+)
 
-from ledger.domain import Account, JournalEntry, LineInput
+from ledger.app.bulk import EntryRefusal, PostJournalEntries, post_journal_entries
+from ledger.app.loading import (
+    get_entry,
+    guard_unconstrained,
+    load_accounts,
+    load_period,
+)
+from ledger.domain import (
+    Account,
+    BookingRequest,
+    EntryDetails,
+    LineInput,
+    Period,
+    approve_request,
+    expire_request,
+    parent_code_of,
+    post_entry,
+    reject_request,
+    reverse_entry,
+    submit_request,
+    touched_accounts,
+)
+
+__all__ = ["EntryRefusal", "PostJournalEntries"]
+
+C = TypeVar("C")
+Clock = Callable[[], datetime]
+Handler = Callable[[C, UnitOfWork], Awaitable[CommandResult]]
 
 # Account ids derive from the account code, so a code can be opened only once: a second
 # "open" meets an existing stream, even when two arrive at the same moment.
@@ -21,50 +64,267 @@ def account_id_for(code: str) -> str:
     return str(uuid5(_ACCOUNT_NAMESPACE, code.strip()))
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PreconditionFailed(Conflict):
+    """The client's If-Match version is not the aggregate's current one (HTTP 412)."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+def check_version(aggregate_version: int, expected: int | None, what: str) -> None:
+    if expected is not None and expected != aggregate_version:
+        raise PreconditionFailed(
+            f"{what} is at version {aggregate_version}, not {expected}; reload it and decide "
+            "again.",
+            field="If-Match",
+            code="VersionMismatch",
+        )
+
+
 @dataclass(frozen=True)
 class OpenAccount:
     code: str
     name: str
     account_type: str
     currency: str
+    balance_constraint: str = "none"
+    credit_limit: int = 0
+
+
+@dataclass(frozen=True)
+class CloseAccount:
+    account_id: str
+    reason: str
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
 class PostJournalEntry:
-    voucher_number: str
-    booking_date: date
-    text: str
+    details: EntryDetails
     lines: tuple[LineInput, ...]
-    entry_id: UUID | None = None
+    entry_id: str | None = None
 
 
-async def open_account(command: OpenAccount, uow: UnitOfWork) -> CommandResult:
-    account_id = account_id_for(command.code)
-    async with uow:
-        if await uow.find(Account, account_id) is not None:
-            raise Conflict(
-                f"an account with code {command.code.strip()!r} is already open",
-                field="code",
-                code="AccountCodeInUse",
+@dataclass(frozen=True)
+class ReverseJournalEntry:
+    entry_id: str
+    reason: str
+    booking_date: date | None = None
+    voucher_number: str | None = None
+    voucher_date: date | None = None
+    text: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class SubmitBookingRequest:
+    details: EntryDetails
+    lines: tuple[LineInput, ...]
+
+
+@dataclass(frozen=True)
+class DecideBookingRequest:
+    request_id: str
+    reason: str = ""
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ExpireBookingRequest:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ClosePeriod:
+    period: str
+
+
+@dataclass
+class LedgerCommands:
+    """The ledger's command handlers, with their clock and settings."""
+
+    make_uow: Callable[[CommandContext], UnitOfWork]
+    request_ttl: timedelta = timedelta(days=3)
+    clock: Clock = utc_now
+    attempts: int = 12
+    _random: random.Random = field(default_factory=random.Random)
+
+    async def execute(
+        self, context: CommandContext, handler: Handler[C], command: C
+    ) -> CommandResult:
+        """Run ``handler`` once per Idempotency-Key, rerunning it on concurrency conflicts."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await run_command(self.make_uow, context, handler, command)
+            except ConcurrencyConflict:
+                if attempt == self.attempts:
+                    raise
+                # Full jitter, capped: contenders spread out instead of colliding again.
+                await asyncio.sleep(self._random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+        raise AssertionError("unreachable")
+
+    async def open_account(self, command: OpenAccount, uow: UnitOfWork) -> CommandResult:
+        account_id = account_id_for(command.code)
+        parent_code = parent_code_of(command.code.strip())
+        async with uow:
+            if await uow.find(Account, account_id) is not None:
+                raise Conflict(
+                    f"an account with code {command.code.strip()!r} is already open",
+                    field="code",
+                    code="AccountCodeInUse",
+                )
+            parent = await uow.find(Account, account_id_for(parent_code)) if parent_code else None
+            if parent is not None:
+                uow.expect_unchanged(parent)
+            account = Account.open(
+                account_id,
+                command.code,
+                command.name,
+                command.account_type,
+                command.currency,
+                parent=parent,
+                balance_constraint=command.balance_constraint,
+                credit_limit=command.credit_limit,
             )
-        account = Account.open(
-            account_id, command.code, command.name, command.account_type, command.currency
-        )
-        uow.add(account)
-        return await uow.commit(account)
+            uow.add(account)
+            return await uow.commit(account)
+
+    async def close_account(self, command: CloseAccount, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            account = await uow.find(Account, command.account_id)
+            if account is None:
+                raise NotFound(f"account {command.account_id} does not exist", field="account_id")
+            check_version(account.version, command.expected_version, f"account {account.code}")
+            account.close(uow.context.actor.subject, command.reason)
+            return await uow.commit(account)
+
+    async def post_journal_entry(self, command: PostJournalEntry, uow: UnitOfWork) -> CommandResult:
+        entry_id = command.entry_id or str(new_event_id())
+        details = command.details.checked()
+        async with uow:
+            accounts = await load_accounts(uow, touched_accounts(command.lines))
+            period = await load_period(uow, details.booking_date)
+            entry = post_entry(
+                entry_id,
+                details,
+                command.lines,
+                accounts,
+                period,
+                recorded_by=uow.context.actor.subject,
+            )
+            guard_unconstrained(uow, accounts)
+            uow.add(entry)
+            return await uow.commit(entry)
+
+    async def post_journal_entries(
+        self, command: PostJournalEntries, uow: UnitOfWork
+    ) -> CommandResult:
+        return await post_journal_entries(command, uow)
+
+    async def reverse_journal_entry(
+        self, command: ReverseJournalEntry, uow: UnitOfWork
+    ) -> CommandResult:
+        reversal_id = str(new_event_id())
+        async with uow:
+            original = await get_entry(uow, command.entry_id)
+            check_version(original.version, command.expected_version, f"entry {original.id}")
+            assert original.booking_date is not None
+            details = EntryDetails(
+                voucher_number=command.voucher_number or f"ST-{original.voucher_number}",
+                booking_date=command.booking_date or original.booking_date,
+                text=command.text or f"Storno: {original.text}"[:500],
+                voucher_date=command.voucher_date,
+            ).checked()
+            accounts = await load_accounts(uow, touched_accounts(original.lines))
+            period = await load_period(uow, details.booking_date)
+            reversal = reverse_entry(
+                original,
+                reversal_id,
+                details,
+                accounts,
+                period,
+                reversed_by=uow.context.actor.subject,
+                reason=command.reason,
+            )
+            guard_unconstrained(uow, accounts)
+            uow.add(reversal)
+            return await uow.commit(reversal)
+
+    async def submit_booking_request(
+        self, command: SubmitBookingRequest, uow: UnitOfWork
+    ) -> CommandResult:
+        request_id = str(new_event_id())
+        details = command.details.checked()
+        async with uow:
+            accounts = await load_accounts(uow, touched_accounts(command.lines))
+            period = await load_period(uow, details.booking_date)
+            request = submit_request(
+                request_id,
+                details,
+                command.lines,
+                accounts,
+                period,
+                submitted_by=uow.context.actor.subject,
+                expires_at=self.clock() + self.request_ttl,
+            )
+            guard_unconstrained(uow, accounts)
+            uow.add(request)
+            return await uow.commit(request)
+
+    async def approve_booking_request(
+        self, command: DecideBookingRequest, uow: UnitOfWork
+    ) -> CommandResult:
+        entry_id = str(new_event_id())
+        async with uow:
+            request = await _get_request(uow, command)
+            assert request.details is not None
+            accounts = await load_accounts(uow, touched_accounts(request.lines))
+            period = await load_period(uow, request.details.booking_date)
+            entry = approve_request(
+                request, entry_id, accounts, period, approver_of(uow.context), self.clock()
+            )
+            guard_unconstrained(uow, accounts)
+            uow.add(entry)  # last: its position is the one to wait for to read the balance
+            return await uow.commit(entry)
+
+    async def reject_booking_request(
+        self, command: DecideBookingRequest, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            request = await _get_request(uow, command)
+            accounts = await load_accounts(uow, touched_accounts(request.lines))
+            reject_request(
+                request, accounts, approver_of(uow.context), command.reason, self.clock()
+            )
+            uow.add(request)
+            return await uow.commit(request)
+
+    async def expire_booking_request(
+        self, command: ExpireBookingRequest, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            request = await _get_request(uow, DecideBookingRequest(command.request_id))
+            accounts = await load_accounts(uow, touched_accounts(request.lines))
+            expire_request(request, accounts, self.clock())
+            uow.add(request)
+            return await uow.commit(request)
+
+    async def close_period(self, command: ClosePeriod, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            period = Period.of(command.period)
+            period = await uow.find(Period, period.id) or period
+            period.close(uow.context.actor.subject)
+            uow.add(period)
+            return await uow.commit(period)
 
 
-async def post_journal_entry(command: PostJournalEntry, uow: UnitOfWork) -> CommandResult:
-    entry_id = str(command.entry_id or new_event_id())
-    async with uow:
-        accounts = await uow.find_many(Account, sorted({line.account_id for line in command.lines}))
-        entry = JournalEntry.post(
-            entry_id,
-            command.voucher_number,
-            command.booking_date,
-            command.text,
-            command.lines,
-            accounts,
-        )
-        uow.add(entry)
-        return await uow.commit(entry)
+async def _get_request(uow: UnitOfWork, command: DecideBookingRequest) -> BookingRequest:
+    request = await uow.find(BookingRequest, command.request_id)
+    if request is None or not request.exists:
+        raise NotFound(f"booking request {command.request_id} does not exist", field="request_id")
+    check_version(request.version, command.expected_version, f"booking request {request.id}")
+    return request

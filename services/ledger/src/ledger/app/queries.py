@@ -5,13 +5,23 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from shared_kernel.errors import DomainError, NotFound
 from shared_kernel.readmodel import ReadModelStore
 
-from ledger.projections.tables import account_balances, accounts, entry_lines, journal_entries
+from ledger.domain import parse_period
+from ledger.projections.tables import (
+    account_balances,
+    accounts,
+    booking_requests,
+    entry_lines,
+    journal_entries,
+    periods,
+    request_lines,
+)
 
 MAX_PAGE = 500
 
@@ -26,18 +36,40 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
+def decode_cursor(cursor: str | None, *shape: type) -> tuple[Any, ...] | None:
+    """The values of a cursor this API handed out, checked against their expected types
+    (``int``, ``str`` or ``date``); anything else is refused as the client's mistake."""
     if cursor is None:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as exc:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = raw if isinstance(raw, list) else [raw]
+        if len(values) != len(shape):
+            raise ValueError("wrong length")
+        return tuple(_cursor_value(v, kind) for v, kind in zip(values, shape, strict=True))
+    except (ValueError, TypeError, UnicodeError) as exc:
         raise DomainError("cursor is not one this API handed out", field="cursor") from exc
+
+
+def _cursor_value(value: Any, kind: type) -> Any:
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+            raise ValueError("not a position")
+        return value
+    if not isinstance(value, str) or len(value) > 200 or "\x00" in value:
+        raise ValueError("not a key")
+    value.encode()  # refuses unpaired surrogates
+    return date.fromisoformat(value) if kind is date else value
 
 
 def _account_columns() -> list[Any]:
     debit = sa.func.coalesce(account_balances.c.debit_total, 0)
     credit = sa.func.coalesce(account_balances.c.credit_total, 0)
+    debit_pending = sa.func.coalesce(account_balances.c.debit_pending, 0)
+    credit_pending = sa.func.coalesce(account_balances.c.credit_pending, 0)
+    debit_normal = accounts.c.normal_side == "debit"
+    constraint = accounts.c.balance_constraint
+    limit = accounts.c.credit_limit
     return [
         accounts.c.account_id,
         accounts.c.code,
@@ -45,12 +77,34 @@ def _account_columns() -> list[Any]:
         accounts.c.account_type,
         accounts.c.normal_side,
         accounts.c.currency,
+        accounts.c.parent_code,
+        constraint.label("balance_constraint"),
+        limit.label("credit_limit"),
         accounts.c.opened_at,
+        accounts.c.closed_at,
+        accounts.c.closed_by,
+        accounts.c.version,
         debit.label("debit_total"),
         credit.label("credit_total"),
-        sa.case((accounts.c.normal_side == "debit", debit - credit), else_=credit - debit).label(
-            "balance"
-        ),
+        sa.case((debit_normal, debit - credit), else_=credit - debit).label("balance"),
+        debit_pending.label("debit_pending"),
+        credit_pending.label("credit_pending"),
+        # Booked balance less what pending requests would take away from it.
+        sa.case(
+            (debit_normal, debit - credit - credit_pending), else_=credit - debit - debit_pending
+        ).label("available_balance"),
+        # How much more the constrained side may grow (booked, reserved and credit limit).
+        sa.case(
+            (
+                constraint == "debits_must_not_exceed_credits",
+                credit + limit - debit - debit_pending,
+            ),
+            (
+                constraint == "credits_must_not_exceed_debits",
+                debit + limit - credit - credit_pending,
+            ),
+            else_=sa.null(),
+        ).label("headroom"),
         sa.func.coalesce(account_balances.c.line_count, 0).label("line_count"),
     ]
 
@@ -76,18 +130,22 @@ class LedgerQueries:
             raise NotFound(f"account {account_id} does not exist", field="account_id")
         return dict(row)
 
-    async def accounts(self, cursor: str | None, limit: int) -> Page:
-        after = decode_cursor(cursor)
+    async def accounts(
+        self, cursor: str | None, limit: int, parent_code: str | None = None
+    ) -> Page:
+        after = decode_cursor(cursor, str, str)
         query = _accounts_query().order_by(accounts.c.code, accounts.c.account_id).limit(limit + 1)
         if after is not None:
-            query = query.where(sa.tuple_(accounts.c.code, accounts.c.account_id) > tuple(after))
+            query = query.where(sa.tuple_(accounts.c.code, accounts.c.account_id) > after)
+        if parent_code is not None:
+            query = query.where(accounts.c.parent_code == parent_code)
         async with self._read_model.reading() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-        return _page(rows, limit, lambda r: [r["code"], r["account_id"]])
+        return page_of(rows, limit, lambda r: [r["code"], r["account_id"]])
 
     async def account_lines(self, account_id: str, cursor: str | None, limit: int) -> Page:
         await self.account(account_id)
-        after = decode_cursor(cursor)
+        after = decode_cursor(cursor, int, int)
         query = (
             sa.select(
                 entry_lines,
@@ -100,58 +158,138 @@ class LedgerQueries:
             .limit(limit + 1)
         )
         if after is not None:
-            query = query.where(
-                sa.tuple_(entry_lines.c.position, entry_lines.c.line_no) > tuple(after)
-            )
+            query = query.where(sa.tuple_(entry_lines.c.position, entry_lines.c.line_no) > after)
         async with self._read_model.reading() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-        return _page(rows, limit, lambda r: [r["position"], r["line_no"]])
+        return page_of(rows, limit, lambda r: [r["position"], r["line_no"]])
 
-    async def entries(self, cursor: str | None, limit: int) -> Page:
-        after = decode_cursor(cursor)
+    async def entries(self, cursor: str | None, limit: int, period: str | None = None) -> Page:
+        after = decode_cursor(cursor, int)
         query = sa.select(journal_entries).order_by(journal_entries.c.position).limit(limit + 1)
         if after is not None:
-            query = query.where(journal_entries.c.position > int(after))
+            query = query.where(journal_entries.c.position > after[0])
+        if period is not None:
+            query = query.where(journal_entries.c.period == parse_period(period))
         async with self._read_model.reading() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-            page = _page(rows, limit, lambda r: r["position"])
-            await self._attach_lines(conn, page.items)
+            page = page_of(rows, limit, lambda r: r["position"])
+            await _attach_lines(conn, entry_lines, "entry_id", page.items)
         return page
 
     async def entry(self, entry_id: str) -> dict[str, Any]:
         async with self._read_model.reading() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(journal_entries).where(journal_entries.c.entry_id == entry_id)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            query = sa.select(journal_entries).where(journal_entries.c.entry_id == entry_id)
+            row = (await conn.execute(query)).mappings().first()
             if row is None:
                 raise NotFound(f"journal entry {entry_id} does not exist", field="entry_id")
             entry = dict(row)
-            await self._attach_lines(conn, [entry])
+            await _attach_lines(conn, entry_lines, "entry_id", [entry])
         return entry
 
-    async def _attach_lines(self, conn: Any, entries: list[dict[str, Any]]) -> None:
-        if not entries:
-            return
-        ids = [e["entry_id"] for e in entries]
-        rows = await conn.execute(
-            sa.select(entry_lines)
-            .where(entry_lines.c.entry_id.in_(ids))
-            .order_by(entry_lines.c.entry_id, entry_lines.c.line_no)
-        )
-        by_entry: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        for line in rows.mappings():
-            by_entry[line["entry_id"]].append(dict(line))
-        for entry in entries:
-            entry["lines"] = by_entry[entry["entry_id"]]
+    async def booking_requests(
+        self, cursor: str | None, limit: int, status: str | None = None
+    ) -> Page:
+        after = decode_cursor(cursor, int)
+        query = sa.select(booking_requests).order_by(booking_requests.c.position).limit(limit + 1)
+        if after is not None:
+            query = query.where(booking_requests.c.position > after[0])
+        if status is not None:
+            query = query.where(booking_requests.c.status == status)
+        async with self._read_model.reading() as conn:
+            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+            page = page_of(rows, limit, lambda r: r["position"])
+            await _attach_lines(conn, request_lines, "request_id", page.items)
+        return page
+
+    async def booking_request(self, request_id: str) -> dict[str, Any]:
+        async with self._read_model.reading() as conn:
+            query = sa.select(booking_requests).where(booking_requests.c.request_id == request_id)
+            row = (await conn.execute(query)).mappings().first()
+            if row is None:
+                raise NotFound(f"booking request {request_id} does not exist", field="request_id")
+            request = dict(row)
+            await _attach_lines(conn, request_lines, "request_id", [request])
+        return request
+
+    async def due_requests(self, now: datetime, limit: int) -> list[str]:
+        """Pending requests whose time is up, oldest first (for the expiry sweeper)."""
+        async with self._read_model.reading() as conn:
+            rows = await conn.execute(
+                sa.select(booking_requests.c.request_id)
+                .where(booking_requests.c.status == "pending", booking_requests.c.expires_at <= now)
+                .order_by(booking_requests.c.expires_at)
+                .limit(limit)
+            )
+            return [str(r) for r in rows.scalars()]
+
+    async def periods(self) -> list[dict[str, Any]]:
+        """Every month that has entries or was closed, newest first, with its status."""
+        async with self._read_model.reading() as conn:
+            booked = (
+                sa.select(
+                    journal_entries.c.period.label("period"),
+                    sa.func.count().label("entries"),
+                )
+                .group_by(journal_entries.c.period)
+                .subquery()
+            )
+            names = sa.union(sa.select(booked.c.period), sa.select(periods.c.period)).subquery()
+            query = (
+                sa.select(
+                    names.c.period,
+                    sa.func.coalesce(booked.c.entries, 0).label("entries"),
+                    periods.c.closed_at,
+                    periods.c.closed_by,
+                )
+                .select_from(
+                    names.outerjoin(booked, booked.c.period == names.c.period).outerjoin(
+                        periods, periods.c.period == names.c.period
+                    )
+                )
+                .order_by(names.c.period.desc())
+            )
+            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+        for row in rows:
+            row["status"] = "closed" if row["closed_at"] else "open"
+        return rows
+
+    async def period(self, name: str) -> dict[str, Any]:
+        name = parse_period(name)
+        async with self._read_model.reading() as conn:
+            closed = (
+                (await conn.execute(sa.select(periods).where(periods.c.period == name)))
+                .mappings()
+                .first()
+            )
+            entries = (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(journal_entries.c.period == name)
+                )
+            ).scalar_one()
+        return {
+            "period": name,
+            "status": "closed" if closed else "open",
+            "closed_at": closed["closed_at"] if closed else None,
+            "closed_by": closed["closed_by"] if closed else None,
+            "entries": entries,
+        }
 
 
-def _page(rows: list[dict[str, Any]], limit: int, key: Any) -> Page:
+async def _attach_lines(conn: Any, table: sa.Table, key: str, items: list[dict[str, Any]]) -> None:
+    if not items:
+        return
+    ids = [item[key] for item in items]
+    rows = await conn.execute(
+        sa.select(table).where(table.c[key].in_(ids)).order_by(table.c[key], table.c.line_no)
+    )
+    by_id: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    for line in rows.mappings():
+        by_id[line[key]].append(dict(line))
+    for item in items:
+        item["lines"] = by_id[item[key]]
+
+
+def page_of(rows: list[dict[str, Any]], limit: int, key: Any) -> Page:
     more = len(rows) > limit
     items = rows[:limit]
     return Page(items, encode_cursor(key(items[-1])) if more and items else None)

@@ -1,0 +1,1 @@
+"""The ledger's adapters: what the application layer needs from PostgreSQL beyond the kernel."""

@@ -1,0 +1,63 @@
+"""Loading what a ledger command decides on, inside its unit of work.
+
+Accounts: all lines' accounts are loaded; constrained ones are then locked (see
+``adapters.locks``) and read again, so their booked and reserved totals are current when the
+command checks them, and the command records events on them (optimistic concurrency per
+account stream makes the check exact). Unconstrained accounts are only guarded: a concurrent
+close makes the command fail rather than book onto a closed account.
+
+Periods: read and guarded, so a concurrent close of the month makes the command fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from shared_kernel.errors import NotFound
+from shared_kernel.unit_of_work import UnitOfWork
+
+from ledger.adapters.locks import lock_accounts
+from ledger.domain import Account, JournalEntry, Period, period_of, period_stream_id
+
+
+async def load_accounts(uow: UnitOfWork, account_ids: Iterable[str]) -> dict[str, Account]:
+    """The accounts by id (unknown ids are absent); constrained ones locked and current."""
+    ids = sorted(set(account_ids))
+    accounts = await uow.find_many(Account, ids)
+    constrained = [i for i, account in accounts.items() if account.is_constrained]
+    if constrained:
+        await lock_accounts(uow.connection, constrained)
+        accounts.update(await uow.find_many(Account, constrained))
+    return accounts
+
+
+def guard_unconstrained(uow: UnitOfWork, accounts: Mapping[str, Account]) -> None:
+    """Expect the unconstrained accounts unchanged at commit (constrained ones get events)."""
+    for account in accounts.values():
+        if not account.is_constrained:
+            uow.expect_unchanged(account)
+
+
+async def load_period(uow: UnitOfWork, day: date) -> Period:
+    """The period of a booking date (a new stream is an open period), guarded."""
+    periods = await load_periods(uow, [period_of(day)])
+    return periods[period_of(day)]
+
+
+async def load_periods(uow: UnitOfWork, names: Iterable[str]) -> dict[str, Period]:
+    wanted = sorted(set(names))
+    found = await uow.find_many(Period, [period_stream_id(name) for name in wanted])
+    periods: dict[str, Period] = {}
+    for name in wanted:
+        period = found.get(period_stream_id(name)) or Period.of(name)
+        uow.expect_unchanged(period)
+        periods[name] = period
+    return periods
+
+
+async def get_entry(uow: UnitOfWork, entry_id: str) -> JournalEntry:
+    entry = await uow.find(JournalEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"journal entry {entry_id} does not exist", field="entry_id")
+    return entry

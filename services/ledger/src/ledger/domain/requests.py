@@ -1,0 +1,179 @@
+"""Booking requests: two-phase entries. Submitted (by the front office, typically), they
+reserve their amounts; a second person of the back office approves (the entry is posted) or
+rejects them; undecided, they expire. Each ends exactly once: its stream allows one decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from shared_kernel.domain import Aggregate, DomainEvent
+from shared_kernel.errors import Conflict, PermissionDenied
+from shared_kernel.four_eyes import BACK_OFFICE, Approver, ensure_four_eyes
+
+from ledger.domain.accounts import Account
+from ledger.domain.events import (
+    BookingRequestApproved,
+    BookingRequestExpired,
+    BookingRequestRejected,
+    BookingRequestSubmitted,
+    PostedLine,
+)
+from ledger.domain.journal import EntryDetails, required_text
+from ledger.domain.lines import LineInput, check_lines
+
+APPROVER_ROLES = frozenset({"accountant", "controller"})
+"""Who may approve or reject a booking request: back-office bookkeepers."""
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class BookingRequest(Aggregate):
+    """A pending journal entry awaiting a back-office decision."""
+
+    stream_type = "booking_request"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.status = RequestStatus.PENDING
+        self.details: EntryDetails | None = None
+        self.lines: tuple[PostedLine, ...] = ()
+        self.submitted_by = ""
+        self.expires_at: datetime | None = None
+        self.entry_id: str | None = None
+        self.decided_by: str | None = None
+
+    @classmethod
+    def submit(
+        cls,
+        request_id: str,
+        details: EntryDetails,
+        lines: Sequence[LineInput],
+        accounts: Mapping[str, Account],
+        *,
+        submitted_by: str,
+        expires_at: datetime,
+    ) -> BookingRequest:
+        """A new pending request; ``details`` are checked (``EntryDetails.checked``) and the
+        lines must make a valid entry now (``check_lines``)."""
+        posted = check_lines(lines, accounts)
+        assert details.voucher_date is not None, "details must be checked first"
+        request = cls(request_id)
+        request._record(
+            BookingRequestSubmitted(
+                request_id=request_id,
+                voucher_number=details.voucher_number,
+                voucher_date=details.voucher_date,
+                booking_date=details.booking_date,
+                period=details.period,
+                text=details.text,
+                lines=posted,
+                submitted_by=submitted_by,
+                expires_at=expires_at,
+                source_document=details.source_document,
+                metadata=dict(details.metadata),
+            )
+        )
+        return request
+
+    @property
+    def exists(self) -> bool:
+        return self.details is not None
+
+    def is_due(self, now: datetime) -> bool:
+        """Whether a pending request has outlived its time."""
+        return (
+            self.status is RequestStatus.PENDING
+            and self.expires_at is not None
+            and now >= self.expires_at
+        )
+
+    def line_inputs(self) -> tuple[LineInput, ...]:
+        return tuple(LineInput(ln.account_id, ln.side, ln.amount, ln.currency) for ln in self.lines)
+
+    def approve(self, approver: Approver, entry_id: str, now: datetime) -> None:
+        """Approve: four-eyes (never the submitter; a back-office bookkeeper), and only a
+        pending request that has not expired."""
+        ensure_four_eyes(
+            self.submitted_by, approver, what="booking request", approver_roles=APPROVER_ROLES
+        )
+        self._ensure_pending("approved", now)
+        self._record(BookingRequestApproved(self.id, entry_id, approver.subject))
+
+    def reject(self, rejecter: Approver, reason: str, now: datetime) -> None:
+        """Reject a pending request: back-office work, with a reason."""
+        if rejecter.office != BACK_OFFICE or not rejecter.roles & APPROVER_ROLES:
+            raise PermissionDenied(
+                "rejecting a booking request is back-office work for "
+                f"{' or '.join(sorted(APPROVER_ROLES))}",
+                code="BackOfficeRequired",
+            )
+        self._ensure_pending("rejected", now)
+        reason = required_text(
+            reason, field="reason", code="ReasonRequired", detail="A rejection needs a reason."
+        )
+        self._record(BookingRequestRejected(self.id, rejecter.subject, reason))
+
+    def expire(self, now: datetime) -> None:
+        """Expire a pending request whose time is up (the sweeper's work)."""
+        if self.status is not RequestStatus.PENDING:
+            self._refuse_decided("expired")
+        if not self.is_due(now):
+            raise Conflict(
+                f"Booking request {self.id} is pending until {self.expires_at}; it has not "
+                "expired yet.",
+                code="BookingRequestNotDue",
+            )
+        self._record(BookingRequestExpired(self.id, now))
+
+    def _ensure_pending(self, verb: str, now: datetime) -> None:
+        if self.status is not RequestStatus.PENDING:
+            self._refuse_decided(verb)
+        if self.is_due(now):
+            raise Conflict(
+                f"Booking request {self.id} expired at {self.expires_at} and can no longer be "
+                f"{verb}; submit a new request.",
+                code="BookingRequestExpired",
+            )
+
+    def _refuse_decided(self, verb: str) -> None:
+        by = f" by {self.decided_by}" if self.decided_by else ""
+        entry = f" and posted as entry {self.entry_id}" if self.entry_id else ""
+        raise Conflict(
+            f"Booking request {self.id} cannot be {verb}: it was already "
+            f"{self.status.value}{by}{entry}.",
+            code=f"BookingRequest{self.status.value.capitalize()}",
+        )
+
+    def _apply(self, event: DomainEvent) -> None:
+        match event:
+            case BookingRequestSubmitted():
+                self.details = EntryDetails(
+                    voucher_number=event.voucher_number,
+                    booking_date=event.booking_date,
+                    text=event.text,
+                    voucher_date=event.voucher_date,
+                    source_document=event.source_document,
+                    metadata=dict(event.metadata),
+                )
+                self.lines = tuple(event.lines)
+                self.submitted_by = event.submitted_by
+                self.expires_at = event.expires_at
+            case BookingRequestApproved():
+                self.status = RequestStatus.APPROVED
+                self.entry_id = event.entry_id
+                self.decided_by = event.approved_by
+            case BookingRequestRejected():
+                self.status = RequestStatus.REJECTED
+                self.decided_by = event.rejected_by
+            case BookingRequestExpired():
+                self.status = RequestStatus.EXPIRED
+            case _:
+                raise TypeError(f"BookingRequest cannot apply {type(event).__name__}")

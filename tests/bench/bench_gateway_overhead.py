@@ -1,0 +1,210 @@
+"""What the gateway adds to a read: GET one account through the gateway against the same GET
+straight to the ledger (with an identity signed the way the gateway signs it), in one run.
+
+The ledger and the gateway run as real uvicorn processes (``bench_http.services``: fresh
+databases, fresh topic namespace, the gateway's per-identity rate limit lifted).
+
+- Latency: one client, one connection each way, direct and gateway requests interleaved (so
+  that drift in the machine's load hits both alike); the added latency is the gateway's
+  percentile minus the direct percentile, at p50 and p99. Target: p50 under 2 ms.
+- Throughput: ``CLIENTS`` concurrent clients, each with its own connection, for ``DURATION``
+  seconds, direct and through the gateway in alternating rounds. Target: the gateway carries
+  at least 60 % of the direct rate.
+
+The direct identity is signed once per ``RESIGN_SECONDS``, not per request: the client's
+signing is not the gateway's overhead. The gateway's own work per request (verify the token,
+confirm the caller, rate limit, policy, sign the forwarded identity, audit record, the second
+HTTP hop) is exactly what is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from bench_common import Report, Result
+from bench_http import Service, Skip, log_in, open_accounts, services
+from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+
+PAIRS = 1000  # interleaved direct/gateway requests for the latency figures
+WARM_UP_PAIRS = 100
+CLIENTS = 16
+DURATION = 8.0  # seconds per throughput round
+ROUNDS = 2  # direct, gateway, direct, gateway
+RESIGN_SECONDS = 20.0
+P50_TARGET_MS = 2.0
+THROUGHPUT_TARGET = 0.6
+
+
+@dataclass
+class Signed:
+    """The direct path's identity header, re-signed before the ledger would refuse it."""
+
+    signer: IdentitySigner
+    _header: dict[str, str] = field(default_factory=dict)
+    _signed_at: float = 0.0
+
+    def __call__(self) -> dict[str, str]:
+        if time.monotonic() - self._signed_at > RESIGN_SECONDS:
+            identity = Identity(
+                subject="operator:accountant",
+                roles=frozenset({"accountant"}),
+                office="back",
+                request_id=str(uuid.uuid4()),
+            )
+            self._header = {IDENTITY_HEADER: self.signer.sign(identity, audience="ledger")}
+            self._signed_at = time.monotonic()
+        return self._header
+
+
+def cpu_seconds(service: Service) -> float | None:
+    """CPU time (user + system) the service's process has used, on Linux; else None."""
+    try:
+        fields = Path(f"/proc/{service.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def get(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    answer = await http.get(path, headers=headers)
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {answer.status_code}: {answer.text[:200]}")
+    return elapsed
+
+
+async def latencies(
+    ledger: Service, gateway: Service, account: str, direct: Signed, bearer: dict[str, str]
+) -> tuple[list[float], list[float]]:
+    """Seconds per request, direct and through the gateway, measured pairwise."""
+    limits = httpx.Limits(max_connections=1)
+    async with (
+        httpx.AsyncClient(base_url=ledger.url, limits=limits, trust_env=False) as to_ledger,
+        httpx.AsyncClient(base_url=gateway.url, limits=limits, trust_env=False) as to_gateway,
+    ):
+        direct_times: list[float] = []
+        gateway_times: list[float] = []
+        for number in range(WARM_UP_PAIRS + PAIRS):
+            # Alternate which goes first, so that neither always finds a warmer cache.
+            first_direct = number % 2 == 0
+            if first_direct:
+                d = await get(to_ledger, f"/v1/accounts/{account}", direct())
+            g = await get(to_gateway, f"/ledger/v1/accounts/{account}", bearer)
+            if not first_direct:
+                d = await get(to_ledger, f"/v1/accounts/{account}", direct())
+            if number >= WARM_UP_PAIRS:
+                direct_times.append(d)
+                gateway_times.append(g)
+    return direct_times, gateway_times
+
+
+async def throughput(url: str, path: str, headers: Callable[[], dict[str, str]]) -> float:
+    """Successful GETs per second with CLIENTS clients for DURATION seconds."""
+    done = 0
+    deadline = time.perf_counter() + DURATION
+
+    async def client() -> None:
+        nonlocal done
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(base_url=url, limits=limits, trust_env=False) as http:
+            while time.perf_counter() < deadline:
+                answer = await http.get(path, headers=headers())
+                if answer.status_code != 200:
+                    raise RuntimeError(f"GET {path} answered {answer.status_code}")
+                done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return done / (time.perf_counter() - started)
+
+
+async def run(report: Report) -> None:
+    try:
+        async with services() as (gateway, ledger, signer, reason):
+            if gateway is None:
+                report.say(f"gateway overhead skipped, the gateway does not run: {reason}")
+                return
+            await measure(report, gateway, ledger, signer)
+    except Skip as exc:
+        report.say(f"gateway overhead skipped: {exc}")
+
+
+async def measure(
+    report: Report, gateway: Service, ledger: Service, signer: IdentitySigner
+) -> None:
+    bearer = await log_in(gateway)
+    account, _ = await open_accounts(gateway, ledger, bearer)
+    direct = Signed(signer)
+
+    cpu_before = cpu_seconds(gateway), cpu_seconds(ledger)
+    direct_times, gateway_times = await latencies(ledger, gateway, account, direct, bearer)
+    cpu_after = cpu_seconds(gateway), cpu_seconds(ledger)
+    for p in (50, 99):
+        via, straight = percentile(gateway_times, p), percentile(direct_times, p)
+        added = via - straight
+        verdict = ""
+        if p == 50:
+            met = "met" if added * 1000 < P50_TARGET_MS else "MISSED"
+            verdict = f"; target < {P50_TARGET_MS * 1000:,.0f} us: {met}"
+        report.add(
+            Result(
+                name=f"GET one account, p{p} added by the gateway",
+                value=added * 1e6,
+                unit="us",
+                detail=(
+                    f"(via gateway {via * 1000:.2f} ms, ledger direct {straight * 1000:.2f} ms, "
+                    f"{PAIRS} interleaved pairs{verdict})"
+                ),
+            )
+        )
+    pairwise = percentile([g - d for g, d in zip(gateway_times, direct_times, strict=True)], 50)
+    report.note(f"median of the per-pair differences: {pairwise * 1000:.2f} ms")
+    used = [
+        (after - before) / (WARM_UP_PAIRS + PAIRS) * 1000
+        for before, after in zip(cpu_before, cpu_after, strict=True)
+        if before is not None and after is not None
+    ]
+    if len(used) == 2:
+        # CPU time does not grow with the machine's load as latency does. Background loops
+        # (relays, projections, audit) are included, so this is an upper bound.
+        report.say(
+            f"    process CPU per pair (one direct, one via gateway): gateway {used[0]:.2f} ms, "
+            f"ledger {used[1]:.2f} ms (both requests), background loops included"
+        )
+
+    rates: dict[str, list[float]] = {"direct": [], "gateway": []}
+    for _ in range(ROUNDS):
+        rates["direct"].append(await throughput(ledger.url, f"/v1/accounts/{account}", direct))
+        rates["gateway"].append(
+            await throughput(gateway.url, f"/ledger/v1/accounts/{account}", lambda: bearer)
+        )
+    through, baseline = (sum(r) / len(r) for r in (rates["gateway"], rates["direct"]))
+    report.add(
+        Result(
+            name=f"GET one account via gateway ({CLIENTS} clients)",
+            value=through,
+            unit="req/s",
+            detail=f"rounds {', '.join(f'{r:,.0f}' for r in rates['gateway'])}",
+            baseline_name="ledger direct",
+            baseline_value=baseline,
+            baseline_detail=f"rounds {', '.join(f'{r:,.0f}' for r in rates['direct'])}",
+            target=THROUGHPUT_TARGET,
+        )
+    )
+    report.note(
+        "uvicorn, 1 worker each, on this machine together with PostgreSQL, Kafka and the "
+        "clients; the gateway writes one audit record per request (to Kafka, batched)"
+    )
