@@ -1,6 +1,7 @@
 """Bulk posting: batches of 10,000 two-line journal entries (20,000 postings) in one request,
 straight to the ledger and through the gateway, beside the event store appending the same
-number of events on its own (the kernel's share of the work: hashing, inserting).
+number of events on its own (the kernel's share of the work: hashing, inserting); and, to
+show how the figure scales with the lines per entry, batches of four-line entries.
 
 The ledger and the gateway run as real uvicorn processes (``bench_http.services``: fresh
 databases, a fresh topic namespace, relay and projection running), the gateway with a body
@@ -48,20 +49,23 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def batch(accounts: list[str], rng: random.Random, round_no: int) -> dict[str, Any]:
+def batch(accounts: list[str], rng: random.Random, round_no: int, pairs: int = 1) -> dict[str, Any]:
+    """10,000 entries of ``pairs`` debit/credit pairs each (2 * pairs postings)."""
     entries = []
     for n in range(ENTRIES):
-        debit, credit = rng.sample(accounts, 2)
-        amount = rng.randint(100, 500_000)
+        lines = []
+        for debit, credit in (rng.sample(accounts, 2) for _ in range(pairs)):
+            amount = rng.randint(100, 500_000)
+            lines += [
+                {"account_id": debit, "side": "debit", "amount": amount, "currency": "EUR"},
+                {"account_id": credit, "side": "credit", "amount": amount, "currency": "EUR"},
+            ]
         entries.append(
             {
                 "voucher_number": f"BULK-{round_no}-{n:05d}",
                 "booking_date": f"2026-11-{1 + n % 28:02d}",
                 "text": "Bulk bench entry",
-                "lines": [
-                    {"account_id": debit, "side": "debit", "amount": amount, "currency": "EUR"},
-                    {"account_id": credit, "side": "credit", "amount": amount, "currency": "EUR"},
-                ],
+                "lines": lines,
             }
         )
     return {"entries": entries}
@@ -74,12 +78,13 @@ async def post_batches(
     accounts: list[str],
     rounds: int,
     seed: int,
+    pairs: int = 1,
 ) -> list[float]:
     rng = random.Random(seed)
     seconds: list[float] = []
     async with httpx.AsyncClient(base_url=url, timeout=180, trust_env=False) as http:
         for round_no in range(rounds):
-            body = json.dumps(batch(accounts, rng, seed * 100 + round_no)).encode()
+            body = json.dumps(batch(accounts, rng, seed * 100 + round_no, pairs)).encode()
             started = time.perf_counter()
             answer = await http.post(
                 path,
@@ -181,14 +186,14 @@ async def store_alone() -> list[float]:
     return seconds
 
 
-def rate(seconds: list[float]) -> float:
+def rate(seconds: list[float], pairs: int = 1) -> float:
     """Postings per second of the best round (the machine is shared; best is steadiest)."""
-    return 2 * ENTRIES / min(seconds)
+    return 2 * pairs * ENTRIES / min(seconds)
 
 
-def detail(seconds: list[float]) -> str:
+def detail(seconds: list[float], pairs: int = 1) -> str:
     per = ", ".join(f"{s:.2f}" for s in seconds)
-    return f"({2 * ENTRIES:,} postings per request; seconds per request: {per})"
+    return f"({2 * pairs * ENTRIES:,} postings per request; seconds per request: {per})"
 
 
 async def run(report: Report) -> None:
@@ -203,6 +208,7 @@ async def run(report: Report) -> None:
             await post_batches(ledger.url, path, direct_headers, accounts, 1, 0)
             with profiled("bulk posting, ledger direct"):
                 direct = await post_batches(ledger.url, path, direct_headers, accounts, ROUNDS, 1)
+            four = await post_batches(ledger.url, path, direct_headers, accounts, 2, 3, pairs=2)
             through: list[float] | None = None
             if gateway is not None:
                 bearer = await log_in(gateway)
@@ -221,6 +227,14 @@ async def run(report: Report) -> None:
             baseline_detail=f"({', '.join(f'{s:.2f}' for s in alone)} s per 10,000 events)",
             target=TARGET,
             target_is_value=True,
+        )
+    )
+    report.add(
+        Result(
+            name="  the same with four-line entries",
+            value=rate(four, pairs=2),
+            unit="postings/s",
+            detail=detail(four, pairs=2),
         )
     )
     if through is None:

@@ -16,7 +16,6 @@ BOOKKEEPERS = frozenset({"accountant", "controller"})
 REQUESTERS = frozenset({"trader", "customer-service"}) | BOOKKEEPERS
 READERS = BOOKKEEPERS | {"risk-officer", "auditor"}
 AUDITORS = BOOKKEEPERS | {"auditor"}
-MAX_POSITION = 2**63 - 1  # positions are PostgreSQL bigints
 
 
 def ledger_of(request: Request) -> Ledger:
@@ -44,10 +43,6 @@ async def read_your_writes(
     say in ``X-Consistent`` whether it did."""
     if consistency.min_position is None:
         return
-    if consistency.min_position > MAX_POSITION:
-        raise DomainError(
-            f"min_position must be at most {MAX_POSITION}", field="min_position", code="Invalid"
-        )
     wait = min(consistency.wait_seconds, ledger.runtime.settings.read_wait_max_seconds)
     reached = await ledger.waiter.wait_for(consistency.min_position, wait)
     response.headers["X-Consistent"] = "true" if reached else "false"

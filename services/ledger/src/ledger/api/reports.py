@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 from shared_kernel.identity import require_any_role
 
 from ledger.api.dependencies import READERS, Caller, Consistent, LedgerDep
+from ledger.api.report_schemas import Balances, BalanceSheet, ProfitAndLoss, TrialBalance
 from ledger.api.schemas import IsoDate
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-@router.get("/trial-balance", dependencies=[Consistent])
+@router.get("/trial-balance", response_model=TrialBalance, dependencies=[Consistent])
 async def trial_balance(
     ledger: LedgerDep,
     caller: Caller,
@@ -25,7 +26,7 @@ async def trial_balance(
     return await ledger.reports.trial_balance(period)
 
 
-@router.get("/balances", dependencies=[Consistent])
+@router.get("/balances", response_model=Balances, dependencies=[Consistent])
 async def balances_at(
     ledger: LedgerDep,
     caller: Caller,
@@ -36,7 +37,7 @@ async def balances_at(
     return await ledger.reports.balances_at(as_of)
 
 
-@router.get("/balance-sheet", dependencies=[Consistent])
+@router.get("/balance-sheet", response_model=BalanceSheet, dependencies=[Consistent])
 async def balance_sheet(
     ledger: LedgerDep,
     caller: Caller,
@@ -47,7 +48,7 @@ async def balance_sheet(
     return await ledger.reports.balance_sheet(as_of)
 
 
-@router.get("/profit-and-loss", dependencies=[Consistent])
+@router.get("/profit-and-loss", response_model=ProfitAndLoss, dependencies=[Consistent])
 async def profit_and_loss(
     ledger: LedgerDep,
     caller: Caller,
