@@ -15,8 +15,9 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${TEST_DATABASE_URL:-}" ] || [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
-  export KAFKA_DATA_DIR=$PWD/.data/test/kafka KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093
-  export PG_DATA_DIR=$PWD/.data/test/postgres PG_PORT=55433
+  export KAFKA_DATA_DIR=$PWD/.data/test/kafka KAFKA_PORT=${TEST_KAFKA_PORT:-19092}
+  export KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+  export PG_DATA_DIR=$PWD/.data/test/postgres PG_PORT=${TEST_PG_PORT:-55433}
   bash deploy/kafka/kafka.sh stop >/dev/null 2>&1 || true
   $PY deploy/postgres/pg.py stop >/dev/null 2>&1 || true
   rm -rf .data/test
