@@ -26,7 +26,7 @@ from shared_kernel.unit_of_work import (
     run_command,
 )
 
-from ledger.app.bulk import EntryRefusal, PostJournalEntries, post_journal_entries
+from ledger.app.bulk import PostJournalEntries, post_journal_entries
 from ledger.app.loading import (
     get_entry,
     guard_unconstrained,
@@ -48,8 +48,6 @@ from ledger.domain import (
     submit_request,
     touched_accounts,
 )
-
-__all__ = ["EntryRefusal", "PostJournalEntries"]
 
 C = TypeVar("C")
 Clock = Callable[[], datetime]

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -84,8 +83,8 @@ class _Batch:
     period_totals: defaultdict[tuple[str, str], list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0, 0])
     )
-    # (account id, booking date) -> [debits, credits]
-    daily_totals: defaultdict[tuple[str, date], list[int]] = field(
+    # (account id, booking date as YYYY-MM-DD) -> [debits, credits]
+    daily_totals: defaultdict[tuple[str, str], list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0])
     )
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -235,14 +234,14 @@ def _account_changed(batch: _Batch, event: EventEnvelope) -> None:
 def _entry_posted(batch: _Batch, event: EventEnvelope) -> None:
     data = event.data
     entry_id = data["entry_id"]
-    booking_date = date.fromisoformat(data["booking_date"])
-    period = data.get("period") or f"{booking_date.year:04d}-{booking_date.month:02d}"
-    voucher_date = data.get("voucher_date")
+    # Dates stay ISO strings (as in the event) on their way to the database.
+    booking_date = data["booking_date"]
+    period = data.get("period") or booking_date[:7]
     batch.entries.append(
         {
             "entry_id": entry_id,
             "voucher_number": data["voucher_number"],
-            "voucher_date": date.fromisoformat(voucher_date) if voucher_date else booking_date,
+            "voucher_date": data.get("voucher_date") or booking_date,
             "booking_date": booking_date,
             "period": period,
             "text": data["text"],
@@ -312,15 +311,15 @@ def _request_submitted(batch: _Batch, event: EventEnvelope) -> None:
             "request_id": request_id,
             "status": "pending",
             "voucher_number": data["voucher_number"],
-            "voucher_date": date.fromisoformat(data["voucher_date"]),
-            "booking_date": date.fromisoformat(data["booking_date"]),
+            "voucher_date": data["voucher_date"],
+            "booking_date": data["booking_date"],
             "period": data["period"],
             "text": data["text"],
             "source_document": data.get("source_document"),
             "metadata": data.get("metadata") or {},
             "submitted_by": data["submitted_by"],
             "submitted_at": event.time,
-            "expires_at": datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")),
+            "expires_at": data["expires_at"],
             "version": event.stream_version,
             "position": event.position,
         }
@@ -422,7 +421,7 @@ async def _add_to_period_totals(
 
 
 async def _add_to_daily_totals(
-    conn: AsyncConnection, deltas: dict[tuple[str, date], list[int]]
+    conn: AsyncConnection, deltas: dict[tuple[str, str], list[int]]
 ) -> None:
     rows = [
         {"account_id": account_id, "booking_date": day, "debit_total": d, "credit_total": c}

@@ -1,42 +1,47 @@
 """Set-based writes for projections: many rows in one statement, whatever their number.
 
-Each column travels as one array parameter and ``unnest`` turns the arrays back into rows.
-A multi-row VALUES list would be compiled anew for every row count (which costs more than
-the database's work), and executemany sends the rows one by one.
+The rows travel as one JSON array parameter and ``json_to_recordset`` turns it back into
+typed rows in the database. A multi-row VALUES list would be compiled anew for every row
+count, executemany sends the rows one by one, and array parameters (``unnest``) cost the
+driver a Python-level type check per element: this keeps the per-row work in C (``json``)
+and in PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def _unnested(table: sa.Table, columns: list[str], rows: list[dict[str, Any]]) -> sa.Select[Any]:
-    """``SELECT unnest(:a), unnest(:b), ...``: the rows as one array parameter per column.
-    JSONB travels as text and is cast back."""
-    selected: list[Any] = []
-    for name in columns:
-        kind = table.c[name].type
-        values = [row[name] for row in rows]
-        if isinstance(kind, JSONB):
-            texts = [json.dumps(v, separators=(",", ":")) for v in values]
-            array = sa.bindparam(f"v_{name}", texts, type_=ARRAY(sa.Text))
-            selected.append(sa.cast(sa.func.unnest(array), JSONB))
-        else:
-            array = sa.bindparam(f"v_{name}", values, type_=ARRAY(kind))
-            selected.append(sa.func.unnest(array))
-    return sa.select(*selected)
+def _json_default(value: Any) -> str:
+    if isinstance(value, date):  # dates and datetimes: ISO 8601, which PostgreSQL parses
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _recordset(table: sa.Table, columns: list[str], rows: list[dict[str, Any]]) -> sa.Select[Any]:
+    """``SELECT * FROM json_to_recordset(:rows) AS r(col type, ...)``."""
+    # Rows are dicts whose keys are the columns (in any order): dumped as they are.
+    payload = json.dumps(rows, default=_json_default, separators=(",", ":"))
+    typed = [sa.column(c, table.c[c].type) for c in columns]
+    records = (
+        sa.func.json_to_recordset(sa.cast(sa.literal(payload, sa.Text), JSON))
+        .table_valued(*typed)
+        .render_derived(name="r", with_types=True)
+    )
+    return sa.select(*(records.c[c] for c in columns))
 
 
 async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) in one statement."""
     columns = list(rows[0])
-    await conn.execute(pg_insert(table).from_select(columns, _unnested(table, columns, rows)))
+    await conn.execute(pg_insert(table).from_select(columns, _recordset(table, columns, rows)))
 
 
 async def add_to(
@@ -45,7 +50,7 @@ async def add_to(
     """Add ``rows``' figures to the table's rows with the same keys (insert when new). The
     rows' keys must be distinct: one statement may not update a row twice."""
     columns = [*keys, *(c for c in rows[0] if c not in keys)]
-    statement = pg_insert(table).from_select(columns, _unnested(table, columns, rows))
+    statement = pg_insert(table).from_select(columns, _recordset(table, columns, rows))
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=[table.c[k] for k in keys],

@@ -107,7 +107,6 @@ entry_lines = sa.Table(
     sa.Column("booking_date", sa.Date, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Index("entry_lines_by_account", "account_id", "position", "line_no"),
-    sa.Index("entry_lines_by_account_date", "account_id", "booking_date"),
 )
 
 booking_requests = sa.Table(
