@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared_kernel.eventstore import EventStore
-from shared_kernel.kafka import partition_for
-from shared_kernel.schema import read_model_generations
+from shared_kernel.kafka import topic_partitions
+from shared_kernel.schema import outbox_cursor, read_model_generations
 
 READ_MODEL_SCHEMA = "read_model"
 
@@ -126,29 +126,66 @@ class ReadModelStore:
 
 
 class PositionWaiter:
-    """Read your writes: wait, for a bounded time, until the live read model has applied the
-    event at a given global position of this service's own event store."""
+    """Read your writes: wait, for a bounded time, until the live read model has applied every
+    event of this service up to a given global position, across all partitions.
 
-    def __init__(
-        self, read_model: ReadModelStore, store: EventStore, topic: str, partitions: int
-    ) -> None:
+    Events of one command's consequences sit on several partitions (an entry's partition is
+    not its accounts'), so waiting on one partition is not enough. The relay publishes in
+    position order, so once its cursor has passed the position, the topic's end offsets cover
+    every event up to it; the wait ends when each partition's checkpoint has reached them."""
+
+    def __init__(self, read_model: ReadModelStore, topic: str, bootstrap_servers: str) -> None:
         self._read_model = read_model
-        self._store = store
         self._topic = topic
-        self._partitions = partitions
+        self._bootstrap = bootstrap_servers
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        count = await topic_partitions(self._bootstrap, self._topic)
+        self._partitions = [TopicPartition(self._topic, p) for p in range(count)]
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
 
     async def wait_for(self, position: int, timeout: float) -> bool:
         if position <= 0:
             return True
-        async with self._read_model.engine.connect() as conn:
-            stream = await self._store.stream_of(conn, position)
-        if stream is None:
-            return False  # no such event (yet): the caller asked for a position from the future
-        partition = partition_for(stream, self._partitions)
+        if self._consumer is None:
+            return False
         deadline = time.monotonic() + timeout
+        if not await self._poll(lambda: self._published_beyond(position), deadline):
+            return False
+        ends = await self._consumer.end_offsets(self._partitions)
+        return await self._poll(lambda: self._applied_up_to(ends), deadline)
+
+    async def _published_beyond(self, position: int) -> bool:
+        async with self._read_model.engine.connect() as conn:
+            row = await conn.execute(sa.select(sa.func.max(outbox_cursor.c.position)))
+            return int(row.scalar_one_or_none() or 0) >= position
+
+    async def _applied_up_to(self, ends: dict[TopicPartition, int]) -> bool:
+        checkpoints = self._read_model.checkpoints
+        async with self._read_model.reading() as conn:
+            rows = await conn.execute(
+                sa.select(checkpoints.c.partition, checkpoints.c.kafka_offset).where(
+                    checkpoints.c.topic == self._topic
+                )
+            )
+            applied = {int(p): int(o) for p, o in rows}
+        return all(end == 0 or applied.get(tp.partition, -1) >= end - 1 for tp, end in ends.items())
+
+    @staticmethod
+    async def _poll(check: Callable[[], Awaitable[bool]], deadline: float) -> bool:
         delay = 0.005
         while True:
-            if await self._read_model.applied_position(self._topic, partition) >= position:
+            if await check():
                 return True
             if time.monotonic() >= deadline:
                 return False

@@ -62,6 +62,7 @@ class ServiceRuntime:
         self.runners: list[ProjectionRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._verifier: IdentityVerifier | None = None
+        self._waiters: dict[str, PositionWaiter] = {}
 
     @property
     def verifier(self) -> IdentityVerifier:
@@ -74,9 +75,12 @@ class ServiceRuntime:
         return UnitOfWork(self.engine, self.store, self.codec, context)
 
     def waiter(self, projection: str) -> PositionWaiter:
-        return PositionWaiter(
-            self.read_models[projection], self.store, self.topic, self.settings.topic_partitions
-        )
+        """The read-your-writes waiter of a projection (started and stopped with the runtime)."""
+        if projection not in self._waiters:
+            self._waiters[projection] = PositionWaiter(
+                self.read_models[projection], self.topic, self.settings.kafka_bootstrap_servers
+            )
+        return self._waiters[projection]
 
     def dead_letters(self) -> DeadLetters:
         assert self.producer is not None, "start() first"
@@ -97,6 +101,8 @@ class ServiceRuntime:
         await self.producer.start()
         for read_model in self.read_models.values():
             await read_model.ensure_live()
+        for waiter in self._waiters.values():
+            await waiter.start()
         if self.settings.run_relay:
             self.relay = OutboxRelay(self.engine, self.store, self.producer, self.topic, partitions)
             self._spawn(self.relay.run(), "relay")
@@ -124,6 +130,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for waiter in self._waiters.values():
+            await waiter.stop()
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
