@@ -9,6 +9,7 @@ go, and stops everything on Ctrl-C. Data lives in .data/ and survives a restart.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -149,11 +150,15 @@ def seed_ledger() -> None:
         raise SystemExit(f"demo login failed: {status} {token}")
     auth = {"Authorization": f"Bearer {token['access_token']}"}
     for code, name, kind, extra in DEMO_CHART:
+        account = {"code": code, "name": name, "account_type": kind, "currency": "EUR", **extra}
+        # The key names this exact account, so a changed demo chart is a new request: it then
+        # meets the account already open (409) instead of a reused key.
+        fingerprint = hashlib.sha256(json.dumps(account, sort_keys=True).encode()).hexdigest()
         status, body = request(
             "POST",
             f"{gateway}/ledger/v1/accounts",
-            {"code": code, "name": name, "account_type": kind, "currency": "EUR", **extra},
-            {**auth, "Idempotency-Key": f"demo-chart-{code}"},
+            account,
+            {**auth, "Idempotency-Key": f"demo-chart-{code}-{fingerprint[:12]}"},
         )
         if status not in (201, 409):
             raise SystemExit(f"seeding account {code} failed: {status} {body}")
