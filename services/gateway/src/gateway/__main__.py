@@ -18,8 +18,8 @@ from shared_kernel.envelope import Actor
 from shared_kernel.unit_of_work import CommandContext
 
 from gateway.adapters.keys import load_signing_key
-from gateway.app.api_keys import IssueApiKey, SystemExists
-from gateway.app.demo import demo_operators, demo_system
+from gateway.app.api_keys import IssueApiKey, RegisterSystem, SystemExists
+from gateway.app.demo import demo_operators, demo_systems
 from gateway.app.operators import OperatorExists
 from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import GatewaySettings
@@ -44,23 +44,24 @@ async def seed_demo(settings: GatewaySettings) -> None:
                 print(f"gateway: registered {command.username} / {command.password}")
             except OperatorExists:
                 print(f"gateway: {command.username} already registered, kept as it is")
-        await seed_demo_system(gateway, actor)
+        for system in demo_systems():
+            await seed_demo_system(gateway, actor, system)
     finally:
         await gateway.runtime.stop()
 
 
-async def seed_demo_system(gateway: Gateway, actor: Actor) -> None:
-    """The demo trading system with one API key, shown once and written beside the key pair
-    (``demo-api-key.txt``) for ``make run`` to show."""
+async def seed_demo_system(gateway: Gateway, actor: Actor, system: RegisterSystem) -> None:
+    """A demo system with one API key, shown once and written beside the key pair
+    (``demo-api-key.txt`` for the trading system, ``demo-<name>-api-key.txt`` for the others)
+    for ``make run`` to show."""
     context = CommandContext(actor=actor)
-    system = demo_system()
     try:
         await gateway.admin.register_system(context, system)
     except SystemExists:
         print(f"gateway: system {system.name} already registered, kept with its API keys")
         return
     issued = await gateway.admin.issue_api_key(context, IssueApiKey(system.name))
-    key_file = gateway.settings.identity_private_key_file.parent / "demo-api-key.txt"
+    key_file = gateway.settings.identity_private_key_file.parent / demo_key_file(system.name)
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.touch(mode=0o600)
     key_file.write_text(issued.key.text + "\n")
@@ -68,6 +69,10 @@ async def seed_demo_system(gateway: Gateway, actor: Actor) -> None:
         f"gateway: registered system {system.name} (roles {', '.join(sorted(system.roles))}); "
         f"its API key, shown this once: {issued.key.text} (also in {key_file})"
     )
+
+
+def demo_key_file(system: str) -> str:
+    return "demo-api-key.txt" if system == "trading-system" else f"demo-{system}-api-key.txt"
 
 
 def keys(settings: GatewaySettings) -> None:

@@ -26,6 +26,8 @@ ROLE_OFFICES: dict[str, Office] = {
     "risk-officer": Office.BACK,
     "it-support": Office.BACK,
     "controller": Office.BACK,
+    # Monitoring systems (and the people on watch) raise IT incidents and post risk indicators.
+    "monitoring": Office.BACK,
     "admin": Office.NONE,
     "auditor": Office.NONE,
 }
