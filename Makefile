@@ -12,7 +12,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      benchmarks, each printed beside its baseline"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
-	@echo "make rebuild    rebuild the ledger's read models from Kafka (services running)"
+	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
 
 install:
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -33,7 +33,7 @@ test-unit: install
 lint: install
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
-	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src
+	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src services/tickets/src services/risk/src
 
 bench: install
 	@bash deploy/bench.sh
@@ -46,4 +46,4 @@ infra-down:
 	@PYTHON=$(PY) $(PY) deploy/postgres/pg.py stop || true
 
 rebuild:
-	@$(PY) -m ledger rebuild
+	@for service in ledger tickets risk; do $(PY) -m $$service rebuild || exit 1; done

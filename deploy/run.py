@@ -1,15 +1,14 @@
 """`make run`: Kafka, PostgreSQL, every service and the gateway, with demo data and logins.
 
 Starts what is not given from outside (``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` pointing at
-a server whose databases ledger/gateway are created here), migrates, starts each service as
-its own uvicorn process, seeds demo operators and a demo chart of accounts, prints where to
-go, and stops everything on Ctrl-C. Data lives in .data/ and survives a restart.
+a server whose databases ledger/tickets/risk/gateway are created here), migrates, starts each
+service as its own uvicorn process, seeds demo operators and demo data (deploy/demo_data.py),
+prints where to go, and stops everything on Ctrl-C. Data lives in .data/ and survives a restart.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import signal
@@ -20,12 +19,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import demo_data  # deploy/demo_data.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 DATA = ROOT / ".data"
 PG_PORT = os.environ.get("PG_PORT", "55432")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
-SERVICES = {"ledger": int(os.environ.get("LEDGER_PORT", "8001"))}
+SERVICES = {
+    "ledger": int(os.environ.get("LEDGER_PORT", "8001")),
+    "tickets": int(os.environ.get("TICKETS_PORT", "8002")),
+    "risk": int(os.environ.get("RISK_PORT", "8003")),
+}
 DEMO_ROLES = [
     "trader",
     "customer-service",
@@ -35,40 +40,9 @@ DEMO_ROLES = [
     "controller",
     "admin",
     "auditor",
-]
-# A demo chart in the style of SKR 03 (account classes 0 to 8): code, name, type, and what
-# else the account is opened with (currency, balance constraint, credit limit). Parents come
-# before their sub-accounts (1200 before 1200.10).
-NO_OVERDRAFT = {"balance_constraint": "credits_must_not_exceed_debits"}
-DEMO_CHART: list[tuple[str, str, str, dict[str, object]]] = [
-    ("0027", "EDV-Software (software)", "asset", {}),
-    ("0420", "Bueroeinrichtung (office equipment)", "asset", {}),
-    ("0800", "Gezeichnetes Kapital (share capital)", "equity", {}),
-    ("0860", "Gewinnvortrag (retained earnings)", "equity", {}),
-    ("0970", "Sonstige Rueckstellungen (provisions)", "liability", {}),
-    ("1000", "Kasse (cash)", "asset", NO_OVERDRAFT),
-    ("1200", "Bank", "asset", {**NO_OVERDRAFT, "credit_limit": 1_000_000}),
-    ("1200.10", "Bank USD-Konto (USD account)", "asset", {**NO_OVERDRAFT, "currency": "USD"}),
-    ("1360", "Geldtransit (cash in transit)", "asset", {}),
-    ("1400", "Forderungen aus L+L (receivables)", "asset", {}),
-    ("1576", "Abziehbare Vorsteuer 19 % (input VAT)", "asset", {}),
-    ("1600", "Verbindlichkeiten aus L+L (payables)", "liability", {}),
-    ("1740", "Verbindlichkeiten aus Lohn und Gehalt (wages payable)", "liability", {}),
-    ("1776", "Umsatzsteuer 19 % (output VAT)", "liability", {}),
-    ("2100", "Zinsen und aehnliche Aufwendungen (interest expense)", "expense", {}),
-    ("2650", "Sonstige Zinsen und aehnliche Ertraege (interest income)", "revenue", {}),
-    ("3400", "Wareneingang 19 % Vorsteuer (purchases)", "expense", {}),
-    ("4120", "Gehaelter (salaries)", "expense", {}),
-    ("4130", "Gesetzliche soziale Aufwendungen (social security)", "expense", {}),
-    ("4210", "Miete (rent)", "expense", {}),
-    ("4600", "Werbekosten (advertising)", "expense", {}),
-    ("4920", "Telefon (telephone)", "expense", {}),
-    ("4930", "Buerobedarf (office supplies)", "expense", {}),
-    ("4970", "Nebenkosten des Geldverkehrs (bank charges)", "expense", {}),
-    ("8125", "Steuerfreie innergem. Lieferungen (EU sales, tax-free)", "revenue", {}),
-    ("8300", "Erloese 7 % USt (revenue, reduced VAT)", "revenue", {}),
-    ("8400", "Erloese 19 % USt (revenue)", "revenue", {}),
-    ("8400.10", "Erloese 19 % USt Online-Shop (web shop revenue)", "revenue", {}),
+    "monitoring",
+    "risk-officer-2",
+    "it-support-2",
 ]
 
 
@@ -123,47 +97,6 @@ def wait_healthy(port: int, name: str, proc: subprocess.Popen[bytes], timeout: f
     raise SystemExit(f"{name} did not become healthy on port {port}")
 
 
-def request(
-    method: str, url: str, body: object, headers: dict[str, str]
-) -> tuple[int, dict[str, object]]:
-    data = json.dumps(body).encode()
-    req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=15) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
-
-
-def seed_ledger() -> None:
-    """Open the demo chart through the gateway as the demo accountant (idempotent)."""
-    gateway = f"http://127.0.0.1:{GATEWAY_PORT}"
-    status, token = request(
-        "POST",
-        f"{gateway}/auth/login",
-        {"username": "accountant", "password": "demo-accountant"},
-        {},
-    )
-    if status != 200:
-        raise SystemExit(f"demo login failed: {status} {token}")
-    auth = {"Authorization": f"Bearer {token['access_token']}"}
-    for code, name, kind, extra in DEMO_CHART:
-        account = {"code": code, "name": name, "account_type": kind, "currency": "EUR", **extra}
-        # The key names this exact account, so a changed demo chart is a new request: it then
-        # meets the account already open (409) instead of a reused key.
-        fingerprint = hashlib.sha256(json.dumps(account, sort_keys=True).encode()).hexdigest()
-        status, body = request(
-            "POST",
-            f"{gateway}/ledger/v1/accounts",
-            account,
-            {**auth, "Idempotency-Key": f"demo-chart-{code}-{fingerprint[:12]}"},
-        )
-        if status not in (201, 409):
-            raise SystemExit(f"seeding account {code} failed: {status} {body}")
-
-
 def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
     """Migrate, seed operators, start each service and wait until healthy, seed the chart."""
     for name in [*SERVICES, "gateway"]:
@@ -175,12 +108,13 @@ def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
         proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **service_env(name)})
         procs.append(proc)
         wait_healthy(port, name, proc)
-    seed_ledger()
+    demo_data.seed(f"http://127.0.0.1:{GATEWAY_PORT}")
 
 
-def demo_api_key() -> str:
-    """The demo system's API key, written by the gateway's seed-demo when it made the key."""
-    key_file = DATA / "keys" / "demo-api-key.txt"
+def demo_api_key(system: str = "trading-system") -> str:
+    """A demo system's API key, written by the gateway's seed-demo when it made the key."""
+    name = "demo-api-key.txt" if system == "trading-system" else f"demo-{system}-api-key.txt"
+    key_file = DATA / "keys" / name
     return key_file.read_text().strip() if key_file.exists() else "(shown when it was created)"
 
 
@@ -230,12 +164,17 @@ The back office is running.
   Log in              POST http://127.0.0.1:{GATEWAY_PORT}/auth/login {{"username","password"}}
   Demo logins         {", ".join(f"{r} / demo-{r}" for r in DEMO_ROLES)}
                       (front office: trader, customer-service; back office: accountant,
-                       risk-officer, it-support, controller)
-  Demo system         trading-system (role trader), API key: {demo_api_key()}
+                       risk-officer, it-support, controller, monitoring; risk-officer-2 and
+                       it-support-2 are second colleagues for four-eyes and round-robin)
+  Demo systems        trading-system (role trader), API key: {demo_api_key()}
+                      monitoring-system (role monitoring), API key:
+                        {demo_api_key("monitoring-system")}
                       (send it as X-API-Key: <key> or Authorization: ApiKey <key>)
-  Ledger (internal)   http://127.0.0.1:{SERVICES["ledger"]} (only accepts the gateway's calls)
+  Services (internal) {", ".join(f"{s} http://127.0.0.1:{p}" for s, p in SERVICES.items())}
+                      (they only accept the gateway's calls; through the gateway: /<service>/v1/...)
   Kafka               {service_env("ledger")["KAFKA_BOOTSTRAP_SERVERS"]}
-                      topics ledger.events, gateway.events, gateway.audit
+                      topics ledger.events, tickets.events, risk.events, gateway.events,
+                      gateway.audit
   PostgreSQL          {server_url()}
 Ctrl-C stops everything; data survives in .data/.
 """,

@@ -31,12 +31,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The services behind the gateway, each a uvicorn process with its own database.
+SERVICES = ("ledger", "tickets", "risk")
+DATABASES = (*SERVICES, "gateway")
+
+
 @dataclass
 class System:
     gateway_url: str
-    ledger_url: str
+    service_urls: dict[str, str]
     kafka_bootstrap: str
     topic_namespace: str
+
+    @property
+    def ledger_url(self) -> str:
+        return self.service_urls["ledger"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
@@ -64,7 +73,7 @@ async def system(
     topic_namespace: str,
     identity_keys: tuple[Path, Path],
 ) -> AsyncIterator[System]:
-    databases = {name: await create_database(name) for name in ("ledger", "gateway")}
+    databases = {name: await create_database(name) for name in DATABASES}
     async with running_system(databases, kafka_bootstrap, topic_namespace, identity_keys) as up:
         yield up
 
@@ -77,7 +86,7 @@ async def module_system(
     that only read, or write under random ids."""
     namespace = f"t{uuid.uuid4().hex[:10]}."
     async with (
-        fresh_databases(database_server_url, ("ledger", "gateway")) as databases,
+        fresh_databases(database_server_url, DATABASES) as databases,
         running_system(databases, kafka_bootstrap, namespace, identity_keys) as up,
     ):
         yield up
@@ -116,8 +125,10 @@ async def running_system(
     topic_namespace: str,
     identity_keys: tuple[Path, Path],
 ) -> AsyncIterator[System]:
-    """Ledger and gateway migrated, demo operators seeded, both running under uvicorn."""
-    ledger_port, gateway_port = free_port(), free_port()
+    """Every service and the gateway migrated, demo operators seeded, all running under
+    uvicorn."""
+    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {
         **os.environ,
         "ENVIRONMENT": "test",
@@ -125,7 +136,7 @@ async def running_system(
         "TOPIC_NAMESPACE": topic_namespace,
         "IDENTITY_PUBLIC_KEY_FILE": str(identity_keys[1]),
         "IDENTITY_PRIVATE_KEY_FILE": str(identity_keys[0]),
-        "GATEWAY_SERVICES": json.dumps({"ledger": f"http://127.0.0.1:{ledger_port}"}),
+        "GATEWAY_SERVICES": json.dumps({name: urls[name] for name in SERVICES}),
     }
     envs = {name: {**common, "DATABASE_URL": url} for name, url in databases.items()}
     await asyncio.gather(
@@ -134,7 +145,7 @@ async def running_system(
     await asyncio.to_thread(_run, ["-m", "gateway", "seed-demo"], envs["gateway"])
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for name, port in (("ledger", ledger_port), ("gateway", gateway_port)):
+        for name, port in ports.items():
             proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running server, not awaited
                 [
                     sys.executable,
@@ -153,10 +164,11 @@ async def running_system(
                 env=envs[name],
             )
             procs.append(proc)
-            await _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        for name, proc in zip(ports, procs, strict=True):
+            await _wait_healthy(urls[name], proc)
         yield System(
-            gateway_url=f"http://127.0.0.1:{gateway_port}",
-            ledger_url=f"http://127.0.0.1:{ledger_port}",
+            gateway_url=urls["gateway"],
+            service_urls={name: urls[name] for name in SERVICES},
             kafka_bootstrap=kafka_bootstrap,
             topic_namespace=topic_namespace,
         )

@@ -1,0 +1,408 @@
+"""Command handlers: load, call the domain, save; each in one unit of work.
+
+``TicketCommands.execute`` runs a handler once per Idempotency-Key and reruns it on a
+``ConcurrencyConflict`` (another command changed a stream this one read), a few times, before
+answering 409. A client's stale ``If-Match`` version is not retried: it is the client's
+decision that is out of date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from shared_kernel.errors import ConcurrencyConflict, Conflict, DomainError, NotFound
+from shared_kernel.eventstore import new_event_id
+from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork, run_command
+
+from tickets.adapters.loading import find_latest, lock_queue
+from tickets.domain import (
+    DEFAULT_MATRIX,
+    PriorityMatrix,
+    Queue,
+    RoundRobin,
+    Status,
+    Ticket,
+    TicketType,
+    parse_status,
+    queue_id_for,
+    turns_stream_id,
+)
+from tickets.domain.sla import DEFAULT_SLA_POLICY, SlaPolicy
+
+C = TypeVar("C")
+Clock = Callable[[], datetime]
+Handler = Callable[[C, UnitOfWork], Awaitable[CommandResult]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StaleVersion(Conflict):
+    """The client's If-Match version is not the aggregate's current one (HTTP 409)."""
+
+    title = "Stale version"
+
+
+def check_version(current: int, expected: int | None, what: str) -> None:
+    if expected is not None and expected != current:
+        raise StaleVersion(
+            f"{what} is at version {current}, not {expected}; reload it and decide again.",
+            field="If-Match",
+            code="VersionMismatch",
+        )
+
+
+# ------------------------------------------------------------------ commands
+
+
+@dataclass(frozen=True)
+class CreateQueue:
+    name: str
+    escalation_group: str
+    sla_policy: SlaPolicy = DEFAULT_SLA_POLICY
+    matrix: PriorityMatrix = DEFAULT_MATRIX
+    auto_assign: bool = True
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddQueueMember:
+    queue_id: str
+    member: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveQueueMember:
+    queue_id: str
+    member: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class SetMemberAvailability:
+    queue_id: str
+    member: str
+    available: bool
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    ticket_type: str
+    queue_id: str
+    impact: int
+    urgency: int
+    title: str
+    description: str = ""
+    category: str = ""
+    configuration_item: str | None = None
+    requester_kind: str = "person"  # "person" or "system"
+
+
+@dataclass(frozen=True)
+class ClassifyTicket:
+    ticket_id: str
+    impact: int | None
+    urgency: int | None
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class TransitionTicket:
+    ticket_id: str
+    to: str
+    reason: str
+    resolve_linked_incidents: bool = False
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class AssignTicket:
+    """``assignee`` None: the caller takes the ticket."""
+
+    ticket_id: str
+    assignee: str | None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class PostMessage:
+    """A public reply (``internal`` False) or an internal note. ``as_agent``: the author
+    works tickets (otherwise they must be the ticket's requester, and replies only)."""
+
+    ticket_id: str
+    body: str
+    internal: bool
+    as_agent: bool
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkTickets:
+    ticket_id: str
+    kind: str
+    target_id: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class MergeTicket:
+    ticket_id: str
+    survivor_id: str
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RaiseSlaAlarms:
+    ticket_id: str
+
+
+@dataclass
+class TicketCommands:
+    """The tickets service's command handlers, with their clock and settings."""
+
+    make_uow: Callable[[CommandContext], UnitOfWork]
+    clock: Clock = utc_now
+    reopen_window: timedelta = timedelta(days=7)
+    attempts: int = 12
+    _random: random.Random = field(default_factory=random.Random)
+
+    async def execute(
+        self, context: CommandContext, handler: Handler[C], command: C
+    ) -> CommandResult:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await run_command(self.make_uow, context, handler, command)
+            except ConcurrencyConflict:
+                if attempt == self.attempts:
+                    raise
+                await asyncio.sleep(self._random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+        raise AssertionError("unreachable")
+
+    # -------------------------------------------------------------- queues
+
+    async def create_queue(self, command: CreateQueue, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            if await uow.find(Queue, queue_id_for(command.name)) is not None:
+                raise Conflict(
+                    f"a queue named {command.name.strip()!r} exists already",
+                    field="name",
+                    code="QueueNameInUse",
+                )
+            queue = Queue.create(
+                command.name,
+                escalation_group=command.escalation_group,
+                sla_policy=command.sla_policy,
+                matrix=command.matrix,
+                auto_assign=command.auto_assign,
+            )
+            for member in command.members:
+                queue.add_member(member)
+            uow.add(queue)
+            return await uow.commit(queue)
+
+    async def ensure_queue(self, command: CreateQueue, uow: UnitOfWork) -> CommandResult:
+        """Create the queue unless one of that name exists (start-up default queue)."""
+        try:
+            return await self.create_queue(command, uow)
+        except Conflict:
+            return CommandResult(queue_id_for(command.name), 0, 0)
+
+    async def add_queue_member(self, command: AddQueueMember, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            queue = await get_queue(uow, command.queue_id, command.expected_version)
+            queue.add_member(command.member)
+            return await uow.commit(queue)
+
+    async def remove_queue_member(
+        self, command: RemoveQueueMember, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            queue = await get_queue(uow, command.queue_id, command.expected_version)
+            queue.remove_member(command.member)
+            return await uow.commit(queue)
+
+    async def set_member_availability(
+        self, command: SetMemberAvailability, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            queue = await get_queue(uow, command.queue_id, command.expected_version)
+            queue.set_availability(command.member, command.available)
+            return await uow.commit(queue)
+
+    # -------------------------------------------------------------- tickets
+
+    async def open_ticket(self, command: OpenTicket, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            ticket = await self.open_in(uow, command)
+            return await uow.commit(ticket)
+
+    async def open_in(self, uow: UnitOfWork, command: OpenTicket) -> Ticket:
+        """Open a ticket inside ``uow`` and hand it to the member next in turn."""
+        await lock_queue(uow, command.queue_id)
+        queue = await get_queue(uow, command.queue_id, None, field="queue_id")
+        turns = await find_latest(uow, RoundRobin, turns_stream_id(queue.id))
+        ticket = Ticket.open(
+            str(new_event_id()),
+            ticket_type=command.ticket_type,
+            queue=queue,
+            impact=command.impact,
+            urgency=command.urgency,
+            title=command.title,
+            description=command.description,
+            category=command.category,
+            configuration_item=command.configuration_item,
+            requester=uow.context.actor.subject,
+            requester_kind=command.requester_kind,
+            at=self.clock(),
+        )
+        member = turns.hand_out(queue, ticket.id)
+        if member is not None:
+            ticket.assign(member, how="round_robin", at=self.clock())
+        uow.add(ticket)
+        return ticket
+
+    async def classify_ticket(self, command: ClassifyTicket, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
+            queue = await get_queue(uow, ticket.queue_id, None)
+            ticket.classify(
+                queue.matrix,
+                impact=command.impact,
+                urgency=command.urgency,
+                reason=command.reason,
+                at=self.clock(),
+            )
+            return await uow.commit(ticket)
+
+    async def transition_ticket(self, command: TransitionTicket, uow: UnitOfWork) -> CommandResult:
+        target = parse_status(command.to)
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
+            now = self.clock()
+            ticket.transition(
+                target, reason=command.reason, at=now, reopen_window=self.reopen_window
+            )
+            if command.resolve_linked_incidents:
+                await self._resolve_incidents_of(uow, ticket, command.reason, now)
+            uow.add(ticket)
+            return await uow.commit(ticket)
+
+    async def _resolve_incidents_of(
+        self, uow: UnitOfWork, problem: Ticket, reason: str, at: datetime
+    ) -> None:
+        if problem.ticket_type is not TicketType.PROBLEM or problem.status is not Status.RESOLVED:
+            raise DomainError(
+                "resolve_linked_incidents applies to a problem being resolved",
+                field="resolve_linked_incidents",
+                code="NotAProblemResolution",
+            )
+        incidents = await uow.find_many(Ticket, problem.linked("causes"))
+        for incident in incidents.values():
+            if incident.is_active:
+                incident.transition(
+                    Status.RESOLVED,
+                    reason=f"problem {problem.id} resolved: {reason}",
+                    at=at,
+                    reopen_window=self.reopen_window,
+                )
+
+    async def assign_ticket(self, command: AssignTicket, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
+            if command.assignee is None:
+                ticket.assign(uow.context.actor.subject, how="take", at=self.clock())
+            else:
+                queue = await get_queue(uow, ticket.queue_id, None)
+                if not queue.is_member(command.assignee):
+                    raise DomainError(
+                        f"{command.assignee} is not a member of queue {queue.name}",
+                        field="assignee",
+                        code="NotAMember",
+                    )
+                ticket.assign(command.assignee, how="assign", at=self.clock())
+            return await uow.commit(ticket)
+
+    async def post_message(self, command: PostMessage, uow: UnitOfWork) -> CommandResult:
+        author = uow.context.actor.subject
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
+            if not command.as_agent and ticket.requester != author:
+                raise NotFound(f"ticket {command.ticket_id} does not exist", field="ticket_id")
+            message_id = str(new_event_id())
+            if command.internal:
+                ticket.add_note(message_id, author=author, body=command.body, at=self.clock())
+            else:
+                ticket.reply(
+                    message_id,
+                    author=author,
+                    body=command.body,
+                    by_agent=command.as_agent,
+                    at=self.clock(),
+                )
+            return await uow.commit(ticket)
+
+    async def link_tickets(self, command: LinkTickets, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
+            target = await get_ticket(uow, command.target_id, None, field="target_id")
+            ticket.link(command.kind, target, at=self.clock())
+            uow.add(target)
+            return await uow.commit(ticket)
+
+    async def merge_ticket(self, command: MergeTicket, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            duplicate = await get_ticket(uow, command.ticket_id, command.expected_version)
+            survivor = await get_ticket(uow, command.survivor_id, None, field="survivor_id")
+            duplicate.merge_into(survivor, reason=command.reason, at=self.clock())
+            uow.add(survivor)
+            return await uow.commit(duplicate)
+
+    # -------------------------------------------------------------- SLA
+
+    async def raise_sla_alarms(self, command: RaiseSlaAlarms, uow: UnitOfWork) -> CommandResult:
+        """Record the SLA warnings and breaches due now; on a breach, escalate to the queue's
+        escalation group and raise the priority one step. Nothing due: nothing written, and the
+        answer's position is 0."""
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, None)
+            now = self.clock()
+            breaches = ticket.raise_due_alarms(now)
+            if not ticket.pending_events():
+                return CommandResult(ticket.id, ticket.version, position=0)
+            if breaches:
+                queue = await get_queue(uow, ticket.queue_id, None)
+                clocks = " and ".join(b.clock.replace("_", " ") for b in breaches)
+                ticket.escalate(
+                    queue.escalation_group, reason=f"SLA breached: {clocks} target", at=now
+                )
+            return await uow.commit(ticket)
+
+
+async def get_queue(
+    uow: UnitOfWork, queue_id: str, expected_version: int | None, *, field: str = "queue_id"
+) -> Queue:
+    queue = await uow.find(Queue, queue_id)
+    if queue is None or not queue.exists:
+        raise NotFound(f"queue {queue_id} does not exist", field=field)
+    check_version(queue.version, expected_version, f"queue {queue.name}")
+    return queue
+
+
+async def get_ticket(
+    uow: UnitOfWork, ticket_id: str, expected_version: int | None, *, field: str = "ticket_id"
+) -> Ticket:
+    ticket = await uow.find(Ticket, ticket_id)
+    if ticket is None or not ticket.exists:
+        raise NotFound(f"ticket {ticket_id} does not exist", field=field)
+    check_version(ticket.version, expected_version, f"ticket {ticket_id}")
+    return ticket

@@ -1,0 +1,94 @@
+"""The tickets service's composition root: the one place that wires kernel, domain and
+adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import Field
+from shared_kernel.codec import EventCodec
+from shared_kernel.envelope import Actor
+from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.runtime import ServiceRuntime
+from shared_kernel.settings import ServiceSettings
+from shared_kernel.unit_of_work import CommandContext, CommandResult
+
+from tickets.app.commands import CreateQueue, TicketCommands, utc_now
+from tickets.app.history import TicketHistory
+from tickets.app.queries import TicketQueries
+from tickets.app.sla_scheduler import SlaScheduler
+from tickets.domain import ALL_EVENTS, DEFAULT_QUEUE_NAME
+from tickets.projections.tickets_view import TicketsView
+
+SERVICE = "tickets"
+
+
+class TicketsSettings(ServiceSettings):
+    """Tickets settings: the common ones, plus reopening, the SLA scheduler and retries."""
+
+    # How long after its resolution a ticket may still be reopened.
+    reopen_window_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    # How often the SLA scheduler looks for due warnings and breaches (``run_sla_scheduler``).
+    sla_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    run_sla_scheduler: bool = True
+    # How often a command is run again after a concurrency conflict before answering 409.
+    command_attempts: int = Field(default=12, ge=1, le=100)
+    # The queue created at start-up (if missing), and where monitoring alerts open incidents.
+    default_queue_name: str = DEFAULT_QUEUE_NAME
+    default_escalation_group: str = "it-managers"
+    create_default_queue: bool = True
+
+
+def tickets_codec() -> EventCodec:
+    return EventCodec(ALL_EVENTS)
+
+
+@dataclass
+class Tickets:
+    settings: TicketsSettings
+    runtime: ServiceRuntime
+    commands: TicketCommands
+    queries: TicketQueries
+    history: TicketHistory
+    scheduler: SlaScheduler
+    waiter: PositionWaiter
+    clock: Callable[[], datetime]
+
+    async def ensure_default_queue(self) -> CommandResult:
+        """Create the default queue unless it exists (idempotent, safe at every start)."""
+        command = CreateQueue(
+            name=self.settings.default_queue_name,
+            escalation_group=self.settings.default_escalation_group,
+        )
+        context = CommandContext(actor=Actor.system("tickets-setup"))
+        return await self.commands.execute(context, self.commands.ensure_queue, command)
+
+
+def bootstrap(
+    settings: TicketsSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> Tickets:
+    settings = settings or TicketsSettings()
+    view = TicketsView(settings.topic_namespace)
+    runtime = ServiceRuntime(SERVICE, settings, tickets_codec(), [view])
+    read_model = runtime.read_models[view.name]
+    commands = TicketCommands(
+        runtime.unit_of_work,
+        clock=clock,
+        reopen_window=timedelta(seconds=settings.reopen_window_seconds),
+        attempts=settings.command_attempts,
+    )
+    queries = TicketQueries(read_model)
+    return Tickets(
+        settings=settings,
+        runtime=runtime,
+        commands=commands,
+        queries=queries,
+        history=TicketHistory(runtime.engine, runtime.store, runtime.codec),
+        scheduler=SlaScheduler(
+            commands, queries, clock, interval_seconds=settings.sla_sweep_interval_seconds
+        ),
+        waiter=runtime.waiter(view.name),
+        clock=clock,
+    )

@@ -1,0 +1,53 @@
+"""The tickets service's ASGI application: ``uvicorn --factory tickets.main:create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+from shared_kernel.web import install_problem_handlers
+
+from tickets.api import alerts, queues, reports, tickets
+from tickets.app.commands import utc_now
+from tickets.bootstrap import Tickets, TicketsSettings, bootstrap
+
+
+def create_app(
+    settings: TicketsSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    service: Tickets | None = None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal service
+        service = bootstrap(settings, clock=clock)
+        app.state.tickets = service
+        await service.runtime.start()
+        if service.settings.create_default_queue:
+            await service.ensure_default_queue()
+        scheduler: asyncio.Task[None] | None = None
+        if service.settings.run_sla_scheduler:
+            scheduler = asyncio.create_task(service.scheduler.run(), name="tickets SLA scheduler")
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scheduler
+            await service.runtime.stop()
+
+    app = FastAPI(title="Tickets", version="1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    for module in (queues, tickets, alerts, reports):
+        app.include_router(module.router)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

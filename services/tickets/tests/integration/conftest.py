@@ -1,0 +1,108 @@
+"""A real tickets service (PostgreSQL, Kafka, relay, projection) called in-process over
+ASGI, with a clock the tests move."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from shared_kernel.migrations import upgrade
+from shared_kernel.testing import CreateDatabase
+from tickets.__main__ import MIGRATIONS
+from tickets.bootstrap import TicketsSettings
+from tickets.main import create_app
+
+# A Monday, 09:00 in Berlin: inside the default calendar's business hours.
+MONDAY_9_BERLIN = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    now: datetime = MONDAY_9_BERLIN
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def tickets_settings(
+    create_database: CreateDatabase,
+    kafka_bootstrap: str,
+    topic_namespace: str,
+    identity_keys: tuple[Path, Path],
+) -> TicketsSettings:
+    url = await create_database("tickets")
+    await asyncio.to_thread(upgrade, url, MIGRATIONS)
+    return TicketsSettings(
+        environment="test",
+        database_url=url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_namespace=topic_namespace,
+        identity_public_key_file=identity_keys[1],
+        run_sla_scheduler=False,
+    )
+
+
+Headers = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def as_role(identity_signer: IdentitySigner) -> Headers:
+    def _headers(
+        role: str = "it-support",
+        office: str = "back",
+        subject: str | None = None,
+        kind: str = "user",
+    ) -> dict[str, str]:
+        identity = Identity(
+            subject=subject or f"user:{role}",
+            roles=frozenset({role}),
+            office=office,
+            request_id=str(uuid4()),
+            kind=kind,
+        )
+        return {IDENTITY_HEADER: identity_signer.sign(identity, audience="tickets")}
+
+    return _headers
+
+
+@pytest.fixture
+async def tickets_client(
+    tickets_settings: TicketsSettings, clock: FakeClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_tickets(tickets_settings, clock) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def running_tickets(
+    settings: TicketsSettings, clock: Callable[[], datetime], **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The tickets app with its runtime started, called in-process; ``app.state.tickets`` is
+    reachable as ``client.tickets``."""
+    settings = settings.model_copy(update=overrides)
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://tickets", timeout=60
+        ) as client:
+            client.tickets = app.state.tickets  # type: ignore[attr-defined]
+            yield client
