@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -115,6 +116,122 @@ def seed_ledger(demo: Demo) -> None:
         )
 
 
+def seed_tickets(demo: Demo) -> None:
+    """Two IT supporters in the default queue (round-robin needs two) and two tickets from the
+    front office."""
+    queue_id = None
+    for _ in range(100):  # the service creates the default queue at start; wait for its view
+        items = demo.call("admin", "GET", "/tickets/v1/queues", None).get("items")
+        assert isinstance(items, list)
+        queue_id = next((q["queue_id"] for q in items if q["name"] == "it-support"), None)
+        if queue_id:
+            break
+        time.sleep(0.1)
+    if queue_id is None:
+        raise SystemExit("the tickets service has no default queue it-support")
+    for member in ("it-support", "it-support-2"):
+        demo.call(
+            "admin",
+            "POST",
+            f"/tickets/v1/queues/{queue_id}/members",
+            {"member": member},
+            ok=(200, 201, 409, 422),
+        )
+    for username, ticket in DEMO_TICKETS:
+        demo.call(username, "POST", "/tickets/v1/tickets", ticket)
+
+
+DEMO_TICKETS = [
+    (
+        "trader",
+        {
+            "ticket_type": "incident",
+            "impact": 2,
+            "urgency": 1,
+            "title": "Market data screen freezes every few minutes",
+            "description": "Since this morning the rates screen stops updating.",
+            "configuration_item": "host:trade-ws-17",
+        },
+    ),
+    (
+        "customer-service",
+        {
+            "ticket_type": "service_request",
+            "impact": 4,
+            "urgency": 3,
+            "title": "Second monitor for the new colleague",
+            "category": "hardware",
+        },
+    ),
+]
+
+DEMO_RISKS = [
+    {
+        "title": "Counterparty default of a large corporate client",
+        "category": "credit",
+        "owner": "risk-officer",
+        "likelihood": 2,
+        "impact": 5,
+    },
+    {
+        "title": "Outage of the trading platform",
+        "category": "it",
+        "owner": "it-support",
+        "likelihood": 3,
+        "impact": 4,
+    },
+    {
+        "title": "Interest rate shock on the banking book",
+        "category": "market",
+        "owner": "risk-officer",
+        "likelihood": 3,
+        "impact": 3,
+    },
+]
+
+
+def seed_risk(demo: Demo) -> None:
+    """A small register, a four-eyes approved limit for one counterparty (requested by
+    risk-officer, approved by risk-officer-2), and a KRI fed by monitoring."""
+    for risk in DEMO_RISKS:
+        demo.call("risk-officer", "POST", "/risk/v1/risks", risk)
+    limit = demo.call(
+        "risk-officer",
+        "POST",
+        "/risk/v1/limits",
+        {
+            "dimension": "counterparty",
+            "counterparty": "ACME GmbH",
+            "currency": "EUR",
+            "amount": 5_000_000,
+            "reason": "demo: credit line for ACME GmbH",
+        },
+    )
+    demo.call(
+        "risk-officer-2",
+        "POST",
+        f"/risk/v1/limits/{limit['id']}/approval",
+        {},
+        ok=(200, 201, 403, 404, 409),
+    )
+    demo.call(
+        "risk-officer",
+        "POST",
+        "/risk/v1/kris",
+        {
+            "kri_id": "failed-payments",
+            "name": "Failed payments per day",
+            "unit": "count",
+            "direction": "higher_is_worse",
+            "amber": 5,
+            "red": 20,
+            "owner": "risk-officer",
+        },
+    )
+
+
 def seed(gateway: str) -> None:
     demo = Demo(gateway)
     seed_ledger(demo)
+    seed_tickets(demo)
+    seed_risk(demo)

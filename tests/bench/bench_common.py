@@ -7,14 +7,16 @@ benchmark creates its own fresh database on it) and the Kafka cluster
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import io
 import os
 import pstats
 import random
 import sys
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,7 +27,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared_kernel import schema
 from shared_kernel.db import create_engine
-from shared_kernel.envelope import Actor
+from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.eventstore import (
     EventMetadata,
     EventStore,
@@ -34,6 +36,8 @@ from shared_kernel.eventstore import (
     new_event_id,
 )
 from shared_kernel.kafka import topic_partitions
+from shared_kernel.projections import Projection
+from shared_kernel.readmodel import PositionWaiter, ReadModelStore
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -144,8 +148,14 @@ class Chart:
         ]
 
 
-def journal_entry(rng: random.Random, chart: Chart, number: int) -> JournalEntryPosted:
-    """A balanced entry with 2 to 4 lines on distinct accounts."""
+def journal_entry(
+    rng: random.Random,
+    chart: Chart,
+    number: int,
+    metadata: Mapping[str, str] | None = None,
+) -> JournalEntryPosted:
+    """A balanced entry with 2 to 4 lines on distinct accounts (``metadata`` such as the
+    counterparty and desk of a deal, as the ledger keeps it on the entry)."""
     from ledger.domain import JournalEntryPosted, PostedLine
 
     count = rng.randint(2, 4)
@@ -175,6 +185,7 @@ def journal_entry(rng: random.Random, chart: Chart, number: int) -> JournalEntry
         booking_date=date(2026, 1, 1) + timedelta(days=number % 365),
         text=f"Invoice {number} paid, bench run",
         lines=lines,
+        metadata=dict(metadata or {}),
     )
 
 
@@ -231,6 +242,8 @@ class Result:
     baseline_detail: str = ""
     target: float | None = None  # minimum acceptable ratio (or value, see target_is_value)
     target_is_value: bool = False
+    ceiling: float | None = None  # the value must stay under this (a latency target)
+    decimals: int = 0  # of the value and the baseline value
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -240,11 +253,15 @@ class Result:
         return self.value / self.baseline_value
 
     def line(self) -> str:
-        text = f"{self.name:<42} {self.value:>9,.0f} {self.unit}"
+        text = f"{self.name:<42} {self.value:>9,.{self.decimals}f} {self.unit}"
         if self.detail:
             text += f" {self.detail}"
         if self.baseline_name:
-            base = "n/a" if self.baseline_value is None else f"{self.baseline_value:,.0f}"
+            base = (
+                "n/a"
+                if self.baseline_value is None
+                else f"{self.baseline_value:,.{self.decimals}f}"
+            )
             text += f"   baseline {self.baseline_name} {base} {self.baseline_unit or self.unit}"
             if self.baseline_detail:
                 text += f" {self.baseline_detail}"
@@ -255,6 +272,9 @@ class Result:
             verdict = "met" if reached is not None and reached >= self.target else "MISSED"
             wanted = f"{self.target:,.0f} {self.unit}" if self.target_is_value else f"{self.target}"
             text += f"   (target >= {wanted}: {verdict})"
+        if self.ceiling is not None:
+            verdict = "met" if self.value < self.ceiling else "MISSED"
+            text += f"   (target < {self.ceiling:,.0f} {self.unit}: {verdict})"
         return text
 
 
@@ -339,3 +359,82 @@ async def topic_size(topic: str) -> int:
         return sum(ends.values())
     finally:
         await consumer.stop()
+
+
+async def bare_consume(topic: str) -> tuple[int, float]:
+    """Reads and decodes every record of ``topic`` up to its end offsets, writing nothing:
+    (records, seconds). The ceiling of any consumer of the topic that does work per event."""
+    n_partitions = await topic_partitions(kafka_bootstrap(), topic)
+    started = time.perf_counter()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    count = 0
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(n_partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        pending = {tp for tp in partitions if end[tp] > 0}
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
+            for tp, records in batches.items():
+                for record in records:
+                    EventEnvelope.from_json_bytes(record.value or b"")
+                count += len(records)
+                if records[-1].offset + 1 >= end[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
+    return count, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------------------------
+# Waiting and latency figures
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[int]], target: int, timeout: float, every: float = 0.5
+) -> tuple[int, float]:
+    """Polls ``check`` until it reaches ``target`` or ``timeout`` seconds have passed:
+    (last value, seconds waited)."""
+    started = time.perf_counter()
+    while True:
+        value = await check()
+        waited = time.perf_counter() - started
+        if value >= target or waited >= timeout:
+            return value, waited
+        await asyncio.sleep(every)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``; nan when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def read_model_caught_up(
+    engine: AsyncEngine, projection: Projection, topic: str, timeout: float
+) -> bool:
+    """Has the live generation of ``projection`` applied every event the service's store
+    holds (published by its relay to ``topic``)? Waits up to ``timeout`` seconds, the way a
+    read with ``min_position`` waits."""
+    async with engine.connect() as conn:
+        last = await EventStore(source="").head(conn)
+    waiter = PositionWaiter(
+        ReadModelStore(engine, projection.name, projection.metadata), topic, kafka_bootstrap()
+    )
+    await waiter.start()
+    try:
+        return await waiter.wait_for(last, timeout)
+    finally:
+        await waiter.stop()

@@ -11,7 +11,7 @@ databases, fresh topic namespace, the gateway's per-identity rate limit lifted).
   seconds, direct and through the gateway in alternating rounds. Target: the gateway carries
   at least 60 % of the direct rate.
 
-The direct identity is signed once per ``RESIGN_SECONDS``, not per request: the client's
+The direct identity is signed once per ``Signed.resign_seconds``, not per request: the client's
 signing is not the gateway's overhead. The gateway's own work per request (verify the token,
 confirm the caller, rate limit, policy, sign the forwarded identity, audit record, the second
 HTTP hop) is exactly what is measured.
@@ -20,61 +20,21 @@ HTTP hop) is exactly what is measured.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-from bench_common import Report, Result
-from bench_http import Service, Skip, log_in, open_accounts, services
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from bench_common import Report, Result, percentile
+from bench_http import Service, Signed, Skip, cpu_seconds, log_in, open_accounts, services
+from shared_kernel.identity import IdentitySigner
 
 PAIRS = 1000  # interleaved direct/gateway requests for the latency figures
 WARM_UP_PAIRS = 100
 CLIENTS = 16
 DURATION = 8.0  # seconds per throughput round
 ROUNDS = 2  # direct, gateway, direct, gateway
-RESIGN_SECONDS = 20.0
 P50_TARGET_MS = 2.0
 THROUGHPUT_TARGET = 0.6
-
-
-@dataclass
-class Signed:
-    """The direct path's identity header, re-signed before the ledger would refuse it."""
-
-    signer: IdentitySigner
-    _header: dict[str, str] = field(default_factory=dict)
-    _signed_at: float = 0.0
-
-    def __call__(self) -> dict[str, str]:
-        if time.monotonic() - self._signed_at > RESIGN_SECONDS:
-            identity = Identity(
-                subject="operator:accountant",
-                roles=frozenset({"accountant"}),
-                office="back",
-                request_id=str(uuid.uuid4()),
-            )
-            self._header = {IDENTITY_HEADER: self.signer.sign(identity, audience="ledger")}
-            self._signed_at = time.monotonic()
-        return self._header
-
-
-def cpu_seconds(service: Service) -> float | None:
-    """CPU time (user + system) the service's process has used, on Linux; else None."""
-    try:
-        fields = Path(f"/proc/{service.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 async def get(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> float:

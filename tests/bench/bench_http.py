@@ -17,9 +17,10 @@ import signal
 import socket
 import tempfile
 import time
+import tomllib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class Service:
     port: int
     process: asyncio.subprocess.Process
     log: Path
+    env: dict[str, str] = field(default_factory=dict)  # its settings (DATABASE_URL, ...)
 
     @property
     def url(self) -> str:
@@ -87,6 +89,50 @@ class Load:
             return None
         shown = ", ".join(f"{n} x {what}" for what, n in self.failures.most_common(3))
         return f"WARNING {label}: {sum(self.failures.values())} failed requests ({shown})"
+
+
+def cpu_seconds(service: Service) -> float | None:
+    """CPU time (user + system) the service's process has used, on Linux; else None."""
+    try:
+        fields = Path(f"/proc/{service.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@dataclass
+class CpuMeter:
+    """The CPU time a service's process spends per request of a measured run: its CPU time
+    over the run, and the same less what the process burns idle over as long (relay,
+    projections and inboxes polling), measured by ``idle`` just before. CPU time does not
+    grow with the machine's load as latency does."""
+
+    service: Service
+    idle_per_second: float = 0.0
+    _cpu: float | None = None
+    _started: float = 0.0
+
+    async def idle(self, seconds: float = 3.0) -> None:
+        before = cpu_seconds(self.service)
+        await asyncio.sleep(seconds)
+        after = cpu_seconds(self.service)
+        if before is not None and after is not None:
+            self.idle_per_second = (after - before) / seconds
+
+    def start(self) -> None:
+        self._cpu, self._started = cpu_seconds(self.service), time.perf_counter()
+
+    def per_request(self, requests: int) -> str:
+        """ "<name> <gross> ms (<net> ms net of idle)" per request since ``start``."""
+        now = cpu_seconds(self.service)
+        if self._cpu is None or now is None or not requests:
+            return ""
+        gross = now - self._cpu
+        net = gross - self.idle_per_second * (time.perf_counter() - self._started)
+        return (
+            f"{self.service.name} {gross / requests * 1000:.1f} ms "
+            f"({max(net, 0) / requests * 1000:.1f} ms net of idle)"
+        )
 
 
 def free_port() -> int:
@@ -132,7 +178,7 @@ async def start_service(name: str, env: dict[str, str], logs: Path) -> Service:
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
-    service = Service(name, port, process, log)
+    service = Service(name, port, process, log, env)
     deadline = time.monotonic() + START_TIMEOUT
     async with httpx.AsyncClient(timeout=2, trust_env=False) as http:
         while time.monotonic() < deadline:
@@ -175,14 +221,14 @@ def entry_body(debit: str, credit: str, number: int) -> dict[str, Any]:
     }
 
 
-async def load(
-    url: str,
-    path: str,
-    headers: Callable[[], dict[str, str]],
-    accounts: tuple[str, str],
-    seconds: float,
+Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+async def hammer(
+    url: str, send: Send, seconds: float, *, clients: int = CLIENTS, expect: int = 201
 ) -> Load:
-    """``CLIENTS`` clients, each with its own connection, post entries back to back."""
+    """``clients`` clients, each with its own connection, call ``send(http, number)`` back to
+    back for ``seconds``; latencies of the answers with status ``expect`` are kept."""
     result = Load()
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
@@ -196,31 +242,96 @@ async def load(
                 number = next(counter)
                 sent = time.perf_counter()
                 try:
-                    answer = await http.post(
-                        path,
-                        json=entry_body(*accounts, number),
-                        headers={**headers(), "Idempotency-Key": f"bench-{uuid.uuid4().hex}"},
-                    )
+                    answer = await send(http, number)
                 except httpx.HTTPError as exc:
                     result.failures[type(exc).__name__] += 1
                     continue
-                if answer.status_code == 201:
+                if answer.status_code == expect:
                     result.latencies.append(time.perf_counter() - sent)
                 else:
                     result.failures[f"{answer.status_code} {answer.text[:120]}"] += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    await asyncio.gather(*(client() for _ in range(clients)))
     result.seconds = time.perf_counter() - started
     return result
 
 
+async def load(
+    url: str,
+    path: str,
+    headers: Callable[[], dict[str, str]],
+    accounts: tuple[str, str],
+    seconds: float,
+) -> Load:
+    """``CLIENTS`` clients, each with its own connection, post entries back to back."""
+
+    def send(http: httpx.AsyncClient, number: int) -> Awaitable[httpx.Response]:
+        return http.post(
+            path,
+            json=entry_body(*accounts, number),
+            headers={**headers(), "Idempotency-Key": f"bench-{uuid.uuid4().hex}"},
+        )
+
+    return await hammer(url, send, seconds)
+
+
+@dataclass
+class Signed:
+    """An identity header signed the way the gateway signs it, for calls straight to a
+    service; re-signed every ``resign_seconds`` (before the service would refuse it), so
+    that the client's signing is not part of what is measured."""
+
+    signer: IdentitySigner
+    audience: str = "ledger"
+    subject: str = "operator:accountant"
+    roles: frozenset[str] = frozenset({"accountant"})
+    office: str = "back"
+    resign_seconds: float = 20.0
+    _header: dict[str, str] = field(default_factory=dict)
+    _signed_at: float = float("-inf")
+
+    def __call__(self) -> dict[str, str]:
+        if time.monotonic() - self._signed_at > self.resign_seconds:
+            identity = Identity(
+                subject=self.subject,
+                roles=self.roles,
+                office=self.office,
+                request_id=str(uuid.uuid4()),
+            )
+            self._header = {IDENTITY_HEADER: self.signer.sign(identity, audience=self.audience)}
+            self._signed_at = time.monotonic()
+        return self._header
+
+
+@dataclass
+class Stack:
+    """Services under test, each a uvicorn process on a fresh database, and the gateway in
+    front of them (None when it cannot run: ``reason`` says why)."""
+
+    services: dict[str, Service]
+    gateway: Service | None
+    signer: IdentitySigner
+    reason: str = ""
+    policy_note: str = ""
+
+    def signed(self, audience: str, subject: str, roles: set[str], office: str = "back") -> Signed:
+        return Signed(self.signer, audience, subject, frozenset(roles), office)
+
+
 @contextlib.asynccontextmanager
-async def services() -> AsyncIterator[tuple[Service | None, Service, IdentitySigner, str]]:
-    """Ledger and gateway on fresh databases; yields (gateway or None, ledger, signer, why the
-    gateway is missing)."""
+async def stack(
+    names: Sequence[str],
+    *,
+    gateway: bool = True,
+    env: Mapping[str, Mapping[str, str]] | None = None,
+) -> AsyncIterator[Stack]:
+    """The services ``names`` (each migrated, then started with its relay, projections and
+    background loops; ``env`` adds settings per service) and, unless ``gateway`` is false, a
+    gateway in front of them with the demo operators, on one fresh topic namespace."""
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
-        private, public = ensure_keypair(Path(tmp) / "keys")
+        logs = Path(tmp)
+        private, public = ensure_keypair(logs / "keys")
         signer = IdentitySigner(private.read_bytes(), key_id_of(public.read_bytes()))
         common = {
             **os.environ,
@@ -231,36 +342,96 @@ async def services() -> AsyncIterator[tuple[Service | None, Service, IdentitySig
             "IDENTITY_PRIVATE_KEY_FILE": str(private),
             "LOG_LEVEL": "WARNING",
         }
-        ledger_env = {**common, "DATABASE_URL": await create_database("ledger", migrate=False)}
-        await command([PY, "-m", "ledger", "migrate"], ledger_env, "python -m ledger migrate")
-        ledger = await start_service("ledger", ledger_env, Path(tmp))
-        gateway: Service | None = None
-        reason = ""
+        started: dict[str, Service] = {}
+        front: Service | None = None
         try:
-            try:
-                gateway_env = {
+            for name in names:
+                service_env = {
                     **common,
-                    "DATABASE_URL": await create_database("gateway", migrate=False),
-                    "GATEWAY_SERVICES": json.dumps({"ledger": ledger.url}),
-                    # All 32 clients are one operator: measure throughput, not the per-identity
-                    # rate limit (100/s by default).
-                    "RATE_LIMIT_PER_SECOND": "1000000",
-                    "RATE_LIMIT_BURST": "1000000",
+                    **(env or {}).get(name, {}),
+                    "DATABASE_URL": await create_database(name, migrate=False),
                 }
-                await command(
-                    [PY, "-m", "gateway", "migrate"], gateway_env, "python -m gateway migrate"
-                )
-                await command(
-                    [PY, "-m", "gateway", "seed-demo"], gateway_env, "python -m gateway seed-demo"
-                )
-                gateway = await start_service("gateway", gateway_env, Path(tmp))
-            except Skip as exc:
-                reason = str(exc)
-            yield gateway, ledger, signer, reason
+                await command([PY, "-m", name, "migrate"], service_env, f"python -m {name} migrate")
+                started[name] = await start_service(name, service_env, logs)
+            reason = note = ""
+            if gateway:
+                try:
+                    front, note = await start_gateway(common, started, logs)
+                except Skip as exc:
+                    reason = str(exc)
+            yield Stack(started, front, signer, reason, note)
         finally:
-            if gateway is not None:
-                await stop(gateway)
-            await stop(ledger)
+            if front is not None:
+                await stop(front)
+            for service in reversed(started.values()):
+                await stop(service)
+
+
+async def start_gateway(
+    common: dict[str, str], upstreams: dict[str, Service], logs: Path
+) -> tuple[Service, str]:
+    """A gateway in front of ``upstreams``, demo operators seeded, rate limit lifted;
+    returns it and a note on the policy it runs with."""
+    policy, note = await bench_policy(upstreams, logs)
+    gateway_env = {
+        **common,
+        "DATABASE_URL": await create_database("gateway", migrate=False),
+        "GATEWAY_SERVICES": json.dumps({name: s.url for name, s in upstreams.items()}),
+        # All clients are one operator: measure throughput, not the per-identity rate limit
+        # (100/s by default).
+        "RATE_LIMIT_PER_SECOND": "1000000",
+        "RATE_LIMIT_BURST": "1000000",
+    }
+    if policy is not None:
+        gateway_env["POLICY_FILE"] = str(policy)
+    await command([PY, "-m", "gateway", "migrate"], gateway_env, "python -m gateway migrate")
+    await command([PY, "-m", "gateway", "seed-demo"], gateway_env, "python -m gateway seed-demo")
+    return await start_service("gateway", gateway_env, logs), note
+
+
+async def bench_policy(upstreams: dict[str, Service], directory: Path) -> tuple[Path | None, str]:
+    """The gateway's policy file if it names every upstream; otherwise a copy with a
+    generated section per missing service (every route of its OpenAPI document open to every
+    role, reads to read-only roles too: the service checks roles itself), since the gateway
+    refuses to start when the policy misses a route. Returns (file or None, note)."""
+    from gateway.domain.roles import READ_ONLY_ROLES, ROLES
+    from gateway.settings import POLICY_FILE
+
+    text = POLICY_FILE.read_text()
+    missing = [name for name in upstreams if name not in tomllib.loads(text).get("routes", {})]
+    if not missing:
+        return None, "gateway policy: services/gateway/src/gateway/policy.toml"
+    sections: list[str] = []
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+        for name in missing:
+            answer = await http.get(f"{upstreams[name].url}/openapi.json")
+            if answer.status_code != 200:
+                raise Skip(f"{name} /openapi.json answered {answer.status_code}")
+            lines = [f"[routes.{name}]"]
+            for path, item in sorted(answer.json().get("paths", {}).items()):
+                if not path.startswith("/v1/"):
+                    continue
+                for method in sorted(m for m in item if m in ("get", "post", "put", "patch")):
+                    roles = ROLES if method == "get" else ROLES - READ_ONLY_ROLES
+                    lines.append(f'"{method.upper()} {path}" = {json.dumps(sorted(roles))}')
+                if "delete" in item:
+                    roles = ROLES - READ_ONLY_ROLES
+                    lines.append(f'"DELETE {path}" = {json.dumps(sorted(roles))}')
+            sections.append("\n".join(lines))
+    policy = directory / "bench-policy.toml"
+    policy.write_text(text + "\n" + "\n\n".join(sections) + "\n")
+    return policy, (
+        f"gateway policy: policy.toml + a bench-generated [routes.{'], [routes.'.join(missing)}] "
+        "(policy.toml has none yet; every route open to every role, the service checks roles)"
+    )
+
+
+@contextlib.asynccontextmanager
+async def services() -> AsyncIterator[tuple[Service | None, Service, IdentitySigner, str]]:
+    """Ledger and gateway on fresh databases; yields (gateway or None, ledger, signer, why the
+    gateway is missing)."""
+    async with stack(["ledger"]) as running:
+        yield running.gateway, running.services["ledger"], running.signer, running.reason
 
 
 async def run(report: Report) -> None:
@@ -334,13 +505,17 @@ async def run_load(report: Report) -> None:
         )
 
 
-async def log_in(gateway: Service) -> dict[str, str]:
+async def log_in(
+    gateway: Service, username: str = "accountant", password: str | None = None
+) -> dict[str, str]:
+    """Log in as a demo operator (password ``demo-<username>``); the bearer header."""
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30, trust_env=False) as http:
         answer = await http.post(
-            "/auth/login", json={"username": "accountant", "password": "demo-accountant"}
+            "/auth/login",
+            json={"username": username, "password": password or f"demo-{username}"},
         )
     if answer.status_code != 200:
-        raise Skip(f"log-in as accountant answered {answer.status_code}: {answer.text[:200]}")
+        raise Skip(f"log-in as {username} answered {answer.status_code}: {answer.text[:200]}")
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 

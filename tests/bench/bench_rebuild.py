@@ -15,11 +15,11 @@ import logging
 import time
 
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench_common import (
     PARTITIONS,
     Report,
     Result,
+    bare_consume,
     create_database,
     fill,
     kafka_bootstrap,
@@ -31,7 +31,6 @@ from bench_common import (
 )
 from ledger.projections.ledger_view import LedgerView
 from shared_kernel.db import create_engine
-from shared_kernel.envelope import EventEnvelope
 from shared_kernel.eventstore import EventStore
 from shared_kernel.kafka import (
     TopicSpec,
@@ -39,7 +38,6 @@ from shared_kernel.kafka import (
     dead_letter_topic,
     ensure_topics,
     events_topic,
-    topic_partitions,
 )
 from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters
@@ -51,40 +49,6 @@ ACCOUNTS = 200
 ENTRIES = 100_000
 TARGET = 20_000  # events/s
 BUDGET = 75.0  # seconds; a slower rebuild is stopped and measured by how far it got
-
-
-async def bare_consume(topic: str) -> tuple[int, float]:
-    """Reads and decodes every record of ``topic`` up to its end offsets: (records, seconds)."""
-    n_partitions = await topic_partitions(kafka_bootstrap(), topic)
-    started = time.perf_counter()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap(),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=5000,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-    )
-    await consumer.start()
-    count = 0
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(n_partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        pending = {tp for tp in partitions if end[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
-            for tp, records in batches.items():
-                for record in records:
-                    EventEnvelope.from_json_bytes(record.value or b"")
-                count += len(records)
-                if records[-1].offset + 1 >= end[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
-    return count, time.perf_counter() - started
 
 
 async def stop(task: asyncio.Task[RebuildReport], url: str) -> None:

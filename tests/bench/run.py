@@ -1,7 +1,8 @@
 """``make bench``: every benchmark, each figure printed beside its baseline from the same run.
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
-                                          ledger-books] [--profile]
+                                          ledger-books tickets tickets-queue risk
+                                          risk-exposure] [--profile]
 
 Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and Kafka (``KAFKA_BOOTSTRAP_SERVERS``);
 ``deploy/bench.sh`` starts throw-away ones on bench ports. A benchmark that fails is reported
@@ -32,6 +33,14 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
     "gateway": ("5. gateway overhead, GET one account", "bench_gateway_overhead", 180),
     "ledger-bulk": ("6. ledger: bulk posting", "bench_ledger_bulk", 300),
     "ledger-books": ("7. ledger: trial balance, verify, 1M", "bench_ledger_books", 1200),
+    "tickets": ("8. tickets: opening tickets over HTTP", "bench_tickets", 180),
+    "tickets-queue": ("9. tickets: queue view and SLA sweep, 100k", "bench_tickets_queue", 300),
+    "risk": ("10. risk: pre-deal check, heat map over 10k risks", "bench_risk", 240),
+    "risk-exposure": (
+        "11. risk: exposure projection from ledger events",
+        "bench_risk_exposure",
+        240,
+    ),
 }
 
 

@@ -243,8 +243,9 @@ class ProjectionRunner:
         )
         self._consumer = consumer
         consumer.subscribe(list(self.projection.topics), listener=_SeekToCheckpoints(self))
-        await consumer.start()
         try:
+            # Inside the try: a cancel while starting must still close the consumer.
+            await consumer.start()
             await self._loop(consumer)
         finally:
             await consumer.stop()

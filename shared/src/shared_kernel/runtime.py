@@ -19,6 +19,7 @@ from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import EventStore
 from shared_kernel.identity import IdentityVerifier, key_id_of
+from shared_kernel.inbox import InboxHandler, InboxRunner
 from shared_kernel.kafka import (
     TopicSpec,
     create_producer,
@@ -44,6 +45,7 @@ class ServiceRuntime:
         projections: Sequence[Projection] = (),
         *,
         extra_topics: Sequence[str] = (),
+        inboxes: Sequence[InboxHandler] = (),
     ) -> None:
         self.service = service
         self.settings = settings
@@ -52,6 +54,7 @@ class ServiceRuntime:
         self.namespace = settings.topic_namespace
         self.topic = events_topic(service, self.namespace)
         self.extra_topics = list(extra_topics)
+        self.inboxes = list(inboxes)
         self.store = EventStore(source=f"/{service}")
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.read_models = {
@@ -60,6 +63,7 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.runners: list[ProjectionRunner] = []
+        self.inbox_runners: list[InboxRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._verifier: IdentityVerifier | None = None
         self._waiters: dict[str, PositionWaiter] = {}
@@ -95,7 +99,8 @@ class ServiceRuntime:
                 TopicSpec(self.topic, partitions),
                 TopicSpec(dead_letter_topic(self.service, self.namespace), 1),
             ]
-            + [TopicSpec(t, partitions) for t in self.extra_topics],
+            + [TopicSpec(t, partitions) for t in self.extra_topics]
+            + [TopicSpec(t, partitions) for h in self.inboxes for t in h.topics],
         )
         self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")
         await self.producer.start()
@@ -117,6 +122,18 @@ class ServiceRuntime:
                 )
                 self.runners.append(runner)
                 self._spawn(runner.run(), f"projection {projection.name}")
+        if self.settings.run_inboxes:
+            for handler in self.inboxes:
+                inbox = InboxRunner(
+                    handler,
+                    self.service,
+                    self.unit_of_work,
+                    bootstrap,
+                    group_id=f"{self.namespace}{self.service}.{handler.name}",
+                    dead=self.dead_letters(),
+                )
+                self.inbox_runners.append(inbox)
+                self._spawn(inbox.run(), f"inbox {handler.name}")
 
     def _spawn(self, coro: object, what: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=f"{self.service} {what}")  # type: ignore[arg-type]

@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     identity_public_key_file: Path = Path(".data/keys/identity_ed25519.pub.pem")
     run_relay: bool = True
     run_projections: bool = True
+    # Inboxes: other services' events turned into this service's own (see ``inbox``).
+    run_inboxes: bool = True
     read_wait_max_seconds: float = 10.0
     log_level: str = "INFO"
 

@@ -1,0 +1,85 @@
+"""Risk commands: ``python -m risk migrate | rebuild | verify``.
+
+``verify`` checks the hash chain of the service's event store; it exits 0 when the chain is
+intact, 1 when it is broken, 2 when it could not check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from shared_kernel.db import create_engine
+from shared_kernel.eventstore import EventStore
+from shared_kernel.migrations import upgrade
+from shared_kernel.rebuild import rebuild
+
+from risk.bootstrap import SERVICE, RiskSettings, bootstrap
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def _rebuild() -> None:
+    # Only the read models: no relay, no live projections, no inboxes, no background loops.
+    settings = RiskSettings(
+        run_relay=False, run_projections=False, run_inboxes=False, run_acceptance_sweeper=False
+    )
+    risk = bootstrap(settings)
+    await risk.runtime.start()
+    try:
+        for projection in risk.runtime.projections:
+            report = await rebuild(
+                projection,
+                risk.runtime.read_models[projection.name],
+                risk.runtime.settings.kafka_bootstrap_servers,
+                risk.runtime.dead_letters(),
+            )
+            print(
+                f"{projection.name}: generation {report.generation} live, "
+                f"{report.events} events in {report.seconds:.2f}s "
+                f"({report.events_per_second:,.0f}/s)"
+            )
+    finally:
+        await risk.runtime.stop()
+
+
+async def _verify() -> int:
+    """Needs the database only (no Kafka)."""
+    engine = create_engine(RiskSettings().database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            report = await EventStore(source=f"/{SERVICE}").verify_chain(conn)
+    except Exception as exc:
+        print(f"could not verify the event store: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    if report.broken_at is None:
+        print(f"INTACT: {report.checked} events checked")
+    else:
+        broken = report.broken_at
+        print(
+            f"BROKEN at position {broken.position} ({broken.event_type} of {broken.subject}); "
+            f"{report.checked} events before it are intact"
+        )
+    return 0 if report.intact else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="risk")
+    parser.add_argument("command", choices=["migrate", "rebuild", "verify"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO if args.command != "verify" else logging.WARNING)
+    if args.command == "migrate":
+        upgrade(RiskSettings().database_url, MIGRATIONS)
+    elif args.command == "rebuild":
+        asyncio.run(_rebuild())
+    else:
+        sys.exit(asyncio.run(_verify()))
+
+
+if __name__ == "__main__":
+    main()

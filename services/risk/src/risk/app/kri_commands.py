@@ -1,0 +1,199 @@
+"""KRI command handlers: define a KRI, change its thresholds, record a measurement.
+
+Each handler loads the KRI, calls the domain and commits in one unit of work, so a measurement
+and the status change it causes are stored together (or not at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared_kernel.errors import Conflict, DomainError, NotFound
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
+
+from risk.adapters.kri_locks import lock_kri
+from risk.app.commands import Clock, CommandRunner, check_version, utc_now
+from risk.domain.kri import (
+    Kri,
+    KriDefinition,
+    KriSource,
+    Thresholds,
+    kri_stream_id,
+    parse_kri_id,
+)
+from risk.domain.kri_tickets import OPEN_CRITICAL_INCIDENTS, OPEN_CRITICAL_INCIDENTS_RULE
+
+# Which KRI each stream rule feeds.
+STREAM_RULES = {OPEN_CRITICAL_INCIDENTS_RULE: OPEN_CRITICAL_INCIDENTS}
+
+
+@dataclass(frozen=True)
+class DefineKri:
+    kri_id: str
+    definition: KriDefinition
+    direction: str
+    amber: float
+    red: float
+
+
+@dataclass(frozen=True)
+class ChangeKriDetails:
+    kri_id: str
+    name: str
+    description: str
+    unit: str
+    owner: str
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestKriThresholdChange:
+    kri_id: str
+    change_id: str
+    direction: str | None
+    amber: float
+    red: float
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class DecideKriThresholdChange:
+    kri_id: str
+    change_id: str
+    text: str = ""
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordKriMeasurement:
+    kri_id: str
+    measurement_id: str
+    value: float
+    measured_at: datetime | None
+    source: str | None
+    expected_version: int | None = None
+
+
+@dataclass
+class KriCommands:
+    """The KRI handlers with their runner (idempotency, retries) and clock."""
+
+    runner: CommandRunner
+    clock: Clock = utc_now
+
+    async def define_kri(self, command: DefineKri, uow: UnitOfWork) -> CommandResult:
+        kri_id = parse_kri_id(command.kri_id)
+        thresholds = Thresholds.of(command.direction, command.amber, command.red)
+        _check_stream_rule(kri_id, command.definition)
+        async with uow:
+            if await uow.find(Kri, kri_stream_id(kri_id)) is not None:
+                raise Conflict(
+                    f"a KRI with id {kri_id!r} is already defined",
+                    field="kri_id",
+                    code="KriAlreadyDefined",
+                )
+            kri = Kri.define(
+                kri_id, command.definition, thresholds, defined_by=uow.context.actor.subject
+            )
+            uow.add(kri)
+            return await uow.commit(kri)
+
+    async def change_details(self, command: ChangeKriDetails, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            kri = await _get(uow, command.kri_id)
+            check_version(kri.version, command.expected_version, f"KRI {kri.kri_id}")
+            kri.change_details(
+                command.name,
+                command.description,
+                command.unit,
+                command.owner,
+                changed_by=uow.context.actor.subject,
+                reason=command.reason,
+            )
+            return await uow.commit(kri)
+
+    async def request_threshold_change(
+        self, command: RequestKriThresholdChange, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            kri = await _get(uow, command.kri_id)
+            check_version(kri.version, command.expected_version, f"KRI {kri.kri_id}")
+            direction = command.direction or kri.current_thresholds.direction.value
+            kri.request_threshold_change(
+                command.change_id,
+                Thresholds.of(direction, command.amber, command.red),
+                requested_by=uow.context.actor.subject,
+                reason=command.reason,
+            )
+            return await uow.commit(kri)
+
+    async def approve_threshold_change(
+        self, command: DecideKriThresholdChange, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            kri = await _get(uow, command.kri_id)
+            check_version(kri.version, command.expected_version, f"KRI {kri.kri_id}")
+            kri.approve_threshold_change(command.change_id, approver_of(uow.context), command.text)
+            return await uow.commit(kri)
+
+    async def reject_threshold_change(
+        self, command: DecideKriThresholdChange, uow: UnitOfWork
+    ) -> CommandResult:
+        async with uow:
+            kri = await _get(uow, command.kri_id)
+            check_version(kri.version, command.expected_version, f"KRI {kri.kri_id}")
+            kri.reject_threshold_change(
+                command.change_id, rejected_by=uow.context.actor.subject, reason=command.text
+            )
+            return await uow.commit(kri)
+
+    async def record_measurement(
+        self, command: RecordKriMeasurement, uow: UnitOfWork
+    ) -> CommandResult:
+        now = self.clock()
+        async with uow:
+            kri = await _get(uow, command.kri_id)
+            check_version(kri.version, command.expected_version, f"KRI {kri.kri_id}")
+            kri.record_measurement(
+                command.measurement_id,
+                command.value,
+                command.measured_at or now,
+                source=command.source or uow.context.actor.subject,
+                recorded_by=uow.context.actor.subject,
+                now=now,
+            )
+            return await uow.commit(kri)
+
+
+def _check_stream_rule(kri_id: str, definition: KriDefinition) -> None:
+    """A stream rule feeds one KRI (its counting inbox knows which): a stream-fed KRI may be
+    defined ahead of the service's own start-up definition (to set other thresholds), under
+    that id only."""
+    if definition.source is not KriSource.STREAM:
+        return
+    fed = STREAM_RULES.get(definition.stream_rule or "")
+    if fed is None:
+        raise DomainError(
+            f"unknown stream rule {definition.stream_rule!r}; known: {', '.join(STREAM_RULES)}",
+            field="stream_rule",
+            code="UnknownStreamRule",
+        )
+    if fed != kri_id:
+        raise DomainError(
+            f"the stream rule {definition.stream_rule} feeds the KRI {fed!r}, not {kri_id!r}",
+            field="kri_id",
+            code="StreamRuleFeedsAnotherKri",
+        )
+
+
+async def _get(uow: UnitOfWork, kri_id: str) -> Kri:
+    """Load the KRI for a change, queueing behind other changes of it (see ``kri_locks``)."""
+    stream_id = kri_stream_id(parse_kri_id(kri_id))
+    await lock_kri(uow.connection, stream_id)
+    kri = await uow.find(Kri, stream_id)
+    if kri is None:
+        raise NotFound(f"KRI {kri_id} does not exist", field="kri_id")
+    return kri

@@ -1,0 +1,179 @@
+"""The risk service's composition root: the one place that wires kernel, domain and adapters.
+
+Made for plugging in: the register, limits and KRIs each add their projection to
+``projections``, their objects to the ``Risk`` container, their settings to ``RiskSettings``
+and their loops to ``background`` (started and stopped by the lifespan in ``main``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+from shared_kernel.codec import EventCodec
+from shared_kernel.inbox import InboxHandler
+from shared_kernel.projections import Projection
+from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.runtime import ServiceRuntime
+from shared_kernel.settings import ServiceSettings
+
+from risk.app.acceptance_expiry import AcceptanceExpirySweeper
+from risk.app.commands import CommandRunner, utc_now
+from risk.app.exposures import LedgerExposures
+from risk.app.kri_commands import KriCommands
+from risk.app.kri_queries import KriQueries
+from risk.app.kri_stream import (
+    OpenCriticalIncidentsInbox,
+    define_stream_kri_at_start,
+    open_critical_incidents_spec,
+)
+from risk.app.limits import LimitCommands
+from risk.app.limits_queries import LimitQueries
+from risk.app.register import RegisterCommands
+from risk.app.register_queries import RegisterQueries
+from risk.domain import ALL_EVENTS
+from risk.domain.register import RegisterRules
+from risk.domain.scoring import (
+    DEFAULT_LEVEL_FLOORS,
+    DEFAULT_REVIEW_DAYS,
+    Level,
+    ReviewPolicy,
+    ScoringMatrix,
+)
+from risk.projections.kri_view import KriView
+from risk.projections.limit_view import LimitView
+from risk.projections.register_view import RegisterView
+
+SERVICE = "risk"
+
+
+class RiskSettings(ServiceSettings):
+    """Risk settings: the common ones, plus those of the register, limits and KRIs."""
+
+    # How often a command is run again after a concurrency conflict before answering 409.
+    command_attempts: int = Field(default=8, ge=1, le=100)
+
+    # -- register ---------------------------------------------------------------------------
+    # 5 rows (likelihood 1..5) of 5 scores (impact 1..5); None: likelihood x impact.
+    risk_matrix_scores: list[list[int]] | None = None
+    # Lowest score of each level above low (JSON, e.g. {"medium": 5, "high": 10, ...}).
+    risk_level_floors: dict[Level, int] = Field(default_factory=lambda: dict(DEFAULT_LEVEL_FLOORS))
+    # Days between two reviews, by residual level.
+    risk_review_days: dict[Level, int] = Field(default_factory=lambda: dict(DEFAULT_REVIEW_DAYS))
+    run_acceptance_sweeper: bool = True
+    acceptance_sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # The longest an acceptance may run, in days from its request.
+    acceptance_max_days: int = Field(default=730, ge=1, le=3650)
+
+    # -- KRIs ---------------------------------------------------------------------------------
+    # Thresholds and owner of the stream-fed KRI "open-critical-incidents" when the service
+    # defines it (at its first start); later changes go through the API.
+    kri_open_critical_incidents_amber: float = Field(default=1, allow_inf_nan=False)
+    kri_open_critical_incidents_red: float = Field(default=3, allow_inf_nan=False)
+    kri_stream_owner: str = "risk-office"
+
+    def register_rules(self) -> RegisterRules:
+        scores = tuple(tuple(row) for row in self.risk_matrix_scores or ()) or None
+        return RegisterRules(
+            matrix=ScoringMatrix(scores=scores, level_floors=dict(self.risk_level_floors)),
+            reviews=ReviewPolicy(days=dict(self.risk_review_days)),
+            acceptance_max_days=self.acceptance_max_days,
+        )
+
+
+def risk_codec() -> EventCodec:
+    return EventCodec(ALL_EVENTS)
+
+
+@dataclass(frozen=True)
+class BackgroundTask:
+    """A loop the lifespan runs beside the runtime until shutdown (e.g. an expiry sweeper)."""
+
+    name: str
+    run: Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Risk:
+    """Everything a request handler or a command line needs. Fields have no defaults, so
+    each part can add its own anywhere."""
+
+    settings: RiskSettings
+    runtime: ServiceRuntime
+    clock: Callable[[], datetime]
+    runner: CommandRunner
+    # One read-your-writes waiter per projection: a read waits until all have caught up.
+    waiters: list[PositionWaiter]
+    background: list[BackgroundTask]
+    # -- register --
+    register: RegisterCommands
+    register_queries: RegisterQueries
+    acceptance_sweeper: AcceptanceExpirySweeper
+    # -- KRIs --
+    kri_commands: KriCommands
+    kri_queries: KriQueries
+    # -- limits --
+    limits: LimitCommands
+    limit_queries: LimitQueries
+
+
+def bootstrap(
+    settings: RiskSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> Risk:
+    settings = settings or RiskSettings()
+    register_view = RegisterView(settings.topic_namespace)
+    kri_view = KriView(settings.topic_namespace)
+    limit_view = LimitView(settings.topic_namespace)
+    projections: list[Projection] = [register_view, kri_view, limit_view]
+    kri_spec = open_critical_incidents_spec(
+        settings.kri_open_critical_incidents_amber,
+        settings.kri_open_critical_incidents_red,
+        settings.kri_stream_owner,
+    )
+    inboxes: list[InboxHandler] = [OpenCriticalIncidentsInbox(kri_spec, settings.topic_namespace)]
+    inboxes.append(LedgerExposures(settings.topic_namespace))
+    runtime = ServiceRuntime(SERVICE, settings, risk_codec(), projections, inboxes=inboxes)
+    runner = CommandRunner(runtime.unit_of_work, attempts=settings.command_attempts)
+    limit_queries = LimitQueries(runtime.read_models[limit_view.name])
+
+    register = RegisterCommands(runner, settings.register_rules(), clock)
+    register_queries = RegisterQueries(
+        runtime.read_models[register_view.name],
+        runtime.engine,
+        runtime.store,
+        register.rules.matrix,
+    )
+    acceptance_sweeper = AcceptanceExpirySweeper(
+        register,
+        register_queries,
+        clock,
+        interval_seconds=settings.acceptance_sweep_interval_seconds,
+    )
+
+    background: list[BackgroundTask] = []
+    if settings.run_acceptance_sweeper:
+        background.append(BackgroundTask("acceptance expiry", acceptance_sweeper.run))
+    background.append(
+        BackgroundTask(
+            "stream KRI definition", lambda: define_stream_kri_at_start(runner, kri_spec)
+        )
+    )
+
+    return Risk(
+        settings=settings,
+        runtime=runtime,
+        clock=clock,
+        runner=runner,
+        waiters=[runtime.waiter(p.name) for p in projections],
+        background=background,
+        register=register,
+        register_queries=register_queries,
+        acceptance_sweeper=acceptance_sweeper,
+        kri_commands=KriCommands(runner, clock),
+        kri_queries=KriQueries(runtime.read_models[kri_view.name]),
+        limits=LimitCommands(runner, limit_queries.breach_limit, clock),
+        limit_queries=limit_queries,
+    )

@@ -1,0 +1,52 @@
+"""The risk service's ASGI application: ``uvicorn --factory risk.main:create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+from shared_kernel.web import install_problem_handlers
+
+from risk.api import exposures, kris, limits, reports_register, risks
+from risk.app.commands import utc_now
+from risk.bootstrap import Risk, RiskSettings, bootstrap
+
+# Every router module of the service (each exposes ``router``); add yours here.
+ROUTERS = (risks, reports_register, kris, limits, exposures)
+
+
+def create_app(
+    settings: RiskSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        risk: Risk = bootstrap(settings, clock=clock)
+        app.state.risk = risk
+        await risk.runtime.start()
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(task.run(), name=f"risk {task.name}") for task in risk.background
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await risk.runtime.stop()
+
+    app = FastAPI(title="Risk", version="1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
