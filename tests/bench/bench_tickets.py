@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from bench_common import Report, Result
+from bench_common import Report, Result, read_model_caught_up
 from bench_http import (
     CLIENTS,
     CpuMeter,
@@ -30,10 +30,14 @@ from bench_http import (
     log_in,
     stack,
 )
+from shared_kernel.db import create_engine
+from shared_kernel.kafka import events_topic
+from tickets.projections.tickets_view import TicketsView
 
 DURATION = 15.0
 WARM_UP = 2.0
 AGENTS = 5
+CATCH_UP_TIMEOUT = 30.0  # for the read model to show every ticket before counting turns
 OPENERS = {"it-support"}  # the role both paths open tickets with (the service checks it)
 
 
@@ -172,11 +176,19 @@ async def measure(report: Report, running: Stack) -> None:
         if note:
             report.say(f"    {note}")
     report.say(f"    process CPU per ticket: {'; '.join(cpu)}")
+    engine = create_engine(tickets.env["DATABASE_URL"], pool_size=1)
+    try:
+        topic = events_topic("tickets", tickets.env["TOPIC_NAMESPACE"])
+        view = TicketsView(tickets.env["TOPIC_NAMESPACE"])
+        complete = await read_model_caught_up(engine, view, topic, CATCH_UP_TIMEOUT)
+    finally:
+        await engine.dispose()
     held = await assignments(tickets, running, queue_id)
     if held:
         report.say(
             f"    round-robin over {AGENTS} agents: {sum(held.values()):,} tickets in the read "
-            f"model, per agent {min(held.values()):,} to {max(held.values()):,}"
+            f"model{'' if complete else ' (still catching up)'}, per agent "
+            f"{min(held.values()):,} to {max(held.values()):,}"
         )
     if running.policy_note:
         report.note(running.policy_note)
