@@ -9,7 +9,7 @@
 #   KAFKA_DATA_DIR         config, logs, topic data, pid   [<repo>/.data/kafka]
 #   KAFKA_PORT             client listener                 [9092]
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener       [9093]
-#   KAFKA_HEAP             JVM heap flags                  [-Xmx512m -Xms256m]
+#   KAFKA_HEAP             JVM heap flags                  [-Xmx1g -Xms256m]
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness   [90]
 set -euo pipefail
 
@@ -21,7 +21,7 @@ KAFKA_HOME="$(realpath -m "${KAFKA_HOME:-$REPO_ROOT/.data/kafka-dist}")"
 KAFKA_DATA_DIR="$(realpath -m "${KAFKA_DATA_DIR:-$REPO_ROOT/.data/kafka}")"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
-KAFKA_HEAP="${KAFKA_HEAP:--Xmx512m -Xms256m}"
+KAFKA_HEAP="${KAFKA_HEAP:--Xmx1g -Xms256m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 
 POM="$SCRIPT_DIR/pom.xml"

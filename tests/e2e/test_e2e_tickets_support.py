@@ -35,9 +35,9 @@ def written(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 
 async def test_a_front_office_incident_is_taken_answered_and_resolved_by_it_support(
-    system: System,
+    module_system: System,
 ) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as gateway:
+    async with httpx.AsyncClient(base_url=module_system.gateway_url, timeout=30) as gateway:
         admin, trader = await login(gateway, "admin"), await login(gateway, "trader")
         agent, stranger = (
             await login(gateway, "it-support"),
@@ -133,13 +133,13 @@ async def test_a_front_office_incident_is_taken_answered_and_resolved_by_it_supp
 
 
 async def test_a_monitoring_system_raises_one_incident_per_host_and_check_and_clears_it(
-    system: System, identity_keys: tuple[Path, Path]
+    module_system: System, identity_keys: tuple[Path, Path]
 ) -> None:
     key = (identity_keys[0].parent / "demo-monitoring-system-api-key.txt").read_text().strip()
     monitor = {"X-API-Key": key}
     host = f"db-{uuid.uuid4().hex[:6]}"
     alert = {"host": host, "check": "disk_free", "state": "firing", "summary": "disk 93 % full"}
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as gateway:
+    async with httpx.AsyncClient(base_url=module_system.gateway_url, timeout=30) as gateway:
         agent = await login(gateway, "it-support")
         first = written(await gateway.post("/tickets/v1/alerts", json=alert, headers=monitor))
         again = written(

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared_kernel.kafka import topic_partitions
 from shared_kernel.projections import DeadLetters, Projection, ProjectionWriter
 from shared_kernel.readmodel import ReadModelStore
+from shared_kernel.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +83,28 @@ async def rebuild(
         await read_model.drop_generations_except({live, generation})
         log.info("read model %s switched to generation %s", read_model.name, generation)
     return RebuildReport(generation, writer.applied, time.perf_counter() - started)
+
+
+async def rebuild_service(runtime: ServiceRuntime) -> list[RebuildReport]:
+    """``python -m <service> rebuild``: every read model of the service rebuilt beside the
+    live one and switched to, one after the other. ``runtime`` must be built with the relay,
+    projections and background work switched off (this process only rebuilds)."""
+    await runtime.start()
+    reports = []
+    try:
+        for projection in runtime.projections:
+            report = await rebuild(
+                projection,
+                runtime.read_models[projection.name],
+                runtime.settings.kafka_bootstrap_servers,
+                runtime.dead_letters(),
+            )
+            print(
+                f"{projection.name}: generation {report.generation} live, "
+                f"{report.events} events in {report.seconds:.2f}s "
+                f"({report.events_per_second:,.0f}/s)"
+            )
+            reports.append(report)
+    finally:
+        await runtime.stop()
+    return reports

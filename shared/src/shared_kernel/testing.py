@@ -8,17 +8,28 @@ truncating shared tables.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from shared_kernel.db import create_engine
-from shared_kernel.identity import IdentitySigner, ensure_keypair, key_id_of
+from shared_kernel.identity import (
+    IDENTITY_HEADER,
+    Identity,
+    IdentitySigner,
+    ensure_keypair,
+    key_id_of,
+)
+from shared_kernel.migrations import upgrade
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:55433/postgres"
 DEFAULT_TEST_KAFKA = "127.0.0.1:19092"
@@ -77,3 +88,48 @@ def identity_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 def identity_signer(identity_keys: tuple[Path, Path]) -> IdentitySigner:
     private, public = identity_keys
     return IdentitySigner(private.read_bytes(), key_id_of(public.read_bytes()))
+
+
+Headers = Callable[..., dict[str, str]]
+
+
+def signed_headers(signer: IdentitySigner, audience: str, default_role: str) -> Headers:
+    """``headers(role, office="back", subject=None, kind="user")``: the header of an identity
+    signed as the gateway signs it, for calling a service directly in tests."""
+
+    def _headers(
+        role: str = default_role,
+        office: str = "back",
+        subject: str | None = None,
+        kind: str = "user",
+    ) -> dict[str, str]:
+        identity = Identity(
+            subject=subject or f"user:{role}",
+            roles=frozenset({role}),
+            office=office,
+            request_id=str(uuid.uuid4()),
+            kind=kind,
+        )
+        return {IDENTITY_HEADER: signer.sign(identity, audience=audience)}
+
+    return _headers
+
+
+async def migrated_database(create_database: CreateDatabase, label: str, migrations: Path) -> str:
+    """A fresh database with a service's migrations applied; its URL."""
+    url = await create_database(label)
+    await asyncio.to_thread(upgrade, url, migrations)
+    return url
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: FastAPI, service: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A service's app with its lifespan (runtime, relay, projections) started, called
+    in-process over ASGI; ``app.state.<service>`` is reachable as ``client.<service>``."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://{service}", timeout=60
+        ) as client:
+            setattr(client, service, getattr(app.state, service))
+            yield client

@@ -1,17 +1,18 @@
 """FastAPI glue shared by every service: problem+json errors, the verified identity,
-command contexts with idempotency, and read-your-writes waits."""
+command contexts with idempotency, ``If-Match`` versions, and read-your-writes waits."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Protocol
 from uuid import uuid4
 
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -175,3 +176,49 @@ class Consistency:
     ) -> None:
         self.min_position = min_position
         self.wait_seconds = wait_ms / 1000
+
+
+class Waiter(Protocol):
+    async def wait_for(self, position: int, timeout: float) -> bool: ...
+
+
+def read_your_writes(
+    waiters_of: Callable[[Request], tuple[Sequence[Waiter], float]],
+) -> Any:
+    """A route dependency: when the client names ``min_position``, wait (at most ``wait_ms``,
+    and never longer than the service's maximum) until every read model the service answers
+    from has applied it, and say in ``X-Consistent`` whether they did. ``waiters_of`` gives the
+    request's waiters and the maximum wait in seconds."""
+
+    async def wait(
+        request: Request, response: Response, consistency: Annotated[Consistency, Depends()]
+    ) -> None:
+        if consistency.min_position is None:
+            return
+        waiters, longest = waiters_of(request)
+        seconds = min(consistency.wait_seconds, longest)
+        position = consistency.min_position
+        reached = await asyncio.gather(*(w.wait_for(position, seconds) for w in waiters))
+        response.headers["X-Consistent"] = "true" if all(reached) else "false"
+
+    return Depends(wait)
+
+
+def expected_version(
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> int | None:
+    """The version named by ``If-Match`` (``3`` or ``"3"``), if the client sent one."""
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise DomainError(
+            "If-Match must name the version the decision was based on, e.g. If-Match: 2",
+            field="If-Match",
+            code="InvalidIfMatch",
+        )
+    return int(value)
+
+
+# A write's optimistic-concurrency check: the version the client's decision was based on.
+IfMatch = Annotated[int | None, Depends(expected_version)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import EventStore
 from shared_kernel.migrations import upgrade
-from shared_kernel.rebuild import rebuild
+from shared_kernel.rebuild import rebuild_service
 
 from ledger.app.verification import JournalVerifier
 from ledger.bootstrap import SERVICE, LedgerSettings, bootstrap
@@ -25,23 +25,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def _rebuild() -> None:
-    ledger = bootstrap(LedgerSettings(run_relay=False, run_projections=False))
-    await ledger.runtime.start()
-    try:
-        for projection in ledger.runtime.projections:
-            report = await rebuild(
-                projection,
-                ledger.runtime.read_models[projection.name],
-                ledger.runtime.settings.kafka_bootstrap_servers,
-                ledger.runtime.dead_letters(),
-            )
-            print(
-                f"{projection.name}: generation {report.generation} live, "
-                f"{report.events} events in {report.seconds:.2f}s "
-                f"({report.events_per_second:,.0f}/s)"
-            )
-    finally:
-        await ledger.runtime.stop()
+    settings = LedgerSettings(run_relay=False, run_projections=False)
+    await rebuild_service(bootstrap(settings).runtime)
 
 
 async def _verify(as_json: bool) -> int:

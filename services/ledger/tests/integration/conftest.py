@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
 from ledger.__main__ import MIGRATIONS
 from ledger.bootstrap import LedgerSettings
 from ledger.main import create_app
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
-from shared_kernel.migrations import upgrade
-from shared_kernel.testing import CreateDatabase
+from shared_kernel.identity import IdentitySigner
+from shared_kernel.testing import (
+    CreateDatabase,
+    Headers,
+    migrated_database,
+    running_app,
+    signed_headers,
+)
 
 
 @pytest.fixture
@@ -27,34 +30,18 @@ async def ledger_settings(
     topic_namespace: str,
     identity_keys: tuple[Path, Path],
 ) -> LedgerSettings:
-    url = await create_database("ledger")
-    await asyncio.to_thread(upgrade, url, MIGRATIONS)
     return LedgerSettings(
         environment="test",
-        database_url=url,
+        database_url=await migrated_database(create_database, "ledger", MIGRATIONS),
         kafka_bootstrap_servers=kafka_bootstrap,
         topic_namespace=topic_namespace,
         identity_public_key_file=identity_keys[1],
     )
 
 
-Headers = Callable[..., dict[str, str]]
-
-
 @pytest.fixture
 def as_role(identity_signer: IdentitySigner) -> Headers:
-    def _headers(
-        role: str = "accountant", office: str = "back", subject: str | None = None
-    ) -> dict[str, str]:
-        identity = Identity(
-            subject=subject or f"user:{role}",
-            roles=frozenset({role}),
-            office=office,
-            request_id=str(uuid4()),
-        )
-        return {IDENTITY_HEADER: identity_signer.sign(identity, audience="ledger")}
-
-    return _headers
+    return signed_headers(identity_signer, "ledger", "accountant")
 
 
 @pytest.fixture
@@ -71,10 +58,5 @@ async def running_ledger(
     reachable as ``client.ledger``."""
     settings = settings.model_copy(update=overrides)
     app = create_app(settings, clock=clock) if clock else create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://ledger", timeout=60
-        ) as client:
-            client.ledger = app.state.ledger  # type: ignore[attr-defined]
-            yield client
+    async with running_app(app, "ledger") as client:
+        yield client

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from shared_kernel.migrations import upgrade
-from shared_kernel.rebuild import rebuild
+from shared_kernel.rebuild import rebuild_service
 
 from tickets.bootstrap import TicketsSettings, bootstrap
 
@@ -16,23 +16,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def _rebuild() -> None:
-    service = bootstrap(TicketsSettings(run_relay=False, run_projections=False))
-    await service.runtime.start()
-    try:
-        for projection in service.runtime.projections:
-            report = await rebuild(
-                projection,
-                service.runtime.read_models[projection.name],
-                service.runtime.settings.kafka_bootstrap_servers,
-                service.runtime.dead_letters(),
-            )
-            print(
-                f"{projection.name}: generation {report.generation} live, "
-                f"{report.events} events in {report.seconds:.2f}s "
-                f"({report.events_per_second:,.0f}/s)"
-            )
-    finally:
-        await service.runtime.stop()
+    settings = TicketsSettings(run_relay=False, run_projections=False, run_sla_scheduler=False)
+    await rebuild_service(bootstrap(settings).runtime)
 
 
 def main() -> None:

@@ -3,20 +3,23 @@ ASGI, with a clock the tests move."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
-from shared_kernel.migrations import upgrade
-from shared_kernel.testing import CreateDatabase
+from shared_kernel.identity import IdentitySigner
+from shared_kernel.testing import (
+    CreateDatabase,
+    Headers,
+    migrated_database,
+    running_app,
+    signed_headers,
+)
 from tickets.__main__ import MIGRATIONS
 from tickets.bootstrap import TicketsSettings
 from tickets.main import create_app
@@ -48,11 +51,9 @@ async def tickets_settings(
     topic_namespace: str,
     identity_keys: tuple[Path, Path],
 ) -> TicketsSettings:
-    url = await create_database("tickets")
-    await asyncio.to_thread(upgrade, url, MIGRATIONS)
     return TicketsSettings(
         environment="test",
-        database_url=url,
+        database_url=await migrated_database(create_database, "tickets", MIGRATIONS),
         kafka_bootstrap_servers=kafka_bootstrap,
         topic_namespace=topic_namespace,
         identity_public_key_file=identity_keys[1],
@@ -60,27 +61,9 @@ async def tickets_settings(
     )
 
 
-Headers = Callable[..., dict[str, str]]
-
-
 @pytest.fixture
 def as_role(identity_signer: IdentitySigner) -> Headers:
-    def _headers(
-        role: str = "it-support",
-        office: str = "back",
-        subject: str | None = None,
-        kind: str = "user",
-    ) -> dict[str, str]:
-        identity = Identity(
-            subject=subject or f"user:{role}",
-            roles=frozenset({role}),
-            office=office,
-            request_id=str(uuid4()),
-            kind=kind,
-        )
-        return {IDENTITY_HEADER: identity_signer.sign(identity, audience="tickets")}
-
-    return _headers
+    return signed_headers(identity_signer, "tickets", "it-support")
 
 
 @pytest.fixture
@@ -97,12 +80,6 @@ async def running_tickets(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The tickets app with its runtime started, called in-process; ``app.state.tickets`` is
     reachable as ``client.tickets``."""
-    settings = settings.model_copy(update=overrides)
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://tickets", timeout=60
-        ) as client:
-            client.tickets = app.state.tickets  # type: ignore[attr-defined]
-            yield client
+    app = create_app(settings.model_copy(update=overrides), clock=clock)
+    async with running_app(app, "tickets") as client:
+        yield client

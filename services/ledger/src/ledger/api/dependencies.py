@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
-from shared_kernel.errors import DomainError
+from fastapi import Depends, Request
 from shared_kernel.identity import Identity, IdentityVerifier
-from shared_kernel.web import Consistency, identity_dependency
+from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
 
 from ledger.bootstrap import Ledger
 
@@ -36,35 +36,12 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 Caller = Annotated[Identity, Depends(identity_dependency(_verifier))]
 
 
-async def read_your_writes(
-    ledger: LedgerDep, response: Response, consistency: Annotated[Consistency, Depends()]
-) -> None:
-    """When the client names a position, wait (bounded) for the read model to reach it and
-    say in ``X-Consistent`` whether it did."""
-    if consistency.min_position is None:
-        return
-    wait = min(consistency.wait_seconds, ledger.runtime.settings.read_wait_max_seconds)
-    reached = await ledger.waiter.wait_for(consistency.min_position, wait)
-    response.headers["X-Consistent"] = "true" if reached else "false"
+def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
+    service = ledger_of(request)
+    return [service.waiter], service.runtime.settings.read_wait_max_seconds
 
 
-Consistent = Depends(read_your_writes)
+# Reads that name ``min_position`` wait for it (bounded) and answer ``X-Consistent``.
+Consistent = read_your_writes(_waiters)
 
-
-def expected_version(
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
-) -> int | None:
-    """The version named by ``If-Match`` (``3`` or ``"3"``), if the client sent one."""
-    if if_match is None:
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise DomainError(
-            "If-Match must name the version the decision was based on, e.g. If-Match: 2",
-            field="If-Match",
-            code="InvalidIfMatch",
-        )
-    return int(value)
-
-
-IfMatch = Annotated[int | None, Depends(expected_version)]
+__all__ = ["Caller", "Consistent", "IfMatch"]

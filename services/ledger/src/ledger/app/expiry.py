@@ -9,24 +9,21 @@ twice or expire a decided one: one of the two commands meets a changed stream an
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared_kernel.envelope import Actor
-from shared_kernel.errors import Conflict, DomainError
+from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
 
 from ledger.app.commands import ExpireBookingRequest, LedgerCommands
 from ledger.app.queries import LedgerQueries
 
-log = logging.getLogger(__name__)
 
-SWEEPER = Actor.system("ledger-expiry")
+class ExpirySweeper(Sweeper[str]):
+    actor = Actor.system("ledger-expiry")
+    name = "expiry"
 
-
-class ExpirySweeper:
     def __init__(
         self,
         commands: LedgerCommands,
@@ -36,40 +33,19 @@ class ExpirySweeper:
         interval_seconds: float,
         batch: int = 200,
     ) -> None:
+        super().__init__(clock, interval_seconds=interval_seconds, batch=batch)
         self._commands = commands
         self._queries = queries
-        self._clock = clock
-        self._interval = interval_seconds
-        self._batch = batch
-        self.expired = 0
 
-    async def sweep_once(self) -> int:
-        """Expire the overdue requests the read model knows of; returns how many."""
-        done = 0
-        for request_id in await self._queries.due_requests(self._clock(), self._batch):
-            context = CommandContext(actor=SWEEPER, causation_id=f"expiry:{request_id}")
-            try:
-                await self._commands.execute(
-                    context,
-                    self._commands.expire_booking_request,
-                    ExpireBookingRequest(request_id),
-                )
-                done += 1
-            except Conflict as exc:
-                # Decided or expired meanwhile (by someone else): nothing to do.
-                log.debug("booking request %s not expired: %s", request_id, exc.detail)
-            except DomainError as exc:
-                log.warning("booking request %s not expired: %s", request_id, exc.detail)
-        self.expired += done
-        return done
+    @property
+    def expired(self) -> int:
+        return self.handled
 
-    async def run(self) -> None:
-        """Sweep until cancelled; a failure (database away) is logged and retried."""
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("expiry sweep failed; retrying in %.1fs", self._interval)
-            await asyncio.sleep(self._interval)
+    async def candidates(self, now: datetime, limit: int) -> Sequence[str]:
+        return await self._queries.due_requests(now, limit)
+
+    async def handle(self, candidate: str, context: CommandContext) -> bool:
+        await self._commands.execute(
+            context, self._commands.expire_booking_request, ExpireBookingRequest(candidate)
+        )
+        return True

@@ -10,24 +10,24 @@ commands racing on one ticket only one commits (the other reruns and finds nothi
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared_kernel.envelope import Actor
-from shared_kernel.errors import DomainError
+from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
 
 from tickets.app.commands import RaiseSlaAlarms, TicketCommands
 from tickets.app.queries import TicketQueries
 
-log = logging.getLogger(__name__)
 
-SCHEDULER = Actor.system("tickets-sla")
+class SlaScheduler(Sweeper[str]):
+    """``sweep_once`` answers on how many tickets an alarm was recorded (0 when everything
+    due had fired already)."""
 
+    actor = Actor.system("tickets-sla")
+    name = "sla"
 
-class SlaScheduler:
     def __init__(
         self,
         commands: TicketCommands,
@@ -37,36 +37,15 @@ class SlaScheduler:
         interval_seconds: float,
         batch: int = 500,
     ) -> None:
+        super().__init__(clock, interval_seconds=interval_seconds, batch=batch)
         self._commands = commands
         self._queries = queries
-        self._clock = clock
-        self._interval = interval_seconds
-        self._batch = batch
-        self.checked = 0
 
-    async def sweep_once(self) -> int:
-        """Check every ticket the read model says is due; returns on how many tickets an
-        alarm was recorded (0 when everything due had fired already)."""
-        written = 0
-        for ticket_id in await self._queries.sla_candidates(self._clock(), self._batch):
-            context = CommandContext(actor=SCHEDULER, causation_id=f"sla:{ticket_id}")
-            try:
-                result = await self._commands.execute(
-                    context, self._commands.raise_sla_alarms, RaiseSlaAlarms(ticket_id)
-                )
-                written += int(result.position > 0)  # 0: nothing was due any more
-            except DomainError as exc:
-                log.warning("SLA check of ticket %s failed: %s", ticket_id, exc.detail)
-            self.checked += 1
-        return written
+    async def candidates(self, now: datetime, limit: int) -> Sequence[str]:
+        return await self._queries.sla_candidates(now, limit)
 
-    async def run(self) -> None:
-        """Sweep until cancelled; a failure (database away) is logged and retried."""
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("SLA sweep failed; retrying in %.1fs", self._interval)
-            await asyncio.sleep(self._interval)
+    async def handle(self, candidate: str, context: CommandContext) -> bool:
+        result = await self._commands.execute(
+            context, self._commands.raise_sla_alarms, RaiseSlaAlarms(candidate)
+        )
+        return result.position > 0  # 0: nothing was due any more
