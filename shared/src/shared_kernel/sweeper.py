@@ -31,7 +31,7 @@ class Sweeper(ABC, Generic[K]):
 
     #: who the sweeper's commands are recorded as
     actor: Actor
-    #: the causation of each command: ``<name>:<candidate>``
+    #: the causation of each command: ``<name>:<key of the candidate>``
     name: str
 
     def __init__(
@@ -50,17 +50,22 @@ class Sweeper(ABC, Generic[K]):
     async def handle(self, candidate: K, context: CommandContext) -> bool:
         """Act on one candidate by a command; True when it changed something."""
 
+    def key(self, candidate: K) -> str:
+        """How a candidate is named in the command's causation and in logs."""
+        return str(candidate)
+
     async def sweep_once(self) -> int:
         """One pass over the due candidates; returns how many were acted on."""
         done = 0
         for candidate in await self.candidates(self.clock(), self.batch):
-            context = CommandContext(actor=self.actor, causation_id=f"{self.name}:{candidate}")
+            key = self.key(candidate)
+            context = CommandContext(actor=self.actor, causation_id=f"{self.name}:{key}")
             try:
                 done += int(await self.handle(candidate, context))
             except Conflict as exc:
-                log.debug("%s: %s skipped: %s", self.name, candidate, exc.detail)
+                log.debug("%s: %s skipped: %s", self.name, key, exc.detail)
             except DomainError as exc:
-                log.warning("%s: %s refused: %s", self.name, candidate, exc.detail)
+                log.warning("%s: %s refused: %s", self.name, key, exc.detail)
         self.handled += done
         return done
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import EventStore
 from shared_kernel.migrations import upgrade
-from shared_kernel.rebuild import rebuild
+from shared_kernel.rebuild import rebuild_service
 
 from risk.bootstrap import SERVICE, RiskSettings, bootstrap
 
@@ -27,23 +27,7 @@ async def _rebuild() -> None:
     settings = RiskSettings(
         run_relay=False, run_projections=False, run_inboxes=False, run_acceptance_sweeper=False
     )
-    risk = bootstrap(settings)
-    await risk.runtime.start()
-    try:
-        for projection in risk.runtime.projections:
-            report = await rebuild(
-                projection,
-                risk.runtime.read_models[projection.name],
-                risk.runtime.settings.kafka_bootstrap_servers,
-                risk.runtime.dead_letters(),
-            )
-            print(
-                f"{projection.name}: generation {report.generation} live, "
-                f"{report.events} events in {report.seconds:.2f}s "
-                f"({report.events_per_second:,.0f}/s)"
-            )
-    finally:
-        await risk.runtime.stop()
+    await rebuild_service(bootstrap(settings).runtime)
 
 
 async def _verify() -> int:

@@ -1,4 +1,5 @@
-"""The heat map over 10,000 risks: right counts per cell, in one quick query.
+"""The heat map over 10,000 risks: right counts per cell (its speed is measured by
+``make bench``, not here).
 
 The rows are written straight into the live read-model generation (the projection's own
 path is covered by the flow tests); the expected counts are computed here independently."""
@@ -6,7 +7,6 @@ path is covered by the flow tests); the expected counts are computed here indepe
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
@@ -74,10 +74,7 @@ async def test_heat_map_over_ten_thousand_risks(
     it = Counter((r["likelihood"], r["impact"]) for r in open_rows if r["category"] == "it")
     auditor = as_role("auditor")
 
-    await risk_client.get("/v1/reports/heat-map", headers=auditor)  # warm up
-    started = time.perf_counter()
     response = await risk_client.get("/v1/reports/heat-map", headers=auditor)
-    elapsed = time.perf_counter() - started
     filtered = await risk_client.get(
         "/v1/reports/heat-map", headers=auditor, params={"category": "it"}
     )
@@ -89,4 +86,3 @@ async def test_heat_map_over_ten_thousand_risks(
             assert heat["inherent"][li - 1][im - 1] == inherent[(li, im)]
             assert heat["residual"][li - 1][im - 1] == residual[(li, im)]
             assert filtered.json()["inherent"][li - 1][im - 1] == it[(li, im)]
-    assert elapsed < 1.0, f"heat map over {RISKS} risks took {elapsed * 1000:.0f} ms"

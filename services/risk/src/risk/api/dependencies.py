@@ -3,13 +3,13 @@ waits, ``If-Match`` versions, and who may do what (enforced again behind the gat
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
-from shared_kernel.errors import DomainError, PermissionDenied
+from fastapi import Depends, Request
+from shared_kernel.errors import PermissionDenied
 from shared_kernel.identity import Identity, IdentityVerifier, require_any_role
-from shared_kernel.web import Consistency, identity_dependency
+from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
 
 from risk.bootstrap import Risk
 
@@ -50,36 +50,12 @@ def require_back_office(identity: Identity, allowed: frozenset[str], action: str
         )
 
 
-async def read_your_writes(
-    risk: RiskDep, response: Response, consistency: Annotated[Consistency, Depends()]
-) -> None:
-    """When the client names a position, wait (bounded) until every read model has reached
-    it and say in ``X-Consistent`` whether they did."""
-    if consistency.min_position is None:
-        return
-    wait = min(consistency.wait_seconds, risk.runtime.settings.read_wait_max_seconds)
-    position = consistency.min_position
-    reached = await asyncio.gather(*(w.wait_for(position, wait) for w in risk.waiters))
-    response.headers["X-Consistent"] = "true" if all(reached) else "false"
+def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
+    risk = risk_of(request)
+    return risk.waiters, risk.runtime.settings.read_wait_max_seconds
 
 
-Consistent = Depends(read_your_writes)
+# Reads that name ``min_position`` wait (bounded) until every read model has reached it.
+Consistent = read_your_writes(_waiters)
 
-
-def expected_version(
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
-) -> int | None:
-    """The version named by ``If-Match`` (``3`` or ``"3"``), if the client sent one."""
-    if if_match is None:
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise DomainError(
-            "If-Match must name the version the decision was based on, e.g. If-Match: 2",
-            field="If-Match",
-            code="InvalidIfMatch",
-        )
-    return int(value)
-
-
-IfMatch = Annotated[int | None, Depends(expected_version)]
+__all__ = ["Caller", "Consistent", "IfMatch"]

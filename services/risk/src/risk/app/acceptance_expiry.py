@@ -9,24 +9,25 @@ acceptance twice: the second command finds it expired, or meets a changed stream
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared_kernel.envelope import Actor
-from shared_kernel.errors import Conflict, DomainError
+from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
 
 from risk.app.register import DecideAcceptance, RegisterCommands
 from risk.app.register_queries import RegisterQueries
 
-log = logging.getLogger(__name__)
-
 SWEEPER = Actor.system("risk-acceptance-expiry")
 
 
-class AcceptanceExpirySweeper:
+class AcceptanceExpirySweeper(Sweeper[tuple[str, str]]):
+    """Candidates are (risk id, acceptance id) pairs."""
+
+    actor = SWEEPER
+    name = "expiry"
+
     def __init__(
         self,
         commands: RegisterCommands,
@@ -36,42 +37,25 @@ class AcceptanceExpirySweeper:
         interval_seconds: float,
         batch: int = 200,
     ) -> None:
+        super().__init__(clock, interval_seconds=interval_seconds, batch=batch)
         self._commands = commands
         self._queries = queries
-        self._clock = clock
-        self._interval = interval_seconds
-        self._batch = batch
-        self.expired = 0
 
-    async def sweep_once(self) -> int:
-        """Expire the due acceptances the read model knows of; returns how many."""
-        done = 0
-        for risk_id, acceptance_id in await self._queries.acceptances_due_to_expire(
-            self._clock(), self._batch
-        ):
-            context = CommandContext(actor=SWEEPER, causation_id=f"expiry:{acceptance_id}")
-            try:
-                await self._commands.execute(
-                    context,
-                    self._commands.expire_acceptance,
-                    DecideAcceptance(risk_id, acceptance_id=acceptance_id),
-                )
-                done += 1
-            except Conflict as exc:
-                # Expired, decided or closed meanwhile (the read model lagged): nothing to do.
-                log.debug("acceptance %s not expired: %s", acceptance_id, exc.detail)
-            except DomainError as exc:
-                log.warning("acceptance %s not expired: %s", acceptance_id, exc.detail)
-        self.expired += done
-        return done
+    @property
+    def expired(self) -> int:
+        return self.handled
 
-    async def run(self) -> None:
-        """Sweep until cancelled; a failure (database away) is logged and retried."""
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("acceptance sweep failed; retrying in %.1fs", self._interval)
-            await asyncio.sleep(self._interval)
+    def key(self, candidate: tuple[str, str]) -> str:
+        return candidate[1]
+
+    async def candidates(self, now: datetime, limit: int) -> Sequence[tuple[str, str]]:
+        return await self._queries.acceptances_due_to_expire(now, limit)
+
+    async def handle(self, candidate: tuple[str, str], context: CommandContext) -> bool:
+        risk_id, acceptance_id = candidate
+        await self._commands.execute(
+            context,
+            self._commands.expire_acceptance,
+            DecideAcceptance(risk_id, acceptance_id=acceptance_id),
+        )
+        return True
