@@ -10,17 +10,21 @@ The generation's checkpoint table sits in the same schema, so it is rebuilt with
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared_kernel.kafka import topic_partitions
 from shared_kernel.schema import outbox_cursor, read_model_generations
+
+log = logging.getLogger(__name__)
 
 READ_MODEL_SCHEMA = "read_model"
 
@@ -162,7 +166,22 @@ class PositionWaiter:
         deadline = time.monotonic() + timeout
         if not await self._poll(lambda: self._published_beyond(position), deadline):
             return False
-        ends = await self._consumer.end_offsets(self._partitions)
+        consumer = self._consumer
+        ends: dict[TopicPartition, int] = {}
+
+        async def know_ends() -> bool:
+            # A consumer that has not yet seen a brand-new topic's metadata may answer for
+            # none (or some) of its partitions: that is no proof that nothing is left to apply.
+            nonlocal ends
+            try:
+                ends = await consumer.end_offsets(self._partitions)
+            except KafkaError as exc:
+                log.debug("end offsets of %s not known yet: %s", self._topic, exc)
+                return False
+            return all(tp in ends for tp in self._partitions)
+
+        if not await self._poll(know_ends, deadline):
+            return False
         return await self._poll(lambda: self._applied_up_to(ends), deadline)
 
     async def _published_beyond(self, position: int) -> bool:

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from shared_kernel.readmodel import READ_MODEL_SCHEMA
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
+from tickets.domain import ACTIVE
+
 metadata = sa.MetaData(schema=READ_MODEL_SCHEMA)
 
 queues = sa.Table(
@@ -29,6 +31,14 @@ queues = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+# The queue view's SLA filters as SQL, shared by the queries and their partial indexes.
+BREACHED = "(first_response_breached OR resolution_breached)"
+_ACTIVE_LIST = ", ".join(f"'{status}'" for status in sorted(s.value for s in ACTIVE))
+AT_RISK = (
+    f"(status IN ({_ACTIVE_LIST}) AND (first_response_warned OR resolution_warned)"
+    f" AND NOT {BREACHED})"
 )
 
 SEARCH_EXPRESSION = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, ''))"
@@ -74,9 +84,33 @@ tickets = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
-    sa.Index("ix_tickets_queue_status_priority", "queue_id", "status", "priority"),
-    sa.Index("ix_tickets_assignee", "assignee"),
-    sa.Index("ix_tickets_requester", "requester"),
+    # The queue view (app/queries.py): filters by equality, newest first by position, so
+    # each index ends with position and a page is read off it without a sort.
+    sa.Index("ix_tickets_queue_position", "queue_id", sa.text("position DESC")),
+    sa.Index("ix_tickets_queue_status_position", "queue_id", "status", sa.text("position DESC")),
+    sa.Index(
+        "ix_tickets_queue_status_priority_position",
+        "queue_id",
+        "status",
+        "priority",
+        sa.text("position DESC"),
+    ),
+    sa.Index("ix_tickets_assignee_position", "assignee", sa.text("position DESC")),
+    sa.Index("ix_tickets_requester_position", "requester", sa.text("position DESC")),
+    # sla=at_risk and sla=breached: the predicates are the queries' own SQL, word for word,
+    # so the planner can prove a query's WHERE implies them (also with a generic plan).
+    sa.Index(
+        "ix_tickets_at_risk_queue_position",
+        "queue_id",
+        sa.text("position DESC"),
+        postgresql_where=sa.text(AT_RISK),
+    ),
+    sa.Index(
+        "ix_tickets_breached_queue_position",
+        "queue_id",
+        sa.text("position DESC"),
+        postgresql_where=sa.text(BREACHED),
+    ),
     sa.Index("ix_tickets_search", "search", postgresql_using="gin"),
     # The SLA scheduler's candidates: deadlines whose alarm has not fired yet.
     sa.Index(
@@ -100,6 +134,13 @@ tickets = sa.Table(
         postgresql_where=sa.text("NOT resolution_breached"),
     ),
 )
+
+# Newest first when no filter has an index of its own (no queue, assignee, requester or q).
+# On ``-position`` rather than ``position``: queries with such a filter order by ``position``
+# and so cannot pick this index. A plain position index tempts the planner (above all in a
+# generic plan, where it cannot see the values) to walk every ticket backwards looking for a
+# queue's few: 0.9 s for an empty queue on 100,000 tickets, against 0.05 ms with its index.
+sa.Index("ix_tickets_newest_first", -tickets.c.position)
 
 ticket_messages = sa.Table(
     "ticket_messages",
