@@ -99,6 +99,12 @@ def chain_hash(previous_hash: str, envelope: EventEnvelope) -> str:
     return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
 
 
+_CURRENT_VERSIONS = sa.text(
+    "SELECT s.id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.id)"
+    " FROM unnest(CAST(:ids AS text[])) AS s(id)"
+)
+
+
 def new_event_id() -> UUID:
     """Time-ordered (v7) UUIDs keep the event-id index append-friendly."""
     return UUID(bytes=uuid7().bytes)
@@ -197,13 +203,10 @@ class EventStore:
                 previous_hash, after, checked = expected, row["position"], checked + 1
 
     async def _check_versions(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> None:
-        ids = [a.stream_id for a in appends]
-        rows = await conn.execute(
-            sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
-            .where(events.c.stream_id.in_(ids))
-            .group_by(events.c.stream_id)
-        )
-        current = {stream_id: int(version) for stream_id, version in rows}
+        # One index probe per stream (the newest version, read backwards from the unique
+        # (stream_id, stream_version) index), not a walk over each stream's whole history.
+        rows = await conn.execute(_CURRENT_VERSIONS, {"ids": list({a.stream_id for a in appends})})
+        current = {stream_id: int(version) for stream_id, version in rows if version is not None}
         for append in appends:
             actual = current.get(append.stream_id, 0)
             if actual != append.expected_version:

@@ -28,6 +28,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
@@ -182,13 +183,23 @@ class InboxWriter:
     async def _claim(self, uow: UnitOfWork, event_ids: Sequence[UUID]) -> set[UUID]:
         """Insert the inbox rows; the ids that come back were not handled before."""
         unique = list(dict.fromkeys(event_ids))
-        rows = await uow.connection.execute(
-            pg_insert(inbox_messages)
-            .values([{"consumer": self.consumer, "event_id": i} for i in unique])
-            .on_conflict_do_nothing()
-            .returning(inbox_messages.c.event_id)
-        )
+        rows = await uow.connection.execute(_CLAIM, {"consumer": self.consumer, "ids": unique})
         return {row.event_id for row in rows}
+
+
+# One statement for any number of ids (an array, unnested): compiled once, not per batch.
+_CLAIM = (
+    pg_insert(inbox_messages)
+    .from_select(
+        ["consumer", "event_id"],
+        sa.select(
+            sa.bindparam("consumer", type_=sa.Text),
+            sa.func.unnest(sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(inbox_messages.c.event_id)
+)
 
 
 class InboxRunner:

@@ -26,6 +26,7 @@ from ledger.domain.events import (
 )
 from risk.app.exposures import LedgerExposures
 from risk.domain.exposure import Exposure, keys_for
+from risk.domain.exposure_events import ExposureChanged, ThresholdCrossed
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.errors import ConcurrencyConflict
@@ -239,3 +240,53 @@ async def test_a_stale_cached_exposure_is_reloaded_after_a_conflict() -> None:
     reloaded = Exposure.load(key.id, store[key.id][1])
     assert (reloaded.posted, reloaded.pending) == (500_00, 70_00)
     assert "l1" in reloaded.limits and reloaded.limits["l1"].state.value == "warning"
+
+
+def crossings_of(store: dict[str, tuple[str, list[DomainEvent]]]) -> list[tuple[str, str]]:
+    return [
+        (type(event).__name__, event.cause_id)
+        for _, history in store.values()
+        for event in history
+        if isinstance(event, ThresholdCrossed)
+    ]
+
+
+def count_of(store: dict[str, tuple[str, list[DomainEvent]]], event_type: type) -> int:
+    return sum(isinstance(e, event_type) for _, history in store.values() for e in history)
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_a_batch_decides_the_crossings_of_one_event_at_a_time_in_fewer_events(
+    seed: int,
+) -> None:
+    """Deals up and down around a limit (with reversals), all in one batch or one event per
+    batch: the same crossings with the same causes and the same totals; the batch records
+    the moves between crossings together."""
+    rng = random.Random(seed)
+    streams: dict[str, list[DomainEvent]] = {}
+    for n in range(40):
+        streams[f"d{n}"] = [posted(f"d{n}", deal(rng.randint(1, 90) * 1_00), ACME_FX)]
+        if rng.random() < 0.3:
+            streams[f"d{n}"].append(JournalEntryReversed(f"d{n}", f"s{n}", "user:acc", "no"))
+            lines = (line("credit", 1), line("debit", 1))
+            streams[f"s{n}"] = [posted(f"s{n}", lines, {}, reverses=f"d{n}")]
+    events = envelopes(streams, rng)
+    [key, *_] = keys_for("ACME", None, "EUR")
+    results = []
+    for batch_size in (1, len(events)):
+        limit = Exposure.of(key)
+        limit.attach("l1", 1, 1000_00, 8000, T0, None, at=T0)
+        store: dict[str, tuple[str, list[DomainEvent]]] = {
+            key.id: (Exposure.stream_type, limit.pending_events())
+        }
+        handler = LedgerExposures()
+        for start in range(0, len(events), batch_size):
+            uow = InMemoryUnitOfWork(store)
+            await handler.handle(uow, events[start : start + batch_size])
+            await uow.commit()
+        results.append(store)
+    one_at_a_time, batched = results
+    assert crossings_of(batched) == crossings_of(one_at_a_time)
+    assert crossings_of(batched), "the deals cross the limit's thresholds"
+    assert totals(batched) == totals(one_at_a_time)
+    assert count_of(batched, ExposureChanged) < count_of(one_at_a_time, ExposureChanged)

@@ -22,6 +22,7 @@ from shared_kernel.unit_of_work import UnitOfWork
 from risk.domain.exposure import (
     Exposure,
     ExposureKey,
+    ExposureMove,
     counterparty_and_desk,
     exposure_amounts,
     keys_for,
@@ -65,16 +66,22 @@ class LedgerExposures(InboxHandler):
                     await batch.request_released(event.data, event.time)
                 case _:
                     pass  # approvals arrive as the posted entry (it names its request)
+        await batch.move_exposures()
 
 
 class _Batch:
-    """The aggregates of one batch, each loaded once (a second load would conflict)."""
+    """The aggregates of one batch, each loaded once (a second load would conflict).
+
+    Counted items change as the events come; the exposures' moves are collected per key in
+    event order and applied at the end (``move_exposures``), every exposure the batch
+    touches loaded in one query, so that each exposure decides its crossings move by move
+    but records the moves between crossings as one change."""
 
     def __init__(self, uow: UnitOfWork, exposures: dict[str, Exposure]) -> None:
         self._uow = uow
         self._items: dict[str, CountedItem | None] = {}
         self._exposures = exposures
-        self._in_batch: set[str] = set()
+        self._moves: dict[ExposureKey, list[ExposureMove]] = {}
 
     async def prefetch_items(self, events: Sequence[EventEnvelope]) -> None:
         """Load every counted item the batch may need in one query."""
@@ -161,18 +168,18 @@ class _Batch:
 
     async def _apply(self, moves: _Moves, cause: str, cause_id: str, at: datetime) -> None:
         for key, (posted, pending) in moves.by_key.items():
-            exposure = await self._exposure(key)
-            exposure.change(posted=posted, pending=pending, cause=cause, cause_id=cause_id, at=at)
+            move = ExposureMove(posted, pending, cause, cause_id, at)
+            self._moves.setdefault(key, []).append(move)
 
-    async def _exposure(self, key: ExposureKey) -> Exposure:
-        exposure = self._exposures.get(key.id)
-        if exposure is None:
-            exposure = await self._uow.find(Exposure, key.id) or Exposure.of(key)
+    async def move_exposures(self) -> None:
+        """Apply the batch's moves, each exposure's in event order."""
+        missing = sorted({key.id for key in self._moves} - self._exposures.keys())
+        found = await self._uow.find_many(Exposure, missing) if missing else {}
+        for key, moves in self._moves.items():
+            exposure = self._exposures.get(key.id) or found.get(key.id) or Exposure.of(key)
             self._exposures[key.id] = exposure
-        if key.id not in self._in_batch:
-            self._in_batch.add(key.id)
             self._uow.add(exposure)
-        return exposure
+            exposure.change_many(moves)
 
     async def _item(self, kind: str, ledger_id: str) -> CountedItem | None:
         stream_id = item_id(kind, ledger_id)

@@ -6,6 +6,7 @@ count under, joined to those exposures. Utilisation counts posted and pending ex
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from shared_kernel.errors import DomainError, NotFound
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from risk.domain.exposure import keys_for
 from risk.domain.thresholds import FULL_BP, state_of, utilisation_bp
@@ -30,6 +32,7 @@ from risk.projections.limit_view import (
 )
 
 MAX_PAGE = 200
+HOT_CONNECTIONS = 4
 NO_LIMIT = "no deal without a limit"
 
 
@@ -70,12 +73,35 @@ class PreDealCheck:
 _EXPOSURE = sa.func.coalesce(exposures.c.posted, 0) + sa.func.coalesce(exposures.c.pending, 0)
 
 
-def _active(now: datetime) -> sa.ColumnElement[bool]:
+def _active(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
     return sa.and_(
         limits.c.current_version > 0,
         limits.c.valid_from <= now,
         sa.or_(limits.c.valid_to.is_(None), limits.c.valid_to > now),
     )
+
+
+# The pre-deal check's one query, built once (a hot path): the active limits on the deal's
+# exposure keys (``limits.exposure_id`` is indexed), each with its exposure.
+_PRE_DEAL = (
+    sa.select(
+        limits.c.limit_id,
+        limits.c.dimension,
+        limits.c.counterparty,
+        limits.c.desk,
+        limits.c.current_version,
+        limits.c.amount,
+        limits.c.warning_threshold_bp,
+        _EXPOSURE.label("exposure"),
+    )
+    .select_from(limits)
+    .outerjoin(exposures, exposures.c.exposure_id == limits.c.exposure_id)
+    .where(
+        limits.c.exposure_id.in_(sa.bindparam("ids", expanding=True)),
+        _active(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
+    )
+    .order_by(limits.c.limit_id)
+)
 
 
 def _limit_query() -> sa.Select[Any]:
@@ -135,6 +161,11 @@ class LimitQueries:
         self._read_model = read_model
         self._generation_ttl = generation_ttl
         self._generation: tuple[int, float] | None = None
+        # One statement, so autocommit: no BEGIN before it and no ROLLBACK when the
+        # connection goes back to the pool (the SELECT is its own snapshot). The same pool;
+        # only the isolation level differs (set on the client side).
+        self._autocommit = read_model.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._hot: AsyncEngine | None = None
 
     @asynccontextmanager
     async def _hot_reading(self) -> AsyncIterator[AsyncConnection]:
@@ -148,8 +179,27 @@ class LimitQueries:
                 raise RuntimeError(f"read model {self._read_model.name} has not been created yet")
             self._generation = (active, now)
         schema = self._read_model.schema(self._generation[0])
-        async with self._read_model.engine.connect() as conn:
+        async with (self._hot or self._autocommit).connect() as conn:
             yield await conn.execution_options(schema_translate_map={READ_MODEL_SCHEMA: schema})
+
+    async def keep_hot_connections(self) -> None:
+        """While the service runs (a background task): a small pool of its own for the
+        pre-deal check, in autocommit and without a ping on every checkout. The shared pool
+        pings each connection it hands out, and with asyncpg a ping outside autocommit is
+        three round trips (BEGIN, a query, ROLLBACK); a read in a transaction two more. Here
+        a check is one round trip. A connection found dead is dropped and the check retried
+        once (see ``pre_deal_check``)."""
+        self._hot = create_async_engine(
+            self._read_model.engine.url,
+            pool_size=HOT_CONNECTIONS,
+            max_overflow=2 * HOT_CONNECTIONS,
+            isolation_level="AUTOCOMMIT",
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            engine, self._hot = self._hot, None
+            await engine.dispose()
 
     async def limits(
         self, where: LimitFilter, cursor: str | None, page_size: int, now: datetime
@@ -244,24 +294,15 @@ class LimitQueries:
         """Would ``amount`` fit every active limit the deal counts under? No active limit at
         all: no ("no deal without a limit")."""
         ids = [key.id for key in keys_for(check.counterparty, check.desk, check.currency)]
-        query = (
-            sa.select(
-                limits.c.limit_id,
-                limits.c.dimension,
-                limits.c.counterparty,
-                limits.c.desk,
-                limits.c.current_version,
-                limits.c.amount,
-                limits.c.warning_threshold_bp,
-                _EXPOSURE.label("exposure"),
-            )
-            .select_from(limits)
-            .outerjoin(exposures, exposures.c.exposure_id == limits.c.exposure_id)
-            .where(limits.c.exposure_id.in_(ids), _active(now))
-            .order_by(limits.c.limit_id)
-        )
-        async with self._hot_reading() as conn:
-            rows = (await conn.execute(query)).all()
+        try:
+            async with self._hot_reading() as conn:
+                rows = (await conn.execute(_PRE_DEAL, {"ids": ids, "now": now})).all()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A connection of the hot pool died (database restarted): once more, afresh.
+            async with self._hot_reading() as conn:
+                rows = (await conn.execute(_PRE_DEAL, {"ids": ids, "now": now})).all()
         reasons: list[str] = []
         checked: list[dict[str, Any]] = []
         for row in rows:

@@ -18,7 +18,12 @@ from shared_kernel.domain import DomainEvent
 
 @dataclass(frozen=True)
 class ExposureChanged(DomainEvent):
-    """Posted and pending exposure moved by these deltas to these totals (minor units)."""
+    """Posted and pending exposure moved by these deltas to these totals (minor units).
+
+    ``cause``/``cause_id`` name what moved it. When the change sums the moves of several
+    ledger items of one inbox batch (none of them but the last crossing a threshold),
+    ``cause_ids`` lists each item's id in order and ``cause``/``cause_id`` name the last one;
+    a change of one item leaves it empty."""
 
     event_type = "risk.ExposureChanged"
 
@@ -34,6 +39,7 @@ class ExposureChanged(DomainEvent):
     cause: str
     cause_id: str
     at: datetime
+    cause_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
