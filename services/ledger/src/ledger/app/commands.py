@@ -8,22 +8,20 @@ it is answered with 409.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 from uuid import NAMESPACE_URL, uuid5
 
-from shared_kernel.errors import ConcurrencyConflict, Conflict, NotFound
+from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.unit_of_work import (
     CommandContext,
     CommandResult,
     UnitOfWork,
     approver_of,
-    run_command,
+    run_command_retrying,
 )
 
 from ledger.app.bulk import PostJournalEntries, post_journal_entries
@@ -149,21 +147,14 @@ class LedgerCommands:
     request_ttl: timedelta = timedelta(days=3)
     clock: Clock = utc_now
     attempts: int = 12
-    _random: random.Random = field(default_factory=random.Random)
 
     async def execute(
         self, context: CommandContext, handler: Handler[C], command: C
     ) -> CommandResult:
         """Run ``handler`` once per Idempotency-Key, rerunning it on concurrency conflicts."""
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await run_command(self.make_uow, context, handler, command)
-            except ConcurrencyConflict:
-                if attempt == self.attempts:
-                    raise
-                # Full jitter, capped: contenders spread out instead of colliding again.
-                await asyncio.sleep(self._random.uniform(0, min(0.2, 0.002 * 2**attempt)))
-        raise AssertionError("unreachable")
+        return await run_command_retrying(
+            self.make_uow, context, handler, command, attempts=self.attempts
+        )
 
     async def open_account(self, command: OpenAccount, uow: UnitOfWork) -> CommandResult:
         account_id = account_id_for(command.code)

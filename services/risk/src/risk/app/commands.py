@@ -3,15 +3,18 @@ running a handler once per Idempotency-Key with retries on concurrency conflicts
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from shared_kernel.errors import ConcurrencyConflict, Conflict
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork, run_command
+from shared_kernel.errors import Conflict
+from shared_kernel.unit_of_work import (
+    CommandContext,
+    CommandResult,
+    UnitOfWork,
+    run_command_retrying,
+)
 
 C = TypeVar("C")
 Clock = Callable[[], datetime]
@@ -46,16 +49,11 @@ class CommandRunner:
 
     make_uow: MakeUnitOfWork
     attempts: int = 8
-    _random: random.Random = field(default_factory=random.Random)
 
     async def execute(
         self, context: CommandContext, handler: Handler[C], command: C
     ) -> CommandResult:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await run_command(self.make_uow, context, handler, command)
-            except ConcurrencyConflict:
-                if attempt == self.attempts:
-                    raise
-                await asyncio.sleep(self._random.uniform(0, min(0.2, 0.002 * 2**attempt)))
-        raise AssertionError("unreachable")
+        """Run ``handler`` once per Idempotency-Key, rerunning it on concurrency conflicts."""
+        return await run_command_retrying(
+            self.make_uow, context, handler, command, attempts=self.attempts
+        )

@@ -8,16 +8,19 @@ decision that is out of date.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from shared_kernel.errors import ConcurrencyConflict, Conflict, DomainError, NotFound
+from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork, run_command
+from shared_kernel.unit_of_work import (
+    CommandContext,
+    CommandResult,
+    UnitOfWork,
+    run_command_retrying,
+)
 
 from tickets.adapters.loading import find_latest, lock_queue
 from tickets.domain import (
@@ -174,19 +177,14 @@ class TicketCommands:
     clock: Clock = utc_now
     reopen_window: timedelta = timedelta(days=7)
     attempts: int = 12
-    _random: random.Random = field(default_factory=random.Random)
 
     async def execute(
         self, context: CommandContext, handler: Handler[C], command: C
     ) -> CommandResult:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await run_command(self.make_uow, context, handler, command)
-            except ConcurrencyConflict:
-                if attempt == self.attempts:
-                    raise
-                await asyncio.sleep(self._random.uniform(0, min(0.2, 0.002 * 2**attempt)))
-        raise AssertionError("unreachable")
+        """Run ``handler`` once per Idempotency-Key, rerunning it on concurrency conflicts."""
+        return await run_command_retrying(
+            self.make_uow, context, handler, command, attempts=self.attempts
+        )
 
     # -------------------------------------------------------------- queues
 
