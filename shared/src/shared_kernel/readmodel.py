@@ -110,11 +110,18 @@ class ReadModelStore:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection whose ``read_model`` tables are those of the live generation."""
-        generation = await self.active_generation()
-        if generation is None:
-            raise RuntimeError(f"read model {self.name} has not been created yet")
+        """A connection whose ``read_model`` tables are those of the live generation: one
+        connection checked out, the generation and the data read on it."""
         async with self.engine.connect() as conn:
+            generation = (
+                await conn.execute(
+                    sa.select(read_model_generations.c.active).where(
+                        read_model_generations.c.projection == self.name
+                    )
+                )
+            ).scalar_one_or_none()
+            if generation is None:
+                raise RuntimeError(f"read model {self.name} has not been created yet")
             yield await conn.execution_options(
                 schema_translate_map={READ_MODEL_SCHEMA: self.schema(generation)}
             )

@@ -153,7 +153,7 @@ def bootstrap(
         interval_seconds=settings.acceptance_sweep_interval_seconds,
     )
 
-    background = [BackgroundTask("pre-deal connections", limit_queries.keep_hot_connections)]
+    background: list[BackgroundTask] = []
     if settings.run_acceptance_sweeper:
         background.append(BackgroundTask("acceptance expiry", acceptance_sweeper.run))
     background.append(

@@ -6,19 +6,13 @@ count under, joined to those exposures. Utilisation counts posted and pending ex
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from shared_kernel.errors import DomainError, NotFound
-from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from shared_kernel.readmodel import ReadModelStore
 
 from risk.domain.exposure import keys_for
 from risk.domain.thresholds import FULL_BP, state_of, utilisation_bp
@@ -32,7 +26,6 @@ from risk.projections.limit_view import (
 )
 
 MAX_PAGE = 200
-HOT_CONNECTIONS = 4
 NO_LIMIT = "no deal without a limit"
 
 
@@ -157,49 +150,8 @@ def _limit(row: Any, now: datetime) -> dict[str, Any]:
 
 
 class LimitQueries:
-    def __init__(self, read_model: ReadModelStore, *, generation_ttl: float = 1.0) -> None:
+    def __init__(self, read_model: ReadModelStore) -> None:
         self._read_model = read_model
-        self._generation_ttl = generation_ttl
-        self._generation: tuple[int, float] | None = None
-        # One statement, so autocommit: no BEGIN before it and no ROLLBACK when the
-        # connection goes back to the pool (the SELECT is its own snapshot). The same pool;
-        # only the isolation level differs (set on the client side).
-        self._autocommit = read_model.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._hot: AsyncEngine | None = None
-
-    @asynccontextmanager
-    async def _hot_reading(self) -> AsyncIterator[AsyncConnection]:
-        """Like ``ReadModelStore.reading`` but with the live generation remembered for a
-        second, so the pre-deal check costs one query. Safe: a rebuild keeps the previous
-        generation when it switches, so a reader a second late still reads a whole model."""
-        now = time.monotonic()
-        if self._generation is None or now - self._generation[1] > self._generation_ttl:
-            active = await self._read_model.active_generation()
-            if active is None:
-                raise RuntimeError(f"read model {self._read_model.name} has not been created yet")
-            self._generation = (active, now)
-        schema = self._read_model.schema(self._generation[0])
-        async with (self._hot or self._autocommit).connect() as conn:
-            yield await conn.execution_options(schema_translate_map={READ_MODEL_SCHEMA: schema})
-
-    async def keep_hot_connections(self) -> None:
-        """While the service runs (a background task): a small pool of its own for the
-        pre-deal check, in autocommit and without a ping on every checkout. The shared pool
-        pings each connection it hands out, and with asyncpg a ping outside autocommit is
-        three round trips (BEGIN, a query, ROLLBACK); a read in a transaction two more. Here
-        a check is one round trip. A connection found dead is dropped and the check retried
-        once (see ``pre_deal_check``)."""
-        self._hot = create_async_engine(
-            self._read_model.engine.url,
-            pool_size=HOT_CONNECTIONS,
-            max_overflow=2 * HOT_CONNECTIONS,
-            isolation_level="AUTOCOMMIT",
-        )
-        try:
-            await asyncio.Event().wait()
-        finally:
-            engine, self._hot = self._hot, None
-            await engine.dispose()
 
     async def limits(
         self, where: LimitFilter, cursor: str | None, page_size: int, now: datetime
@@ -294,15 +246,8 @@ class LimitQueries:
         """Would ``amount`` fit every active limit the deal counts under? No active limit at
         all: no ("no deal without a limit")."""
         ids = [key.id for key in keys_for(check.counterparty, check.desk, check.currency)]
-        try:
-            async with self._hot_reading() as conn:
-                rows = (await conn.execute(_PRE_DEAL, {"ids": ids, "now": now})).all()
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            # A connection of the hot pool died (database restarted): once more, afresh.
-            async with self._hot_reading() as conn:
-                rows = (await conn.execute(_PRE_DEAL, {"ids": ids, "now": now})).all()
+        async with self._read_model.reading() as conn:
+            rows = (await conn.execute(_PRE_DEAL, {"ids": ids, "now": now})).all()
         reasons: list[str] = []
         checked: list[dict[str, Any]] = []
         for row in rows:
