@@ -28,12 +28,13 @@ test: install
 	@bash deploy/test.sh
 
 test-unit: install
-	@$(PY) -m pytest -q -m unit -p no:randomly shared/tests/unit services/*/tests/unit
+	@$(PY) -m pytest -q -m unit -p no:randomly
 
 lint: install
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src services/tickets/src services/risk/src
+	@$(PY) -m mypy shared/tests services/ledger/tests services/gateway/tests services/tickets/tests services/risk/tests tests
 
 bench: install
 	@bash deploy/bench.sh

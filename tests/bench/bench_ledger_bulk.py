@@ -137,7 +137,7 @@ async def store_alone() -> list[float]:
             appends = []
             for n in range(ENTRIES):
                 amount = rng.randint(100, 500_000)
-                data = {
+                data: dict[str, object] = {
                     "entry_id": str(uuid.uuid4()),
                     "voucher_number": f"B-{n}",
                     "booking_date": "2026-11-26",
@@ -170,7 +170,7 @@ async def store_alone() -> list[float]:
                 }
                 appends.append(
                     StreamAppend(
-                        data["entry_id"],
+                        str(data["entry_id"]),
                         "journal_entry",
                         0,
                         [NewEvent("ledger.JournalEntryPosted", 1, data)],

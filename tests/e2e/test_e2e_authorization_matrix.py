@@ -107,8 +107,8 @@ def roles_for(route: Route, policy: Policy) -> frozenset[str]:
 
 
 async def call(gateway: httpx.AsyncClient, route: Route, headers: dict[str, str]) -> httpx.Response:
-    body = {"json": {}} if "requestBody" in route.operation else {}
-    return await gateway.request(route.method, route.concrete_path(), headers=headers, **body)
+    body: dict[str, object] | None = {} if "requestBody" in route.operation else None
+    return await gateway.request(route.method, route.concrete_path(), headers=headers, json=body)
 
 
 def problem_code(response: httpx.Response) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import cast
 
 import httpx
 import pytest
@@ -77,8 +78,8 @@ async def test_entry_posted_through_gateway_is_read_back_and_on_kafka(
     assert event["actor"] == "accountant"
     assert event["actoroffice"] == "back"
     assert event["datacontenttype"] == "application/json"
-    assert event["time"].endswith("Z")
-    assert event["data"]["voucher_number"] == "RE-2026-0042"
+    assert str(event["time"]).endswith("Z")
+    assert cast(dict[str, object], event["data"])["voucher_number"] == "RE-2026-0042"
 
 
 async def _find_on_kafka(system: System, subject: str) -> dict[str, object]:

@@ -35,7 +35,7 @@ Forge = Callable[["Keys", Claims], str]
 class Keys:
     def __init__(self, identity_keys: tuple[Path, Path]) -> None:
         private, public = identity_keys
-        self.private = serialization.load_pem_private_key(private.read_bytes(), password=None)
+        self.private: Any = serialization.load_pem_private_key(private.read_bytes(), password=None)
         self.public_pem = public.read_bytes()
         self.kid = key_id_of(self.public_pem)
 

@@ -73,11 +73,13 @@ async def make_harness(tmp_path: Path, callers: InMemoryCallers) -> AsyncIterato
             **overrides,
         )
         received: list[httpx.Request] = []
+        made: list[Harness] = []
 
         async def ledger(request: httpx.Request) -> httpx.Response:
             received.append(request)
-            if harness.answer is not None:
-                return harness.answer(request)
+            answer = made[0].answer if made else None
+            if answer is not None:
+                return answer(request)
             return httpx.Response(200, json={"items": []})
 
         app = create_app(settings, upstream_transport=httpx.MockTransport(ledger), callers=callers)
@@ -86,8 +88,8 @@ async def make_harness(tmp_path: Path, callers: InMemoryCallers) -> AsyncIterato
         gateway.connect(http)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw.test")
         opened.append((gateway, http, client))
-        harness = Harness(client, gateway, callers, received, public.read_bytes())
-        return harness
+        made.append(Harness(client, gateway, callers, received, public.read_bytes()))
+        return made[0]
 
     yield make
     for gateway, http, client in opened:
@@ -184,7 +186,11 @@ async def test_an_api_key_is_accepted_in_either_header_as_a_system_identity(
 
     assert via_header.status_code == via_authorization.status_code == 200
     identity = harness.forwarded_identity(harness.received[0])
-    assert (identity.subject, identity.kind, identity.roles) == ("reporting", "system", {"auditor"})
+    assert (identity.subject, identity.kind, identity.roles) == (
+        "reporting",
+        "system",
+        frozenset({"auditor"}),
+    )
     assert identity.request_id == via_header.headers["X-Request-Id"]
     assert [r.kind for r in harness.audited()] == ["system", "system"]
 
@@ -306,7 +312,7 @@ async def test_the_audit_log_publishes_cloudevents_keyed_by_who_and_flushes_on_s
         log.record(record)
     producer = FakeProducer()
 
-    log.start(producer)  # type: ignore[arg-type]
+    log.start(producer)
     await log.stop()
 
     [(topic, key, value)] = producer.sent

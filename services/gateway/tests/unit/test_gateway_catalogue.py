@@ -57,7 +57,7 @@ async def test_a_service_that_is_still_starting_is_waited_for() -> None:
 
     assert services.attempts["ledger"] == 4
     assert catalogue.documents["ledger"] is LEDGER
-    assert catalogue.allowed_methods("ledger", ("v1", "accounts")) == {"GET", "POST"}
+    assert catalogue.allowed_methods("ledger", ("v1", "accounts")) == frozenset({"GET", "POST"})
 
 
 async def test_a_required_service_that_never_answers_stops_the_gateway_in_bounded_time() -> None:
@@ -111,7 +111,7 @@ async def test_a_policy_entry_for_a_missing_route_is_a_warning(
 
     assert "policy entry DELETE /ledger/v1/accounts/{id} names a route" in caplog.text
     # The service's document is the truth: the method it lacks is not allowed.
-    assert catalogue.allowed_methods("ledger", ("v1", "accounts", "1")) == {"GET"}
+    assert catalogue.allowed_methods("ledger", ("v1", "accounts", "1")) == frozenset({"GET"})
 
 
 async def test_an_optional_service_may_be_down_and_is_read_once_it_is_up(
@@ -129,7 +129,7 @@ async def test_an_optional_service_may_be_down_and_is_read_once_it_is_up(
     assert "optional service tickets is not reachable" in caplog.text
     assert set(catalogue.documents) == {"ledger"}
     # Meanwhile its routes are the policy's.
-    assert catalogue.allowed_methods("tickets", ("v1", "tickets")) == {"GET"}
+    assert catalogue.allowed_methods("tickets", ("v1", "tickets")) == frozenset({"GET"})
 
     await catalogue.retry_missing(services.fetch)
     assert services.attempts["tickets"] == 1  # not yet: retries are throttled
@@ -140,6 +140,6 @@ async def test_an_optional_service_may_be_down_and_is_read_once_it_is_up(
         await catalogue.retry_missing(services.fetch)
 
     assert set(catalogue.documents) == {"ledger", "tickets"}
-    assert catalogue.allowed_methods("tickets", ("v1", "tickets")) == {"GET", "POST"}
+    assert catalogue.allowed_methods("tickets", ("v1", "tickets")) == frozenset({"GET", "POST"})
     # Too late to refuse to start: the gap is logged, and the route stays denied by default.
     assert "POST /tickets/v1/tickets is a route of the tickets service" in caplog.text

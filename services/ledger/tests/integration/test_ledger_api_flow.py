@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,9 @@ async def open_account(
     return str(response.json()["id"])
 
 
-async def test_post_entry_and_read_balance_back(ledger_client: httpx.AsyncClient, as_role) -> None:
+async def test_post_entry_and_read_balance_back(
+    ledger_client: httpx.AsyncClient, as_role: Headers
+) -> None:
     headers = as_role("accountant")
     cash = await open_account(ledger_client, headers, "1000", "asset")
     revenue = await open_account(ledger_client, headers, "8400", "revenue")
@@ -56,7 +59,7 @@ async def test_post_entry_and_read_balance_back(ledger_client: httpx.AsyncClient
 
 
 async def test_unbalanced_entry_is_refused_with_the_problem_named(
-    ledger_client: httpx.AsyncClient, as_role
+    ledger_client: httpx.AsyncClient, as_role: Headers
 ) -> None:
     headers = as_role("accountant")
     cash = await open_account(ledger_client, headers, "1000", "asset")
@@ -80,7 +83,7 @@ async def test_unbalanced_entry_is_refused_with_the_problem_named(
 
 
 async def test_idempotency_key_returns_first_answer_and_refuses_other_body(
-    ledger_client: httpx.AsyncClient, as_role
+    ledger_client: httpx.AsyncClient, as_role: Headers
 ) -> None:
     headers = {**as_role("accountant"), "Idempotency-Key": "open-1200"}
     body = {"code": "1200", "name": "Bank", "account_type": "asset", "currency": "EUR"}
@@ -96,7 +99,7 @@ async def test_idempotency_key_returns_first_answer_and_refuses_other_body(
 
 
 async def test_front_office_and_anonymous_callers_are_refused(
-    ledger_client: httpx.AsyncClient, as_role
+    ledger_client: httpx.AsyncClient, as_role: Headers
 ) -> None:
     body = {"code": "1300", "name": "X", "account_type": "asset", "currency": "EUR"}
     assert (await ledger_client.post("/v1/accounts", json=body)).status_code == 401

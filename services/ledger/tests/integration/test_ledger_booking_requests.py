@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from ledger.bootstrap import LedgerSettings
+from shared_kernel.testing import Headers
 
-from .conftest import Headers, running_ledger
+from .conftest import running_ledger
 from .ledger_api import entry, open_account, post, read
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .ledger_api import entry, eventually, open_account, read
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .ledger_api import entry, eventually, open_account, post, read
 
 pytestmark = pytest.mark.integration

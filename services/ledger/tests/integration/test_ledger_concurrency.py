@@ -9,8 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 from ledger.domain import Account
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .ledger_api import entry, open_account, post, read
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from shared_kernel.rebuild import rebuild
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .ledger_api import entry, open_account, post, settle
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,7 @@ async def keep_the_books(
     return ids, positions
 
 
-REPORTS = [
+REPORTS: list[tuple[str, dict[str, str | int]]] = [
     ("/v1/reports/trial-balance", {"period": "2026-11"}),
     ("/v1/reports/trial-balance", {"period": "2026-10"}),
     ("/v1/reports/balances", {"as_of": "2026-11-15"}),
@@ -99,7 +99,7 @@ async def snapshot(
     client: httpx.AsyncClient, headers: dict[str, str], ids: dict[str, str]
 ) -> dict[str, Any]:
     taken: dict[str, Any] = {}
-    paths = [
+    paths: list[tuple[str, dict[str, str | int]]] = [
         *REPORTS,
         (f"/v1/accounts/{ids['bank']}/statement", {"from": "2026-11-01", "to": "2026-11-30"}),
     ]

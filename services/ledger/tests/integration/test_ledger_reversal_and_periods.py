@@ -8,8 +8,8 @@ import asyncio
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .ledger_api import entry, open_account, post, read, settle
 
 pytestmark = pytest.mark.integration

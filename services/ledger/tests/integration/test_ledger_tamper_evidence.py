@@ -12,8 +12,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from ledger.bootstrap import LedgerSettings
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .ledger_api import entry, open_account, post
 
 pytestmark = pytest.mark.integration

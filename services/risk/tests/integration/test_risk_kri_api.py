@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from risk.bootstrap import Risk
 from shared_kernel.rebuild import rebuild
 from shared_kernel.schema import events
-
-from .conftest import Headers
+from shared_kernel.testing import Headers
 
 pytestmark = pytest.mark.integration
 

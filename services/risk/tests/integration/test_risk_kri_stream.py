@@ -28,8 +28,9 @@ from shared_kernel.kafka import (
     events_topic,
 )
 from shared_kernel.schema import events
+from shared_kernel.testing import Headers
 
-from .conftest import Headers, running_risk
+from .conftest import running_risk
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .risk_api import read
 
 pytestmark = pytest.mark.integration

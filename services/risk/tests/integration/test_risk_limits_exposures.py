@@ -27,10 +27,10 @@ from shared_kernel.identity import IdentitySigner
 from shared_kernel.inbox import InboxRunner
 from shared_kernel.kafka import events_topic, topic_partitions
 from shared_kernel.rebuild import rebuild
-from shared_kernel.testing import CreateDatabase
+from shared_kernel.testing import CreateDatabase, Headers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import Headers, running_risk
+from .conftest import running_risk
 from .limits_ledger import (
     Books,
     ExposureTotals,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .tickets_api import read
 from .tickets_runtime import event_counts
 

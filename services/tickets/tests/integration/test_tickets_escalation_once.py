@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from shared_kernel.rebuild import rebuild
+from shared_kernel.testing import Headers
 from tickets.bootstrap import TicketsSettings
 
-from .conftest import FakeClock, Headers, running_tickets
+from .conftest import FakeClock, running_tickets
 from .tickets_api import create_queue, open_ticket, post, read
 from .tickets_runtime import event_counts, service_of, settle, stream_data
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import FakeClock, Headers
+from .conftest import FakeClock
 from .tickets_api import create_queue, open_ticket, post, read
 
 pytestmark = pytest.mark.integration

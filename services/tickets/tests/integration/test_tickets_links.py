@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .tickets_api import open_ticket, post, read
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import FakeClock, Headers
+from .conftest import FakeClock
 from .tickets_api import create_queue, open_ticket, post, read
 from .tickets_runtime import settle
 

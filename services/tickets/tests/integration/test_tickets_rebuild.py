@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from shared_kernel.rebuild import rebuild
+from shared_kernel.testing import Headers
 from tickets.domain import Ticket
 
-from .conftest import FakeClock, Headers
+from .conftest import FakeClock
 from .tickets_api import open_ticket, post
 from .tickets_runtime import service_of, settle
 

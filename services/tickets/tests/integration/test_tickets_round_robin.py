@@ -8,8 +8,8 @@ from collections import Counter
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .tickets_api import create_queue, open_ticket, read
 from .tickets_runtime import settle
 
