@@ -35,6 +35,9 @@ MAX_HEADER_FIELDS_BYTES = 16_384
 # Method, spaces and "HTTP/1.1\r" around the target in a request line.
 REQUEST_LINE_OVERHEAD = 32
 BODY_READ_GRACE_SECONDS = 1.0
+# After a refusal, what the client still sends is read and dropped for this long before the
+# connection closes: closing with unread data would reset it, and the refusal could be lost.
+LINGER_SECONDS = 2.0
 
 
 class EdgeProtocol(H11Protocol):
@@ -49,11 +52,12 @@ class EdgeProtocol(H11Protocol):
         self._phase: str | None = None
         self._line_bytes = 0
         self._head_started = False
+        self._refused = False
         super().connection_made(transport)
         self._watch()
 
     def data_received(self, data: bytes) -> None:
-        if self._phase == "head" and self._request_line_too_long(data):
+        if self._refused or (self._phase == "head" and self._request_line_too_long(data)):
             return
         super().data_received(data)
         self._watch()
@@ -143,8 +147,13 @@ class EdgeProtocol(H11Protocol):
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         ).encode()
         self._cancel()
+        self._refused = True
         self.transport.write(head + body)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
 
 def protocol_for(settings: GatewaySettings) -> type[EdgeProtocol]:
