@@ -103,7 +103,11 @@ def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
         sh(PY, "-m", name, "migrate", env=service_env(name))
     sh(PY, "-m", "gateway", "seed-demo", env=service_env("gateway"))
     for name, port in [*SERVICES.items(), ("gateway", GATEWAY_PORT)]:
-        command = [PY, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
+        command = (
+            [PY, "-m", name, "serve"]
+            if name == "gateway"
+            else [PY, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
+        )  # the gateway serves itself: gateway/server.py
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **service_env(name)})
         procs.append(proc)

@@ -149,10 +149,11 @@ async def running_system(
             proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running server, not awaited
                 [
                     sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    f"{name}.main:create_app",
+                    *(
+                        ["-m", name, "serve"]
+                        if name == "gateway"
+                        else ["-m", "uvicorn", "--factory", f"{name}.main:create_app"]
+                    ),  # the gateway serves itself: gateway/server.py
                     "--host",
                     "127.0.0.1",
                     "--port",

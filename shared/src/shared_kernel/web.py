@@ -103,7 +103,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "the server failed; the request was not applied")
+        # Starlette re-raises the error after this answer, and uvicorn then closes the
+        # connection. Saying so keeps a client (the gateway's connection pool) from sending
+        # its next request, perhaps another user's, on a connection about to be closed.
+        return problem(
+            500,
+            "Internal error",
+            "the server failed; the request was not applied",
+            headers={"Connection": "close"},
+        )
 
 
 def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> Any:

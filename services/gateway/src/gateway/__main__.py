@@ -1,5 +1,7 @@
 """Command line of the gateway.
 
+python -m gateway serve       serve the gateway (--host, --port, --log-level): the one way to
+                              run it, with its own server protocol (see gateway/server.py)
 python -m gateway migrate     apply the database migrations (a pre-start step)
 python -m gateway seed-demo   register the demo operators and the demo system (its API key is
                               printed once, when it is created); registered ones are kept
@@ -22,6 +24,7 @@ from gateway.app.api_keys import IssueApiKey, RegisterSystem, SystemExists
 from gateway.app.demo import demo_operators, demo_systems
 from gateway.app.operators import OperatorExists
 from gateway.bootstrap import Gateway, bootstrap
+from gateway.server import serve
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -83,12 +86,18 @@ def keys(settings: GatewaySettings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    serving = commands.add_parser("serve", help="serve the gateway")
+    serving.add_argument("--host", default="127.0.0.1")
+    serving.add_argument("--port", type=int, default=8000)
+    serving.add_argument("--log-level", default="info")
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("seed-demo", help="register one demo operator per role")
     commands.add_parser("keys", help="create the development key pair if it is missing")
     args = parser.parse_args(argv)
     settings = GatewaySettings()
-    if args.command == "migrate":
+    if args.command == "serve":
+        serve(settings, host=args.host, port=args.port, log_level=args.log_level)
+    elif args.command == "migrate":
         migrate(settings)
     elif args.command == "seed-demo":
         asyncio.run(seed_demo(settings))

@@ -36,6 +36,9 @@ from gateway.settings import GatewaySettings
 SERVICE = "gateway"
 # Forwarded identities live just long enough for one request to reach its service.
 FORWARDED_IDENTITY_TTL_SECONDS = 60
+# Idle connections to the services are dropped before the services drop them (uvicorn's
+# keep-alive timeout is 5 s), so that a request is rarely sent on a connection being closed.
+UPSTREAM_KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Gateway:
             transport=self.upstream_transport,
             timeout=self.settings.upstream_timeout_seconds,
             follow_redirects=False,
+            limits=httpx.Limits(keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS),
             # Service-to-service calls never go through a proxy from the environment.
             trust_env=False,
         )
@@ -159,10 +163,10 @@ def bootstrap(
 
 
 def rate_limits(settings: GatewaySettings) -> RateLimits:
-    per_user = settings.login_attempts_per_minute_per_username
+    per_pair = settings.login_attempts_per_minute_per_username_and_client
     per_client = settings.login_attempts_per_minute_per_client
     return RateLimits(
         per_identity=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-        login_user=RateLimiter(per_user / 60, per_user),
+        login_username_and_client=RateLimiter(per_pair / 60, per_pair),
         login_client=RateLimiter(per_client / 60, per_client),
     )

@@ -12,8 +12,10 @@ from shared_kernel.web import install_problem_handlers
 from gateway.adapters.passwords import Passwords
 from gateway.api import admin, auth, openapi, proxy
 from gateway.api.audit import AuditMiddleware
+from gateway.api.client_address import ClientAddressMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
 from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
+from gateway.api.request_limits import RequestLimitsMiddleware
 from gateway.app.callers import Callers
 from gateway.bootstrap import bootstrap
 from gateway.settings import GatewaySettings
@@ -58,8 +60,16 @@ def create_app(
     app.state.gateway = gateway
     install_problem_handlers(app)
     install_gateway_problem_handlers(app)
-    # Added first, so it runs inside RequestIdMiddleware and sees the request id.
+    # The last added runs first: request ids, then the client's address, then the audit
+    # middleware (which sees both), then the limits (whose refusals are audited).
+    settings = gateway.settings
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_url_bytes=settings.max_url_bytes,
+        body_timeout_seconds=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(AuditMiddleware, audit=gateway.audit, policy=gateway.policy)
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
     app.include_router(openapi.router)

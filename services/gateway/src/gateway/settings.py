@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 from shared_kernel.settings import ServiceSettings
 
 POLICY_FILE = Path(__file__).parent / "policy.toml"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # Paths the gateway serves itself, and its own audience: never the name of an upstream.
 RESERVED_NAMES = frozenset({"auth", "gateway", "admin"})
+# httpx refuses URLs longer than this, so the gateway could not forward a longer one.
+LONGEST_FORWARDABLE_URL = 65_536
 
 
 class GatewaySettings(ServiceSettings):
@@ -41,12 +45,22 @@ class GatewaySettings(ServiceSettings):
         default_factory=frozenset, validation_alias="GATEWAY_OPTIONAL_SERVICES"
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1)
+    # Path and query of a request, in bytes as sent; longer ones are answered 414.
+    max_url_bytes: int = Field(default=16_384, ge=256, le=LONGEST_FORWARDABLE_URL)
+    # Slow clients (see server.py): the request head must arrive within the first timeout of
+    # the request's start, the whole body within the second of the head's end.
+    header_read_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    body_read_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    # Proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For is believed;
+    # none by default, so that the client address is the address of the connection's peer.
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     # Rate limits, token buckets in each gateway process's memory (see adapters/rate_limit.py):
     # per identity (operator or system) on every authenticated request; log-in attempts per
-    # username and per client address, counted per minute with that many at once.
+    # username from one client address and per client address, counted per minute with that
+    # many at once. There is no limit per username alone: it would let anyone lock a user out.
     rate_limit_per_second: float = Field(default=100, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
-    login_attempts_per_minute_per_username: int = Field(default=10, ge=1)
+    login_attempts_per_minute_per_username_and_client: int = Field(default=10, ge=1)
     login_attempts_per_minute_per_client: int = Field(default=60, ge=1)
     # Audit records waiting for Kafka; when full, the gateway refuses requests (fail closed).
     audit_queue_capacity: int = Field(default=10_000, ge=1)
@@ -60,6 +74,16 @@ class GatewaySettings(ServiceSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"service {name!r}: base URL must be http:// or https://")
         return {name: url.rstrip("/") for name, url in services.items()}
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            # strict=True refuses a network written with host bits set (10.0.0.1/8): a typo.
+            return tuple(ip_network(part, strict=True) for part in value)
+        return value
 
     @model_validator(mode="after")
     def _optional_services_are_services(self) -> GatewaySettings:

@@ -85,7 +85,7 @@ async def gateway_settings(
         identity_private_key_file=identity_keys[0],
         identity_public_key_file=identity_keys[1],
         services={"ledger": "http://ledger.test"},
-        login_attempts_per_minute_per_username=5,
+        login_attempts_per_minute_per_username_and_client=5,
         login_attempts_per_minute_per_client=8,
     )
 

@@ -3,11 +3,17 @@ and a request flood per identity, each answered 429 with Retry-After."""
 
 from __future__ import annotations
 
+from ipaddress import ip_network
+
 import pytest
 
 from .conftest import ADMIN_PASSWORD, RunningGateway, StartGateway
+from .test_gateway_audit_topic import audit_records
 
 pytestmark = pytest.mark.integration
+
+# The test client's connections come from 127.0.0.1: trusted here to name other clients.
+LOCAL_PROXY = (ip_network("127.0.0.1/32"),)
 
 
 async def attempt(running: RunningGateway, username: str, password: str = "wrong-password") -> int:
@@ -44,3 +50,53 @@ async def test_a_request_flood_gets_429_with_retry_after(start_gateway: StartGat
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[3].headers["Retry-After"] == "5"
+
+
+async def test_failures_from_rotating_addresses_do_not_lock_the_real_user_out(
+    start_gateway: StartGateway,
+) -> None:
+    running = await start_gateway(trusted_proxies=LOCAL_PROXY)
+
+    async def from_address(address: str, password: str = "wrong-password") -> int:
+        response = await running.client.post(
+            "/auth/login",
+            json={"username": "root", "password": password},
+            headers={"X-Forwarded-For": address},
+        )
+        return response.status_code
+
+    guesses = [await from_address(f"198.51.100.{n}") for n in range(1, 21)]
+    real_user = await from_address("203.0.113.7", ADMIN_PASSWORD)
+
+    assert guesses == [401] * 20
+    assert real_user == 200
+
+
+async def test_every_lock_out_is_an_audit_record_naming_the_limit(
+    start_gateway: StartGateway,
+) -> None:
+    running = await start_gateway(trusted_proxies=LOCAL_PROXY)
+    answers = [
+        await running.client.post(
+            "/auth/login",
+            json={"username": "root", "password": "wrong-password"},
+            headers={"X-Forwarded-For": "198.51.100.1", "X-Request-Id": f"guess-number-{n}"},
+        )
+        for n in range(6)
+    ]
+
+    records = await audit_records(running)
+
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    [locked] = records[answers[5].headers["X-Request-Id"]]
+    assert (locked["decision"], locked["status"], locked["reason"]) == (
+        "deny",
+        429,
+        "LoginLimitPerUsernameAndClient",
+    )
+    assert (locked["subject"], locked["client"], locked["forwarded_client"]) == (
+        "root",
+        "127.0.0.1",
+        "198.51.100.1",
+    )
+    assert locked["client_request_id"] == "guess-number-5"

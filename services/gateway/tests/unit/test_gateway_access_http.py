@@ -272,7 +272,7 @@ async def test_when_the_audit_queue_is_full_requests_are_refused(
     assert harness.gateway.audit.dropped == 1
 
 
-async def test_log_lines_of_a_request_carry_its_request_id(
+async def test_log_lines_of_a_request_carry_its_request_ids(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gateway")
@@ -285,9 +285,10 @@ async def test_log_lines_of_a_request_carry_its_request_id(
 
     [inside] = [r for r in caplog.records if "refused an API key" in r.getMessage()]
     [outside] = [r for r in caplog.records if r.getMessage() == "outside any request"]
-    assert response.headers["X-Request-Id"] == "trace-0042"
-    assert inside.request_id == "trace-0042"  # type: ignore[attr-defined]
-    assert outside.request_id == "-"  # type: ignore[attr-defined]
+    assert response.headers["X-Client-Request-Id"] == "trace-0042"
+    assert inside.request_id == response.headers["X-Request-Id"] != "trace-0042"  # type: ignore[attr-defined]
+    assert inside.client_request_id == "trace-0042"  # type: ignore[attr-defined]
+    assert (outside.request_id, outside.client_request_id) == ("-", "-")  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -206,16 +206,32 @@ async def test_only_the_listed_client_headers_pass_and_backoffice_headers_are_dr
     for dropped in ("Authorization", "Cookie", "X-Backoffice-Actor"):
         assert dropped not in sent.headers
     assert sent.headers["X-Request-Id"] == response.headers["X-Request-Id"]
-    assert response.headers["X-Request-Id"] == "client-chosen-id-01"
+    assert response.headers["X-Client-Request-Id"] == "client-chosen-id-01"
 
 
-async def test_an_unacceptable_client_request_id_is_replaced(harness: Harness) -> None:
+async def test_a_client_request_id_is_never_the_request_id_so_two_requests_never_share_one(
+    harness: Harness,
+) -> None:
+    headers = {**harness.bearer("auditor"), "X-Request-Id": "same-id-twice"}
+
+    answers = [await harness.client.get("/ledger/v1/accounts", headers=headers) for _ in "ab"]
+
+    ids = [answer.headers["X-Request-Id"] for answer in answers]
+    sent = harness.ledger.received
+    assert len(set(ids)) == 2 and "same-id-twice" not in ids
+    assert [harness.forwarded_identity(s).request_id for s in sent] == ids
+    assert [s.headers["X-Request-Id"] for s in sent] == ids
+    assert [a.headers["X-Client-Request-Id"] for a in answers] == ["same-id-twice"] * 2
+
+
+async def test_an_unacceptable_client_request_id_is_dropped(harness: Harness) -> None:
     response = await harness.client.get(
         "/ledger/v1/accounts", headers={**harness.bearer("auditor"), "X-Request-Id": "bad id!"}
     )
 
     [sent] = harness.ledger.received
     assert response.headers["X-Request-Id"] != "bad id!"
+    assert "X-Client-Request-Id" not in response.headers
     assert sent.headers["X-Request-Id"] == response.headers["X-Request-Id"]
 
 

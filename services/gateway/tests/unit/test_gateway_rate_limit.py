@@ -1,7 +1,7 @@
 """Token buckets: a burst, then a steady rate, and an honest Retry-After."""
 
 import pytest
-from gateway.adapters.rate_limit import RateLimited, RateLimiter, RateLimits
+from gateway.adapters.rate_limit import LoginLockedOut, RateLimited, RateLimiter, RateLimits
 
 pytestmark = pytest.mark.unit
 
@@ -44,23 +44,40 @@ def test_memory_is_bounded_by_forgetting_the_least_recently_used_key() -> None:
     assert limiter.acquire("c") > 0
 
 
-def test_log_in_is_limited_per_username_and_per_client() -> None:
-    clock = Clock()
-    limits = RateLimits(
+def login_limits(clock: Clock, per_pair: int = 2, per_client: int = 3) -> RateLimits:
+    return RateLimits(
         per_identity=RateLimiter(100, 100, clock=clock),
-        login_user=RateLimiter(1 / 60, 2, clock=clock),
-        login_client=RateLimiter(3 / 60, 3, clock=clock),
+        login_username_and_client=RateLimiter(per_pair / 60, per_pair, clock=clock),
+        login_client=RateLimiter(per_client / 60, per_client, clock=clock),
     )
-    limits.check_login("ada", "10.0.0.1")
-    limits.check_login("ada", "10.0.0.1")
-    with pytest.raises(RateLimited) as same_user:
-        limits.check_login("ada", "10.0.0.2")
-    limits.check_login("bo", "10.0.0.1")
-    with pytest.raises(RateLimited) as same_client:
-        limits.check_login("cy", "10.0.0.1")
 
-    assert same_user.value.retry_after == 60
-    assert same_client.value.retry_after == 20
+
+def test_log_in_is_limited_per_username_from_one_client_and_per_client() -> None:
+    limits = login_limits(Clock())
+    limits.check_login("ada", "10.0.0.1")
+    limits.check_login("ada", "10.0.0.1")
+    with pytest.raises(LoginLockedOut) as same_pair:
+        limits.check_login("ada", "10.0.0.1")
+    limits.check_login("ada", "10.0.0.2")  # ada from elsewhere is not locked out
+    limits.check_login("bo", "10.0.0.3")
+    limits.check_login("cy", "10.0.0.3")
+    limits.check_login("di", "10.0.0.3")
+    with pytest.raises(LoginLockedOut) as same_client:
+        limits.check_login("ed", "10.0.0.3")
+
+    assert (same_pair.value.limit, same_pair.value.retry_after) == (
+        "LoginLimitPerUsernameAndClient",
+        30,
+    )
+    assert (same_client.value.limit, same_client.value.retry_after) == ("LoginLimitPerClient", 20)
+
+
+def test_failures_from_rotating_addresses_never_lock_the_user_out_of_a_fresh_address() -> None:
+    limits = login_limits(Clock(), per_pair=10, per_client=60)
+    for n in range(1000):
+        limits.check_login("root", f"10.0.{n // 250}.{n % 250}")
+
+    limits.check_login("root", "192.0.2.7")  # the real root, from an address that never failed
 
 
 def test_retry_after_is_a_whole_number_of_seconds_and_at_least_one() -> None:

@@ -1,16 +1,19 @@
-"""The request id a client may bring: accepted only when it is a harmless token."""
+"""Request ids: the gateway always makes its own; a client's is kept beside it only when it is
+a harmless token."""
 
 from uuid import UUID
 
 import pytest
-from gateway.api.request_id import accept_request_id
+from gateway.api.request_id import accept_client_request_id, new_request_id
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
     "candidate", ["abcdefgh", "0f8e6d1c-4b7a-4c5e-9d3f-2a1b0c9d8e7f", "A" * 64, "trace-0001"]
 )
-def test_a_well_formed_request_id_is_kept(candidate: str) -> None:
-    assert accept_request_id(candidate) == candidate
+def test_a_well_formed_client_request_id_is_kept(candidate: str) -> None:
+    assert accept_client_request_id(candidate) == candidate
 
 
 @pytest.mark.parametrize(
@@ -27,8 +30,12 @@ def test_a_well_formed_request_id_is_kept(candidate: str) -> None:
         "ü" * 9,
     ],
 )
-def test_anything_else_is_replaced_by_a_fresh_uuid(candidate: str | None) -> None:
-    replaced = accept_request_id(candidate)
+def test_anything_else_is_dropped(candidate: str | None) -> None:
+    assert accept_client_request_id(candidate) is None
 
-    assert replaced != candidate
-    assert UUID(replaced).version == 4
+
+def test_the_gateway_request_id_is_a_fresh_uuid_each_time() -> None:
+    ids = {new_request_id() for _ in range(100)}
+
+    assert len(ids) == 100
+    assert all(UUID(i).version == 4 for i in ids)

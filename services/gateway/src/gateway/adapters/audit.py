@@ -92,7 +92,11 @@ def end_decision(token: Any) -> None:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One decision: who, from which office, which route and method, allowed or denied, why."""
+    """One decision: who, from which office, which route and method, allowed or denied, why.
+
+    ``client`` is the address of the connection's peer; ``forwarded_client`` the client a
+    trusted proxy named (None without one); ``client_request_id`` the request id the client
+    sent, kept beside the gateway's own ``request_id``."""
 
     time: datetime
     request_id: str
@@ -108,6 +112,8 @@ class AuditRecord:
     reason: str
     client: str
     target: str | None = None
+    forwarded_client: str | None = None
+    client_request_id: str | None = None
     id: UUID = field(default_factory=new_event_id)
 
     def to_cloudevent(self) -> dict[str, Any]:

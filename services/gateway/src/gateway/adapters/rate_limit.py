@@ -71,15 +71,34 @@ class RateLimiter:
         return (1.0 - bucket.tokens) / self.per_second
 
 
+class LoginLockedOut(RateLimited):
+    """Log-in attempts refused for a while; ``limit`` names the bucket that ran dry."""
+
+    def __init__(self, limit: str, wait_seconds: float) -> None:
+        super().__init__("too many log-in attempts; wait before trying again", wait_seconds)
+        self.limit = limit
+
+
 class RateLimits:
     """The gateway's limits: per identity on every authenticated request, and stricter ones on
-    log-in, per username and per client address (password guessing)."""
+    log-in against password guessing: per username from one client address, and per client
+    address whatever the username.
+
+    Deliberately no limit per username alone: attempts from addresses an attacker rotates
+    would then lock the real user out, even with the right password from their own address.
+    A guesser is slowed per address instead (and by the cost of each password hash)."""
+
+    PER_CLIENT = "LoginLimitPerClient"
+    PER_USERNAME_AND_CLIENT = "LoginLimitPerUsernameAndClient"
 
     def __init__(
-        self, per_identity: RateLimiter, login_user: RateLimiter, login_client: RateLimiter
+        self,
+        per_identity: RateLimiter,
+        login_username_and_client: RateLimiter,
+        login_client: RateLimiter,
     ) -> None:
         self.per_identity = per_identity
-        self.login_user = login_user
+        self.login_username_and_client = login_username_and_client
         self.login_client = login_client
 
     def check_identity(self, kind: str, subject: str) -> None:
@@ -92,8 +111,11 @@ class RateLimits:
             )
 
     def check_login(self, username: str, client: str) -> None:
+        """Raises LoginLockedOut when ``client`` made too many attempts, in all or for
+        ``username``. A client address holds no space, so the pair's key is unambiguous."""
         wait = self.login_client.acquire(client)
-        if not wait:
-            wait = self.login_user.acquire(username)
         if wait:
-            raise RateLimited("too many log-in attempts; wait before trying again", wait)
+            raise LoginLockedOut(self.PER_CLIENT, wait)
+        wait = self.login_username_and_client.acquire(f"{client} {username}")
+        if wait:
+            raise LoginLockedOut(self.PER_USERNAME_AND_CLIENT, wait)

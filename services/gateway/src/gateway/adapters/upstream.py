@@ -4,12 +4,20 @@ Every failure becomes one of three exceptions the API maps to a problem answer: 
 cannot be reached (503), it did not answer in time (504), or it answered with something that
 is not HTTP (502). A call never hangs: besides httpx's per-operation timeouts, the whole
 exchange runs under one deadline.
+
+A kept-alive connection may be closed by the service just as the next request is sent on it
+(its keep-alive timeout, or a connection it gave up after an error): that request then fails
+before any answer arrives, through no fault of its own. Such a request is sent once more, on
+a new connection, when replaying it is safe: its method is idempotent, or it carries an
+``Idempotency-Key`` (the service answers a replay with the first answer). A failure after the
+answer began is never retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +25,18 @@ from urllib.parse import quote
 
 import httpx
 
+log = logging.getLogger(__name__)
+
 # Characters a path segment may carry unencoded (RFC 3986 pchar); everything else, including
 # "%" and "/", is percent-encoded, so the service decodes exactly the segment we authorised.
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 # Response headers passed back to the client besides the body and status.
 # x-consistent: whether a read-your-writes wait reached the asked position.
 RETURNED_HEADERS = ("content-type", "etag", "x-consistent", "retry-after")
+# RFC 9110 9.2.2: a repeated request has the same effect as one.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# The connection broke before an answer began (never a timeout: that request may be running).
+_CONNECTION_LOST = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class UpstreamError(Exception):
@@ -108,7 +122,12 @@ class UpstreamClient:
     async def _exchange(self, service: str, request: httpx.Request) -> httpx.Response:
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._http.send(request)
+                response = await self._answer_begun(service, request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise UpstreamUnavailable(service, f"cannot reach the {service} service") from exc
         except (httpx.TimeoutException, TimeoutError) as exc:
@@ -121,3 +140,24 @@ class UpstreamClient:
             raise UpstreamFailed(
                 service, f"the {service} service broke off: {type(exc).__name__}"
             ) from exc
+
+    async def _answer_begun(self, service: str, request: httpx.Request) -> httpx.Response:
+        """The response with its head read; sent twice when the connection was lost before
+        the answer began and a replay is safe."""
+        try:
+            return await self._http.send(request, stream=True)
+        except _CONNECTION_LOST as exc:
+            if not replayable(request):
+                raise
+            log.info(
+                "%s %s: connection lost before an answer (%s); sending it once more",
+                request.method,
+                service,
+                type(exc).__name__,
+            )
+            return await self._http.send(request, stream=True)
+
+
+def replayable(request: httpx.Request) -> bool:
+    """Whether sending ``request`` twice has the effect of sending it once."""
+    return request.method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers

@@ -16,6 +16,7 @@ from shared_kernel.unit_of_work import CommandResult
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from gateway.adapters.audit import current_decision
+from gateway.api.bodies import RequestBody
 from gateway.api.deps import AdminIdentity, GatewayDep
 from gateway.app.admin import MAX_PAGE
 from gateway.app.api_keys import IssueApiKey, RegisterSystem, RevokeApiKey
@@ -39,7 +40,7 @@ RoleName = Annotated[str, Field(min_length=1, max_length=63)]
 Roles = Annotated[list[RoleName], Field(min_length=1, max_length=16)]
 
 
-class RegisterOperatorBody(BaseModel):
+class RegisterOperatorBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=63)
@@ -48,13 +49,13 @@ class RegisterOperatorBody(BaseModel):
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
-class GrantRoleBody(BaseModel):
+class GrantRoleBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     role: RoleName
 
 
-class RegisterSystemBody(BaseModel):
+class RegisterSystemBody(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=63)

@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.adapters.audit import AuditLog, AuditRecord, Decision, begin_decision, end_decision
+from gateway.api.client_address import client_address_of
 from gateway.domain.policy import Policy
 
 UNAUDITED = frozenset({"/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
@@ -85,11 +86,12 @@ class AuditMiddleware:
                 or answer.problem_code()
                 or f"HTTP{status}"
             )
-        client = scope.get("client")
+        address = client_address_of(scope)
+        state = scope.get("state", {})
         self.audit.record(
             AuditRecord(
                 time=datetime.now(UTC),
-                request_id=str(scope.get("state", {}).get("request_id", "-")),
+                request_id=str(state.get("request_id", "-")),
                 subject=decision.subject,
                 kind=decision.kind,
                 office=decision.office,
@@ -100,7 +102,9 @@ class AuditMiddleware:
                 status=status,
                 decision=verdict,
                 reason=reason,
-                client=str(client[0]) if client else "-",
+                client=address.peer,
+                forwarded_client=address.forwarded,
+                client_request_id=state.get("client_request_id"),
                 target=decision.target,
             )
         )

@@ -6,9 +6,12 @@ import logging
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from gateway.adapters.audit import current_decision
+from gateway.adapters.rate_limit import LoginLockedOut
+from gateway.api.bodies import RequestBody
+from gateway.api.client_address import client_address_of
 from gateway.api.deps import CallerIdentity, GatewayDep, RequestId
 from gateway.app.operators import InvalidCredentials, LogIn, OperatorDisabled
 from gateway.domain.passwords import MAX_PASSWORD_LENGTH
@@ -17,9 +20,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
 
 
-class LogInRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LogInRequest(RequestBody):
     username: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
@@ -41,7 +42,7 @@ class CallerView(BaseModel):
     "/login",
     responses={
         401: {"description": "Unknown username, wrong password or a disabled operator"},
-        429: {"description": "Too many attempts for this username or from this address"},
+        429: {"description": "Too many attempts for this username from this address, or from it"},
     },
 )
 async def log_in(
@@ -53,8 +54,14 @@ async def log_in(
 ) -> AccessToken:
     decision = current_decision()
     decision.claimed(body.username)
-    # Before the password is looked at: a flood must not cost a hash per attempt.
-    gateway.limits.check_login(body.username, request.client.host if request.client else "-")
+    client = client_address_of(request.scope).client
+    try:
+        # Before the password is looked at: a flood must not cost a hash per attempt.
+        gateway.limits.check_login(body.username, client)
+    except LoginLockedOut as locked:
+        decision.deny(locked.limit)
+        log.warning("log-in of %s from %s locked out: %s", body.username, client, locked.limit)
+        raise
     try:
         identity = await gateway.log_in(LogIn(body.username, body.password, request_id))
     except InvalidCredentials as refused:

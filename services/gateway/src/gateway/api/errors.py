@@ -8,6 +8,7 @@ from shared_kernel.web import problem
 
 from gateway.adapters.rate_limit import RateLimited
 from gateway.adapters.upstream import UpstreamFailed, UpstreamTimedOut, UpstreamUnavailable
+from gateway.api.request_limits import BodyReadTimedOut
 from gateway.app.operators import InvalidCredentials
 
 
@@ -65,6 +66,17 @@ def install_gateway_problem_handlers(app: FastAPI) -> None:
             "Request body too large",
             f"the request body exceeds {exc.limit} bytes",
             code="BodyTooLarge",
+        )
+
+    @app.exception_handler(BodyReadTimedOut)
+    async def _body_timed_out(_: Request, exc: BodyReadTimedOut) -> JSONResponse:
+        # The rest of the body may still trickle in: the connection cannot be reused.
+        return problem(
+            408,
+            "Request timeout",
+            str(exc.detail),
+            code="BodyReadTimeout",
+            headers={"Connection": "close"},
         )
 
     @app.exception_handler(UpstreamUnavailable)
