@@ -62,7 +62,7 @@ def create_app(
     app.add_middleware(AuditMiddleware, audit=gateway.audit, policy=gateway.policy)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
-    app.include_router(openapi.router)
+    openapi.install(app)
     app.include_router(admin.router)  # before the proxy, whose /{service}/v1/... matches too
     app.include_router(proxy.router)
 
