@@ -28,7 +28,7 @@ test: install
 	@bash deploy/test.sh
 
 test-unit: install
-	@$(PY) -m pytest -q -m unit -p no:randomly shared/tests/unit services/*/tests/unit
+	@$(PY) -m pytest -q -m unit -p no:randomly shared/tests/unit services/*/tests/unit tests/unit
 
 lint: install
 	@$(PY) -m ruff check .
