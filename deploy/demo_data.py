@@ -480,7 +480,7 @@ def seed_risk(demo: Demo) -> None:
             )
     now = datetime.now(UTC).replace(microsecond=0)
     for kri, values in DEMO_KRIS:
-        demo.call(str(kri["owner"]), "POST", "/risk/v1/kris", kri)
+        demo.call("risk-officer", "POST", "/risk/v1/kris", kri)
         for index, value in enumerate(values):
             measured_at = now - timedelta(days=len(values) - 1 - index)
             demo.call(

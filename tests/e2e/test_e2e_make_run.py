@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,9 +28,15 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRunStack]:
-    with make_run_stack(tmp_path_factory.mktemp("make-run")) as running:
-        yield running
+def stack() -> Iterator[MakeRunStack]:
+    # Not below pytest's tmp_path: every pytest session makes that tree private to its user
+    # again (0700) and prunes old runs, and PostgreSQL runs as a user of its own when we are root.
+    data_dir = Path(tempfile.mkdtemp(prefix="backoffice-make-run-"))
+    try:
+        with make_run_stack(data_dir) as running:
+            yield running
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def login(client: httpx.Client, username: str) -> dict[str, str]:
