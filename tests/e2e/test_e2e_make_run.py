@@ -105,7 +105,6 @@ def demo_picture(client: httpx.Client) -> dict[str, Any]:
 def test_make_run_seeds_a_month_of_business_once(stack: MakeRunStack) -> None:
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
         seen = demo_picture(client)
-        print(seen)
         assert len(seen["pending"]) >= 3
         statuses = {status for status, _ in seen["tickets"]}
         assert {"new", "open", "pending", "resolved", "closed", "cancelled"} <= statuses
