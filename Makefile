@@ -35,6 +35,7 @@ lint: install
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src services/tickets/src services/risk/src
 	@$(PY) -m mypy shared/tests services/ledger/tests services/gateway/tests services/tickets/tests services/risk/tests tests
+	@$(PY) -m mypy deploy
 
 bench: install
 	@bash deploy/bench.sh

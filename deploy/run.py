@@ -3,7 +3,12 @@
 Starts what is not given from outside (``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` pointing at
 a server whose databases ledger/tickets/risk/gateway are created here), migrates, starts each
 service as its own uvicorn process, seeds demo operators and demo data (deploy/demo_data.py),
-prints where to go, and stops everything on Ctrl-C. Data lives in .data/ and survives a restart.
+prints where to go, restarts a service that dies (deploy/supervisor.py), and stops everything on
+Ctrl-C. Data lives in ``BACKOFFICE_DATA_DIR`` (default .data/) and survives a restart.
+
+Each service finds its database the way its command line does (``shared_kernel.settings``:
+``<SERVICE>_DATABASE_URL``, else the database named after it on ``DATABASE_URL``'s server), so
+``make rebuild`` and ``python -m ledger verify`` need no settings beyond those given here.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import demo_data  # deploy/demo_data.py, beside this script
+from supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
-DATA = ROOT / ".data"
+# deploy/postgres/pg.py and deploy/kafka/kafka.sh keep their data below it too.
+DATA = Path(os.environ.get("BACKOFFICE_DATA_DIR") or ROOT / ".data").resolve()
 PG_PORT = os.environ.get("PG_PORT", "55432")
+KAFKA_PORT = os.environ.get("KAFKA_PORT", "9092")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
 SERVICES = {
     "ledger": int(os.environ.get("LEDGER_PORT", "8001")),
@@ -54,21 +63,39 @@ def server_url() -> str:
     return os.environ.get("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres")
 
 
-def database_url(name: str) -> str:
-    base = server_url().rsplit("/", 1)[0]
-    return os.environ.get(f"{name.upper()}_DATABASE_URL", f"{base}/{name}")
+def kafka_bootstrap() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
+
+
+def infrastructure_env() -> dict[str, str]:
+    """Where PostgreSQL and Kafka are: the servers given, or those started here."""
+    return {"DATABASE_URL": server_url(), "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap()}
+
+
+def database_name(service: str) -> str:
+    from shared_kernel.settings import service_database_url
+    from sqlalchemy.engine import make_url
+
+    database = make_url(service_database_url(service, {**os.environ, **infrastructure_env()}))
+    return str(database.database)
+
+
+def infrastructure_scripts_env() -> dict[str, str]:
+    """For deploy/postgres/pg.py and deploy/kafka/kafka.sh: our python and data dir."""
+    return {"PYTHON": PY, "BACKOFFICE_DATA_DIR": str(DATA)}
 
 
 def start_infrastructure() -> list[list[str]]:
     """Start PostgreSQL and Kafka unless given; returns the commands that stop what we started."""
     stops: list[list[str]] = []
-    env = {"PYTHON": PY}
+    env = infrastructure_scripts_env()
     if "DATABASE_URL" not in os.environ:
         sh(PY, "deploy/postgres/pg.py", "start", env=env)
         stops.append([PY, "deploy/postgres/pg.py", "stop"])
-        sh(PY, "deploy/postgres/pg.py", "createdb", *SERVICES, "gateway", env=env)
+        names = [database_name(service) for service in [*SERVICES, "gateway"]]
+        sh(PY, "deploy/postgres/pg.py", "createdb", *names, env=env)
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
-        sh("bash", "deploy/kafka/kafka.sh", "start")
+        sh("bash", "deploy/kafka/kafka.sh", "start", env=env)
         stops.append(["bash", "deploy/kafka/kafka.sh", "stop"])
     return stops
 
@@ -76,8 +103,7 @@ def start_infrastructure() -> list[list[str]]:
 def service_env(name: str) -> dict[str, str]:
     keys = DATA / "keys"
     return {
-        "DATABASE_URL": database_url(name),
-        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        **infrastructure_env(),
         "IDENTITY_PUBLIC_KEY_FILE": str(keys / "identity_ed25519.pub.pem"),
         "IDENTITY_PRIVATE_KEY_FILE": str(keys / "identity_ed25519.pem"),
         "GATEWAY_SERVICES": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in SERVICES.items()}),
@@ -97,7 +123,7 @@ def wait_healthy(port: int, name: str, proc: subprocess.Popen[bytes], timeout: f
     raise SystemExit(f"{name} did not become healthy on port {port}")
 
 
-def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
+def start_services(supervisor: Supervisor) -> None:
     """Migrate, seed operators, start each service and wait until healthy, seed the chart."""
     for name in [*SERVICES, "gateway"]:
         sh(PY, "-m", name, "migrate", env=service_env(name))
@@ -110,9 +136,14 @@ def start_services(procs: list[subprocess.Popen[bytes]]) -> None:
         )  # the gateway serves itself: gateway/server.py
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **service_env(name)})
-        procs.append(proc)
+        supervisor.watch(name, proc, relauncher(name, command))
         wait_healthy(port, name, proc)
     demo_data.seed(f"http://127.0.0.1:{GATEWAY_PORT}")
+
+
+def relauncher(name: str, command: list[str]) -> Callable[[], subprocess.Popen[bytes]]:
+    """Starts a service again as it was started first (its settings read afresh)."""
+    return lambda: subprocess.Popen(command, cwd=ROOT, env={**os.environ, **service_env(name)})
 
 
 def demo_api_key(system: str = "trading-system") -> str:
@@ -134,20 +165,15 @@ def main() -> None:
     if args.infra_only:
         print("Kafka and PostgreSQL are running; `make infra-down` stops them.")
         return
-    procs: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor(log=lambda line: print(line, flush=True))
 
     def stop_all() -> None:
         print("\nstopping ...", flush=True)
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        supervisor.stop()
         for stop in reversed(stops):
-            subprocess.run(stop, cwd=ROOT, env={**os.environ, "PYTHON": PY}, check=False)
-        print("stopped; data is kept in .data/")
+            env = {**os.environ, **infrastructure_scripts_env()}
+            subprocess.run(stop, cwd=ROOT, env=env, check=False)
+        print(f"stopped; data is kept in {DATA}")
 
     def shutdown(*_: object) -> None:
         stop_all()
@@ -156,7 +182,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     try:
-        start_services(procs)
+        start_services(supervisor)
     except (subprocess.CalledProcessError, SystemExit) as failure:
         print(f"start-up failed: {failure}", flush=True)
         stop_all()
@@ -176,20 +202,17 @@ The back office is running.
                       (send it as X-API-Key: <key> or Authorization: ApiKey <key>)
   Services (internal) {", ".join(f"{s} http://127.0.0.1:{p}" for s, p in SERVICES.items())}
                       (they only accept the gateway's calls; through the gateway: /<service>/v1/...)
-  Kafka               {service_env("ledger")["KAFKA_BOOTSTRAP_SERVERS"]}
+  Kafka               {kafka_bootstrap()}
                       topics ledger.events, tickets.events, risk.events, gateway.events,
                       gateway.audit
   PostgreSQL          {server_url()}
-Ctrl-C stops everything; data survives in .data/.
+A service that dies is restarted. Ctrl-C stops everything; data survives in {DATA}.
 """,
         flush=True,
     )
     while True:
-        for proc in procs:
-            if proc.poll() is not None:
-                print(f"a service exited with {proc.returncode}; stopping", flush=True)
-                shutdown()
-        time.sleep(1)
+        supervisor.check()
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":

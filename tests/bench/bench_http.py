@@ -51,7 +51,7 @@ class Service:
     port: int
     process: asyncio.subprocess.Process
     log: Path
-    env: dict[str, str] = field(default_factory=dict)  # its settings (DATABASE_URL, ...)
+    env: dict[str, str] = field(default_factory=dict)  # its settings (<NAME>_DATABASE_URL, ...)
 
     @property
     def url(self) -> str:
@@ -349,7 +349,7 @@ async def stack(
                 service_env = {
                     **common,
                     **(env or {}).get(name, {}),
-                    "DATABASE_URL": await create_database(name, migrate=False),
+                    f"{name.upper()}_DATABASE_URL": await create_database(name, migrate=False),
                 }
                 await command([PY, "-m", name, "migrate"], service_env, f"python -m {name} migrate")
                 started[name] = await start_service(name, service_env, logs)
@@ -375,7 +375,7 @@ async def start_gateway(
     policy, note = await bench_policy(upstreams, logs)
     gateway_env = {
         **common,
-        "DATABASE_URL": await create_database("gateway", migrate=False),
+        "GATEWAY_DATABASE_URL": await create_database("gateway", migrate=False),
         "GATEWAY_SERVICES": json.dumps({name: s.url for name, s in upstreams.items()}),
         # All clients are one operator: measure throughput, not the per-identity rate limit
         # (100/s by default).

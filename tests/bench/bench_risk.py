@@ -285,7 +285,7 @@ def risk_appends(count: int) -> Iterator[StreamAppend]:
 
 async def heat_map(report: Report, running: Stack) -> None:
     risk = running.services["risk"]
-    url, ns = risk.env["DATABASE_URL"], risk.env["TOPIC_NAMESPACE"]
+    url, ns = risk.env["RISK_DATABASE_URL"], risk.env["TOPIC_NAMESPACE"]
     engine = create_engine(url)
     view = RegisterView(ns)
     try:

@@ -127,7 +127,7 @@ async def run(report: Report) -> None:
 
 async def measure(report: Report, running: Stack) -> None:
     risk = running.services["risk"]
-    risk_url, ns = risk.env["DATABASE_URL"], risk.env["TOPIC_NAMESPACE"]
+    risk_url, ns = risk.env["RISK_DATABASE_URL"], risk.env["TOPIC_NAMESPACE"]
     specs = limit_specs(random.Random(11), PER_COUNTERPARTY)
     await approved_limits(risk, running, specs)
 

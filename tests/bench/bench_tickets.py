@@ -176,7 +176,7 @@ async def measure(report: Report, running: Stack) -> None:
         if note:
             report.say(f"    {note}")
     report.say(f"    process CPU per ticket: {'; '.join(cpu)}")
-    engine = create_engine(tickets.env["DATABASE_URL"], pool_size=1)
+    engine = create_engine(tickets.env["TICKETS_DATABASE_URL"], pool_size=1)
     try:
         topic = events_topic("tickets", tickets.env["TOPIC_NAMESPACE"])
         view = TicketsView(tickets.env["TOPIC_NAMESPACE"])

@@ -441,7 +441,7 @@ async def run(report: Report) -> None:
 
 async def measure(report: Report, running: Stack) -> None:
     service = running.services["tickets"]
-    url, ns = service.env["DATABASE_URL"], service.env["TOPIC_NAMESPACE"]
+    url, ns = service.env["TICKETS_DATABASE_URL"], service.env["TOPIC_NAMESPACE"]
     queues = [bench_queue(name) for name in QUEUES]
     for queue in queues:
         await create_queue(service, running, queue.name, queue.members)

@@ -138,7 +138,9 @@ async def running_system(
         "IDENTITY_PRIVATE_KEY_FILE": str(identity_keys[0]),
         "GATEWAY_SERVICES": json.dumps({name: urls[name] for name in SERVICES}),
     }
-    envs = {name: {**common, "DATABASE_URL": url} for name, url in databases.items()}
+    envs = {
+        name: {**common, f"{name.upper()}_DATABASE_URL": url} for name, url in databases.items()
+    }
     await asyncio.gather(
         *(asyncio.to_thread(_run, ["-m", name, "migrate"], env) for name, env in envs.items())
     )

@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
+
+# The PostgreSQL server ``make run`` starts when ``DATABASE_URL`` is not given.
+DEFAULT_DATABASE_SERVER = "postgresql://postgres@127.0.0.1:55432/postgres"
+
+
+def service_database_url(service: str, environ: Mapping[str, str]) -> str:
+    """The database a service uses: ``<SERVICE>_DATABASE_URL`` when set, else the database named
+    after the service on the server of ``DATABASE_URL`` (``make run``'s local server by default).
+
+    The one answer to "which database does service X use", for the service, its command line
+    (``python -m <service> migrate | rebuild | verify``) and ``make run`` alike."""
+    own = environ.get(f"{service.upper()}_DATABASE_URL")
+    if own:
+        return own
+    server = make_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_SERVER)
+    return server.set(database=service).render_as_string(hide_password=False)
+
+
+class ServiceDatabaseSource(PydanticBaseSettingsSource):
+    """Settings source for ``database_url``: see ``service_database_url``. Ranks below values
+    passed to the constructor and above the plain ``DATABASE_URL`` environment variable."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is answered in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        service: str = getattr(self.settings_cls, "service", "")
+        if not service:
+            return {}
+        return {"database_url": service_database_url(service, os.environ)}
 
 
 class ServiceSettings(BaseSettings):
-    """Common settings. ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` point at any server."""
+    """Common settings. ``DATABASE_URL`` names a PostgreSQL server, on which each service uses
+    the database named after it; ``<SERVICE>_DATABASE_URL`` names a service's database anywhere.
+    ``KAFKA_BOOTSTRAP_SERVERS`` points at any broker."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
+    # The service these settings belong to, which names its database (see above).
+    service: ClassVar[str] = ""
+
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "postgresql://postgres@127.0.0.1:55432/postgres"
+    database_url: str = DEFAULT_DATABASE_SERVER
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_partitions: int = 6
     # Prefix of every topic and consumer group, so that test runs or tenants never collide.
@@ -28,6 +71,18 @@ class ServiceSettings(BaseSettings):
     run_inboxes: bool = True
     read_wait_max_seconds: float = 10.0
     log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        database = ServiceDatabaseSource(settings_cls)
+        return init_settings, database, env_settings, dotenv_settings, file_secret_settings
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> ServiceSettings:

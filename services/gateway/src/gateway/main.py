@@ -72,7 +72,7 @@ def create_app(
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
-    app.include_router(openapi.router)
+    openapi.install(app)
     app.include_router(admin.router)  # before the proxy, whose /{service}/v1/... matches too
     app.include_router(proxy.router)
 

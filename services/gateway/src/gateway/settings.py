@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -25,8 +25,8 @@ class GatewaySettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
-    # The gateway keeps its own database (its own event store), not the kernel's default one.
-    database_url: str = "postgresql://postgres@127.0.0.1:55432/gateway"
+    # The gateway keeps its own database (its own event store), named after it.
+    service: ClassVar[str] = "gateway"
     identity_private_key_file: Path = Path(".data/keys/identity_ed25519.pem")
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=12 * 3600)
     # Longer than the longest read-your-writes wait of a service (``wait_ms`` up to 10 s), so

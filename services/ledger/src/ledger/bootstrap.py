@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
@@ -28,6 +29,8 @@ SERVICE = "ledger"
 
 class LedgerSettings(ServiceSettings):
     """Ledger settings: the common ones, plus booking-request expiry and command retries."""
+
+    service: ClassVar[str] = SERVICE
 
     # How long a booking request waits for a decision before it expires.
     booking_request_ttl_seconds: float = Field(default=3 * 24 * 3600, gt=0)

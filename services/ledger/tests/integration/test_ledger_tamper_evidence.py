@@ -31,7 +31,7 @@ async def behind_the_systems_back(client: httpx.AsyncClient, statement: str, **p
 def verify_cli(database_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ledger", "verify"],
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "LEDGER_DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
@@ -52,6 +52,8 @@ SERVICE = "risk"
 
 class RiskSettings(ServiceSettings):
     """Risk settings: the common ones, plus those of the register, limits and KRIs."""
+
+    service: ClassVar[str] = SERVICE
 
     # How often a command is run again after a concurrency conflict before answering 409.
     command_attempts: int = Field(default=8, ge=1, le=100)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
@@ -27,6 +28,8 @@ SERVICE = "tickets"
 
 class TicketsSettings(ServiceSettings):
     """Tickets settings: the common ones, plus reopening, the SLA scheduler and retries."""
+
+    service: ClassVar[str] = SERVICE
 
     # How long after its resolution a ticket may still be reopened.
     reopen_window_seconds: float = Field(default=7 * 24 * 3600, gt=0)

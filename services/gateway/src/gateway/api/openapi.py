@@ -1,4 +1,5 @@
-"""``/openapi.json`` (the combined API description) and ``/docs`` (Swagger UI showing it).
+"""``/openapi.json`` (the combined API description) and ``/docs`` (Swagger UI showing it, its
+assets served by the gateway itself: see ``shared_kernel.docs``).
 
 Both are public, as API descriptions usually are: they say which routes exist and which roles
 each needs, never anything about the data behind them.
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from shared_kernel.docs import install_docs
 
 from gateway.api.deps import GatewayDep
 from gateway.api.openapi_document import combined_openapi
@@ -44,10 +45,12 @@ async def openapi(request: Request, gateway: GatewayDep) -> JSONResponse:
     return JSONResponse(cached[1])
 
 
-@router.get("/docs")
-async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
+def install(app: FastAPI) -> None:
+    """``/openapi.json`` and ``/docs`` on the gateway's app."""
+    app.include_router(router)
+    install_docs(
+        app,
         title=TITLE,
-        swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": False},
+        openapi_url="/openapi.json",
+        parameters={"persistAuthorization": True, "displayOperationId": False},
     )

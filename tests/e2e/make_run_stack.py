@@ -1,0 +1,137 @@
+"""A back office started exactly as `make run` starts it: deploy/run.py as a subprocess, with
+PostgreSQL and Kafka of its own on free ports and its data in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "The back office is running."
+START_TIMEOUT_S = 420  # a first start formats Kafka and PostgreSQL, migrates and seeds
+STOP_TIMEOUT_S = 120
+# Settings that would point the stack at other servers or databases than its own.
+FOREIGN = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "TOPIC_NAMESPACE", "PG_DATA_DIR")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class MakeRunStack:
+    env: dict[str, str]  # what a user's shell would hold: the ports and the data dir
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
+
+    def port(self, service: str) -> int:
+        return int(self.env[f"{service.upper()}_PORT"])
+
+    @property
+    def cli_env(self) -> dict[str, str]:
+        """For `make rebuild` and `python -m <service> ...`: the servers of this stack (on the
+        default ports `make run` needs none of this)."""
+        return {
+            **self.env,
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.env['PG_PORT']}/postgres",
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.env['KAFKA_PORT']}",
+        }
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def stack_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in FOREIGN and not name.endswith("_DATABASE_URL")
+    }
+    ports = ["PG", "KAFKA", "KAFKA_CONTROLLER", "GATEWAY", "LEDGER", "TICKETS", "RISK"]
+    env.update({f"{name}_PORT": str(free_port()) for name in ports})
+    env["BACKOFFICE_DATA_DIR"] = str(data_dir)
+    env["KAFKA_HEAP"] = "-Xmx512m -Xms128m"
+    env.setdefault("KAFKA_HOME", str(ROOT / ".data" / "kafka-dist"))
+    return env
+
+
+@contextmanager
+def make_run_stack(data_dir: Path) -> Iterator[MakeRunStack]:
+    """deploy/run.py (what `make run` runs after installing), until it says it is running."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = stack_env(data_dir)
+    log = data_dir / "make-run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "deploy/run.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, to clean up after a failure
+        )
+    stack = MakeRunStack(env, process, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while READY_LINE not in log.read_text(errors="replace"):
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"make run exited with {process.returncode}:\n{stack.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"make run not ready in {START_TIMEOUT_S} s:\n{stack.log_tail()}"
+                )
+            time.sleep(1)
+        yield stack
+    finally:
+        stop(stack)
+
+
+def stop(stack: MakeRunStack) -> None:
+    """SIGTERM, as Ctrl-C: run.py stops the services, then Kafka and PostgreSQL it started."""
+    if stack.process.poll() is None:
+        stack.process.send_signal(signal.SIGTERM)
+        try:
+            stack.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(stack.process.pid, signal.SIGKILL)
+            stack.process.wait(timeout=30)
+    # Whatever happened above, leave no server of this stack behind.
+    scripts = {**stack.env, "PYTHON": sys.executable}
+    for command in (
+        ["bash", "deploy/kafka/kafka.sh", "stop"],
+        [sys.executable, "deploy/postgres/pg.py", "stop"],
+    ):
+        subprocess.run(
+            command, cwd=ROOT, env=scripts, capture_output=True, timeout=120, check=False
+        )
+
+
+def service_pid(stack: MakeRunStack, service: str) -> int:
+    """The pid of a service's uvicorn process under the stack's supervisor."""
+    needle = f"{service}.main:create_app --host 127.0.0.1 --port {stack.port(service)}"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if needle in cmdline:
+            return int(proc.name)
+    raise LookupError(f"no process of {service} on port {stack.port(service)}")

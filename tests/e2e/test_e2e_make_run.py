@@ -1,0 +1,199 @@
+"""The documented commands, run as a user runs them, against a stack that `make run` started:
+`make rebuild`, `python -m ledger verify`, the demo data, a service killed under the
+supervisor, and /docs in a browser without internet."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.make_run_stack import ROOT, MakeRunStack, make_run_stack, service_pid
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[MakeRunStack]:
+    # Not below pytest's tmp_path: every pytest session makes that tree private to its user
+    # again (0700) and prunes old runs, and PostgreSQL runs as a user of its own when we are root.
+    data_dir = Path(tempfile.mkdtemp(prefix="backoffice-make-run-"))
+    try:
+        with make_run_stack(data_dir) as running:
+            yield running
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def login(client: httpx.Client, username: str) -> dict[str, str]:
+    answer = client.post("/auth/login", json={"username": username, "password": f"demo-{username}"})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def run(stack: MakeRunStack, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(command),
+        cwd=ROOT,
+        env=stack.cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_make_rebuild_and_verify_work_against_make_run(stack: MakeRunStack) -> None:
+    rebuilt = run(stack, "make", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    for read_model in ("ledger_view_v2", "tickets_view_v1", "register_view_v1", "limit_view_v1"):
+        assert f"{read_model}: generation 2 live" in rebuilt.stdout, rebuilt.stdout
+
+    verified = run(stack, sys.executable, "-m", "ledger", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("INTACT: ")
+    checked = int(verified.stdout.split("checked ")[1].split()[0])
+    assert checked >= 40  # the demo month's postings and the chart at least
+    risk = run(stack, sys.executable, "-m", "risk", "verify")
+    assert risk.returncode == 0 and risk.stdout.startswith("INTACT: "), risk.stdout + risk.stderr
+
+
+def get(client: httpx.Client, path: str, headers: dict[str, str]) -> Any:
+    answer = client.get(path, headers=headers)
+    assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text}"
+    return answer.json()
+
+
+def demo_picture(client: httpx.Client) -> dict[str, Any]:
+    """What a user sees of the demo data, as comparable numbers."""
+    accountant, risk, support = (
+        login(client, u) for u in ("accountant", "risk-officer", "it-support")
+    )
+    period = datetime.now(UTC).strftime("%Y-%m")
+    trial = get(client, f"/ledger/v1/reports/trial-balance?period={period}", accountant)
+    requests = get(client, "/ledger/v1/booking-requests?status=pending&limit=200", accountant)
+    tickets = get(client, "/tickets/v1/tickets?limit=200", support)["items"]
+    heat = get(client, "/risk/v1/reports/heat-map", risk)
+    utilisation = get(client, "/risk/v1/reports/limit-utilisation", risk)["items"]
+    kris = {k["kri_id"]: k for k in get(client, "/risk/v1/kris", risk)["items"]}
+    history = get(client, "/risk/v1/kris/failed-payments/measurements", risk)["items"]
+    return {
+        "trial": trial,
+        "pending": sorted(r["voucher_number"] for r in requests["items"]),
+        "tickets": sorted((t["status"], t["title"]) for t in tickets),
+        "heat": heat,
+        "limits": utilisation,
+        "kris": {kri_id: (k["status"], k.get("current_value")) for kri_id, k in kris.items()},
+        "history": len(history),
+    }
+
+
+def test_make_run_seeds_a_month_of_business_once(stack: MakeRunStack) -> None:
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        seen = demo_picture(client)
+        assert len(seen["pending"]) >= 3
+        statuses = {status for status, _ in seen["tickets"]}
+        assert {"new", "open", "pending", "resolved", "closed", "cancelled"} <= statuses
+        assert seen["kris"]["failed-payments"][0] == "amber" and seen["history"] >= 5
+        assert seen["limits"]
+
+        sys.path.insert(0, str(ROOT / "deploy"))
+        import demo_data
+
+        demo_data.seed(stack.gateway_url)  # make run seeds again at every start
+        time.sleep(3)  # let the projections apply anything a second seeding might have added
+        assert demo_picture(client) == seen
+
+
+def test_a_killed_service_comes_back_and_keeps_acknowledged_writes(stack: MakeRunStack) -> None:
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        accountant = login(client, "accountant")
+        accounts = get(client, "/ledger/v1/accounts?limit=200", accountant)["items"]
+        ids = {a["code"]: a["account_id"] for a in accounts}
+        posted = []
+        for number in range(5):
+            entry = {
+                "voucher_number": f"KILL-{uuid.uuid4().hex[:8]}-{number}",
+                "booking_date": datetime.now(UTC).date().isoformat(),
+                "text": "posted just before the ledger is killed",
+                "lines": [
+                    {
+                        "account_id": ids["4930"],
+                        "side": "debit",
+                        "amount": 1000 + number,
+                        "currency": "EUR",
+                    },
+                    {
+                        "account_id": ids["1000"],
+                        "side": "credit",
+                        "amount": 1000 + number,
+                        "currency": "EUR",
+                    },
+                ],
+            }
+            answer = client.post("/ledger/v1/journal-entries", json=entry, headers=accountant)
+            assert answer.status_code == 201, answer.text
+            posted.append((answer.json()["id"], entry["voucher_number"]))
+
+        gateway_before = service_pid(stack, "tickets")
+        os.kill(service_pid(stack, "ledger"), signal.SIGKILL)
+
+        deadline = time.monotonic() + 30
+        back = False
+        while time.monotonic() < deadline and not back:
+            try:
+                back = httpx.get(
+                    f"http://127.0.0.1:{stack.port('ledger')}/health", timeout=2
+                ).is_success
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert back, f"the ledger did not answer within 30 s:\n{stack.log_tail()}"
+        assert "supervisor: ledger" in stack.log.read_text()
+        assert service_pid(stack, "tickets") == gateway_before  # the others stayed up
+
+        for entry_id, voucher in posted:
+            seen = get(client, f"/ledger/v1/journal-entries/{entry_id}?wait_ms=5000", accountant)
+            assert seen["voucher_number"] == voucher
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")
+async def test_docs_list_the_operations_without_internet(
+    stack: MakeRunStack, tmp_path: Path
+) -> None:
+    from playwright.async_api import Route, async_playwright
+
+    async def offline(route: Route) -> None:
+        # No internet: anything not served by this machine fails, as behind a closed firewall.
+        if route.request.url.startswith("http://127.0.0.1:"):
+            await route.continue_()
+        else:
+            await route.abort()
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = await browser.new_page()
+            await page.route("**/*", offline)
+            await page.goto(f"{stack.gateway_url}/docs")
+            login = page.locator('.opblock-summary-path[data-path="/auth/login"]')
+            await login.wait_for(timeout=30_000)
+            ledger = page.locator('.opblock-summary-path[data-path="/ledger/v1/journal-entries"]')
+            assert await ledger.count() >= 1
+            shot = Path(os.environ.get("DOCS_SCREENSHOT", tmp_path / "docs.png"))
+            await page.screenshot(path=str(shot), full_page=False)
+        finally:
+            await browser.close()
