@@ -145,6 +145,7 @@ def command_context(
         correlation_id=request_id or str(uuid4()),
         roles=identity.roles,
         idempotency=idempotency,
+        kind=identity.kind,
     )
 
 

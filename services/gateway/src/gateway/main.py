@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +16,10 @@ from gateway.api.audit import AuditMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
 from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
 from gateway.app.callers import Callers
-from gateway.bootstrap import bootstrap
+from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -35,6 +38,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             await gateway.runtime.start()
+            await warn_about_unsegregated_identities(gateway)
             assert gateway.runtime.producer is not None
             gateway.audit.start(gateway.runtime.producer)
             async with gateway.upstream_client() as http:
@@ -71,3 +75,16 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+async def warn_about_unsegregated_identities(gateway: Gateway) -> None:
+    """Say at start-up which stored identities break segregation of duties: they are refused
+    (403) until an administrator revokes a role, and nobody else would notice."""
+    found = await gateway.admin.identities_breaking_segregation()
+    if found:
+        log.warning(
+            "segregation of duties: %d identities break the rule and are refused until an "
+            "administrator revokes a role: %s",
+            len(found),
+            "; ".join(found),
+        )

@@ -174,7 +174,7 @@ async def test_an_allowed_request_leaves_one_record_even_when_the_service_refuse
 async def test_an_api_key_is_accepted_in_either_header_as_a_system_identity(
     harness: Harness,
 ) -> None:
-    harness.callers.add_system("monitoring", "it-support", "auditor")
+    harness.callers.add_system("monitoring", "it-support", "monitoring")
     _, key = harness.callers.add_system("reporting", "auditor")
 
     via_header = await harness.client.get("/ledger/v1/accounts", headers={"X-API-Key": key.text})

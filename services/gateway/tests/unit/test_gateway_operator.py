@@ -11,14 +11,14 @@ from shared_kernel.errors import DomainError
 
 
 def test_registering_records_who_with_which_roles_and_office() -> None:
-    operator = Operator.register("ada", " Ada Lovelace ", frozenset({"controller", "auditor"}))
+    operator = Operator.register("ada", " Ada Lovelace ", frozenset({"controller", "accountant"}))
 
     assert operator.id == "operator:ada"
     assert operator.pending_events() == [
         OperatorRegistered(
             username="ada",
             display_name="Ada Lovelace",
-            roles=("auditor", "controller"),
+            roles=("accountant", "controller"),
             office="back",
         )
     ]

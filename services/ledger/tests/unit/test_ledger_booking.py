@@ -30,8 +30,8 @@ pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 DAY = date(2026, 11, 26)
-ANNA = Approver("user:anna", "back", frozenset({"accountant"}))
-FIONA = Approver("user:fiona", "front", frozenset({"trader"}))
+ANNA = Approver("user:anna", "back", frozenset({"accountant"}), person=True)
+FIONA = Approver("user:fiona", "front", frozenset({"trader"}), person=True)
 
 
 def saved(account: Account) -> Account:
@@ -166,9 +166,9 @@ def test_a_request_reserves_and_its_approval_turns_the_reservation_into_a_postin
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver("user:tom", "back", frozenset({"accountant"})), "FourEyesViolation"),
+        (Approver("user:tom", "back", frozenset({"accountant"}), person=True), "FourEyesViolation"),
         (FIONA, "BackOfficeRequired"),
-        (Approver("user:rita", "back", frozenset({"risk-officer"})), "ApproverRoleRequired"),
+        (Approver("user:rita", "back", frozenset({"risk-officer"}), person=True), "ApproverRoleRequired"),
     ],
 )
 def test_four_eyes_refuses_the_submitter_the_front_office_and_other_roles(
