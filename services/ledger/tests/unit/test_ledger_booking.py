@@ -168,7 +168,10 @@ def test_a_request_reserves_and_its_approval_turns_the_reservation_into_a_postin
     [
         (Approver("user:tom", "back", frozenset({"accountant"}), person=True), "FourEyesViolation"),
         (FIONA, "BackOfficeRequired"),
-        (Approver("user:rita", "back", frozenset({"risk-officer"}), person=True), "ApproverRoleRequired"),
+        (
+            Approver("user:rita", "back", frozenset({"risk-officer"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_four_eyes_refuses_the_submitter_the_front_office_and_other_roles(

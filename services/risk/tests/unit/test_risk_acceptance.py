@@ -43,9 +43,18 @@ def test_a_second_back_office_risk_officer_approves() -> None:
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver(REQUESTER, "back", frozenset({"risk-officer"}), person=True), "FourEyesViolation"),
-        (Approver("user:tom", "front", frozenset({"risk-officer"}), person=True), "BackOfficeRequired"),
-        (Approver("user:carl", "back", frozenset({"controller"}), person=True), "ApproverRoleRequired"),
+        (
+            Approver(REQUESTER, "back", frozenset({"risk-officer"}), person=True),
+            "FourEyesViolation",
+        ),
+        (
+            Approver("user:tom", "front", frozenset({"risk-officer"}), person=True),
+            "BackOfficeRequired",
+        ),
+        (
+            Approver("user:carl", "back", frozenset({"controller"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_approval_is_refused_for_requester_front_office_and_other_roles(

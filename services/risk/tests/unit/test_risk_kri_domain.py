@@ -239,9 +239,18 @@ def test_requested_thresholds_apply_only_once_a_second_officer_approves() -> Non
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver("user:al", "back", frozenset({"risk-officer"}), person=True), "FourEyesViolation"),
-        (Approver("user:fo", "front", frozenset({"risk-officer"}), person=True), "BackOfficeRequired"),
-        (Approver("user:co", "back", frozenset({"controller"}), person=True), "ApproverRoleRequired"),
+        (
+            Approver("user:al", "back", frozenset({"risk-officer"}), person=True),
+            "FourEyesViolation",
+        ),
+        (
+            Approver("user:fo", "front", frozenset({"risk-officer"}), person=True),
+            "BackOfficeRequired",
+        ),
+        (
+            Approver("user:co", "back", frozenset({"controller"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_the_requester_outsiders_and_other_roles_may_not_approve(

@@ -40,8 +40,14 @@ def test_a_requested_limit_is_not_active_until_a_second_person_approves() -> Non
     ("approver", "code"),
     [
         (Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), "FourEyesViolation"),
-        (Approver("user:tom", "front", frozenset({"risk-officer"}), person=True), "BackOfficeRequired"),
-        (Approver("user:carl", "back", frozenset({"controller"}), person=True), "ApproverRoleRequired"),
+        (
+            Approver("user:tom", "front", frozenset({"risk-officer"}), person=True),
+            "BackOfficeRequired",
+        ),
+        (
+            Approver("user:carl", "back", frozenset({"controller"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_approval_refused_for_the_requester_front_office_and_other_roles(
@@ -81,7 +87,9 @@ def test_one_pending_request_at_a_time_and_nothing_to_approve_without_one() -> N
 def test_the_requester_may_withdraw_others_need_the_role() -> None:
     limit = requested()
     with pytest.raises(PermissionDenied):
-        limit.reject(Approver("user:carl", "back", frozenset({"controller"}), person=True), "no", T0)
+        limit.reject(
+            Approver("user:carl", "back", frozenset({"controller"}), person=True), "no", T0
+        )
     limit.reject(Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), "typo", T0)
     assert isinstance(limit.pending_events()[-1], LimitChangeRejected)
     assert limit.pending is None and limit.current is None
