@@ -38,13 +38,13 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             await gateway.runtime.start()
-            await warn_about_unsegregated_identities(gateway)
             assert gateway.runtime.producer is not None
             gateway.audit.start(gateway.runtime.producer)
             async with gateway.upstream_client() as http:
                 gateway.connect(http)
                 # Refuses to start when the policy misses a route of a service.
                 await gateway.discover_services()
+                await warn_about_unsegregated_identities(gateway)
                 yield
         finally:
             await gateway.audit.stop()  # flushes the audit queue while the producer still runs
