@@ -9,6 +9,8 @@ What is asserted, per route and role:
 - a role the policy does not name gets 403 from the gateway (``RoleMissing``): nothing forwarded;
 - a role it names gets the service's own answer: never 401, 403, 405, a 404 for the route
   itself or a 5xx (404 for the random id or 422 for the empty body is the service answering);
+- the combined document marks exactly the policy's people-only routes (four-eyes decisions,
+  refused to systems) with ``x-people-only`` (the demo logins are people, so they pass);
 - without a token, 401.
 """
 
@@ -26,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from gateway.adapters.policy_file import load_policy
-from gateway.domain.policy import PathTemplate, Policy
+from gateway.domain.policy import PathTemplate, Policy, RouteRule
 from gateway.domain.roles import ROLES
 from gateway.settings import POLICY_FILE
 
@@ -99,11 +101,15 @@ def shape(route: Route) -> tuple[str, str, tuple[str | None, ...]]:
     return route.service, route.method, template.segments
 
 
-def roles_for(route: Route, policy: Policy) -> frozenset[str]:
+def rule_for(route: Route, policy: Policy) -> RouteRule:
     rules = {(r.service, r.method, r.template.segments): r for r in policy.rules}
     rule = rules.get(shape(route))
     assert rule is not None, f"{route} is served but has no policy entry"
-    return rule.roles
+    return rule
+
+
+def roles_for(route: Route, policy: Policy) -> frozenset[str]:
+    return rule_for(route, policy).roles
 
 
 async def call(gateway: httpx.AsyncClient, route: Route, headers: dict[str, str]) -> httpx.Response:
@@ -144,6 +150,8 @@ async def test_every_route_admits_exactly_the_roles_its_policy_entry_names(
             allowed = roles_for(route, policy)
             if sorted(allowed) != route.operation.get("x-roles"):
                 failures.append(f"{route}: x-roles {route.operation.get('x-roles')} != policy")
+            if route.operation.get("x-people-only", False) != rule_for(route, policy).people_only:
+                failures.append(f"{route}: x-people-only differs from the policy's [people_only]")
             for role in DEMO_ROLES:
                 response = await call(gateway, route, tokens[role])
                 checked += 1

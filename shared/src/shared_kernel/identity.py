@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shared_kernel.errors import PermissionDenied
 
 IDENTITY_HEADER = "X-Backoffice-Identity"
+# The kinds of caller: a person (an operator who logged in) or a system (an API key).
+PERSON = "user"
+SYSTEM = "system"
 ISSUER = "backoffice-gateway"
 ALGORITHM = "EdDSA"
 
@@ -36,12 +39,17 @@ class IdentityExpired(InvalidIdentity):
 class Identity:
     subject: str
     roles: frozenset[str]
-    office: str  # "front", "back", "none" (admin/auditor) or "system"
+    # "front", "back", "oversight" (admin, auditor; "none" before oversight was an office)
+    office: str
     request_id: str
-    kind: str = "user"  # "user" or "system" (API key)
+    kind: str = PERSON  # PERSON (an operator) or SYSTEM (an API key)
 
     def has_any(self, roles: set[str] | frozenset[str]) -> bool:
         return bool(self.roles & roles)
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == PERSON
 
 
 class IdentitySigner:
@@ -94,7 +102,7 @@ class IdentityVerifier:
                 roles=frozenset(str(r) for r in claims.get("roles", [])),
                 office=str(claims.get("office", "none")),
                 request_id=str(claims.get("rid", "")),
-                kind=str(claims.get("kind", "user")),
+                kind=str(claims.get("kind", PERSON)),
             )
         except InvalidIdentity:
             raise

@@ -32,6 +32,7 @@ from shared_kernel.envelope import Actor
 from shared_kernel.errors import ConcurrencyConflict, Conflict, NotFound
 from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
 from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import PERSON, SYSTEM
 from shared_kernel.schema import idempotency_keys
 
 A = TypeVar("A", bound=Aggregate)
@@ -48,13 +49,20 @@ class Idempotency:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """Who runs a command and why; stamped on every event it produces."""
+    """Who runs a command and why; stamped on every event it produces. ``kind`` is the
+    caller's kind from the signed identity (``PERSON`` or ``SYSTEM``); a context not built from
+    a person's identity (the services' own work, a sweeper, an inbox) is a system's."""
 
     actor: Actor
     correlation_id: str = field(default_factory=lambda: str(uuid4()))
     causation_id: str | None = None
     roles: frozenset[str] = frozenset()
     idempotency: Idempotency | None = None
+    kind: str = SYSTEM
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == PERSON
 
     def metadata(self) -> EventMetadata:
         return EventMetadata(
@@ -279,4 +287,6 @@ async def run_command_retrying(
 
 def approver_of(context: CommandContext) -> Approver:
     """The approver described by a command's context (for ``ensure_four_eyes``)."""
-    return Approver(context.actor.subject, context.actor.office, context.roles)
+    return Approver(
+        context.actor.subject, context.actor.office, context.roles, person=context.is_person
+    )

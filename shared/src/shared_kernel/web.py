@@ -135,7 +135,7 @@ def command_context(
     """Who acts, the correlation id (the gateway's request id) and the idempotency fingerprint."""
     idempotency = None
     if idempotency_key is not None:
-        if not IDEMPOTENCY_KEY.match(idempotency_key):
+        if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise DomainError(
                 "Idempotency-Key must be 1 to 200 letters, digits or - _ : .",
                 field="Idempotency-Key",
@@ -153,6 +153,7 @@ def command_context(
         correlation_id=request_id or str(uuid4()),
         roles=identity.roles,
         idempotency=idempotency,
+        kind=identity.kind,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,8 +18,10 @@ from gateway.api.errors import install_gateway_problem_handlers
 from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
 from gateway.api.request_limits import RequestLimitsMiddleware
 from gateway.app.callers import Callers
-from gateway.bootstrap import bootstrap
+from gateway.bootstrap import Gateway, bootstrap
 from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -43,6 +46,7 @@ def create_app(
                 gateway.connect(http)
                 # Refuses to start when the policy misses a route of a service.
                 await gateway.discover_services()
+                await warn_about_unsegregated_identities(gateway)
                 yield
         finally:
             await gateway.audit.stop()  # flushes the audit queue while the producer still runs
@@ -81,3 +85,16 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+async def warn_about_unsegregated_identities(gateway: Gateway) -> None:
+    """Say at start-up which stored identities break segregation of duties: they are refused
+    (403) until an administrator revokes a role, and nobody else would notice."""
+    found = await gateway.admin.identities_breaking_segregation()
+    if found:
+        log.warning(
+            "segregation of duties: %d identities break the rule and are refused until an "
+            "administrator revokes a role: %s",
+            len(found),
+            "; ".join(found),
+        )

@@ -69,7 +69,7 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _check_services(cls, services: dict[str, str]) -> dict[str, str]:
         for name, url in services.items():
-            if not SERVICE_NAME.match(name) or name in RESERVED_NAMES:
+            if not SERVICE_NAME.fullmatch(name) or name in RESERVED_NAMES:
                 raise ValueError(f"service name {name!r} is malformed or reserved")
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"service {name!r}: base URL must be http:// or https://")

@@ -95,12 +95,12 @@ async def test_a_stale_version_is_refused(running: RunningGateway) -> None:
 
     stale = await running.client.post(
         "/admin/v1/operators/vic/roles",
-        json={"role": "auditor"},
+        json={"role": "controller"},
         headers={**admin, "If-Match": '"0"'},
     )
     current = await running.client.post(
         "/admin/v1/operators/vic/roles",
-        json={"role": "auditor"},
+        json={"role": "controller"},
         headers={**admin, "If-Match": '"1"'},
     )
 
@@ -133,7 +133,7 @@ async def test_a_disabled_operator_cannot_log_in_and_their_token_stops_at_once(
 
 
 async def test_a_revoked_role_is_gone_on_the_next_request(running: RunningGateway) -> None:
-    rita = await register(running, "rita", "accountant", "auditor")
+    rita = await register(running, "rita", "accountant", "risk-officer")
     assert (
         await running.client.post("/ledger/v1/accounts", json={}, headers=rita)
     ).status_code == 200
@@ -248,7 +248,7 @@ async def test_a_key_revoked_in_one_gateway_process_is_refused_by_another_within
         json={
             "name": "monitoring",
             "display_name": "Monitoring",
-            "roles": ["it-support", "auditor"],
+            "roles": ["it-support", "risk-officer"],
         },
         headers=admin,
     )

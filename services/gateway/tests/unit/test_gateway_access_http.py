@@ -12,20 +12,28 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+from gateway.adapters.api_keys import StoredKey, new_api_key
 from gateway.adapters.audit import AuditLog, AuditRecord
 from gateway.bootstrap import Gateway
+from gateway.domain.api_keys import System
+from gateway.domain.events import EVENTS, ApiKeyIssued, OperatorRegistered, SystemRegistered
+from gateway.domain.operator import Operator
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
+from shared_kernel.codec import EventCodec
+from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.identity import Identity, IdentityVerifier, ensure_keypair, key_id_of
 
 from .conftest import InMemoryCallers
 
 pytestmark = pytest.mark.unit
+A = TypeVar("A", bound=Aggregate)
 
 
 @dataclass
@@ -176,7 +184,7 @@ async def test_an_allowed_request_leaves_one_record_even_when_the_service_refuse
 async def test_an_api_key_is_accepted_in_either_header_as_a_system_identity(
     harness: Harness,
 ) -> None:
-    harness.callers.add_system("monitoring", "it-support", "auditor")
+    harness.callers.add_system("monitoring", "it-support", "monitoring")
     _, key = harness.callers.add_system("reporting", "auditor")
 
     via_header = await harness.client.get("/ledger/v1/accounts", headers={"X-API-Key": key.text})
@@ -323,3 +331,83 @@ async def test_the_audit_log_publishes_cloudevents_keyed_by_who_and_flushes_on_s
     assert event["data"]["decision"] == "allow" and event["data"]["subject"] == "ada"
     assert event["correlationid"] == event["data"]["request_id"]
     assert log.published == 1
+
+
+async def test_a_system_is_refused_on_an_approval_route_even_with_the_right_role(
+    harness: Harness,
+) -> None:
+    _, key = harness.callers.add_system("booking-robot", "accountant")
+    robot = {"X-API-Key": key.text}
+
+    submitted = await harness.client.post("/ledger/v1/booking-requests", json={}, headers=robot)
+    approved = await harness.client.post(
+        "/ledger/v1/booking-requests/7/approval", json={}, headers=robot
+    )
+    rejected = await harness.client.post(
+        "/ledger/v1/booking-requests/7/rejection", json={}, headers=robot
+    )
+    by_a_person = await harness.client.post(
+        "/ledger/v1/booking-requests/7/approval", json={}, headers=harness.bearer("ada")
+    )
+
+    assert submitted.status_code == by_a_person.status_code == 200
+    for refused in (approved, rejected):
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "PersonRequired"
+    assert [r.url.path for r in harness.received] == [
+        "/v1/booking-requests",
+        "/v1/booking-requests/7/approval",
+    ]
+    records = harness.audited()
+    assert [(r.kind, r.decision, r.reason) for r in records[1:3]] == [
+        ("system", "deny", "PersonRequired"),
+        ("system", "deny", "PersonRequired"),
+    ]
+
+
+def stored_by_old_code(events: list[DomainEvent], cls: type[A], stream_id: str) -> A:
+    """An aggregate rebuilt from events as code before the complete rule wrote them."""
+    codec = EventCodec(EVENTS)
+    return cls.load(stream_id, [codec.decode(e.event_type, 1, codec.encode(e)) for e in events])
+
+
+async def test_stored_identities_breaking_segregation_are_refused_on_every_request(
+    harness: Harness,
+) -> None:
+    tom = stored_by_old_code(
+        [OperatorRegistered("tom", "Tom", ("auditor", "trader"), "front")], Operator, "operator:tom"
+    )
+    harness.callers.streams[tom.id] = tom
+    key = new_api_key()
+    robot = stored_by_old_code(
+        [
+            SystemRegistered("robot", "Robot", ("auditor", "trader"), "front"),
+            ApiKeyIssued("robot", key.key_id, datetime.now(UTC)),
+        ],
+        System,
+        "system:robot",
+    )
+    harness.callers.streams[robot.id] = robot
+    harness.callers.keys[key.key_id] = StoredKey("robot", key.key_hash)
+
+    as_tom = await harness.client.get("/ledger/v1/journal-entries", headers=harness.bearer("tom"))
+    me = await harness.client.get("/auth/me", headers=harness.bearer("tom"))
+    as_robot = await harness.client.get(
+        "/ledger/v1/journal-entries", headers={"X-API-Key": key.text}
+    )
+
+    for refused, name in (
+        (as_tom, "operator tom"),
+        (me, "operator tom"),
+        (as_robot, "system robot"),
+    ):
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "SegregationOfDuties"
+        assert name in refused.json()["detail"] and "auditor" in refused.json()["detail"]
+    assert harness.received == []
+    assert {(r.subject, r.reason) for r in harness.audited()} == {
+        ("tom", "SegregationOfDuties"),
+        ("robot", "SegregationOfDuties"),
+    }

@@ -9,6 +9,7 @@ from gateway.domain.policy import InvalidPath, Policy, PolicyError
 from shared_kernel.errors import PermissionDenied
 
 READERS = ["accountant", "auditor"]
+ACCOUNTANT = frozenset({"accountant"})
 
 
 def policy(routes: dict[str, list[str]], service: str = "ledger") -> Policy:
@@ -18,9 +19,9 @@ def policy(routes: dict[str, list[str]], service: str = "ledger") -> Policy:
 def test_a_listed_route_admits_its_roles_only() -> None:
     rules = policy({"GET /v1/accounts": READERS})
 
-    rules.authorize("ledger", "GET", "/v1/accounts", frozenset({"auditor"}))
+    rules.authorize("ledger", "GET", "/v1/accounts", frozenset({"auditor"}), person=True)
     with pytest.raises(PermissionDenied) as refused:
-        rules.authorize("ledger", "GET", "/v1/accounts", frozenset({"trader"}))
+        rules.authorize("ledger", "GET", "/v1/accounts", frozenset({"trader"}), person=True)
     assert refused.value.code == "RoleMissing"
     assert "accountant, auditor" in refused.value.detail
 
@@ -40,7 +41,9 @@ def test_anything_not_listed_is_denied_even_to_every_role(
     rules = policy({"GET /v1/accounts": READERS})
 
     with pytest.raises(PermissionDenied) as refused:
-        rules.authorize(service, method, path, frozenset({"admin", "accountant", "auditor"}))
+        rules.authorize(
+            service, method, path, frozenset({"admin", "accountant", "auditor"}), person=True
+        )
     assert refused.value.code == "NoPolicyRule"
 
 
@@ -71,7 +74,7 @@ def test_paths_with_empty_or_dot_segments_are_refused(path: str) -> None:
     rules = policy({"GET /v1/accounts/{account_id}": READERS})
 
     with pytest.raises(InvalidPath):
-        rules.authorize("ledger", "GET", path, frozenset({"accountant"}))
+        rules.authorize("ledger", "GET", path, frozenset({"accountant"}), person=True)
 
 
 @pytest.mark.parametrize(
@@ -96,14 +99,72 @@ def test_the_shipped_policy_keeps_traders_out_of_the_journal() -> None:
     shipped = load_policy(Path(gateway.__file__).parent / "policy.toml")
 
     with pytest.raises(PermissionDenied):
-        shipped.authorize("ledger", "POST", "/v1/journal-entries", frozenset({"trader"}))
-    shipped.authorize("ledger", "POST", "/v1/journal-entries", frozenset({"accountant"}))
-    shipped.authorize("ledger", "GET", "/v1/accounts/7/lines", frozenset({"risk-officer"}))
+        shipped.authorize(
+            "ledger", "POST", "/v1/journal-entries", frozenset({"trader"}), person=True
+        )
+    shipped.authorize(
+        "ledger", "POST", "/v1/journal-entries", frozenset({"accountant"}), person=True
+    )
+    shipped.authorize(
+        "ledger", "GET", "/v1/accounts/7/lines", frozenset({"risk-officer"}), person=True
+    )
     with pytest.raises(PermissionDenied):
-        shipped.authorize("ledger", "POST", "/v1/accounts", frozenset({"auditor"}))
+        shipped.authorize("ledger", "POST", "/v1/accounts", frozenset({"auditor"}), person=True)
     front_office = frozenset({"trader", "customer-service"})
     assert not any(
         rule.roles & front_office
         for rule in shipped.rules
         if rule.method == "POST" and rule.template.text == "/v1/journal-entries"
     )
+
+
+APPROVAL = "POST /v1/requests/{request_id}/approval"
+
+
+def test_a_people_only_route_refuses_a_system_even_with_the_role() -> None:
+    rules = Policy.from_document(
+        {"routes": {"ledger": {APPROVAL: ["accountant"]}}, "people_only": {"ledger": [APPROVAL]}}
+    )
+
+    rule = rules.authorize("ledger", "POST", "/v1/requests/7/approval", ACCOUNTANT, person=True)
+    with pytest.raises(PermissionDenied) as refused:
+        rules.authorize("ledger", "POST", "/v1/requests/7/approval", ACCOUNTANT, person=False)
+
+    assert rule.people_only
+    assert refused.value.code == "PersonRequired" and "/approval" in refused.value.detail
+
+
+def test_other_routes_admit_a_system_with_the_role() -> None:
+    rules = policy({"POST /v1/requests": ["accountant"]})
+
+    assert not rules.authorize(
+        "ledger", "POST", "/v1/requests", ACCOUNTANT, person=False
+    ).people_only
+
+
+@pytest.mark.parametrize("decision", ["approval", "rejection"])
+def test_a_four_eyes_decision_route_missing_from_people_only_stops_the_gateway(
+    decision: str,
+) -> None:
+    with pytest.raises(PolicyError, match=r"\[people_only\].*" + decision):
+        policy({f"POST /v1/requests/{{request_id}}/{decision}": ["accountant"]})
+
+
+def test_a_people_only_entry_must_name_a_route() -> None:
+    with pytest.raises(PolicyError, match="names no route"):
+        Policy.from_document(
+            {
+                "routes": {"ledger": {"GET /v1/a": ["accountant"]}},
+                "people_only": {"ledger": [APPROVAL]},
+            }
+        )
+
+
+def test_the_shipped_policy_keeps_every_approval_and_rejection_for_people() -> None:
+    shipped = load_policy(Path(gateway.__file__).parent / "policy.toml")
+
+    decisions = [r for r in shipped.rules if r.template.segments[-1] in ("approval", "rejection")]
+
+    assert {r.service for r in decisions} == {"ledger", "risk"} and len(decisions) == 8
+    assert all(r.people_only for r in decisions)
+    assert not any(r.people_only for r in shipped.rules if r not in decisions)

@@ -30,8 +30,8 @@ pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 DAY = date(2026, 11, 26)
-ANNA = Approver("user:anna", "back", frozenset({"accountant"}))
-FIONA = Approver("user:fiona", "front", frozenset({"trader"}))
+ANNA = Approver("user:anna", "back", frozenset({"accountant"}), person=True)
+FIONA = Approver("user:fiona", "front", frozenset({"trader"}), person=True)
 
 
 def saved(account: Account) -> Account:
@@ -166,9 +166,12 @@ def test_a_request_reserves_and_its_approval_turns_the_reservation_into_a_postin
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver("user:tom", "back", frozenset({"accountant"})), "FourEyesViolation"),
+        (Approver("user:tom", "back", frozenset({"accountant"}), person=True), "FourEyesViolation"),
         (FIONA, "BackOfficeRequired"),
-        (Approver("user:rita", "back", frozenset({"risk-officer"})), "ApproverRoleRequired"),
+        (
+            Approver("user:rita", "back", frozenset({"risk-officer"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_four_eyes_refuses_the_submitter_the_front_office_and_other_roles(
@@ -240,7 +243,7 @@ def test_a_reversal_mirrors_and_a_closed_period_refuses_it() -> None:
 
 def test_periods_are_months_and_close_once() -> None:
     assert parse_period("2026-11") == "2026-11"
-    for bad in ("2026-13", "26-11", "2026-1", "1899-12", "3000-01"):
+    for bad in ("2026-13", "26-11", "2026-1", "1899-12", "3000-01", "2026-11\n"):
         with pytest.raises(DomainError):
             parse_period(bad)
     period = Period.of("2026-11")

@@ -58,10 +58,10 @@ DAYS = st.dates(date(2026, 1, 1), date(2026, 12, 31))
 RARELY = st.integers(0, 3)  # closing is rarer than booking: close only on 0
 AMOUNTS = st.integers(1, 5_000)
 PEOPLE = {
-    "user:anna": Approver("user:anna", "back", frozenset({"accountant"})),
-    "user:bert": Approver("user:bert", "back", frozenset({"controller"})),
-    "user:tom": Approver("user:tom", "front", frozenset({"trader"})),
-    "user:rita": Approver("user:rita", "back", frozenset({"risk-officer"})),
+    "user:anna": Approver("user:anna", "back", frozenset({"accountant"}), person=True),
+    "user:bert": Approver("user:bert", "back", frozenset({"controller"}), person=True),
+    "user:tom": Approver("user:tom", "front", frozenset({"trader"}), person=True),
+    "user:rita": Approver("user:rita", "back", frozenset({"risk-officer"}), person=True),
 }
 
 

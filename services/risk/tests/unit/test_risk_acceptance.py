@@ -17,7 +17,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 UNTIL = date(2026, 6, 30)
 REQUESTER = "user:anna"
 RULES = RegisterRules()
-SECOND = Approver("user:bert", "back", frozenset({"risk-officer"}))
+SECOND = Approver("user:bert", "back", frozenset({"risk-officer"}), person=True)
 
 
 def risk_with_request() -> RegisteredRisk:
@@ -43,9 +43,18 @@ def test_a_second_back_office_risk_officer_approves() -> None:
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver(REQUESTER, "back", frozenset({"risk-officer"})), "FourEyesViolation"),
-        (Approver("user:tom", "front", frozenset({"risk-officer"})), "BackOfficeRequired"),
-        (Approver("user:carl", "back", frozenset({"controller"})), "ApproverRoleRequired"),
+        (
+            Approver(REQUESTER, "back", frozenset({"risk-officer"}), person=True),
+            "FourEyesViolation",
+        ),
+        (
+            Approver("user:tom", "front", frozenset({"risk-officer"}), person=True),
+            "BackOfficeRequired",
+        ),
+        (
+            Approver("user:carl", "back", frozenset({"controller"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_approval_is_refused_for_requester_front_office_and_other_roles(

@@ -204,7 +204,7 @@ def test_the_state_folds_back_from_the_history() -> None:
     assert loaded.version == len(kri.pending_events())
 
 
-OFFICER_B = Approver("user:bea", "back", frozenset({"risk-officer"}))
+OFFICER_B = Approver("user:bea", "back", frozenset({"risk-officer"}), person=True)
 
 
 def test_requested_thresholds_apply_only_once_a_second_officer_approves() -> None:
@@ -239,9 +239,18 @@ def test_requested_thresholds_apply_only_once_a_second_officer_approves() -> Non
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver("user:al", "back", frozenset({"risk-officer"})), "FourEyesViolation"),
-        (Approver("user:fo", "front", frozenset({"risk-officer"})), "BackOfficeRequired"),
-        (Approver("user:co", "back", frozenset({"controller"})), "ApproverRoleRequired"),
+        (
+            Approver("user:al", "back", frozenset({"risk-officer"}), person=True),
+            "FourEyesViolation",
+        ),
+        (
+            Approver("user:fo", "front", frozenset({"risk-officer"}), person=True),
+            "BackOfficeRequired",
+        ),
+        (
+            Approver("user:co", "back", frozenset({"controller"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_the_requester_outsiders_and_other_roles_may_not_approve(

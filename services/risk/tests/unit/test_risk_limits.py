@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 ANNA = "user:anna"
-BERT = Approver("user:bert", "back", frozenset({"risk-officer"}))
+BERT = Approver("user:bert", "back", frozenset({"risk-officer"}), person=True)
 ACME = LimitScope(Dimension.COUNTERPARTY, "ACME", None, "EUR")
 
 
@@ -39,9 +39,15 @@ def test_a_requested_limit_is_not_active_until_a_second_person_approves() -> Non
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver(ANNA, "back", frozenset({"risk-officer"})), "FourEyesViolation"),
-        (Approver("user:tom", "front", frozenset({"risk-officer"})), "BackOfficeRequired"),
-        (Approver("user:carl", "back", frozenset({"controller"})), "ApproverRoleRequired"),
+        (Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), "FourEyesViolation"),
+        (
+            Approver("user:tom", "front", frozenset({"risk-officer"}), person=True),
+            "BackOfficeRequired",
+        ),
+        (
+            Approver("user:carl", "back", frozenset({"controller"}), person=True),
+            "ApproverRoleRequired",
+        ),
     ],
 )
 def test_approval_refused_for_the_requester_front_office_and_other_roles(
@@ -62,7 +68,7 @@ def test_changes_keep_every_version_and_the_requester_of_a_change_cannot_approve
     )
     with pytest.raises(PermissionDenied):
         limit.approve(BERT, T0)
-    limit.approve(Approver(ANNA, "back", frozenset({"risk-officer"})), T0)
+    limit.approve(Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), T0)
     assert [(v.version, v.terms.amount) for v in limit.versions] == [
         (1, 100_000_00),
         (2, 50_000_00),
@@ -81,8 +87,10 @@ def test_one_pending_request_at_a_time_and_nothing_to_approve_without_one() -> N
 def test_the_requester_may_withdraw_others_need_the_role() -> None:
     limit = requested()
     with pytest.raises(PermissionDenied):
-        limit.reject(Approver("user:carl", "back", frozenset({"controller"})), "no", T0)
-    limit.reject(Approver(ANNA, "back", frozenset({"risk-officer"})), "typo", T0)
+        limit.reject(
+            Approver("user:carl", "back", frozenset({"controller"}), person=True), "no", T0
+        )
+    limit.reject(Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), "typo", T0)
     assert isinstance(limit.pending_events()[-1], LimitChangeRejected)
     assert limit.pending is None and limit.current is None
 

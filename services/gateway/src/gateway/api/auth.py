@@ -15,6 +15,7 @@ from gateway.api.client_address import client_address_of
 from gateway.api.deps import CallerIdentity, GatewayDep, RequestId
 from gateway.app.operators import InvalidCredentials, LogIn, OperatorDisabled
 from gateway.domain.passwords import MAX_PASSWORD_LENGTH
+from gateway.domain.roles import IdentityBreaksSegregation
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ class CallerView(BaseModel):
     "/login",
     responses={
         401: {"description": "Unknown username, wrong password or a disabled operator"},
+        403: {
+            "description": "The operator's roles break segregation of duties (code "
+            "SegregationOfDuties) until an administrator revokes one"
+        },
         429: {"description": "Too many attempts for this username from this address, or from it"},
     },
 )
@@ -70,6 +75,10 @@ async def log_in(
         )
         decision.deny(reason)
         log.info("log-in of %s refused: %s", body.username, reason)
+        raise
+    except IdentityBreaksSegregation as refused:
+        decision.deny(refused.code)
+        log.warning("log-in refused: %s", refused.detail)
         raise
     decision.caller(identity)
     decision.allow("LoggedIn")

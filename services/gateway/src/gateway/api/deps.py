@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Annotated, cast
+from typing import Annotated, NoReturn, cast
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -22,7 +22,7 @@ from gateway.adapters.audit import current_decision
 from gateway.api.errors import BearerRejected
 from gateway.app.callers import CallerRejected
 from gateway.bootstrap import Gateway
-from gateway.domain.roles import ADMIN
+from gateway.domain.roles import ADMIN, IdentityBreaksSegregation
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,15 @@ async def _operator(gateway: Gateway, token: str) -> Identity:
         decision.deny(exc.reason)
         log.info("refused the token of %s: %s", identity.subject, exc.reason)
         raise BearerRejected(exc.detail, "invalid_token") from exc
+    except IdentityBreaksSegregation as exc:
+        _refuse_unsegregated(exc)
 
 
 async def _system(gateway: Gateway, key: str, rid: str) -> Identity:
     try:
         return await gateway.callers.authenticate_key(key, rid)
+    except IdentityBreaksSegregation as exc:
+        _refuse_unsegregated(exc)
     except CallerRejected as exc:
         decision = current_decision()
         decision.deny(exc.reason)
@@ -110,6 +114,16 @@ async def _system(gateway: Gateway, key: str, rid: str) -> Identity:
         raise Unauthenticated(
             exc.detail, headers={"WWW-Authenticate": f'{API_KEY_CHALLENGE}, error="invalid_key"'}
         ) from exc
+
+
+def _refuse_unsegregated(exc: IdentityBreaksSegregation) -> NoReturn:
+    """403 for a caller whose stored roles break segregation of duties (until an admin fixes
+    them); the refusal is logged as a warning, since it needs an administrator."""
+    decision = current_decision()
+    decision.claimed(exc.name, "system" if exc.kind == "system" else "user")
+    decision.deny(exc.code)
+    log.warning("refused a caller: %s", exc.detail)
+    raise exc
 
 
 CallerIdentity = Annotated[Identity, Depends(caller_identity)]

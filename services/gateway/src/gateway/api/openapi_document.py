@@ -4,7 +4,8 @@ Each service's ``/v1/...`` paths appear under ``/<service>/v1/...`` as the gatew
 The service's components are renamed ``<service>.<name>`` (and every ``$ref`` with them), its
 operation ids and tags are prefixed the same way, so that two services may both have an
 ``AccountView``. Every service operation gets the gateway's security schemes (bearer token or
-API key), the roles the policy allows in ``x-roles`` and in its description, and the answers
+API key), the roles the policy allows in ``x-roles`` and in its description (and
+``x-people-only: true`` where a system is refused whatever its roles), and the answers
 the gateway itself may give (401, 403, 405, 413, 429, 502, 503, 504) as problem+json.
 """
 
@@ -164,7 +165,13 @@ def _describe_operation(
     who = (
         f"Roles allowed: {', '.join(roles)}." if roles else "No policy entry: refused to everyone."
     )
-    operation["description"] = "\n\n".join(filter(None, [operation.get("description"), who]))
+    people = None
+    if rule is not None and rule.people_only:
+        operation["x-people-only"] = True
+        people = "People only: a four-eyes decision, refused to systems (API keys)."
+    operation["description"] = "\n\n".join(
+        filter(None, [operation.get("description"), who, people])
+    )
     if "operationId" in operation:
         operation["operationId"] = f"{service}.{operation['operationId']}"
     operation["tags"] = [f"{service}: {tag}" for tag in operation.get("tags", [])] or [service]

@@ -7,7 +7,7 @@ the very next request (other gateway processes follow within a second, see ``cal
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -24,6 +24,7 @@ from gateway.app.api_keys import IssuedApiKey
 from gateway.app.callers import READER, Callers
 from gateway.domain.api_keys import System, system_stream_id
 from gateway.domain.operator import Operator, operator_stream_id
+from gateway.domain.roles import segregation_violation
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -188,6 +189,21 @@ class Administration:
             raise NotFound(f"there is no system {system!r}", code="SystemNotFound")
         return [ApiKeyView(k.key_id, k.issued_at, k.revoked_at) for k in found.keys.values()]
 
+    async def identities_breaking_segregation(self) -> list[str]:
+        """Every registered operator and system whose stored roles break segregation of duties
+        (written before the rule was complete), as ``operator tom (admin, trader)``; the
+        gateway refuses them until an administrator revokes a role."""
+        found = [
+            f"operator {view.username} ({', '.join(view.roles)})"
+            async for view in _every(self.operators)
+            if segregation_violation(view.roles)
+        ]
+        return found + [
+            f"system {view.name} ({', '.join(view.roles)})"
+            async for view in _every(self.systems)
+            if segregation_violation(view.roles)
+        ]
+
     async def _run(
         self,
         context: CommandContext,
@@ -198,3 +214,15 @@ class Administration:
             return await run_command(self._make_uow, context, handler, command)
         finally:
             self._callers.forget()
+
+
+async def _every(page_of: Callable[[str | None, int], Awaitable[Page[T]]]) -> AsyncIterator[T]:
+    """Every item of a paged listing, page by page."""
+    cursor: str | None = None
+    while True:
+        page = await page_of(cursor, MAX_PAGE)
+        for item in page.items:
+            yield item
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor

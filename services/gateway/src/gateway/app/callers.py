@@ -60,7 +60,8 @@ class Callers:
 
     async def confirm(self, identity: Identity) -> Identity:
         """The identity of a verified access token, with the operator's current roles; raises
-        CallerRejected when the operator is gone or disabled."""
+        CallerRejected when the operator is gone or disabled, IdentityBreaksSegregation (403)
+        when their roles break segregation of duties."""
         if identity.kind != "user":
             raise CallerRejected("NotAnOperatorToken", "the access token is not valid")
         stream_id = operator_stream_id(identity.subject)
@@ -69,10 +70,12 @@ class Callers:
             raise CallerRejected("OperatorUnknown", "the operator of this token does not exist")
         if not operator.enabled:
             raise CallerRejected("OperatorDisabled", "this operator has been disabled")
+        operator.ensure_segregated()
         return replace(identity, roles=operator.roles, office=operator.office.value)
 
     async def authenticate_key(self, key_text: str, request_id: str) -> Identity:
-        """The identity of the system whose active API key this is; CallerRejected otherwise."""
+        """The identity of the system whose active API key this is; CallerRejected otherwise,
+        IdentityBreaksSegregation (403) when its roles break segregation of duties."""
         key_id = key_id_in(key_text)
         if key_id is None:
             raise CallerRejected("ApiKeyMalformed", "the API key is not valid")
@@ -83,6 +86,7 @@ class Callers:
         system = await self._cached(stream_id, lambda: self._find(System, stream_id))
         if system is None or not system.accepts(key_id):
             raise CallerRejected("ApiKeyRevoked", "the API key has been revoked", stored.system)
+        system.ensure_segregated()
         return Identity(
             subject=system.name,
             roles=system.roles,

@@ -123,7 +123,8 @@ async def log_in(
     command: LogIn, uow: UnitOfWork, credentials: CredentialStore, passwords: Passwords
 ) -> Identity:
     """The identity of the enabled operator whose password matches; InvalidCredentials
-    otherwise."""
+    otherwise. An operator whose stored roles break segregation of duties is refused (403,
+    IdentityBreaksSegregation) once the password is proven: they are told why, nobody else."""
     async with uow:
         operator = await uow.find(Operator, operator_stream_id(command.username))
         password_hash = await credentials.password_hash(uow.connection, command.username)
@@ -133,6 +134,7 @@ async def log_in(
         raise InvalidCredentials()
     if not operator.enabled:
         raise OperatorDisabled()
+    operator.ensure_segregated()
     return Identity(
         subject=operator.username,
         roles=operator.roles,

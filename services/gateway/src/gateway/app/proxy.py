@@ -82,7 +82,13 @@ class Proxy:
             allowed = self._routes.allowed_methods(request.service, segments)
             if allowed is not None and method not in allowed:
                 raise MethodNotAllowed(method, f"/{request.service}{request.path}", allowed)
-            return self._policy.authorize(request.service, method, request.path, identity.roles)
+            return self._policy.authorize(
+                request.service,
+                method,
+                request.path,
+                identity.roles,
+                person=identity.is_person,
+            )
         except DomainError:
             raise
         except Exception as exc:

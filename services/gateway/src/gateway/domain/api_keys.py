@@ -20,7 +20,14 @@ from shared_kernel.errors import Conflict, DomainError, NotFound
 
 from gateway.domain.events import ApiKeyIssued, ApiKeyRevoked, SystemRegistered
 from gateway.domain.operator import check_display_name, check_name
-from gateway.domain.roles import ADMIN, Office, check_roles, office_of
+from gateway.domain.roles import (
+    ADMIN,
+    IdentityBreaksSegregation,
+    Office,
+    check_roles,
+    office_of,
+    segregation_violation,
+)
 
 KEY_PREFIX = "bo"
 KEY_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -58,7 +65,7 @@ class System(Aggregate):
         self.name = ""
         self.display_name = ""
         self.roles: frozenset[str] = frozenset()
-        self.office = Office.NONE
+        self.office = Office.OVERSIGHT
         self.keys: dict[str, ApiKey] = {}
 
     @classmethod
@@ -85,6 +92,12 @@ class System(Aggregate):
         )
         return system
 
+    def ensure_segregated(self) -> None:
+        """Refuse (403) a system whose stored roles break segregation of duties."""
+        violation = segregation_violation(self.roles)
+        if violation is not None:
+            raise IdentityBreaksSegregation("system", self.name, violation)
+
     @property
     def active_keys(self) -> list[ApiKey]:
         return [key for key in self.keys.values() if key.active]
@@ -94,7 +107,7 @@ class System(Aggregate):
         return key is not None and key.active
 
     def issue_key(self, key_id: str, at: datetime) -> None:
-        if not KEY_ID.match(key_id):
+        if not KEY_ID.fullmatch(key_id):
             raise ValueError(f"malformed key id {key_id!r}")
         if key_id in self.keys:
             raise Conflict(f"key id {key_id} is taken", code="KeyIdTaken")

@@ -14,7 +14,13 @@ from gateway.domain.events import (
     OperatorRoleGranted,
     OperatorRoleRevoked,
 )
-from gateway.domain.roles import Office, check_roles, office_of
+from gateway.domain.roles import (
+    IdentityBreaksSegregation,
+    Office,
+    check_roles,
+    office_of,
+    segregation_violation,
+)
 
 # Also the rule for system names: operators and systems share one namespace of subjects.
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,62}$")
@@ -26,7 +32,7 @@ def operator_stream_id(username: str) -> str:
 
 
 def check_name(name: str, field: str) -> None:
-    if not USERNAME.match(name):
+    if not USERNAME.fullmatch(name):
         raise DomainError(
             f"{field} must be 2 to 63 lower-case letters, digits or . _ -, starting with a letter",
             field=field,
@@ -62,7 +68,7 @@ class Operator(Aggregate):
         self.username = ""
         self.display_name = ""
         self.roles: frozenset[str] = frozenset()
-        self.office = Office.NONE
+        self.office = Office.OVERSIGHT
         self.enabled = True
 
     @classmethod
@@ -100,7 +106,9 @@ class Operator(Aggregate):
 
     def revoke_role(self, role: str, *, by: str, expected_version: int | None = None) -> None:
         """One role less; the last role cannot go (disable the operator instead). Revoking a
-        role the operator does not hold changes nothing."""
+        role the operator does not hold changes nothing. Revoking is how an administrator
+        repairs roles stored before segregation of duties was complete, so it is allowed even
+        when the remaining roles still break the rule (one more revoke will repair them)."""
         self._check_change(by, expected_version, "change their own roles")
         check_roles({role})
         if role not in self.roles:
@@ -112,14 +120,19 @@ class Operator(Aggregate):
                 field="role",
                 code="LastRole",
             )
+        # While the roles still break the rule, the office stays what it was.
+        office = self.office if segregation_violation(roles) else office_of(roles)
         self._record(
             OperatorRoleRevoked(
-                username=self.username,
-                role=role,
-                roles=tuple(sorted(roles)),
-                office=office_of(roles).value,
+                username=self.username, role=role, roles=tuple(sorted(roles)), office=office.value
             )
         )
+
+    def ensure_segregated(self) -> None:
+        """Refuse (403) an operator whose stored roles break segregation of duties."""
+        violation = segregation_violation(self.roles)
+        if violation is not None:
+            raise IdentityBreaksSegregation("operator", self.username, violation)
 
     def disable(self, *, by: str, expected_version: int | None = None) -> None:
         """From now on the operator can neither log in nor use a token issued before."""

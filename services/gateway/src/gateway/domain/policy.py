@@ -10,13 +10,21 @@ The policy document is the parsed TOML file::
 
     [routes.ledger]
     "POST /v1/accounts" = ["accountant", "controller"]
+    "POST /v1/booking-requests/{request_id}/approval" = ["accountant", "controller"]
+
+    [people_only]
+    ledger = ["POST /v1/booking-requests/{request_id}/approval"]
+
+A route listed under ``[people_only]`` is refused to a system (an API key) whatever its roles:
+four-eyes decisions are made by people. Every approval and rejection route (a path ending in
+``/approval`` or ``/rejection``) must be listed, so that a new one cannot be forgotten.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shared_kernel.errors import DomainError, PermissionDenied
@@ -27,6 +35,8 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/v1/"
 _PARAMETER = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@-]+$")
+# The last path segment of the routes that decide a four-eyes request: people only.
+FOUR_EYES_DECISIONS = frozenset({"approval", "rejection"})
 
 
 class PolicyError(ValueError):
@@ -79,9 +89,9 @@ class PathTemplate:
         parts = text[1:].split("/")
         segments: list[str | None] = []
         for part in parts:
-            if _PARAMETER.match(part):
+            if _PARAMETER.fullmatch(part):
                 segments.append(None)
-            elif _LITERAL.match(part) and part not in (".", ".."):
+            elif _LITERAL.fullmatch(part) and part not in (".", ".."):
                 segments.append(part)
             else:
                 raise PolicyError(
@@ -106,9 +116,19 @@ class RouteRule:
     method: str
     template: PathTemplate
     roles: frozenset[str]
+    people_only: bool = False  # refused to systems (API keys) whatever their roles
 
     def describe(self) -> str:
         return f"{self.method} /{self.service}{self.template.text}"
+
+    @property
+    def key(self) -> tuple[str, str, tuple[str | None, ...]]:
+        """Service, method and template shape: what makes two rules the same route."""
+        return self.service, self.method, self.template.segments
+
+    @property
+    def decides_four_eyes(self) -> bool:
+        return self.template.segments[-1] in FOUR_EYES_DECISIONS
 
 
 class Policy:
@@ -116,7 +136,7 @@ class Policy:
         self._rules: dict[tuple[str, str], list[RouteRule]] = {}
         seen: dict[tuple[str, str, tuple[str | None, ...]], RouteRule] = {}
         for rule in rules:
-            key = (rule.service, rule.method, rule.template.segments)
+            key = rule.key
             if key in seen:
                 raise PolicyError(f"{rule.describe()} duplicates {seen[key].describe()}")
             seen[key] = rule
@@ -127,9 +147,11 @@ class Policy:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Policy:
         """Build from the parsed policy file; every mistake is a PolicyError naming the entry."""
-        unexpected = set(document) - {"routes"}
+        unexpected = set(document) - {"routes", "people_only"}
         if unexpected:
-            raise PolicyError(f"unexpected top-level keys {sorted(unexpected)}; only [routes.*]")
+            raise PolicyError(
+                f"unexpected top-level keys {sorted(unexpected)}; only [routes.*] and [people_only]"
+            )
         services = document.get("routes", {})
         if not isinstance(services, Mapping):
             raise PolicyError("[routes] must be a table of services")
@@ -138,7 +160,7 @@ class Policy:
             for service, routes in services.items()
             for entry, roles in _table(f"routes.{service}", routes).items()
         ]
-        return cls(rules)
+        return cls(_mark_people_only(rules, _table("people_only", document.get("people_only", {}))))
 
     @property
     def rules(self) -> list[RouteRule]:
@@ -155,8 +177,11 @@ class Policy:
                 return rule
         return None
 
-    def authorize(self, service: str, method: str, path: str, roles: frozenset[str]) -> RouteRule:
-        """The deciding rule when the caller may make this request; PermissionDenied otherwise."""
+    def authorize(
+        self, service: str, method: str, path: str, roles: frozenset[str], *, person: bool
+    ) -> RouteRule:
+        """The deciding rule when the caller (a person or not) may make this request;
+        PermissionDenied otherwise."""
         rule = self.rule_for(service, method, path)
         if rule is None:
             raise PermissionDenied(
@@ -168,6 +193,12 @@ class Policy:
                 f"{rule.describe()} needs one of the roles {', '.join(sorted(rule.roles))}",
                 code="RoleMissing",
             )
+        if rule.people_only and not person:
+            raise PermissionDenied(
+                f"{rule.describe()} decides a four-eyes request, which only a person may do;"
+                " a system may submit, never decide",
+                code="PersonRequired",
+            )
         return rule
 
 
@@ -175,6 +206,34 @@ def _table(where: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise PolicyError(f"[{where}] must be a table")
     return value
+
+
+def _mark_people_only(rules: list[RouteRule], listed: Mapping[str, Any]) -> list[RouteRule]:
+    """The rules, those listed under ``[people_only]`` marked; every listed entry must name a
+    rule, and every four-eyes decision route must be listed."""
+    wanted: dict[tuple[str, str, tuple[str | None, ...]], str] = {}
+    for service, entries in listed.items():
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise PolicyError(f"people_only.{service}: must be a list of 'METHOD /v1/path'")
+        for entry in entries:
+            method, _, path = entry.partition(" ")
+            try:
+                template = PathTemplate.parse(path.strip())
+            except PolicyError as exc:
+                raise PolicyError(f"people_only.{service} {entry!r}: {exc}") from None
+            wanted[(service, method, template.segments)] = f"people_only.{service} {entry!r}"
+    known = {rule.key for rule in rules}
+    unknown = sorted(where for key, where in wanted.items() if key not in known)
+    if unknown:
+        raise PolicyError(f"{', '.join(unknown)}: names no route of [routes]")
+    marked = [replace(rule, people_only=rule.key in wanted) for rule in rules]
+    forgotten = sorted(r.describe() for r in marked if r.decides_four_eyes and not r.people_only)
+    if forgotten:
+        raise PolicyError(
+            "four-eyes decisions are made by people: list these routes under [people_only]: "
+            + ", ".join(forgotten)
+        )
+    return marked
 
 
 def _rule(service: str, entry: str, roles: Any) -> RouteRule:

@@ -1,8 +1,15 @@
-"""Roles and the office they belong to (front office, back office, or neither).
+"""Roles and the office they belong to: front office, back office, or oversight.
 
 The office of an identity (an operator or a system) follows from its roles. Segregation of
-duties (MaRisk): nobody holds a front-office and a back-office role at the same time, so such a
-combination is refused, whether at registration or by granting one more role.
+duties (MaRisk): an identity belongs to exactly one office. Nobody holds a front-office and a
+back-office role at the same time, and the oversight roles (``admin``, ``auditor``) are held
+alone: never with an operational role, nor with each other, since whoever administers access or
+audits the books must not also be the one whose work is administered or audited. Such a
+combination is refused at registration and when one more role is granted.
+
+Identities stored before this rule was complete may still break it; they load (so that an
+administrator can revoke the offending role) but ``segregation_violation`` names what is wrong,
+and the gateway refuses them until then.
 """
 
 from __future__ import annotations
@@ -10,13 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from shared_kernel.errors import DomainError
+from shared_kernel.errors import DomainError, PermissionDenied
 
 
 class Office(StrEnum):
     FRONT = "front"
     BACK = "back"
-    NONE = "none"  # oversight roles that belong to neither office
+    OVERSIGHT = "oversight"  # admin, auditor: they control the two offices, work in neither
+
+    @classmethod
+    def _missing_(cls, value: object) -> Office | None:
+        # Events written before oversight was an office of its own say "none": replay them.
+        return cls.OVERSIGHT if value == "none" else None
 
 
 ROLE_OFFICES: dict[str, Office] = {
@@ -28,14 +40,15 @@ ROLE_OFFICES: dict[str, Office] = {
     "controller": Office.BACK,
     # Monitoring systems (and the people on watch) raise IT incidents and post risk indicators.
     "monitoring": Office.BACK,
-    "admin": Office.NONE,
-    "auditor": Office.NONE,
+    "admin": Office.OVERSIGHT,
+    "auditor": Office.OVERSIGHT,
 }
 
 ROLES: frozenset[str] = frozenset(ROLE_OFFICES)
 ADMIN = "admin"
 # Oversight that only looks: the policy gives these roles read routes (GET) only.
 READ_ONLY_ROLES: frozenset[str] = frozenset({"auditor"})
+SEGREGATION_OF_DUTIES = "SegregationOfDuties"
 
 
 class UnknownRole(DomainError):
@@ -43,7 +56,22 @@ class UnknownRole(DomainError):
 
 
 class SegregationOfDutiesViolated(DomainError):
-    """Front-office and back-office roles held by one person."""
+    """Roles of more than one office, or more than one oversight role, for one identity."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, field="roles", code=SEGREGATION_OF_DUTIES)
+
+
+class IdentityBreaksSegregation(PermissionDenied):
+    """A stored identity (registered before the rule was complete) whose roles break
+    segregation of duties: it may not act until an administrator revokes the offending role."""
+
+    def __init__(self, kind: str, name: str, violation: str) -> None:
+        self.kind, self.name = kind, name
+        super().__init__(
+            f"{kind} {name} may not act: {violation}; an administrator must revoke a role first",
+            code=SEGREGATION_OF_DUTIES,
+        )
 
 
 def check_roles(roles: Iterable[str]) -> frozenset[str]:
@@ -60,22 +88,35 @@ def check_roles(roles: Iterable[str]) -> frozenset[str]:
     return wanted
 
 
+def segregation_violation(roles: Iterable[str]) -> str | None:
+    """What breaks segregation of duties in these (known) roles, or None when nothing does."""
+    held = frozenset(roles)
+    by_office = {
+        office: sorted(role for role in held if ROLE_OFFICES[role] is office) for office in Office
+    }
+    offices = [office for office, named in by_office.items() if named]
+    oversight = by_office[Office.OVERSIGHT]
+    if len(offices) <= 1 and len(oversight) <= 1:
+        return None
+    mixed = " and ".join(
+        f"{office.value}-office roles ({', '.join(named)})"
+        if office is not Office.OVERSIGHT
+        else f"oversight roles ({', '.join(named)})"
+        for office, named in by_office.items()
+        if named
+    )
+    return (
+        "segregation of duties: an identity belongs to exactly one of front office, back office "
+        "or oversight, and an oversight role (admin, auditor) is held alone; "
+        f"these roles combine {mixed}"
+    )
+
+
 def office_of(roles: Iterable[str]) -> Office:
-    """The office an identity works in, derived from its roles.
-
-    Front or back when any role belongs to that office (oversight roles do not change it),
-    ``none`` when all roles are oversight roles. Both offices at once are refused."""
-    offices = {ROLE_OFFICES[role] for role in check_roles(roles)} - {Office.NONE}
-    if offices == {Office.FRONT, Office.BACK}:
-        raise SegregationOfDutiesViolated(
-            "segregation of duties: no one may hold front-office roles "
-            f"({', '.join(_roles_in(roles, Office.FRONT))}) and back-office roles "
-            f"({', '.join(_roles_in(roles, Office.BACK))}) at the same time",
-            field="roles",
-            code="SegregationOfDuties",
-        )
-    return offices.pop() if offices else Office.NONE
-
-
-def _roles_in(roles: Iterable[str], office: Office) -> list[str]:
-    return sorted(role for role in set(roles) if ROLE_OFFICES[role] is office)
+    """The one office an identity works in, derived from its roles; refuses unknown roles and
+    any combination that breaks segregation of duties."""
+    wanted = check_roles(roles)
+    violation = segregation_violation(wanted)
+    if violation is not None:
+        raise SegregationOfDutiesViolated(violation)
+    return ROLE_OFFICES[next(iter(wanted))]

@@ -250,7 +250,7 @@ def _metadata(value: Mapping[str, str]) -> dict[str, str]:
             code="InvalidMetadata",
         )
     for key, text in value.items():
-        if not isinstance(key, str) or not _METADATA_KEY.match(key):
+        if not isinstance(key, str) or not _METADATA_KEY.fullmatch(key):
             raise DomainError(
                 f"Metadata key {key!r} must be lower-case letters, digits, '_', '.' or '-', "
                 "starting with a letter (at most 64 characters).",

@@ -29,7 +29,7 @@ def period_of(day: date) -> str:
 
 def parse_period(value: str, *, field: str = "period") -> str:
     """A period named ``YYYY-MM``; anything else is refused."""
-    if not isinstance(value, str) or not _PERIOD.match(value):
+    if not isinstance(value, str) or not _PERIOD.fullmatch(value):
         raise DomainError(
             f"The period {value!r} is not valid; name a month as YYYY-MM from "
             f"{FIRST_YEAR}-01 to {LAST_YEAR}-12, e.g. 2026-11.",

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import Conflict, PermissionDenied
-from shared_kernel.four_eyes import BACK_OFFICE, Approver, ensure_four_eyes
+from shared_kernel.four_eyes import BACK_OFFICE, Approver, ensure_four_eyes, ensure_person
 
 from ledger.domain.accounts import Account
 from ledger.domain.events import (
@@ -108,7 +108,8 @@ class BookingRequest(Aggregate):
         self._record(BookingRequestApproved(self.id, entry_id, approver.subject))
 
     def reject(self, rejecter: Approver, reason: str, now: datetime) -> None:
-        """Reject a pending request: back-office work, with a reason."""
+        """Reject a pending request: back-office work for a person, with a reason."""
+        ensure_person(rejecter, "rejecting a booking request")
         if rejecter.office != BACK_OFFICE or not rejecter.roles & APPROVER_ROLES:
             raise PermissionDenied(
                 "rejecting a booking request is back-office work for "

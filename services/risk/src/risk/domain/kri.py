@@ -122,7 +122,7 @@ def kri_stream_id(kri_id: str) -> str:
 
 
 def parse_kri_id(kri_id: str) -> str:
-    if not isinstance(kri_id, str) or not KRI_ID.match(kri_id):
+    if not isinstance(kri_id, str) or not KRI_ID.fullmatch(kri_id):
         raise DomainError(
             f"a KRI id is 1 to 64 lower-case letters, digits or '-', starting with a letter or "
             f"digit (e.g. 'open-critical-incidents'), not {kri_id!r}",

@@ -51,7 +51,7 @@ class LimitScope:
         needs_desk = self.dimension is not Dimension.COUNTERPARTY
         counterparty = _key_value(self.counterparty, "counterparty", needs_counterparty)
         desk = _key_value(self.desk, "desk", needs_desk)
-        if not _CURRENCY.match(self.currency):
+        if not _CURRENCY.fullmatch(self.currency):
             raise DomainError(
                 "currency must be an ISO 4217 code such as EUR", field="currency", code="Currency"
             )
