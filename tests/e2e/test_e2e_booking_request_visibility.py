@@ -71,5 +71,5 @@ async def test_front_office_reads_only_its_own_booking_requests_through_the_gate
             by_trader = await listed(gateway, reader, position, submitted_by="trader")
             assert mine["trader"] in by_trader and mine["trading-system"] not in by_trader
             for request_id in mine.values():
-                read = await gateway.get(f"/ledger/v1/booking-requests/{request_id}", headers=reader)
-                assert read.status_code == 200, read.text
+                path = f"/ledger/v1/booking-requests/{request_id}"
+                assert (await gateway.get(path, headers=reader)).status_code == 200, path

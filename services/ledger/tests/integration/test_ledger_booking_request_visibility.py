@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .test_ledger_booking_requests import funded_bank, submit
 
 pytestmark = pytest.mark.integration
@@ -81,8 +81,9 @@ async def test_the_back_office_and_auditors_read_every_booking_request(
     reader = as_role(role, office, subject=f"user:{role}-reader")
     accounts = await funded_bank(ledger_client, accountant)
     written = [
-        (await submit(ledger_client, as_role("trader", "front", subject=who), accounts, 50_00))
-        .json()
+        (
+            await submit(ledger_client, as_role("trader", "front", subject=who), accounts, 50_00)
+        ).json()
         for who in (TINA, TOM)
     ]
     last = max(w["position"] for w in written)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from .conftest import Headers
+from shared_kernel.testing import Headers
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,9 @@ import uuid
 import httpx
 import pytest
 from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from shared_kernel.testing import Headers
 
-from .conftest import Headers
 from .tickets_api import open_ticket, post, read
-
 
 pytestmark = pytest.mark.integration
 
