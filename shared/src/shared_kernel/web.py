@@ -16,7 +16,9 @@ from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Lifespan
 
+from shared_kernel.docs import install_docs
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import DomainError
 from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentityVerifier, InvalidIdentity
@@ -112,6 +114,91 @@ def install_problem_handlers(app: FastAPI) -> None:
             "the server failed; the request was not applied",
             headers={"Connection": "close"},
         )
+
+
+# NUL, which PostgreSQL refuses in text, and the other C0 control characters that no text of
+# the back office needs (tab, line feed and carriage return pass: free text may hold them);
+# and lone surrogates, which a JSON escape can carry but no database encoding can store.
+REFUSED_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """A dependency of every service route: refuse control characters in path and query
+    parameters and in the strings (keys and values) of a JSON body, with a 422 naming each
+    field, before any of it reaches a query or an event."""
+    errors = [
+        _refused(("path", name), value)
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and REFUSED_CHARACTER.search(value)
+    ]
+    errors += [
+        _refused(("query", _escaped(name)), name + value)
+        for name, value in request.query_params.multi_items()
+        if REFUSED_CHARACTER.search(name) or REFUSED_CHARACTER.search(value)
+    ]
+    if "json" in request.headers.get("content-type", ""):
+        body = await request.body()
+        # JSON carries a control character or surrogate only as a backslash escape.
+        if b"\\" in body:
+            try:
+                document = json.loads(body)
+            except (ValueError, RecursionError):
+                document = None  # the route's own parsing answers malformed JSON
+            errors += [_refused(("body", *loc), text) for loc, text in _refused_strings(document)]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _refused(loc: tuple[str | int, ...], value: str) -> dict[str, Any]:
+    found = REFUSED_CHARACTER.search(value)
+    code = f"U+{ord(found.group()):04X}" if found else "a control character"
+    return {
+        "loc": loc,
+        "msg": f"must not contain control characters or lone surrogates (found {code})",
+        "type": "control_character",
+    }
+
+
+def _escaped(name: str) -> str:
+    """A name fit to be echoed as a field: refused characters spelled as escapes."""
+    return REFUSED_CHARACTER.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
+
+
+def _refused_strings(document: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where in a parsed JSON document a string (or an object key) holds a refused
+    character; without recursion, however deep the document nests."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    pending: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
+    while pending:  # depth first, in document order (children pushed last to first)
+        loc, value = pending.pop()
+        if isinstance(value, str):
+            if REFUSED_CHARACTER.search(value):
+                found.append((loc, value))
+        elif isinstance(value, dict):
+            for key in value:
+                if REFUSED_CHARACTER.search(key):
+                    found.append(((*loc, _escaped(key)), key))
+            pending.extend(((*loc, _escaped(k)), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            pending.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+    return found
+
+
+def create_service_app(title: str, lifespan: Lifespan[FastAPI]) -> FastAPI:
+    """A service's FastAPI app with the kernel's rules on every route: errors as
+    problem+json, no control character in any parameter or JSON string, and ``/docs`` with
+    Swagger UI's assets served locally (FastAPI's own page loads them from a CDN)."""
+    app = FastAPI(
+        title=title,
+        version="1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(refuse_control_characters)],
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_docs(app, title=title)
+    install_problem_handlers(app)
+    return app
 
 
 def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> Any:

@@ -47,7 +47,9 @@ def test_registration_refuses_segregation_of_duties_violations() -> None:
         Operator.register("eve", "Eve", frozenset({"trader", "controller"}))
 
 
-@pytest.mark.parametrize("username", ["A", "1ab", "ab cd", "x", "ab/cd", "a" * 64, "nl\n", "ab\x00"])
+@pytest.mark.parametrize(
+    "username", ["A", "1ab", "ab cd", "x", "ab/cd", "a" * 64, "nl\n", "ab\x00"]
+)
 def test_registration_refuses_malformed_usernames(username: str) -> None:
     with pytest.raises(DomainError) as refused:
         Operator.register(username, "Someone", frozenset({"admin"}))

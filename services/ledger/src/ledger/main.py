@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from shared_kernel.docs import install_docs
-from shared_kernel.web import install_problem_handlers
+from shared_kernel.web import create_service_app
 
 from ledger.api import accounts, audit, booking_requests, journal, periods, reports
 from ledger.api.errors import install_ledger_problem_handlers
@@ -41,10 +40,7 @@ def create_app(
                     await sweeper
             await ledger.runtime.stop()
 
-    # /docs with Swagger UI's assets served locally (FastAPI's own page needs a CDN).
-    app = FastAPI(title="Ledger", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
-    install_docs(app, title="Ledger")
-    install_problem_handlers(app)
+    app = create_service_app("Ledger", lifespan)
     install_ledger_problem_handlers(app)
     for module in (accounts, journal, booking_requests, periods, reports, audit):
         app.include_router(module.router)

@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from shared_kernel.docs import install_docs
-from shared_kernel.web import install_problem_handlers
+from shared_kernel.web import create_service_app
 
 from risk.api import exposures, kris, limits, reports_register, risks
 from risk.app.commands import utc_now
@@ -41,10 +40,7 @@ def create_app(
                     await task
             await risk.runtime.stop()
 
-    # /docs with Swagger UI's assets served locally (FastAPI's own page needs a CDN).
-    app = FastAPI(title="Risk", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
-    install_docs(app, title="Risk")
-    install_problem_handlers(app)
+    app = create_service_app("Risk", lifespan)
     for module in ROUTERS:
         app.include_router(module.router)
 

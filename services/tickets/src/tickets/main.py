@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from shared_kernel.docs import install_docs
-from shared_kernel.web import install_problem_handlers
+from shared_kernel.web import create_service_app
 
 from tickets.api import alerts, queues, reports, tickets
 from tickets.app.commands import utc_now
@@ -42,10 +41,7 @@ def create_app(
                     await scheduler
             await service.runtime.stop()
 
-    # /docs with Swagger UI's assets served locally (FastAPI's own page needs a CDN).
-    app = FastAPI(title="Tickets", version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
-    install_docs(app, title="Tickets")
-    install_problem_handlers(app)
+    app = create_service_app("Tickets", lifespan)
     for module in (queues, tickets, alerts, reports):
         app.include_router(module.router)
 

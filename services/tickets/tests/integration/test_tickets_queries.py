@@ -126,3 +126,39 @@ async def test_queue_creation_is_idempotent(
     assert queue["priority_matrix"] == [[1, 1, 2, 3], [1, 2, 3, 3], [2, 3, 3, 4], [3, 3, 4, 4]]
     default = await read(tickets_client, admin, "/v1/queues", 0)
     assert "it-support" in [q["name"] for q in default["items"]]
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "-" * 50,
+        "- " * 60,
+        "-!" * 60,
+        "-(" * 60,
+        "-&-|" * 40,
+        "a <-> b :* & | ! ((( \"unbalanced 'quotes",
+        'vpn -"-"-"-" or or -',
+    ],
+    ids=["50 hyphens", "spaced hyphens", "not-not", "nested", "and-or", "operators", "mixed"],
+)
+async def test_a_search_of_tsquery_operators_is_an_answer_not_a_server_error(
+    tickets_client: httpx.AsyncClient, as_role: Headers, q: str
+) -> None:
+    """websearch_to_tsquery nests one NOT per hyphen of such a run and fails beyond 32."""
+    agent = as_role("it-support")
+    await open_ticket(tickets_client, agent, title="VPN drops every hour")
+
+    response = await tickets_client.get("/v1/tickets", params={"q": q}, headers=agent)
+
+    assert response.status_code == 200, response.text
+
+
+async def test_a_search_longer_than_200_characters_is_a_422_naming_q(
+    tickets_client: httpx.AsyncClient, as_role: Headers
+) -> None:
+    response = await tickets_client.get(
+        "/v1/tickets", params={"q": "-" * 201}, headers=as_role("it-support")
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "query.q"

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from shared_kernel.identity import require_any_role
+from shared_kernel.visibility import Visibility
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from ledger.api.dependencies import (
@@ -20,6 +21,7 @@ from ledger.api.dependencies import (
 )
 from ledger.api.schemas import (
     ID_PATTERN,
+    PLAIN,
     ApprovalWritten,
     BookingRequestPage,
     BookingRequestView,
@@ -103,13 +105,35 @@ async def list_requests(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     status: Literal["pending", "approved", "rejected", "expired"] | None = None,
+    submitted_by: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=PLAIN,
+            description="Only the requests of this submitter. The front office sees only "
+            "its own requests, so naming someone else gives it an empty page.",
+        ),
+    ] = None,
 ) -> Any:
+    """Booking requests in the order they were submitted. The back office and auditors see
+    all; the front office sees only the requests it submitted itself."""
     require_any_role(caller, READERS | REQUESTERS, "reading booking requests")
-    page = await ledger.queries.booking_requests(cursor, limit, status)
+    visibility = Visibility.of(caller, READERS)
+    page = await ledger.queries.booking_requests(
+        cursor, limit, visibility, status=status, submitted_by=submitted_by
+    )
     return BookingRequestPage(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.get("/{request_id}", response_model=BookingRequestView, dependencies=[Consistent])
 async def get_request(request_id: RequestId, ledger: LedgerDep, caller: Caller) -> Any:
+    """One booking request; the front office reads only its own (another's is 404)."""
     require_any_role(caller, READERS | REQUESTERS, "reading a booking request")
-    return await ledger.queries.booking_request(request_id)
+    booking_request = await ledger.queries.booking_request(request_id)
+    Visibility.of(caller, READERS).require(
+        booking_request["submitted_by"],
+        f"booking request {request_id} does not exist",
+        field="request_id",
+    )
+    return booking_request

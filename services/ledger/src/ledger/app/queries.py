@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from shared_kernel.errors import DomainError, NotFound
 from shared_kernel.readmodel import ReadModelStore
+from shared_kernel.visibility import Visibility
 
 from ledger.domain import parse_period
 from ledger.projections.tables import (
@@ -187,14 +188,24 @@ class LedgerQueries:
         return entry
 
     async def booking_requests(
-        self, cursor: str | None, limit: int, status: str | None = None
+        self,
+        cursor: str | None,
+        limit: int,
+        visibility: Visibility,
+        *,
+        status: str | None = None,
+        submitted_by: str | None = None,
     ) -> Page:
+        """The requests ``visibility`` shows, narrowed by the client's filters."""
         after = decode_cursor(cursor, int)
         query = sa.select(booking_requests).order_by(booking_requests.c.position).limit(limit + 1)
+        query = visibility.restrict(query, booking_requests.c.submitted_by)
         if after is not None:
             query = query.where(booking_requests.c.position > after[0])
         if status is not None:
             query = query.where(booking_requests.c.status == status)
+        if submitted_by is not None:
+            query = query.where(booking_requests.c.submitted_by == submitted_by)
         async with self._read_model.reading() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
             page = page_of(rows, limit, lambda r: r["position"])

@@ -131,6 +131,8 @@ booking_requests = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Index("booking_requests_due", "status", "expires_at"),
+    # The front office lists only its own requests (shared_kernel.visibility).
+    sa.Index("booking_requests_submitter", "submitted_by", "position"),
 )
 
 request_lines = sa.Table(

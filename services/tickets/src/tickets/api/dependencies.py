@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from shared_kernel.identity import Identity, IdentityVerifier
 from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.visibility import Visibility
 from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
 
 from tickets.bootstrap import Tickets
@@ -26,10 +27,10 @@ READERS = FULL_READERS | FRONT_OFFICE
 QUEUE_MANAGERS = ADMINS
 
 
-def sees_everything(caller: Identity) -> bool:
+def visibility(caller: Identity) -> Visibility:
     """Back-office readers see all tickets and internal notes; a front-office requester
     sees the tickets they requested, without internal notes."""
-    return caller.has_any(FULL_READERS)
+    return Visibility.of(caller, FULL_READERS)
 
 
 def tickets_of(request: Request) -> Tickets:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
-from shared_kernel.errors import NotFound
 from shared_kernel.identity import Identity, require_any_role
 from shared_kernel.unit_of_work import CommandResult
 from shared_kernel.web import IdempotencyKeyHeader, command_context
@@ -19,7 +18,7 @@ from tickets.api.dependencies import (
     Consistent,
     IfMatch,
     TicketsDep,
-    sees_everything,
+    visibility,
 )
 from tickets.api.schemas import (
     ID_PATTERN,
@@ -104,7 +103,7 @@ async def list_tickets(
         status=status,
         priority=priority,
         assignee=assignee,
-        requester=None if sees_everything(caller) else caller.subject,
+        requester=visibility(caller).owner,
         sla=sla,
         q=q,
         ticket_type=ticket_type,
@@ -118,8 +117,9 @@ async def _visible_ticket(service: Tickets, caller: Identity, ticket_id: str) ->
     revealed to exist)."""
     require_any_role(caller, READERS, "reading a ticket")
     ticket = await service.queries.ticket(ticket_id)
-    if not sees_everything(caller) and ticket["requester"] != caller.subject:
-        raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+    visibility(caller).require(
+        ticket["requester"], f"ticket {ticket_id} does not exist", field="ticket_id"
+    )
     return ticket
 
 
@@ -132,7 +132,9 @@ async def get_ticket(ticket_id: TicketId, service: TicketsDep, caller: Caller) -
 async def conversation(ticket_id: TicketId, service: TicketsDep, caller: Caller) -> Any:
     """Public replies, and for the back office internal notes too, oldest first."""
     await _visible_ticket(service, caller, ticket_id)
-    items = await service.queries.conversation(ticket_id, include_internal=sees_everything(caller))
+    items = await service.queries.conversation(
+        ticket_id, include_internal=visibility(caller).everything
+    )
     return {"items": items}
 
 
@@ -141,10 +143,14 @@ async def history(ticket_id: TicketId, service: TicketsDep, caller: Caller) -> A
     """Every change from the ticket's events (who, when, what, why); read from the event
     store, so always current. A front-office requester does not see internal notes."""
     require_any_role(caller, READERS, "reading a ticket's history")
-    full = sees_everything(caller)
-    if not full and await service.history.requester_of(ticket_id) != caller.subject:
-        raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-    return {"items": await service.history.of(ticket_id, include_internal=full)}
+    scope = visibility(caller)
+    if not scope.everything:
+        scope.require(
+            await service.history.requester_of(ticket_id),
+            f"ticket {ticket_id} does not exist",
+            field="ticket_id",
+        )
+    return {"items": await service.history.of(ticket_id, include_internal=scope.everything)}
 
 
 @router.post("/{ticket_id}/assignment", response_model=Written)

@@ -333,9 +333,11 @@ class TicketCommands:
     async def post_message(self, command: PostMessage, uow: UnitOfWork) -> CommandResult:
         author = uow.context.actor.subject
         async with uow:
-            ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
+            ticket = await get_ticket(uow, command.ticket_id, None)
             if not command.as_agent and ticket.requester != author:
                 raise NotFound(f"ticket {command.ticket_id} does not exist", field="ticket_id")
+            # Only now: a stranger's stale If-Match must not learn that the ticket exists.
+            check_version(ticket.version, command.expected_version, f"ticket {command.ticket_id}")
             message_id = str(new_event_id())
             if command.internal:
                 ticket.add_note(message_id, author=author, body=command.body, at=self.clock())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,20 @@ class TicketFilter:
     sla: str | None = None  # "breached" | "at_risk"
     q: str | None = None
     ticket_type: str | None = None
+
+
+# Characters of tsquery syntax: websearch_to_tsquery reads them as word separators, yet a run of
+# them between hyphens still nests one NOT per hyphen and overflows PostgreSQL's tsquery stack
+# ("tsquery stack too small" beyond 32). Separators they are, so they become blanks; and a run
+# of hyphens (blanks between) becomes the one NOT it means.
+TSQUERY_OPERATORS = re.compile(r"[!&|()<>:*\\]")
+NEGATION_RUN = re.compile(r"-[\s-]*-")
+
+
+def web_search(q: str) -> str:
+    """The client's search in web-search syntax (words, "phrases", ``or``, ``-word``), freed
+    of what could only make PostgreSQL fail."""
+    return NEGATION_RUN.sub("-", TSQUERY_OPERATORS.sub(" ", q))
 
 
 def encode_cursor(position: int) -> str:
@@ -145,9 +160,8 @@ class TicketQueries:
         elif where.sla == "at_risk":
             query = query.where(_at_risk())
         if where.q:
-            query = query.where(
-                tickets.c.search.op("@@")(sa.func.websearch_to_tsquery("simple", where.q))
-            )
+            search = sa.func.websearch_to_tsquery("simple", web_search(where.q))
+            query = query.where(tickets.c.search.op("@@")(search))
         async with self._read_model.reading() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
         more = len(rows) > limit
