@@ -10,6 +10,7 @@ import httpx
 import pytest
 from shared_kernel.testing import Headers
 
+from .ledger_api import entry
 from .test_ledger_booking_requests import funded_bank, submit
 
 pytestmark = pytest.mark.integration
@@ -94,3 +95,21 @@ async def test_the_back_office_and_auditors_read_every_booking_request(
     for request_id in ids:
         response = await ledger_client.get(f"/v1/booking-requests/{request_id}", headers=reader)
         assert response.status_code == 200, response.text
+
+
+async def test_a_refused_request_tells_the_front_office_no_balance(
+    ledger_client: httpx.AsyncClient, as_role: Headers
+) -> None:
+    accountant, trader = as_role("accountant"), as_role("trader", "front", subject=TINA)
+    accounts = await funded_bank(ledger_client, accountant)  # 1,000.00 EUR in the bank
+    body = entry(accounts["expense"], accounts["bank"], 5000_00, voucher="ER-PROBE-1")
+
+    by_trader = await ledger_client.post("/v1/booking-requests", json=body, headers=trader)
+    body["voucher_number"] = "ER-PROBE-2"
+    by_accountant = await ledger_client.post("/v1/booking-requests", json=body, headers=accountant)
+
+    assert by_trader.status_code == by_accountant.status_code == 422, by_trader.text
+    assert by_trader.json()["code"] == by_accountant.json()["code"] == "InsufficientFunds"
+    assert by_trader.json()["field"] == by_accountant.json()["field"]
+    assert "1,000.00" not in by_trader.text and "1000.00" not in by_trader.text
+    assert "1,000.00" in by_accountant.text or "1000.00" in by_accountant.text

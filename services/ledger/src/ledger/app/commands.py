@@ -23,6 +23,7 @@ from shared_kernel.unit_of_work import (
     approver_of,
     run_command_retrying,
 )
+from shared_kernel.visibility import FRONT_OFFICE
 
 from ledger.app.bulk import PostJournalEntries, post_journal_entries
 from ledger.app.loading import (
@@ -35,6 +36,7 @@ from ledger.domain import (
     Account,
     BookingRequest,
     EntryDetails,
+    InsufficientFunds,
     LineInput,
     Period,
     approve_request,
@@ -251,15 +253,22 @@ class LedgerCommands:
         async with uow:
             accounts = await load_accounts(uow, touched_accounts(command.lines))
             period = await load_period(uow, details.booking_date)
-            request = submit_request(
-                request_id,
-                details,
-                command.lines,
-                accounts,
-                period,
-                submitted_by=uow.context.actor.subject,
-                expires_at=self.clock() + self.request_ttl,
-            )
+            try:
+                request = submit_request(
+                    request_id,
+                    details,
+                    command.lines,
+                    accounts,
+                    period,
+                    submitted_by=uow.context.actor.subject,
+                    expires_at=self.clock() + self.request_ttl,
+                )
+            except InsufficientFunds as refused:
+                # The front office learns that a request cannot be reserved, never an
+                # account's balance: that would let a trader probe any account.
+                if uow.context.actor.office == FRONT_OFFICE:
+                    raise refused.without_figures() from None
+                raise
             guard_unconstrained(uow, accounts)
             uow.add(request)
             return await uow.commit(request)

@@ -73,6 +73,20 @@ class InsufficientFunds(DomainError):
 
     title = "Insufficient funds"
 
+    def __init__(self, detail: str, *, account_code: str, field: str) -> None:
+        super().__init__(detail, field=field, code="InsufficientFunds")
+        self.account_code = account_code
+
+    def without_figures(self) -> InsufficientFunds:
+        """The same refusal without the account's balance, for callers who may not see it
+        (the front office submitting a booking request)."""
+        return InsufficientFunds(
+            f"Insufficient funds on account {self.account_code}: the booking would break its"
+            " balance constraint. The back office can tell you more.",
+            account_code=self.account_code,
+            field=self.field or "lines",
+        )
+
 
 def parent_code_of(code: str) -> str | None:
     """The code of the account a sub-account refines: ``"1200.10"`` -> ``"1200"``."""
@@ -267,8 +281,8 @@ class Account(Aggregate):
             f"{limit}. This booking needs {money(wanted)} {currency} on the {side[:-1]} side, "
             f"but only {money(max(self.available(), 0))} {currency} is available "
             "(booked balance less pending reservations).",
+            account_code=self.code,
             field=field,
-            code="InsufficientFunds",
         )
 
     def _apply(self, event: DomainEvent) -> None:
