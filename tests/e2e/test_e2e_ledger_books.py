@@ -120,7 +120,7 @@ async def test_a_month_of_books_closed_exported_and_verified_through_the_gateway
     }
     positions = []
     for debit, credit, amount, day, voucher in [
-        ("1200", "0800", 10_000_00, "2026-11-02", "EB-1"),
+        ("1200", "0800", 10_000_00, "2026-11-02", "EB-2"),
         ("1200", "8400", 1_190_00, "2026-11-12", "AR-1"),
         ("4400", "1200", 400_00, "2026-11-20", "ER-1"),
     ]:

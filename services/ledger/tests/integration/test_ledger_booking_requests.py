@@ -33,7 +33,7 @@ async def submit(
 ) -> httpx.Response:
     return await client.post(
         "/v1/booking-requests",
-        json=entry(accounts["expense"], accounts["bank"], amount, voucher="ER-7"),
+        json=entry(accounts["expense"], accounts["bank"], amount),
         headers=headers,
     )
 
