@@ -92,7 +92,7 @@ async def test_front_office_requests_and_back_office_approves_through_the_gatewa
     approved = await gateway.post(
         f"/ledger/v1/booking-requests/{request_id}/approval", headers=accountant
     )
-    assert approved.status_code == 201, approved.text
+    assert approved.status_code == 200, approved.text
     booked = await consistent(
         gateway, accountant, f"/ledger/v1/accounts/{bank}", approved.json()["position"]
     )
@@ -130,6 +130,7 @@ async def test_a_month_of_books_closed_exported_and_verified_through_the_gateway
             headers=accountant,
         )
         assert posted.status_code == 201, posted.text
+        assert posted.headers["location"] == f"/ledger/v1/journal-entries/{posted.json()['id']}"
         positions.append(posted.json()["position"])
     batch = await gateway.post(
         "/ledger/v1/journal-entry-batches",

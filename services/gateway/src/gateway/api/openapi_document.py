@@ -14,6 +14,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared_kernel.openapi import PROBLEM, PROBLEM_JSON, PROBLEM_SCHEMA
+
 from gateway.domain.policy import API_PREFIX, PathTemplate, Policy, PolicyError
 from gateway.domain.routes import OPENAPI_METHODS
 
@@ -28,23 +30,6 @@ COMPONENT_KINDS = (
     "callbacks",
     "pathItems",
 )
-PROBLEM = "Problem"
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "Problem",
-    "description": "An error, as RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string", "description": "A stable, machine-readable error code"},
-        "field": {"type": "string", "description": "The field the error is about"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "required": ["type", "title", "status", "detail"],
-}
 BEARER_SCHEME: dict[str, Any] = {
     "type": "http",
     "scheme": "bearer",

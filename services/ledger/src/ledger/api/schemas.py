@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
-from ledger.domain import EntryDetails, LineInput
+from ledger.domain import MAX_AMOUNT, EntryDetails, LineInput
 
 # Text without control characters (tab and line breaks aside): PostgreSQL cannot store NUL,
 # and a journal has no use for the others. The pattern also refuses unpaired surrogates.
@@ -62,7 +62,9 @@ class CloseAccountBody(Body):
 class LineBody(Body):
     account_id: Id
     side: Literal["debit", "credit"]
-    amount: Annotated[StrictInt, Field(description="Minor units of the currency, > 0")]
+    amount: Annotated[
+        StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units of the currency")
+    ]
     currency: CurrencyCode
 
     def to_input(self) -> LineInput:

@@ -26,8 +26,18 @@ PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 KeyValue = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
 
 
+def _named(field: str) -> dict[str, Any]:
+    """JSON Schema: ``field`` is present and holds more than blanks."""
+    return {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+
+
 class PreDealCheckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A deal to check: its amount, and whom it is with (a counterparty, a desk, or both)."""
+
+    # The schema says what the validator below checks: one of the two names is given.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [_named("counterparty"), _named("desk")]}
+    )
 
     counterparty: KeyValue | None = None
     desk: KeyValue | None = None
