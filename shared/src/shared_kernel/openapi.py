@@ -3,8 +3,9 @@
 FastAPI documents a 422 ``HTTPValidationError`` that no route ever sends (the kernel's
 handler answers ``application/problem+json``) and no other error at all. ``document_problems``
 rewrites the document once, when it is first built: every operation's 422 becomes a problem,
-and the other problems a route may answer are added (401 and 403 for every route, which all
-need an identity; 404; 409 for writes; 412 where ``If-Match`` is read; 500).
+and the other problems a route may answer are added (400 where a body is read; 401 and 403 for
+every route, which all need an identity; 404; 409 for writes; 412 where ``If-Match`` is read;
+500).
 
 It also documents the one status convention of all services: a POST that creates a record
 answers 201 with ``Location`` (where the new record is read: its own URL, or the record that
@@ -40,6 +41,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 # The problems a service may answer, by status, and which operations may get them.
 _ANSWERS = {
+    "400": "The body is not valid JSON",
     "401": "No valid identity",
     "403": "The caller may not do this (roles, four-eyes, segregation of duties)",
     "404": "The addressed record does not exist",
@@ -95,6 +97,8 @@ def with_problems(document: dict[str, Any]) -> dict[str, Any]:
 
 def _statuses(method: str, operation: dict[str, Any]) -> list[str]:
     statuses = ["401", "403", "404", "422", "500"]
+    if "requestBody" in operation:
+        statuses.append("400")
     if method in _WRITES:
         statuses.append("409")
     if any(

@@ -77,6 +77,10 @@ def combined_openapi(
     components.setdefault("schemas", {}).setdefault(PROBLEM, PROBLEM_SCHEMA)
     security: list[dict[str, list[str]]] = [{bearer: []}, {api_key: []}]
     paths = document.setdefault("paths", {})
+    for item in paths.values():  # the gateway's own routes are rate limited too
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", _problem(GATEWAY_ANSWERS["429"]))
     tags: list[dict[str, Any]] = list(document.get("tags", []))
     for service in sorted(services):
         part = _service_part(service, services[service], policy, security)
@@ -157,13 +161,15 @@ def _describe_operation(
     for status, description in GATEWAY_ANSWERS.items():
         if status == "413" and "requestBody" not in operation:
             continue
-        responses.setdefault(
-            status,
-            {
-                "description": description,
-                "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}},
-            },
-        )
+        responses.setdefault(status, _problem(description))
+
+
+def _problem(description: str) -> dict[str, Any]:
+    """A response documented as a problem."""
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}},
+    }
 
 
 def _rewrite_refs(node: Any, renames: Mapping[str, str]) -> Any:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
 
 from risk.api.dependencies import READERS, Caller, Consistent, RiskDep
@@ -42,7 +43,9 @@ class PreDealCheckBody(BaseModel):
     counterparty: KeyValue | None = None
     desk: KeyValue | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
-    amount: Annotated[int, Field(strict=True, gt=0, le=10**17, description="minor units")]
+    amount: Annotated[
+        int, Field(strict=True, gt=0, le=10**17, description="minor units"), JSON_INTEGER
+    ]
 
     @model_validator(mode="after")
     def _names_something(self) -> PreDealCheckBody:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
@@ -48,7 +49,9 @@ PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 KeyValue = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 Amount = Annotated[
-    int, Field(strict=True, gt=0, le=10**17, description="minor units", examples=[1_000_000_00])
+    int,
+    Field(strict=True, gt=0, le=10**17, description="minor units", examples=[1_000_000_00]),
+    JSON_INTEGER,
 ]
 Share = Annotated[
     Decimal,
