@@ -92,7 +92,7 @@ async def test_front_office_requests_and_back_office_approves_through_the_gatewa
     approved = await gateway.post(
         f"/ledger/v1/booking-requests/{request_id}/approval", headers=accountant
     )
-    assert approved.status_code == 201, approved.text
+    assert approved.status_code == 200, approved.text
     booked = await consistent(
         gateway, accountant, f"/ledger/v1/accounts/{bank}", approved.json()["position"]
     )
@@ -120,7 +120,7 @@ async def test_a_month_of_books_closed_exported_and_verified_through_the_gateway
     }
     positions = []
     for debit, credit, amount, day, voucher in [
-        ("1200", "0800", 10_000_00, "2026-11-02", "EB-1"),
+        ("1200", "0800", 10_000_00, "2026-11-02", "EB-2"),
         ("1200", "8400", 1_190_00, "2026-11-12", "AR-1"),
         ("4400", "1200", 400_00, "2026-11-20", "ER-1"),
     ]:
@@ -130,6 +130,7 @@ async def test_a_month_of_books_closed_exported_and_verified_through_the_gateway
             headers=accountant,
         )
         assert posted.status_code == 201, posted.text
+        assert posted.headers["location"] == f"/ledger/v1/journal-entries/{posted.json()['id']}"
         positions.append(posted.json()["position"])
     batch = await gateway.post(
         "/ledger/v1/journal-entry-batches",

@@ -187,5 +187,5 @@ async def test_ledger_postings_fill_a_four_eyes_limit_until_warning_breach_and_r
                 json={"measures": "Trading with the counterparty stopped; limit review tomorrow."},
                 headers=officer,
             ),
-            201,
+            200,
         )

@@ -5,7 +5,13 @@ data, valid and invalid, once with a back-office token (accountant) and once wit
 front-office token (trader), through schemathesis' examples, coverage and fuzzing phases:
 
 - no answer is a 5xx (``not_a_server_error``);
-- invalid data is refused with a 4xx (``negative_data_rejection``);
+- invalid data is refused with a 4xx (``negative_data_rejection``), and valid data is never
+  refused as malformed: the schema is not looser than the validation
+  (``positive_data_acceptance``, and ``valid_data_passes_validation`` from the hooks: a
+  business rule may still refuse it with 422, but never the request validation);
+- every answer is documented: its status, content type, headers (``Location`` of a 201) and
+  body (``status_code_conformance``, ``content_type_conformance``,
+  ``response_headers_conformance``, ``response_schema_conformance``);
 - a method an operation does not have is 405 with ``Allow`` (``unsupported_method``);
 - the same request without the token is 401 (``ignored_auth``).
 
@@ -36,6 +42,10 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 # What refusing invalid data may look like (429: the gateway's rate limit, e.g. on log-in).
 REFUSALS = [400, 401, 403, 404, 405, 409, 413, 415, 422, 429]
+# What valid data may get besides success: no permission or record, a conflict with the
+# state, a stale If-Match, a body over the gateway's size limit (a batch of 10,000 entries),
+# a business rule's 422 (checked apart: never a malformed-request 422), the rate limit.
+ACCEPTANCES = ["2xx", 401, 403, 404, 409, 412, 413, 422, 429]
 CONFIG = f"""
 hooks = "{HOOKS}"
 workers = 2
@@ -51,6 +61,12 @@ with-security-parameters = false
 enabled = false
 not_a_server_error.enabled = true
 negative_data_rejection = {{ enabled = true, expected-statuses = {REFUSALS} }}
+positive_data_acceptance = {{ enabled = true, expected-statuses = {ACCEPTANCES} }}
+valid_data_passes_validation.enabled = true
+status_code_conformance.enabled = true
+content_type_conformance.enabled = true
+response_headers_conformance.enabled = true
+response_schema_conformance.enabled = true
 unsupported_method.enabled = true
 ignored_auth.enabled = true
 """
@@ -76,7 +92,7 @@ async def test_generated_requests_get_no_server_error_and_invalid_data_a_4xx(
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
 
     output = tmp_path / "schemathesis.out"

@@ -130,7 +130,7 @@ class EventStore:
             return []
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
         # Checked under the lock, where no other append can interleave: exact, not optimistic.
-        await self._check_versions(conn, appends)
+        await self.check_versions(conn, appends)
         last = (
             await conn.execute(
                 sa.select(events.c.position, events.c.hash)
@@ -202,7 +202,8 @@ class EventStore:
                     return ChainReport(checked=checked, broken_at=envelope)
                 previous_hash, after, checked = expected, row["position"], checked + 1
 
-    async def _check_versions(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> None:
+    async def check_versions(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> None:
+        """Raise ConcurrencyConflict unless every stream is at its expected version."""
         # One index probe per stream (the newest version, read backwards from the unique
         # (stream_id, stream_version) index), not a walk over each stream's whole history.
         rows = await conn.execute(_CURRENT_VERSIONS, {"ids": list({a.stream_id for a in appends})})

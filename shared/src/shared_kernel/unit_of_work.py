@@ -181,6 +181,19 @@ class UnitOfWork:
         is open"); the commit fails with a conflict if another command changed it meanwhile."""
         self._guards.append(aggregate)
 
+    async def ensure_current(self) -> None:
+        """Raise ConcurrencyConflict when a stream this unit of work read has moved since.
+
+        A command reads its streams one after another, so a later read may see a write that
+        an earlier one missed. Before refusing on what a later read found (say "this number is
+        taken"), a command calls this: if another command changed what it read first, it is
+        rerun on fresh state and answers what that state says (say "already reversed")."""
+        latest = {a.id: a for a in self._tracked}  # a stream read twice: its last read counts
+        await self.store.check_versions(
+            self.connection,
+            [StreamAppend(a.id, a.stream_type, a.version, ()) for a in latest.values()],
+        )
+
     async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
         """Append all pending events atomically and commit. ``result_for`` names the aggregate
         the answer is about (default: the first one that changed)."""

@@ -22,11 +22,12 @@ from shared_kernel.docs import install_docs
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import DomainError
 from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentityVerifier, InvalidIdentity
+from shared_kernel.openapi import PROBLEM_JSON as PROBLEM_JSON  # re-exported: services use it
+from shared_kernel.openapi import document_problems
 from shared_kernel.unit_of_work import CommandContext, Idempotency
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{1,200}$")
 
 
@@ -65,7 +66,9 @@ class Unauthenticated(Exception):
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Every error leaves as RFC 9457 problem+json; a client's mistake is never a 500."""
+    """Every error leaves as RFC 9457 problem+json, and the OpenAPI document says so; a
+    client's mistake is never a 500."""
+    document_problems(app)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

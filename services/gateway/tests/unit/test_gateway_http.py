@@ -356,3 +356,18 @@ async def test_login_validates_its_body_before_touching_the_store(harness: Harne
 
     body = assert_problem(response, 422, "InvalidRequest")
     assert body["field"] == "password"
+
+
+async def test_a_created_records_location_is_passed_on_as_the_gateway_serves_it(
+    harness: Harness,
+) -> None:
+    async def created(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, json={"id": "e1"}, headers={"Location": "/v1/accounts/e1"})
+
+    harness.ledger.answer = created
+    response = await harness.client.post(
+        "/ledger/v1/accounts", json={}, headers=harness.bearer("accountant")
+    )
+
+    assert response.status_code == 201
+    assert response.headers["location"] == "/ledger/v1/accounts/e1"

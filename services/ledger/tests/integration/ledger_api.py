@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -38,10 +39,13 @@ def entry(
     amount: int,
     *,
     booking_date: str = "2026-11-26",
-    voucher: str = "RE-1",
+    voucher: str | None = None,
     currency: str = "EUR",
     **fields: Any,
 ) -> dict[str, Any]:
+    """An entry of two lines; without ``voucher`` it gets a voucher number of its own (a
+    number identifies one voucher per fiscal year)."""
+    voucher = voucher or f"RE-{uuid.uuid4().hex[:12]}"
     return {
         "voucher_number": voucher,
         "booking_date": booking_date,

@@ -74,7 +74,7 @@ async def keep_the_books(
     approved = await client.post(
         f"/v1/booking-requests/{request.json()['id']}/approval", headers=accountant
     )
-    assert approved.status_code == 201, approved.text
+    assert approved.status_code == 200, approved.text
     positions += [request.json()["position"], approved.json()["position"]]
     await settle(client, accountant, *positions)
     return ids, positions

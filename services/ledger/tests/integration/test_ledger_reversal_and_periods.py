@@ -99,7 +99,7 @@ async def test_two_concurrent_reversals_of_one_entry_one_wins(
         assert codes == [201, 409, 409, 409], [a.text for a in answers]
         assert all(
             a.json()["code"] == "EntryAlreadyReversed" for a in answers if a.status_code == 409
-        )
+        ), [a.text for a in answers]
     ledger = ledger_client.ledger  # type: ignore[attr-defined]
     async with ledger.runtime.engine.connect() as conn:
         history = await ledger.runtime.store.read_stream(conn, original_id)

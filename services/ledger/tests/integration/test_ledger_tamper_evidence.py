@@ -56,7 +56,8 @@ async def test_a_changed_amount_is_found_and_its_entry_named(
     entries = await book_three(ledger_client, headers)
     intact = await ledger_client.get("/v1/verification", headers=as_role("auditor", "none"))
     assert intact.status_code == 200, intact.text
-    assert (intact.json()["intact"], intact.json()["checked"]) == (True, 5)
+    # Two accounts opened, then per entry its voucher number's claim and the entry itself.
+    assert (intact.json()["intact"], intact.json()["checked"]) == (True, 8)
     cli = await asyncio.to_thread(verify_cli, ledger_settings.database_url)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert cli.stdout.startswith("INTACT")
@@ -70,7 +71,7 @@ async def test_a_changed_amount_is_found_and_its_entry_named(
 
     broken = (await ledger_client.get("/v1/verification", headers=headers)).json()
     assert broken["intact"] is False
-    assert broken["checked"] == 3
+    assert broken["checked"] == 5
     mismatch = broken["first_mismatch"]
     assert (mismatch["entry_id"], mismatch["voucher_number"]) == (entries[1], "RE-1")
     assert mismatch["event_type"] == "ledger.JournalEntryPosted.v1"
@@ -91,8 +92,10 @@ async def test_a_removed_event_is_found_at_the_gap(
     )
     broken = (await ledger_client.get("/v1/verification", headers=headers)).json()
     assert broken["intact"] is False
-    # The event after the gap no longer chains to its predecessor.
-    assert broken["first_mismatch"]["entry_id"] == entries[1]
+    # The event after the gap (the claim of the next entry's voucher number) no longer chains
+    # to its predecessor.
+    mismatch = broken["first_mismatch"]
+    assert (mismatch["stream_id"], mismatch["voucher_number"]) == ("voucher:2026:RE-1", "RE-1")
 
 
 async def test_only_auditors_and_bookkeepers_may_verify(

@@ -141,7 +141,7 @@ class Books:
         response = await self.client.post(
             f"/v1/booking-requests/{request_id}/approval", headers=self.accountant
         )
-        assert response.status_code == 201, response.text
+        assert response.status_code == 200, response.text
         return str(response.json()["id"])
 
     async def reject(self, request_id: str) -> None:

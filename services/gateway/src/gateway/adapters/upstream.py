@@ -117,6 +117,10 @@ class UpstreamClient:
         returned = {
             name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
         }
+        location = response.headers.get("location", "")
+        if location.startswith("/v1/"):
+            # The service names the new record in its own URL space; the client reaches it here.
+            returned["location"] = f"/{service}{location}"
         return UpstreamResponse(response.status_code, response.content, returned)
 
     async def _exchange(self, service: str, request: httpx.Request) -> httpx.Response:

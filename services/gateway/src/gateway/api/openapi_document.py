@@ -15,6 +15,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared_kernel.openapi import PROBLEM, PROBLEM_JSON, PROBLEM_SCHEMA
+
 from gateway.domain.policy import API_PREFIX, PathTemplate, Policy, PolicyError
 from gateway.domain.routes import OPENAPI_METHODS
 
@@ -29,23 +31,6 @@ COMPONENT_KINDS = (
     "callbacks",
     "pathItems",
 )
-PROBLEM = "Problem"
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "Problem",
-    "description": "An error, as RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string", "description": "A stable, machine-readable error code"},
-        "field": {"type": "string", "description": "The field the error is about"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "required": ["type", "title", "status", "detail"],
-}
 BEARER_SCHEME: dict[str, Any] = {
     "type": "http",
     "scheme": "bearer",
@@ -93,6 +78,10 @@ def combined_openapi(
     components.setdefault("schemas", {}).setdefault(PROBLEM, PROBLEM_SCHEMA)
     security: list[dict[str, list[str]]] = [{bearer: []}, {api_key: []}]
     paths = document.setdefault("paths", {})
+    for item in paths.values():  # the gateway's own routes are rate limited too
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", _problem(GATEWAY_ANSWERS["429"]))
     tags: list[dict[str, Any]] = list(document.get("tags", []))
     for service in sorted(services):
         part = _service_part(service, services[service], policy, security)
@@ -179,13 +168,15 @@ def _describe_operation(
     for status, description in GATEWAY_ANSWERS.items():
         if status == "413" and "requestBody" not in operation:
             continue
-        responses.setdefault(
-            status,
-            {
-                "description": description,
-                "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}},
-            },
-        )
+        responses.setdefault(status, _problem(description))
+
+
+def _problem(description: str) -> dict[str, Any]:
+    """A response documented as a problem."""
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}},
+    }
 
 
 def _rewrite_refs(node: Any, renames: Mapping[str, str]) -> Any:

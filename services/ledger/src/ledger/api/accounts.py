@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from shared_kernel.identity import require_any_role
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
@@ -34,6 +34,7 @@ AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
 async def open_account_route(
     body: OpenAccountBody,
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -49,6 +50,7 @@ async def open_account_route(
         credit_limit=body.credit_limit,
     )
     result = await ledger.commands.execute(context, ledger.commands.open_account, command)
+    response.headers["Location"] = f"/v1/accounts/{result.aggregate_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from shared_kernel.identity import require_any_role
 from shared_kernel.visibility import Visibility
 from shared_kernel.web import IdempotencyKeyHeader, command_context
@@ -41,6 +41,7 @@ RequestId = Annotated[str, Path(pattern=ID_PATTERN)]
 async def submit(
     body: EntryBody,
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -51,12 +52,11 @@ async def submit(
     context = command_context(caller, request, body, idempotency_key)
     command = SubmitBookingRequest(body.details(), body.line_inputs())
     result = await ledger.commands.execute(context, ledger.commands.submit_booking_request, command)
+    response.headers["Location"] = f"/v1/booking-requests/{result.aggregate_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 
-@router.post(
-    "/{request_id}/approval", status_code=status.HTTP_201_CREATED, response_model=ApprovalWritten
-)
+@router.post("/{request_id}/approval", response_model=ApprovalWritten)
 async def approve(
     request_id: RequestId,
     request: Request,
@@ -65,7 +65,9 @@ async def approve(
     version: IfMatch,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
-    """Approve (four-eyes: never the submitter) and post; answers the posted entry."""
+    """Approve (four-eyes: never the submitter) and post. 200: the request changed state;
+    the answer names the entry it was posted as (``id``, readable at
+    ``/v1/journal-entries/{id}``) and the request."""
     require_any_role(caller, BOOKKEEPERS, "approving a booking request")
     context = command_context(caller, request, None, idempotency_key)
     command = DecideBookingRequest(request_id, expected_version=version)

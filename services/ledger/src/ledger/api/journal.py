@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from shared_kernel.identity import require_any_role
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
@@ -34,6 +34,7 @@ EntryId = Annotated[str, Path(pattern=ID_PATTERN)]
 async def post_entry(
     body: PostJournalEntryBody,
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -42,6 +43,7 @@ async def post_entry(
     context = command_context(caller, request, body, idempotency_key)
     command = PostJournalEntry(body.details(), body.line_inputs())
     result = await ledger.commands.execute(context, ledger.commands.post_journal_entry, command)
+    response.headers["Location"] = f"/v1/journal-entries/{result.aggregate_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 
@@ -49,6 +51,7 @@ async def post_entry(
 async def post_entries_in_bulk(
     body: BulkPostBody,
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -61,6 +64,8 @@ async def post_entries_in_bulk(
         tuple(BulkEntry(entry.details(), entry.line_inputs()) for entry in body.entries)
     )
     result = await ledger.commands.execute(context, ledger.commands.post_journal_entries, command)
+    # The batch is named by its first entry (every entry id derives from it).
+    response.headers["Location"] = f"/v1/journal-entries/{result.aggregate_id}"
     return BulkWritten(
         batch_id=result.aggregate_id,
         count=len(body.entries),
@@ -74,6 +79,7 @@ async def reverse_entry(
     entry_id: EntryId,
     body: ReverseEntryBody,
     request: Request,
+    response: Response,
     ledger: LedgerDep,
     caller: Caller,
     version: IfMatch,
@@ -93,6 +99,7 @@ async def reverse_entry(
         expected_version=version,
     )
     result = await ledger.commands.execute(context, ledger.commands.reverse_journal_entry, command)
+    response.headers["Location"] = f"/v1/journal-entries/{result.aggregate_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 

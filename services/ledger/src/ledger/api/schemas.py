@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from shared_kernel.api_types import JSON_INTEGER
 
-from ledger.domain import EntryDetails, LineInput
+from ledger.domain import MAX_AMOUNT, EntryDetails, LineInput
 
 # Text without control characters (tab and line breaks aside): PostgreSQL cannot store NUL,
 # and a journal has no use for the others. The pattern also refuses unpaired surrogates.
@@ -52,6 +53,7 @@ class OpenAccountBody(Body):
     credit_limit: Annotated[
         StrictInt,
         Field(ge=0, description="How far the constrained side may exceed the other, minor units"),
+        JSON_INTEGER,
     ] = 0
 
 
@@ -62,7 +64,11 @@ class CloseAccountBody(Body):
 class LineBody(Body):
     account_id: Id
     side: Literal["debit", "credit"]
-    amount: Annotated[StrictInt, Field(description="Minor units of the currency, > 0")]
+    amount: Annotated[
+        StrictInt,
+        Field(gt=0, le=MAX_AMOUNT, description="Minor units of the currency"),
+        JSON_INTEGER,
+    ]
     currency: CurrencyCode
 
     def to_input(self) -> LineInput:
@@ -91,6 +97,8 @@ class EntryBody(Body):
             max_length=32,
             description="Free key-value data; 'counterparty' and 'desk' are read by risk",
             examples=[{"counterparty": "ACME GmbH", "desk": "rates"}],
+            # Keys that miss the pattern are refused, so the schema says so.
+            json_schema_extra={"additionalProperties": False},
         ),
     ] = {}
     lines: Annotated[list[LineBody], Field(min_length=2, max_length=1000)]

@@ -4,6 +4,9 @@ Every entry is checked as if posted alone, in order (an entry sees the constrain
 the earlier entries of the batch left). If any is refused, nothing is written and the answer
 lists each refused entry's index with the rule it broke.
 
+Voucher numbers are claimed in order too: a number already taken in its fiscal year, or given
+twice within the batch, refuses the later entry (409 when every refusal is such a conflict).
+
 Entry ids derive from the first one (the batch id), so an idempotent replay, which only
 knows the first id, can name them all again.
 """
@@ -13,12 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from shared_kernel.errors import DomainError
+from shared_kernel.errors import Conflict, DomainError
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
-from ledger.app.loading import guard_unconstrained, load_accounts, load_periods
-from ledger.domain import EntryDetails, JournalEntry, LineInput, post_entry
+from ledger.app.loading import guard_unconstrained, load_accounts, load_periods, load_vouchers
+from ledger.domain import (
+    EntryDetails,
+    JournalEntry,
+    LineInput,
+    VoucherNumberInUse,
+    post_entry,
+    voucher_key,
+)
 
 MAX_BULK_ENTRIES = 10_000
 
@@ -42,15 +52,23 @@ class EntryRefusal:
     field: str | None
     code: str
     detail: str
+    status: int = 422
+
+    @classmethod
+    def of(cls, index: int, error: DomainError) -> EntryRefusal:
+        return cls(index, error.field, error.code, error.detail, error.status)
 
 
 class BulkPostingRefused(DomainError):
-    """At least one entry of a bulk posting was refused; nothing was posted (HTTP 422)."""
+    """At least one entry of a bulk posting was refused; nothing was posted (HTTP 422, or
+    409 when every refusal is a conflict with the books, such as a voucher number in use)."""
 
     title = "Bulk posting refused"
 
     def __init__(self, refusals: list[EntryRefusal], total: int) -> None:
         first = refusals[0]
+        if all(r.status == Conflict.status for r in refusals):
+            self.status = Conflict.status
         super().__init__(
             f"{len(refusals)} of {total} entries were refused, so none was posted; "
             f"the first, entry {first.index}: {first.detail}",
@@ -58,6 +76,17 @@ class BulkPostingRefused(DomainError):
             code="BulkPostingRefused",
         )
         self.refusals = refusals
+
+
+def _repeated_voucher(key: tuple[int, str], first_index: int) -> VoucherNumberInUse:
+    year, number = key
+    return VoucherNumberInUse(
+        f"Voucher number {number!r} is already used in fiscal year {year} by entry "
+        f"{first_index} of this batch; a voucher number identifies one voucher, so give this "
+        "one its own number.",
+        field="voucher_number",
+        code="VoucherNumberInUse",
+    )
 
 
 def bulk_entry_ids(first_id: str, count: int) -> list[str]:
@@ -82,12 +111,14 @@ async def post_journal_entries(command: PostJournalEntries, uow: UnitOfWork) -> 
             details.append(entry.details.checked())
         except DomainError as exc:
             details.append(None)
-            refusals.append(EntryRefusal(index, exc.field, exc.code, exc.detail))
+            refusals.append(EntryRefusal.of(index, exc))
     async with uow:
         accounts = await load_accounts(
             uow, {line.account_id for entry in command.entries for line in entry.lines}
         )
         periods = await load_periods(uow, {d.period for d in details if d is not None})
+        vouchers = await load_vouchers(uow, {voucher_key(d) for d in details if d is not None})
+        claimed_at: dict[tuple[int, str], int] = {}
         posted: list[JournalEntry] = []
         for index, (entry, checked) in enumerate(zip(command.entries, details, strict=True)):
             if checked is None:
@@ -104,8 +135,13 @@ async def post_journal_entries(command: PostJournalEntries, uow: UnitOfWork) -> 
                         batch_id=ids[0],
                     )
                 )
+                key = voucher_key(checked)
+                if key in claimed_at:
+                    raise _repeated_voucher(key, claimed_at[key])
+                vouchers[key].claim(entry_id=ids[index])
+                claimed_at[key] = index
             except DomainError as exc:
-                refusals.append(EntryRefusal(index, exc.field, exc.code, exc.detail))
+                refusals.append(EntryRefusal.of(index, exc))
         if refusals:
             raise BulkPostingRefused(sorted(refusals, key=lambda r: r.index), count)
         guard_unconstrained(uow, accounts)

@@ -31,6 +31,7 @@ from ledger.app.loading import (
     guard_unconstrained,
     load_accounts,
     load_period,
+    load_voucher,
 )
 from ledger.domain import (
     Account,
@@ -207,6 +208,7 @@ class LedgerCommands:
                 period,
                 recorded_by=uow.context.actor.subject,
             )
+            (await load_voucher(uow, details)).claim(entry_id=entry_id)
             guard_unconstrained(uow, accounts)
             uow.add(entry)
             return await uow.commit(entry)
@@ -241,6 +243,7 @@ class LedgerCommands:
                 reversed_by=uow.context.actor.subject,
                 reason=command.reason,
             )
+            (await load_voucher(uow, details)).claim(entry_id=reversal_id)
             guard_unconstrained(uow, accounts)
             uow.add(reversal)
             return await uow.commit(reversal)
@@ -269,6 +272,7 @@ class LedgerCommands:
                 if uow.context.actor.office == FRONT_OFFICE:
                     raise refused.without_figures() from None
                 raise
+            (await load_voucher(uow, details)).claim(request_id=request_id)
             guard_unconstrained(uow, accounts)
             uow.add(request)
             return await uow.commit(request)
@@ -285,6 +289,8 @@ class LedgerCommands:
             entry = approve_request(
                 request, entry_id, accounts, period, approver_of(uow.context), self.clock()
             )
+            voucher = await load_voucher(uow, request.details)
+            voucher.claim(entry_id=entry_id, request_id=request.id)
             guard_unconstrained(uow, accounts)
             uow.add(entry)  # last: its position is the one to wait for to read the balance
             return await uow.commit(entry)
@@ -298,6 +304,7 @@ class LedgerCommands:
             reject_request(
                 request, accounts, approver_of(uow.context), command.reason, self.clock()
             )
+            await _release_voucher(uow, request, "rejected")
             uow.add(request)
             return await uow.commit(request)
 
@@ -308,6 +315,7 @@ class LedgerCommands:
             request = await _get_request(uow, DecideBookingRequest(command.request_id))
             accounts = await load_accounts(uow, touched_accounts(request.lines))
             expire_request(request, accounts, self.clock())
+            await _release_voucher(uow, request, "expired")
             uow.add(request)
             return await uow.commit(request)
 
@@ -318,6 +326,12 @@ class LedgerCommands:
             period.close(uow.context.actor.subject)
             uow.add(period)
             return await uow.commit(period)
+
+
+async def _release_voucher(uow: UnitOfWork, request: BookingRequest, outcome: str) -> None:
+    """A request that ends without an entry frees the voucher number it reserved."""
+    assert request.details is not None
+    (await load_voucher(uow, request.details)).release(request.id, outcome)
 
 
 async def _get_request(uow: UnitOfWork, command: DecideBookingRequest) -> BookingRequest:

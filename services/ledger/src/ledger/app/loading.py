@@ -7,6 +7,9 @@ account stream makes the check exact). Unconstrained accounts are only guarded: 
 close makes the command fail rather than book onto a closed account.
 
 Periods: read and guarded, so a concurrent close of the month makes the command fail.
+
+Vouchers: read so that the command can claim (or release) a voucher number; the claim is an
+event on the voucher's stream, so a concurrent claim of the same number makes one fail.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ from shared_kernel.errors import NotFound
 from shared_kernel.unit_of_work import UnitOfWork
 
 from ledger.adapters.locks import lock_accounts
-from ledger.domain import Account, JournalEntry, Period, period_of, period_stream_id
+from ledger.domain import (
+    Account,
+    EntryDetails,
+    JournalEntry,
+    Period,
+    Voucher,
+    period_of,
+    period_stream_id,
+    voucher_key,
+)
+from ledger.domain.vouchers import voucher_stream_id
 
 
 async def load_accounts(uow: UnitOfWork, account_ids: Iterable[str]) -> dict[str, Account]:
@@ -54,6 +67,32 @@ async def load_periods(uow: UnitOfWork, names: Iterable[str]) -> dict[str, Perio
         uow.expect_unchanged(period)
         periods[name] = period
     return periods
+
+
+async def load_voucher(uow: UnitOfWork, details: EntryDetails) -> Voucher:
+    """The voucher of checked entry details (a new stream is a free number), tracked."""
+    vouchers = await load_vouchers(uow, [voucher_key(details)])
+    return vouchers[voucher_key(details)]
+
+
+async def load_vouchers(
+    uow: UnitOfWork, keys: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], Voucher]:
+    """The vouchers by (fiscal year, number); each is saved with the unit of work.
+
+    A number found taken may have been taken by a command that also changed what this one
+    read before (two reversals of one entry): then this one reruns on fresh state instead of
+    being refused for the number (``ensure_current``)."""
+    wanted = sorted(set(keys))
+    found = await uow.find_many(Voucher, [voucher_stream_id(*key) for key in wanted])
+    if any(not voucher.is_free for voucher in found.values()):
+        await uow.ensure_current()
+    vouchers: dict[tuple[int, str], Voucher] = {}
+    for key in wanted:
+        voucher = found.get(voucher_stream_id(*key)) or Voucher.of(*key)
+        uow.add(voucher)
+        vouchers[key] = voucher
+    return vouchers
 
 
 async def get_entry(uow: UnitOfWork, entry_id: str) -> JournalEntry:

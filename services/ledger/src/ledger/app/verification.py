@@ -20,6 +20,7 @@ _WHAT = {
     "account": "account",
     "booking_request": "booking request",
     "period": "period",
+    "voucher": "voucher number",
 }
 
 

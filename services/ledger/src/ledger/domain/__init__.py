@@ -36,6 +36,8 @@ from ledger.domain.events import (
     JournalEntryReversed,
     PeriodClosed,
     PostedLine,
+    VoucherNumberClaimed,
+    VoucherNumberReleased,
 )
 from ledger.domain.journal import EntryDetails, JournalEntry
 from ledger.domain.lines import LineInput, check_lines, mirrored, movements
@@ -49,6 +51,7 @@ from ledger.domain.periods import (
     period_stream_id,
 )
 from ledger.domain.requests import APPROVER_ROLES, BookingRequest, RequestStatus
+from ledger.domain.vouchers import Voucher, VoucherNumberInUse, voucher_key
 
 __all__ = [
     "ALL_EVENTS",
@@ -80,6 +83,10 @@ __all__ = [
     "PostedLine",
     "RequestStatus",
     "Side",
+    "Voucher",
+    "VoucherNumberClaimed",
+    "VoucherNumberInUse",
+    "VoucherNumberReleased",
     "approve_request",
     "check_lines",
     "expire_request",
@@ -95,4 +102,5 @@ __all__ = [
     "reverse_entry",
     "submit_request",
     "touched_accounts",
+    "voucher_key",
 ]

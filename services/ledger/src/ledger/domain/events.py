@@ -224,6 +224,35 @@ class PeriodClosed(DomainEvent):
     closed_by: str
 
 
+@dataclass(frozen=True)
+class VoucherNumberClaimed(DomainEvent):
+    """A voucher number was taken in a fiscal year: by a posted entry (``entry_id``) or, while
+    a booking request waits for its decision, by that request (``request_id`` alone). An
+    approved request's entry claims the number its request held (both ids set)."""
+
+    event_type: ClassVar[str] = "ledger.VoucherNumberClaimed"
+    version: ClassVar[int] = 1
+
+    fiscal_year: int
+    voucher_number: str
+    entry_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VoucherNumberReleased(DomainEvent):
+    """A booking request that held a voucher number ended without an entry (``outcome`` is
+    ``rejected`` or ``expired``): the number is free again."""
+
+    event_type: ClassVar[str] = "ledger.VoucherNumberReleased"
+    version: ClassVar[int] = 1
+
+    fiscal_year: int
+    voucher_number: str
+    request_id: str
+    outcome: str
+
+
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     AccountOpened,
     AccountClosed,
@@ -237,4 +266,6 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     BookingRequestRejected,
     BookingRequestExpired,
     PeriodClosed,
+    VoucherNumberClaimed,
+    VoucherNumberReleased,
 )

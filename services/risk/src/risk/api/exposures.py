@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
 
 from risk.api.dependencies import READERS, Caller, Consistent, RiskDep
@@ -26,13 +27,25 @@ PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 KeyValue = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
 
 
+def _named(field: str) -> dict[str, Any]:
+    """JSON Schema: ``field`` is present and holds more than blanks."""
+    return {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+
+
 class PreDealCheckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A deal to check: its amount, and whom it is with (a counterparty, a desk, or both)."""
+
+    # The schema says what the validator below checks: one of the two names is given.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [_named("counterparty"), _named("desk")]}
+    )
 
     counterparty: KeyValue | None = None
     desk: KeyValue | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
-    amount: Annotated[int, Field(strict=True, gt=0, le=10**17, description="minor units")]
+    amount: Annotated[
+        int, Field(strict=True, gt=0, le=10**17, description="minor units"), JSON_INTEGER
+    ]
 
     @model_validator(mode="after")
     def _names_something(self) -> PreDealCheckBody:

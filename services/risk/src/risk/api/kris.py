@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, uuid5
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.identity import Identity, require_any_role
@@ -226,6 +226,7 @@ def generated_id(caller: Identity, idempotency_key: str | None, what: str) -> st
 async def define_kri(
     body: DefineKriBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -248,6 +249,7 @@ async def define_kri(
         body.red,
     )
     result = await risk.runner.execute(context, risk.kri_commands.define_kri, command)
+    response.headers["Location"] = f"/v1/kris/{result.aggregate_id}"
     return _written(result)
 
 
@@ -280,6 +282,7 @@ async def request_kri_threshold_change(
     kri_id: KriId,
     body: ThresholdChangeBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -294,6 +297,7 @@ async def request_kri_threshold_change(
         kri_id, change_id, body.direction, body.amber, body.red, body.reason, version
     )
     result = await risk.runner.execute(context, risk.kri_commands.request_threshold_change, command)
+    response.headers["Location"] = f"/v1/kris/{kri_id}/threshold-changes"
     return ChangeWritten(**_written(result).model_dump(), change_id=change_id)
 
 
@@ -358,6 +362,7 @@ async def record_kri_measurement(
     kri_id: KriId,
     body: MeasurementBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -374,6 +379,7 @@ async def record_kri_measurement(
     )
     result = await risk.runner.execute(context, risk.kri_commands.record_measurement, command)
     written = _written(result)
+    response.headers["Location"] = f"/v1/kris/{kri_id}/measurements"
     return MeasurementWritten(**written.model_dump(), measurement_id=measurement_id)
 
 

@@ -12,8 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
@@ -48,7 +49,9 @@ PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 KeyValue = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 Amount = Annotated[
-    int, Field(strict=True, gt=0, le=10**17, description="minor units", examples=[1_000_000_00])
+    int,
+    Field(strict=True, gt=0, le=10**17, description="minor units", examples=[1_000_000_00]),
+    JSON_INTEGER,
 ]
 Share = Annotated[
     Decimal,
@@ -118,6 +121,7 @@ class LimitPage(BaseModel):
 async def request_limit(
     body: LimitBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -127,6 +131,7 @@ async def request_limit(
     context = command_context(caller, request, body, idempotency_key)
     command = RequestLimit(body.scope(), body.terms(risk.clock()), body.reason)
     result = await risk.limits.execute(context, risk.limits.request_limit, command)
+    response.headers["Location"] = f"/v1/limits/{result.aggregate_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 
@@ -214,11 +219,7 @@ async def limit_versions(limit_id: LimitId, risk: RiskDep, caller: Caller) -> An
     return {"limit_id": limit_id, "versions": await risk.limit_queries.versions(limit_id)}
 
 
-@router.post(
-    "/v1/limit-breaches/{breach_id}/measures",
-    status_code=status.HTTP_201_CREATED,
-    response_model=Written,
-)
+@router.post("/v1/limit-breaches/{breach_id}/measures", response_model=Written)
 async def record_measures(
     breach_id: BreachId,
     body: MeasuresBody,
@@ -228,7 +229,8 @@ async def record_measures(
     version: IfMatch,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
-    """Record the measures taken about a breach (back office)."""
+    """Record the measures taken about a breach (back office). 200: the breach (If-Match
+    names its version) changed; no new record is created."""
     require_back_office(caller, MEASURE_RECORDERS, "recording breach measures")
     context = command_context(caller, request, body, idempotency_key)
     command = RecordBreachMeasures(breach_id, body.measures, version)

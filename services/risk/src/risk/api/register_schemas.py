@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from shared_kernel.api_types import JSON_INTEGER
 
 from risk.domain.register import RiskDetails
 from risk.domain.scoring import Effectiveness, Reduces
@@ -30,7 +31,7 @@ Description = Annotated[str, Field(max_length=4000, pattern=PLAIN)]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=PLAIN)]
 Note = Annotated[str, Field(max_length=1000, pattern=PLAIN)]
 Person = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
-Rating = Annotated[StrictInt, Field(ge=1, le=5)]
+Rating = Annotated[StrictInt, Field(ge=1, le=5), JSON_INTEGER]
 Category = Literal["credit", "market", "liquidity", "operational", "it", "compliance"]
 LevelName = Literal["low", "medium", "high", "critical"]
 TreatmentName = Literal["mitigate", "accept", "transfer", "avoid"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 from shared_kernel.identity import Identity, require_any_role
 from shared_kernel.unit_of_work import CommandResult
@@ -103,6 +103,7 @@ def _child(result: CommandResult, kind: str) -> ChildWritten:
 async def identify(
     body: IdentifyRiskBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -120,6 +121,7 @@ async def identify(
         command,
         "identifying a risk",
     )
+    response.headers["Location"] = f"/v1/risks/{result.aggregate_id}"
     return _written(result)
 
 
@@ -146,6 +148,7 @@ async def reassess(
     risk_id: RiskId,
     body: ReassessBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -157,6 +160,7 @@ async def reassess(
     result = await _run(
         risk, caller, request, body, idempotency_key, handler, command, "reassessing a risk"
     )
+    response.headers["Location"] = f"/v1/risks/{risk_id}"
     return _written(result)
 
 
@@ -167,6 +171,7 @@ async def add_control(
     risk_id: RiskId,
     body: ControlBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -180,6 +185,7 @@ async def add_control(
     result = await _run(
         risk, caller, request, body, idempotency_key, handler, command, "adding a control"
     )
+    response.headers["Location"] = f"/v1/risks/{risk_id}"
     return _child(result, "control")
 
 
@@ -253,6 +259,7 @@ async def plan_action(
     risk_id: RiskId,
     body: ActionBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -263,6 +270,7 @@ async def plan_action(
     result = await _run(
         risk, caller, request, body, idempotency_key, handler, command, "planning an action"
     )
+    response.headers["Location"] = f"/v1/risks/{risk_id}"
     return _child(result, "action")
 
 
@@ -312,6 +320,7 @@ async def record_review(
     risk_id: RiskId,
     body: NoteBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -323,6 +332,7 @@ async def record_review(
     result = await _run(
         risk, caller, request, body, idempotency_key, handler, command, "reviewing a risk"
     )
+    response.headers["Location"] = f"/v1/risks/{risk_id}"
     return _written(result)
 
 
@@ -352,6 +362,7 @@ async def request_acceptance(
     risk_id: RiskId,
     body: AcceptanceBody,
     request: Request,
+    response: Response,
     risk: RiskDep,
     caller: Caller,
     version: IfMatch,
@@ -363,6 +374,7 @@ async def request_acceptance(
     result = await _run(
         risk, caller, request, body, idempotency_key, handler, command, "requesting an acceptance"
     )
+    response.headers["Location"] = f"/v1/risks/{risk_id}"
     return _child(result, "acceptance")
 
 

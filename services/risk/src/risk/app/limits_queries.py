@@ -15,7 +15,7 @@ from shared_kernel.errors import DomainError, NotFound
 from shared_kernel.readmodel import ReadModelStore
 
 from risk.domain.exposure import keys_for
-from risk.domain.thresholds import FULL_BP, state_of, utilisation_bp
+from risk.domain.thresholds import FULL_BP, pre_deal_refusal, state_of, utilisation_bp
 from risk.projections.limit_view import (
     breach_measures,
     exposures,
@@ -255,10 +255,8 @@ class LimitQueries:
             after = exposure + check.amount
             headroom = amount - exposure
             if after > amount:
-                reasons.append(
-                    f"limit {row.limit_id} ({_scope_text(row)}, {check.currency}) has "
-                    f"{max(headroom, 0)} headroom, less than {check.amount}"
-                )
+                limit = f"limit {row.limit_id} ({_scope_text(row)}, {check.currency})"
+                reasons.append(pre_deal_refusal(limit, amount, exposure, check.amount))
             checked.append(
                 {
                     "limit_id": row.limit_id,

@@ -63,3 +63,15 @@ def crossings(before: ThresholdState, after: ThresholdState) -> list[Crossing]:
     if high > low:
         return [_UP[rank] for rank in range(low + 1, high + 1)]
     return [_DOWN[rank] for rank in range(low, high, -1)]
+
+
+def pre_deal_refusal(limit: str, amount: int, exposure: int, deal: int) -> str:
+    """Why a deal of ``deal`` does not fit ``limit`` (its ``amount``, of which ``exposure`` is
+    used; all in minor units): the real headroom, or how far the limit is already exceeded."""
+    headroom = amount - exposure
+    if headroom < 0:
+        return (
+            f"{limit} is already {-headroom} over its amount of {amount} (exposure {exposure}), "
+            f"so a deal of {deal} does not fit"
+        )
+    return f"{limit} has {headroom} headroom, less than {deal}"

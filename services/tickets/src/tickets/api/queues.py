@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, Request, Response, status
 from shared_kernel.errors import PermissionDenied
 from shared_kernel.identity import require_any_role
 from shared_kernel.web import IdempotencyKeyHeader, command_context
@@ -45,6 +45,7 @@ MemberPath = Annotated[str, Path(pattern=ID_PATTERN)]
 async def create_queue(
     body: CreateQueueBody,
     request: Request,
+    response: Response,
     service: TicketsDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -65,6 +66,7 @@ async def create_queue(
         members=tuple(body.members),
     )
     result = await service.commands.execute(context, service.commands.create_queue, command)
+    response.headers["Location"] = f"/v1/queues/{result.aggregate_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 
@@ -85,6 +87,7 @@ async def add_member(
     queue_id: QueueId,
     body: MemberBody,
     request: Request,
+    response: Response,
     service: TicketsDep,
     caller: Caller,
     version: IfMatch,
@@ -94,6 +97,7 @@ async def add_member(
     context = command_context(caller, request, body, idempotency_key)
     command = AddQueueMember(queue_id, body.member, expected_version=version)
     result = await service.commands.execute(context, service.commands.add_queue_member, command)
+    response.headers["Location"] = f"/v1/queues/{queue_id}"
     return Written(id=result.aggregate_id, version=result.version, position=result.position)
 
 

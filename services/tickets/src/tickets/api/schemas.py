@@ -14,6 +14,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
 )
+from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.errors import DomainError
 
 from tickets.domain.sla import SlaPolicy
@@ -47,7 +48,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
-Level = Annotated[StrictInt, Field(ge=1, le=4, description="1 = highest, 4 = lowest")]
+Level = Annotated[StrictInt, Field(ge=1, le=4, description="1 = highest, 4 = lowest"), JSON_INTEGER]
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=PLAIN)]
 Member = Annotated[str, Field(min_length=1, max_length=200, pattern=ID_PATTERN)]
 LongText = Annotated[str, Field(max_length=20_000, pattern=PLAIN)]
@@ -59,7 +60,7 @@ class Body(BaseModel):
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 # Up to 90 days of business time: anything longer is a typo, not a service level.
-TargetSeconds = Annotated[StrictInt, Field(ge=60, le=90 * 24 * 3600)]
+TargetSeconds = Annotated[StrictInt, Field(ge=60, le=90 * 24 * 3600), JSON_INTEGER]
 
 
 class CalendarBody(Body):
@@ -68,7 +69,7 @@ class CalendarBody(Body):
         str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$", examples=["Europe/Berlin"])
     ]
     working_days: Annotated[
-        list[Annotated[StrictInt, Field(ge=0, le=6)]],
+        list[Annotated[StrictInt, Field(ge=0, le=6), JSON_INTEGER]],
         Field(min_length=1, max_length=7, description="0 = Monday ... 6 = Sunday"),
     ]
     opens: Annotated[str, Field(pattern=HHMM, examples=["08:00"])]

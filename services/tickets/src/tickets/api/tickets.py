@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from shared_kernel.identity import Identity, require_any_role
 from shared_kernel.unit_of_work import CommandResult
 from shared_kernel.web import IdempotencyKeyHeader, command_context
@@ -59,6 +59,7 @@ def _written(result: CommandResult) -> Written:
 async def open_ticket(
     body: OpenTicketBody,
     request: Request,
+    response: Response,
     service: TicketsDep,
     caller: Caller,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -78,7 +79,9 @@ async def open_ticket(
         configuration_item=body.configuration_item,
         requester_kind="system" if caller.kind == "system" else "person",
     )
-    return _written(await service.commands.execute(context, service.commands.open_ticket, command))
+    result = await service.commands.execute(context, service.commands.open_ticket, command)
+    response.headers["Location"] = f"/v1/tickets/{result.aggregate_id}"
+    return _written(result)
 
 
 @router.get("", response_model=TicketPage, dependencies=[Consistent])
@@ -221,6 +224,7 @@ async def reply(
     ticket_id: TicketId,
     body: MessageBody,
     request: Request,
+    response: Response,
     service: TicketsDep,
     caller: Caller,
     version: IfMatch,
@@ -237,6 +241,7 @@ async def reply(
         as_agent=caller.has_any(AGENTS),
         expected_version=version,
     )
+    response.headers["Location"] = f"/v1/tickets/{ticket_id}/conversation"
     return _written(await service.commands.execute(context, service.commands.post_message, command))
 
 
@@ -245,6 +250,7 @@ async def add_note(
     ticket_id: TicketId,
     body: MessageBody,
     request: Request,
+    response: Response,
     service: TicketsDep,
     caller: Caller,
     version: IfMatch,
@@ -256,6 +262,7 @@ async def add_note(
     command = PostMessage(
         ticket_id, body.body, internal=True, as_agent=True, expected_version=version
     )
+    response.headers["Location"] = f"/v1/tickets/{ticket_id}/conversation"
     return _written(await service.commands.execute(context, service.commands.post_message, command))
 
 
@@ -264,6 +271,7 @@ async def link(
     ticket_id: TicketId,
     body: LinkBody,
     request: Request,
+    response: Response,
     service: TicketsDep,
     caller: Caller,
     version: IfMatch,
@@ -273,6 +281,7 @@ async def link(
     require_any_role(caller, AGENTS, "linking tickets")
     context = command_context(caller, request, body, None)
     command = LinkTickets(ticket_id, body.kind, body.target_id, expected_version=version)
+    response.headers["Location"] = f"/v1/tickets/{ticket_id}"
     return _written(await service.commands.execute(context, service.commands.link_tickets, command))
 
 
