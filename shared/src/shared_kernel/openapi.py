@@ -3,9 +3,13 @@
 FastAPI documents a 422 ``HTTPValidationError`` that no route ever sends (the kernel's
 handler answers ``application/problem+json``) and no other error at all. ``document_problems``
 rewrites the document once, when it is first built: every operation's 422 becomes a problem,
-and the other problems a route may answer are added (400 where a body is read; 401 and 403 for
-every route, which all need an identity; 404; 409 for writes; 412 where ``If-Match`` is read;
-500).
+and the other problems a route may answer are added (400 for a malformed request; 401 and 403
+for every route, which all need an identity; 404; 409 for writes; 412 where ``If-Match`` is
+read; 500).
+
+Free-text strings document what the kernel's input check refuses (``web.REFUSED_CHARACTER``):
+no control character but tab, line feed and carriage return. Without it the schema would call
+a string valid that every service refuses.
 
 It also documents the one status convention of all services: a POST that creates a record
 answers 201 with ``Location`` (where the new record is read: its own URL, or the record that
@@ -41,7 +45,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 # The problems a service may answer, by status, and which operations may get them.
 _ANSWERS = {
-    "400": "The body is not valid JSON",
+    "400": "The request is malformed: a body that is not JSON, or a NUL in the URL",
     "401": "No valid identity",
     "403": "The caller may not do this (roles, four-eyes, segregation of duties)",
     "404": "The addressed record does not exist",
@@ -56,6 +60,12 @@ LOCATION_HEADER: dict[str, Any] = {
     "schema": {"type": "string"},
 }
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+# The characters a string may hold: every one but the C0 controls other than tab, LF and CR.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+# A string with any of these is already narrower than free text.
+_NARROWED = ("pattern", "enum", "const", "format")
+_NESTED = ("items", "additionalProperties", "not")
+_COMBINED = ("anyOf", "oneOf", "allOf", "prefixItems")
 
 
 def document_problems(app: FastAPI) -> None:
@@ -88,17 +98,41 @@ def with_problems(document: dict[str, Any]) -> dict[str, Any]:
                         else _ANSWERS.get(status, "An error"),
                         "content": {PROBLEM_JSON: {"schema": dict(reference)}},
                     }
+            if isinstance(operation, dict):
+                for parameter in operation.get("parameters", []):
+                    if isinstance(parameter, dict):
+                        _forbid_control_characters(parameter.get("schema"))
+                body = operation.get("requestBody")
+                for medium in ((body or {}).get("content") or {}).values():
+                    _forbid_control_characters(medium.get("schema"))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
+    for schema in schemas.values():
+        _forbid_control_characters(schema)
     schemas[PROBLEM] = PROBLEM_SCHEMA
     return document
 
 
+def _forbid_control_characters(schema: Any) -> None:
+    """Give every free-text string in ``schema`` (in place, nested ones too) the pattern of
+    the characters the services accept."""
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not any(key in schema for key in _NARROWED):
+        schema["pattern"] = TEXT_PATTERN
+    for key in _NESTED:
+        _forbid_control_characters(schema.get(key))
+    for key in _COMBINED:
+        for part in schema.get(key) or []:
+            _forbid_control_characters(part)
+    for part in (schema.get("properties") or {}).values():
+        _forbid_control_characters(part)
+
+
 def _statuses(method: str, operation: dict[str, Any]) -> list[str]:
-    statuses = ["401", "403", "404", "422", "500"]
-    if "requestBody" in operation:
-        statuses.append("400")
+    # 400 everywhere: any URL may carry a NUL the gateway refuses before routing.
+    statuses = ["400", "401", "403", "404", "422", "500"]
     if method in _WRITES:
         statuses.append("409")
     if any(

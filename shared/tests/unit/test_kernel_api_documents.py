@@ -3,6 +3,7 @@ integer fields accept exactly what JSON Schema's ``integer`` does."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import httpx
@@ -10,13 +11,16 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, StrictInt
 from shared_kernel.api_types import JSON_INTEGER
-from shared_kernel.web import install_problem_handlers
+from shared_kernel.web import REFUSED_CHARACTER, install_problem_handlers
 
 pytestmark = pytest.mark.unit
 
 
 class Deal(BaseModel):
     amount: Annotated[StrictInt, Field(gt=0), JSON_INTEGER]
+    counterparty: str = ""
+    tags: list[str] = []
+    day: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] = "2026-01-01"
 
 
 def app() -> FastAPI:
@@ -44,7 +48,7 @@ def test_validation_errors_are_documented_as_problems_not_fastapis_schema() -> N
     }
     assert "Location" in post["201"]["headers"]
     get = document["paths"]["/v1/deals/{deal_id}"]["get"]["responses"]
-    assert sorted(get) == ["200", "401", "403", "404", "422", "500"]
+    assert sorted(get) == ["200", "400", "401", "403", "404", "422", "500"]
     problem = document["components"]["schemas"]["Problem"]["properties"]
     assert {"status", "title", "detail", "type", "code", "field", "errors"} <= set(problem)
     schema = document["components"]["schemas"]["Deal"]["properties"]["amount"]
@@ -66,3 +70,16 @@ async def test_an_integer_field_accepts_what_json_schema_calls_an_integer(
         assert answer.json() == {"amount": 5}
     else:
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_free_text_documents_the_characters_every_service_refuses() -> None:
+    document = app().openapi()
+    deal = document["components"]["schemas"]["Deal"]["properties"]
+    parameter = document["paths"]["/v1/deals/{deal_id}"]["get"]["parameters"][0]["schema"]
+    pattern = deal["counterparty"]["pattern"]
+    assert parameter["pattern"] == deal["tags"]["items"]["pattern"] == pattern
+    assert deal["day"]["pattern"] == r"^\d{4}-\d{2}-\d{2}$"  # a narrower rule stays
+    assert re.fullmatch(pattern, "ACME GmbH\tHamburg\nline two")
+    for refused in ("\x00", "a\x1cb", "\x08"):
+        assert not re.fullmatch(pattern, refused)
+        assert REFUSED_CHARACTER.search(refused)
