@@ -18,8 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "The back office is running."
 START_TIMEOUT_S = 420  # a first start formats Kafka and PostgreSQL, migrates and seeds
 STOP_TIMEOUT_S = 120
-# Settings that would point the stack at other servers or databases than its own.
-FOREIGN = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "TOPIC_NAMESPACE", "PG_DATA_DIR")
+# Settings that would point the stack at other servers or databases than its own, such as the
+# servers of the surrounding test run (deploy/test.sh exports their data directories): the stack
+# must neither use them nor, when it stops, stop them.
+FOREIGN = (
+    "DATABASE_URL",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "TOPIC_NAMESPACE",
+    "PG_DATA_DIR",
+    "KAFKA_DATA_DIR",
+    "TEST_DATABASE_URL",
+)
 
 
 def free_port() -> int:

@@ -217,3 +217,40 @@ async def test_docs_list_the_operations_without_internet(
             await page.screenshot(path=str(shot), full_page=False)
         finally:
             await browser.close()
+
+
+def readme_examples() -> list[str]:
+    """The shell blocks of the README's "Trying it" section, as a user copies them."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Trying it", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n```", 1)[0] for block in section.split("```bash\n")[1:]]
+
+
+def test_the_readme_examples_run_as_written(stack: MakeRunStack) -> None:
+    """Each command of the README's "Trying it", run by bash against a stack started as
+    `make run` starts it; only the ports and the data directory are this stack's own."""
+    blocks = readme_examples()
+    assert len(blocks) == 2, "the README's Trying it section changed shape"
+    outputs = []
+    for block in blocks:
+        script = (
+            block.replace("localhost:8000", f"localhost:{stack.port('gateway')}")
+            .replace("127.0.0.1:9092", f"127.0.0.1:{stack.env['KAFKA_PORT']}")
+            .replace(".data/keys/", f"{stack.env['BACKOFFICE_DATA_DIR']}/keys/")
+        )
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+        outputs.append(done.stdout)
+    ledger, support_and_risk = outputs
+    assert '"code":"1200"' in ledger and '"position":' in ledger
+    assert '"balance":' in ledger.split('"position":', 1)[1]  # the account read after the post
+    assert "ledger.JournalEntryPosted.v1" in ledger
+    assert "Order entry down" in support_and_risk
+    assert '"allowed":' in support_and_risk and '"inherent"' in support_and_risk
