@@ -78,9 +78,20 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
 
 
 async def read_until_closed(reader: asyncio.StreamReader, within: float) -> bytes:
-    """Everything the server sends until it closes the connection; fails after ``within`` s."""
+    """Everything the server sends until it closes the connection; fails after ``within`` s.
+
+    Read as it arrives: a client still trickling when the server closes may get a reset, which
+    ends the reading but keeps what came before it."""
+    received = b""
     async with asyncio.timeout(within):
-        return await reader.read()
+        while True:
+            try:
+                chunk = await reader.read(65536)
+            except ConnectionResetError:
+                return received
+            if not chunk:
+                return received
+            received += chunk
 
 
 async def trickle(writer: asyncio.StreamWriter, data: bytes, every: float = 0.25) -> None:
