@@ -36,7 +36,7 @@ from shared_kernel.eventstore import (
     chain_hash,
     version_mismatch,
 )
-from shared_kernel.unit_of_work import CommandContext, DuplicateRequest, UnitOfWork
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 DEFAULT_SOURCE = "/memory"
 
@@ -255,12 +255,9 @@ class InMemoryUnitOfWork(UnitOfWork):
         return True
 
     async def _commit_transaction(self) -> None:
-        tx = self.transaction
-        # Checked again at commit, as PostgreSQL's unique key does: another transaction may
-        # have stored the same key since ``_store_answer``.
-        if any(key in self.database.answers for key in tx.answers):
-            raise DuplicateRequest(next(iter(tx.answers))[1])
-        tx.commit()
+        # Nothing awaits between storing the answer and this commit, so no other transaction
+        # can have stored the same key meanwhile (PostgreSQL's unique key does that there).
+        self.transaction.commit()
 
 
 class InMemoryBackend:
