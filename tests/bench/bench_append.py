@@ -30,7 +30,12 @@ from bench_common import (
     sample_entry_data,
 )
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore, NewEvent, StreamAppend, new_event_id
+from shared_kernel.eventstore import (
+    NewEvent,
+    PostgresEventStore,
+    StreamAppend,
+    new_event_id,
+)
 from shared_kernel.schema import events
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,7 +58,7 @@ class Writers:
 
     def __init__(self, engine: AsyncEngine, data: dict[str, Any]) -> None:
         self.engine = engine
-        self.store = EventStore(source="/bench")
+        self.store = PostgresEventStore(source="/bench")
         self.data = data
         self.positions = itertools.count(1)
 

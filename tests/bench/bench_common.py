@@ -32,6 +32,7 @@ from shared_kernel.eventstore import (
     EventMetadata,
     EventStore,
     NewEvent,
+    PostgresEventStore,
     StreamAppend,
     new_event_id,
 )
@@ -429,7 +430,7 @@ async def read_model_caught_up(
     holds (published by its relay to ``topic``)? Waits up to ``timeout`` seconds, the way a
     read with ``min_position`` waits."""
     async with engine.connect() as conn:
-        last = await EventStore(source="").head(conn)
+        last = await PostgresEventStore(source="").head(conn)
     waiter = PositionWaiter(
         ReadModelStore(engine, projection.name, projection.metadata), topic, kafka_bootstrap()
     )

@@ -54,7 +54,7 @@ from ledger.main import create_app
 from ledger.projections.ledger_view import LedgerView
 from ledger.projections.tables import entry_lines
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore, NewEvent, StreamAppend
+from shared_kernel.eventstore import EventStore, NewEvent, PostgresEventStore, StreamAppend
 from shared_kernel.identity import (
     IDENTITY_HEADER,
     Identity,
@@ -289,7 +289,7 @@ def ms(seconds: float) -> float:
 async def run(report: Report) -> None:
     url = await create_database("ledger_books")
     engine = create_engine(url)
-    store = EventStore(source="/ledger")
+    store = PostgresEventStore(source="/ledger")
     view = LedgerView()
     read_model = ReadModelStore(engine, view.name, view.metadata)
     try:

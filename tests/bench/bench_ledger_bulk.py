@@ -25,7 +25,7 @@ from bench_common import Report, Result, create_database, metadata, profiled
 from bench_http import Service, log_in, services
 from bench_ledger_books import drop_database
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore, NewEvent, StreamAppend
+from shared_kernel.eventstore import NewEvent, PostgresEventStore, StreamAppend
 from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
 
 ENTRIES = 10_000
@@ -129,7 +129,7 @@ async def store_alone() -> list[float]:
     commit does, in one transaction."""
     url = await create_database("bulk_store")
     engine = create_engine(url)
-    store = EventStore(source="/ledger")
+    store = PostgresEventStore(source="/ledger")
     rng = random.Random(3)
     seconds = []
     try:

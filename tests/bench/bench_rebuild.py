@@ -31,7 +31,7 @@ from bench_common import (
 )
 from ledger.projections.ledger_view import LedgerView
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import (
     TopicSpec,
     create_producer,
@@ -111,7 +111,7 @@ async def check(engine: AsyncEngine, schema: str, applied: int, total: int) -> s
 async def run(report: Report) -> None:
     url = await create_database("rebuild")
     engine = create_engine(url)
-    store = EventStore(source="/ledger")
+    store = PostgresEventStore(source="/ledger")
     ns = namespace()
     view = LedgerView(ns)
     topic = events_topic("ledger", ns)

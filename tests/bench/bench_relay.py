@@ -26,7 +26,7 @@ from bench_common import (
     topic_size,
 )
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import EventStore, PostgresEventStore
 from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics, partition_for
 from shared_kernel.outbox import OutboxRelay
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -78,7 +78,7 @@ async def serialised(engine: AsyncEngine, store: EventStore) -> list[Message]:
 async def run(report: Report) -> None:
     url = await create_database("relay")
     engine = create_engine(url)
-    store = EventStore(source="/ledger")
+    store = PostgresEventStore(source="/ledger")
     relay_topic, bare_topic = f"{namespace()}ledger.events", f"{namespace()}ledger.events"
     try:
         await ensure_topics(

@@ -35,7 +35,12 @@ from risk.domain.register import Control, RegisteredRisk, RegisterRules, RiskDet
 from risk.domain.scoring import Effectiveness, Reduces
 from risk.projections.register_view import RegisterView
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore, NewEvent, StreamAppend, new_event_id
+from shared_kernel.eventstore import (
+    NewEvent,
+    PostgresEventStore,
+    StreamAppend,
+    new_event_id,
+)
 from shared_kernel.kafka import events_topic
 
 COUNTERPARTIES = [f"CP-{n:03d}" for n in range(1, 41)]
@@ -290,7 +295,7 @@ async def heat_map(report: Report, running: Stack) -> None:
     view = RegisterView(ns)
     try:
         started = time.perf_counter()
-        events = await fill(engine, EventStore(source="/risk"), risk_appends(RISKS))
+        events = await fill(engine, PostgresEventStore(source="/risk"), risk_appends(RISKS))
         appended = time.perf_counter() - started
         caught_up = await read_model_caught_up(
             engine, view, events_topic("risk", ns), CATCH_UP_TIMEOUT

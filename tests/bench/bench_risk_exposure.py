@@ -39,10 +39,10 @@ from bench_risk import COUNTERPARTIES, DESKS, approved_limits, limit_specs
 from ledger.bootstrap import ledger_codec
 from risk.app.limits_queries import MAX_PAGE
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore, NewEvent, StreamAppend
-from shared_kernel.inbox import inbox_messages
+from shared_kernel.eventstore import NewEvent, PostgresEventStore, StreamAppend
 from shared_kernel.kafka import create_producer, events_topic
 from shared_kernel.outbox import OutboxRelay
+from shared_kernel.schema import inbox_messages
 
 ACCOUNTS = 50
 ENTRIES = 20_000
@@ -133,7 +133,7 @@ async def measure(report: Report, running: Stack) -> None:
 
     ledger_url = await create_database("ledger_deals")
     engine = create_engine(ledger_url)
-    store = EventStore(source="/ledger")
+    store = PostgresEventStore(source="/ledger")
     topic = events_topic("ledger", ns)
     expected: dict[str, int] = {}
     try:

@@ -43,7 +43,13 @@ from bench_http import Service, Skip, Stack, stack
 from bench_tickets import agent_names, create_queue
 from shared_kernel.db import create_engine
 from shared_kernel.envelope import EventEnvelope
-from shared_kernel.eventstore import EventStore, NewEvent, StreamAppend, new_event_id
+from shared_kernel.eventstore import (
+    EventStore,
+    NewEvent,
+    PostgresEventStore,
+    StreamAppend,
+    new_event_id,
+)
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tickets.bootstrap import TicketsSettings, bootstrap, tickets_codec
@@ -341,7 +347,7 @@ class BulkFill:
 
     engine: AsyncEngine
     schema: str
-    store: EventStore = field(default_factory=lambda: EventStore(source="/tickets"))
+    store: EventStore = field(default_factory=lambda: PostgresEventStore(source="/tickets"))
     sample: list[tuple[EventEnvelope, Row]] = field(default_factory=list)
 
     async def run(self, items: Iterator[tuple[StreamAppend, list[Any]]]) -> None:

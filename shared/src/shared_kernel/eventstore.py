@@ -1,27 +1,36 @@
-"""The append-only event store on PostgreSQL.
+"""The append-only event store: its port (``EventStore``) and its PostgreSQL backend.
 
-Appends use optimistic concurrency per stream (expected version) and may touch several streams
-in one transaction. Global positions are allocated under a transaction-scoped advisory lock, so
-they are gapless and become visible in position order: a reader that has seen position N will
-never later see a smaller one commit (the "gap trap" of sequences that commit out of order).
-The lock is taken last, just before the insert, so it is held only for the insert and commit.
-Under the same lock each event's hash chains to its predecessor's (tamper evidence for every
-service's history: ``verify_chain`` names the first event changed behind the system's back).
+The port is what the kernel and the services rely on; ``PostgresEventStore`` is the production
+backend and ``shared_kernel.memory.InMemoryEventStore`` the one for fast unit tests. Both obey
+one contract (``shared/tests/contract``). Every method takes the backend's transaction handle
+(``Conn``: an ``AsyncConnection`` for PostgreSQL), so that reads and appends join the caller's
+transaction.
+
+On PostgreSQL, appends use optimistic concurrency per stream (expected version) and may touch
+several streams in one transaction. Global positions are allocated under a transaction-scoped
+advisory lock, so they are gapless and become visible in position order: a reader that has seen
+position N will never later see a smaller one commit (the "gap trap" of sequences that commit
+out of order). The lock is taken last, just before the insert, so it is held only for the insert
+and commit. Under the same lock each event's hash chains to its predecessor's (tamper evidence
+for every service's history: ``verify_chain`` names the first event changed behind the system's
+back).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from typing_extensions import TypeVar
 from uuid_utils import uuid7
 
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
@@ -110,8 +119,107 @@ def new_event_id() -> UUID:
     return UUID(bytes=uuid7().bytes)
 
 
-class EventStore:
-    """Reads and appends the events of one service (``source`` such as ``/ledger``)."""
+# The backend's transaction handle; ``EventStore`` alone (in a type hint) means any backend.
+Conn = TypeVar("Conn", default=Any)
+
+
+def chain_events(
+    source: str,
+    appends: Sequence[StreamAppend],
+    metadata: EventMetadata,
+    after_position: int,
+    previous_hash: str,
+) -> list[tuple[EventEnvelope, str]]:
+    """The envelopes of new events following ``after_position``, each with its chained hash
+    (the same for every backend, so that each can be verified the same way)."""
+    now = datetime.now(UTC)
+    position, chained = after_position, []
+    for append in appends:
+        for offset, new in enumerate(append.events, start=1):
+            position += 1
+            envelope = EventEnvelope(
+                id=new_event_id(),
+                source=source,
+                type=versioned_type(new.event_type, new.version),
+                subject=append.stream_id,
+                time=now,
+                data=new.data,
+                stream_type=append.stream_type,
+                stream_version=append.expected_version + offset,
+                position=position,
+                correlation_id=metadata.correlation_id,
+                causation_id=metadata.causation_id,
+                actor=metadata.actor,
+            )
+            previous_hash = chain_hash(previous_hash, envelope)
+            chained.append((envelope, previous_hash))
+    return chained
+
+
+def version_mismatch(append: StreamAppend, actual: int) -> ConcurrencyConflict:
+    """The conflict of a stream found at ``actual`` instead of its expected version."""
+    return ConcurrencyConflict(
+        f"{append.stream_type} {append.stream_id} is at version {actual}, "
+        f"not {append.expected_version}; reload and retry",
+        code="VersionMismatch",
+    )
+
+
+class EventStore(ABC, Generic[Conn]):
+    """The port: reads and appends the events of one service (``source`` such as ``/ledger``).
+
+    Positions are global, gapless and visible in order; stream versions count from 1; every
+    event's hash chains to its predecessor's. ``append`` raises ``ConcurrencyConflict`` unless
+    each stream is at its expected version, including the streams of guards (appends with no
+    events), and appends everything or nothing."""
+
+    source: str
+
+    @abstractmethod
+    async def append(
+        self, conn: Conn, appends: Sequence[StreamAppend], metadata: EventMetadata
+    ) -> list[EventEnvelope]:
+        """Append in the caller's transaction (it commits); may raise ConcurrencyConflict."""
+
+    @abstractmethod
+    async def check_versions(self, conn: Conn, appends: Sequence[StreamAppend]) -> None:
+        """Raise ConcurrencyConflict unless every stream is at its expected version."""
+
+    @abstractmethod
+    async def read_streams(
+        self, conn: Conn, stream_ids: Sequence[str]
+    ) -> dict[str, list[EventEnvelope]]:
+        """The events of each given stream that has any, in stream-version order."""
+
+    async def read_stream(self, conn: Conn, stream_id: str) -> list[EventEnvelope]:
+        """The events of one stream in version order (empty for a new stream)."""
+        return (await self.read_streams(conn, [stream_id])).get(stream_id, [])
+
+    @abstractmethod
+    async def read_last(self, conn: Conn, stream_id: str) -> EventEnvelope | None:
+        """The newest event of a stream (its ``stream_version`` is the stream's version)."""
+
+    @abstractmethod
+    async def read_after(self, conn: Conn, position: int, limit: int) -> list[EventEnvelope]:
+        """Up to ``limit`` events after ``position``, in position order."""
+
+    @abstractmethod
+    async def read_after_raw(
+        self, conn: Conn, position: int, limit: int
+    ) -> list[tuple[EventEnvelope, str]]:
+        """Like ``read_after`` but with ``data`` as JSON text (for the relay)."""
+
+    @abstractmethod
+    async def head(self, conn: Conn) -> int:
+        """The position of the newest event (0 when there is none)."""
+
+    @abstractmethod
+    async def verify_chain(self, conn: Conn, *, batch: int = 10_000) -> ChainReport:
+        """Recompute the hash chain in position order; name the first event that breaks it."""
+
+
+class PostgresEventStore(EventStore[AsyncConnection]):
+    """The event store in a service's PostgreSQL database (the ``events`` table)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -127,6 +235,8 @@ class EventStore:
         An append with no events is a guard: its stream must still be at its expected version
         (a command that read it to decide, e.g. "the period is open", fails if it moved)."""
         if not any(a.events for a in appends):
+            # Only guards: nothing to write, so no position lock; the versions still count.
+            await self.check_versions(conn, appends)
             return []
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
         # Checked under the lock, where no other append can interleave: exact, not optimistic.
@@ -141,29 +251,8 @@ class EventStore:
         position, previous_hash = (
             (int(last.position), str(last.hash)) if last else (0, GENESIS_HASH)
         )
-        now = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
-        envelopes: list[EventEnvelope] = []
-        for append in appends:
-            for offset, new in enumerate(append.events, start=1):
-                position += 1
-                envelope = EventEnvelope(
-                    id=new_event_id(),
-                    source=self.source,
-                    type=versioned_type(new.event_type, new.version),
-                    subject=append.stream_id,
-                    time=now,
-                    data=new.data,
-                    stream_type=append.stream_type,
-                    stream_version=append.expected_version + offset,
-                    position=position,
-                    correlation_id=metadata.correlation_id,
-                    causation_id=metadata.causation_id,
-                    actor=metadata.actor,
-                )
-                previous_hash = chain_hash(previous_hash, envelope)
-                envelopes.append(envelope)
-                rows.append({**_row(envelope), "hash": previous_hash})
+        chained = chain_events(self.source, appends, metadata, position, previous_hash)
+        rows = [{**_row(envelope), "hash": hash_} for envelope, hash_ in chained]
         try:
             await conn.execute(events.insert(), rows)
         except IntegrityError as exc:
@@ -173,7 +262,7 @@ class EventStore:
                     code="ConcurrentModification",
                 ) from exc
             raise
-        return envelopes
+        return [envelope for envelope, _ in chained]
 
     async def verify_chain(self, conn: AsyncConnection, *, batch: int = 10_000) -> ChainReport:
         """Recompute the hash chain over every stored event, in position order, and name the
@@ -211,14 +300,7 @@ class EventStore:
         for append in appends:
             actual = current.get(append.stream_id, 0)
             if actual != append.expected_version:
-                raise ConcurrencyConflict(
-                    f"{append.stream_type} {append.stream_id} is at version {actual}, "
-                    f"not {append.expected_version}; reload and retry",
-                    code="VersionMismatch",
-                )
-
-    async def read_stream(self, conn: AsyncConnection, stream_id: str) -> list[EventEnvelope]:
-        return (await self.read_streams(conn, [stream_id])).get(stream_id, [])
+                raise version_mismatch(append, actual)
 
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[str]
@@ -232,6 +314,21 @@ class EventStore:
         for row in rows.mappings():
             streams.setdefault(row["stream_id"], []).append(self._envelope(row))
         return streams
+
+    async def read_last(self, conn: AsyncConnection, stream_id: str) -> EventEnvelope | None:
+        row = (
+            (
+                await conn.execute(
+                    sa.select(events)
+                    .where(events.c.stream_id == stream_id)
+                    .order_by(events.c.stream_version.desc())
+                    .limit(1)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else self._envelope(row)
 
     async def read_after(
         self, conn: AsyncConnection, position: int, limit: int

@@ -3,12 +3,13 @@
 A projection turns events into rebuildable rows; an inbox turns them into *decisions* (a limit
 was crossed, an indicator turned red) that must be recorded as events of this service once and
 never again, whatever Kafka redelivers. For each batch of one topic partition, an
-``InboxRunner`` opens ONE UnitOfWork and inserts the source event ids into ``inbox_messages``
-(``ON CONFLICT DO NOTHING RETURNING``): ids that come back are fresh, the others were handled
-before and are dropped. The handler loads aggregates and records events for the fresh ones;
-the commit appends those events and the inbox rows in one transaction. Only then are the Kafka
-offsets committed, and they are only a hint: a restart, a rebalance or a replay of the source
-topic from offset zero finds every handled id already in the table and changes nothing.
+``InboxRunner`` opens ONE UnitOfWork and claims the source event ids (``UnitOfWork.claim``: rows
+of ``inbox_messages``, ``ON CONFLICT DO NOTHING RETURNING``): ids that come back are fresh, the
+others were handled before and are dropped. The handler loads aggregates and records events for
+the fresh ones; the commit appends those events and the inbox rows in one transaction. Only then
+are the Kafka offsets committed, and they are only a hint: a restart, a rebalance or a replay of
+the source topic from offset zero finds every handled id already in the table and changes
+nothing.
 
 A concurrency conflict (another writer moved a stream the handler touched) retries the batch;
 an event the handler cannot handle (a "poison" event) goes to the dead-letter topic, recorded
@@ -25,34 +26,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
 from shared_kernel.envelope import Actor, EnvelopeError, EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.projections import DeadLetters
+from shared_kernel.schema import inbox_metadata
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-# Kept apart from ``schema.metadata`` so that existing services' schemas do not change: a
-# service with an inbox creates the table in its own migration with ``create_table(op)``.
-inbox_metadata = sa.MetaData()
-
-inbox_messages = sa.Table(
-    "inbox_messages",
-    inbox_metadata,
-    sa.Column("consumer", sa.Text, primary_key=True),
-    sa.Column("event_id", PG_UUID(as_uuid=True), primary_key=True),
-    sa.Column(
-        "handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
-)
 
 
 def create_table(op: Any) -> None:
@@ -167,7 +151,7 @@ class InboxWriter:
             causation_id=str(first.id),
         )
         async with self._make_uow(context) as uow:
-            fresh_ids = await self._claim(uow, [e.id for e in envelopes])
+            fresh_ids = await uow.claim(self.consumer, [e.id for e in envelopes])
             seen: set[UUID] = set()
             fresh: list[EventEnvelope] = []
             for envelope in envelopes:
@@ -179,27 +163,6 @@ class InboxWriter:
             await uow.commit()
         if handle:
             self.handled += len(fresh)
-
-    async def _claim(self, uow: UnitOfWork, event_ids: Sequence[UUID]) -> set[UUID]:
-        """Insert the inbox rows; the ids that come back were not handled before."""
-        unique = list(dict.fromkeys(event_ids))
-        rows = await uow.connection.execute(_CLAIM, {"consumer": self.consumer, "ids": unique})
-        return {row.event_id for row in rows}
-
-
-# One statement for any number of ids (an array, unnested): compiled once, not per batch.
-_CLAIM = (
-    pg_insert(inbox_messages)
-    .from_select(
-        ["consumer", "event_id"],
-        sa.select(
-            sa.bindparam("consumer", type_=sa.Text),
-            sa.func.unnest(sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
-        ),
-    )
-    .on_conflict_do_nothing()
-    .returning(inbox_messages.c.event_id)
-)
 
 
 class InboxRunner:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.identity import IdentityVerifier, key_id_of
 from shared_kernel.inbox import InboxHandler, InboxRunner
 from shared_kernel.kafka import (
@@ -31,7 +31,7 @@ from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
 from shared_kernel.readmodel import PositionWaiter, ReadModelStore
 from shared_kernel.settings import ServiceSettings
-from shared_kernel.unit_of_work import CommandContext, UnitOfWork
+from shared_kernel.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class ServiceRuntime:
         self.topic = events_topic(service, self.namespace)
         self.extra_topics = list(extra_topics)
         self.inboxes = list(inboxes)
-        self.store = EventStore(source=f"/{service}")
+        self.store = PostgresEventStore(source=f"/{service}")
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.read_models = {
             p.name: ReadModelStore(self.engine, p.name, p.metadata) for p in self.projections
@@ -76,7 +76,7 @@ class ServiceRuntime:
         return self._verifier
 
     def unit_of_work(self, context: CommandContext) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.store, self.codec, context)
+        return PostgresUnitOfWork(self.engine, self.store, self.codec, context)
 
     def waiter(self, projection: str) -> PositionWaiter:
         """The read-your-writes waiter of a projection (started and stopped with the runtime)."""

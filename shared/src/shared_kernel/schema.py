@@ -4,6 +4,7 @@
   published if and only if the transaction that stored it committed.
 - ``outbox_cursor``: how far the relay has published.
 - ``idempotency_keys``: first answers to creating commands, written in the command's transaction.
+- ``inbox_messages``: the other services' events an inbox has handled (its own metadata).
 - ``read_model_generations``: which generation (schema) of each projection's read model is live.
 
 Each service's first Alembic migration calls :func:`upgrade` so that the DDL lives only here.
@@ -58,6 +59,20 @@ idempotency_keys = sa.Table(
     sa.Column("result", JSONB, nullable=False),
     sa.Column(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+# Kept apart from ``metadata`` so that services without an inbox keep their schema: a service
+# with an inbox creates the table in its own migration (``shared_kernel.inbox.create_table``).
+inbox_metadata = sa.MetaData()
+
+inbox_messages = sa.Table(
+    "inbox_messages",
+    inbox_metadata,
+    sa.Column("consumer", sa.Text, primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
 )
 

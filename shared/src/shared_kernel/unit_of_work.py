@@ -1,5 +1,8 @@
 """One command, one transaction: load aggregates, save their new events, remember the answer.
 
+``UnitOfWork`` is the port; ``PostgresUnitOfWork`` the production backend and
+``shared_kernel.memory.InMemoryUnitOfWork`` the one for unit tests (one contract for both).
+
 A command handler in a service's ``app`` layer does::
 
     async with uow:
@@ -16,13 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
-from uuid import uuid4
+from typing import Any, Self, TypeVar
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -33,7 +39,7 @@ from shared_kernel.errors import ConcurrencyConflict, Conflict, NotFound
 from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
 from shared_kernel.four_eyes import Approver
 from shared_kernel.identity import PERSON, SYSTEM
-from shared_kernel.schema import idempotency_keys
+from shared_kernel.schema import idempotency_keys, inbox_messages
 
 A = TypeVar("A", bound=Aggregate)
 C = TypeVar("C")
@@ -90,20 +96,215 @@ class IdempotencyKeyReused(Conflict):
     title = "Idempotency key reused"
 
 
-class UnitOfWork:
-    def __init__(
-        self, engine: AsyncEngine, store: EventStore, codec: EventCodec, context: CommandContext
-    ) -> None:
-        self._engine = engine
+class UnitOfWork(ABC):
+    """The port: one command's transaction over the event store and the kernel's tables.
+
+    It tracks the aggregates a command loads or adds and, at ``commit``, appends their pending
+    events atomically (optimistic concurrency per stream, guards included) together with the
+    idempotency answer and the inbox claims of the transaction. The bookkeeping lives here, once;
+    a backend (``PostgresUnitOfWork``, ``shared_kernel.memory.InMemoryUnitOfWork``) supplies the
+    transaction, the stored answers, the inbox claims and the locks."""
+
+    def __init__(self, store: EventStore, codec: EventCodec, context: CommandContext) -> None:
         self.store = store
         self.codec = codec
         self.context = context
-        self._conn: AsyncConnection | None = None
-        self._tx: AsyncTransaction | None = None
-        self._tracked: list[Aggregate] = []
+        # Keyed by identity, in tracking order: ``add`` is O(1) and a stream loaded twice is
+        # tracked twice (its last read counts in ``ensure_current``).
+        self._tracked: dict[int, Aggregate] = {}
         self._guards: list[Aggregate] = []
 
-    async def __aenter__(self) -> UnitOfWork:
+    # -- what a backend supplies ---------------------------------------------------------------
+
+    @abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    @property
+    @abstractmethod
+    def transaction(self) -> Any:
+        """The backend's transaction handle, passed to every ``self.store`` call."""
+
+    @abstractmethod
+    async def lock(self, scope: str, *keys: str) -> None:
+        """Hold a lock on each key of ``scope`` until the transaction ends; several keys are
+        taken in one global order. Contenders queue instead of colliding and retrying (or, for
+        a rule across streams such as "one name, whatever its kind", decide one at a time).
+        Deadlock-free when every command takes its scopes in one fixed order."""
+
+    @abstractmethod
+    async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        """Record ``event_ids`` as handled by ``consumer`` in this transaction; answer the ids
+        that were not recorded before (an inbox handles only those)."""
+
+    @abstractmethod
+    async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
+        """The (request hash, result) stored under an idempotency key, if any."""
+
+    @abstractmethod
+    async def _store_answer(
+        self, owner: str, key: str, request_hash: str, result: dict[str, Any]
+    ) -> bool:
+        """Store an answer under its key; False when the key was taken meanwhile."""
+
+    @abstractmethod
+    async def _commit_transaction(self) -> None: ...
+
+    # -- what a command handler calls -----------------------------------------------------------
+
+    async def previous_result(self) -> CommandResult | None:
+        """The stored answer of an earlier request with the same Idempotency-Key, if any.
+
+        Raises IdempotencyKeyReused when that earlier request was a different one."""
+        idem = self.context.idempotency
+        if idem is None:
+            return None
+        stored = await self._stored_answer(self.context.actor.subject, idem.key)
+        if stored is None:
+            return None
+        request_hash, result = stored
+        if request_hash != idem.request_hash:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idem.key!r} was already used with a different request",
+                field="Idempotency-Key",
+            )
+        return CommandResult(**{**result, "replayed": True})
+
+    async def get(self, cls: type[A], aggregate_id: str) -> A:
+        aggregate = await self.find(cls, aggregate_id)
+        if aggregate is None:
+            raise NotFound(f"{cls.stream_type} {aggregate_id} does not exist")
+        return aggregate
+
+    async def find(self, cls: type[A], aggregate_id: str) -> A | None:
+        found = await self.find_many(cls, [aggregate_id])
+        return found.get(aggregate_id)
+
+    async def find_many(self, cls: type[A], aggregate_ids: list[str]) -> dict[str, A]:
+        streams = await self.store.read_streams(self.transaction, aggregate_ids)
+        loaded: dict[str, A] = {}
+        for stream_id, envelopes in streams.items():
+            if envelopes and envelopes[0].stream_type == cls.stream_type:
+                history = [self.codec.decode_envelope(e) for e in envelopes]
+                loaded[stream_id] = cls.load(stream_id, history)
+                self.add(loaded[stream_id])
+        return loaded
+
+    async def find_latest(self, cls: type[A], stream_id: str) -> A:
+        """The aggregate folded from its stream's last event only, at the stream's version (a
+        new aggregate when the stream is empty), tracked: for aggregates whose every event
+        carries their whole state (say a round-robin turn)."""
+        last = await self.store.read_last(self.transaction, stream_id)
+        if last is None:
+            aggregate = cls(stream_id)
+        else:
+            aggregate = cls.load(stream_id, [self.codec.decode_envelope(last)])
+            aggregate.version = last.stream_version
+        self.add(aggregate)
+        return aggregate
+
+    def add(self, aggregate: Aggregate) -> None:
+        """Track a new aggregate: its events are appended at ``commit``."""
+        self._tracked.setdefault(id(aggregate), aggregate)
+
+    def expect_unchanged(self, aggregate: Aggregate) -> None:
+        """The command decided on this aggregate's state without changing it (e.g. "the period
+        is open"); the commit fails with a conflict if another command changed it meanwhile."""
+        self._guards.append(aggregate)
+
+    async def ensure_current(self) -> None:
+        """Raise ConcurrencyConflict when a stream this unit of work read has moved since.
+
+        A command reads its streams one after another, so a later read may see a write that
+        an earlier one missed. Before refusing on what a later read found (say "this number is
+        taken"), a command calls this: if another command changed what it read first, it is
+        rerun on fresh state and answers what that state says (say "already reversed")."""
+        latest = {a.id: a for a in self._tracked.values()}  # a stream read twice: last counts
+        await self.store.check_versions(
+            self.transaction,
+            [StreamAppend(a.id, a.stream_type, a.version, ()) for a in latest.values()],
+        )
+
+    async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
+        """Append all pending events atomically and commit. ``result_for`` names the aggregate
+        the answer is about (default: the first one that changed)."""
+        changed = [a for a in self._tracked.values() if a.pending_events()]
+        appends = [
+            StreamAppend(
+                stream_id=a.id,
+                stream_type=a.stream_type,
+                expected_version=a.version,
+                events=[
+                    NewEvent(e.event_type, e.version, self.codec.encode(e))
+                    for e in a.pending_events()
+                ],
+            )
+            for a in changed
+        ] + [
+            StreamAppend(
+                stream_id=g.id, stream_type=g.stream_type, expected_version=g.version, events=()
+            )
+            for g in self._guards
+            if g not in changed
+        ]
+        stored = await self.store.append(self.transaction, appends, self.context.metadata())
+        subject = result_for or (changed[0] if changed else None)
+        for aggregate in changed:
+            aggregate.mark_saved()
+        position = stored[-1].position if stored else await self.store.head(self.transaction)
+        result = CommandResult(
+            aggregate_id=subject.id if subject else "",
+            version=subject.version if subject else 0,
+            position=position,
+        )
+        await self._remember(result)
+        await self._commit_transaction()
+        return result
+
+    async def _remember(self, result: CommandResult) -> None:
+        idem = self.context.idempotency
+        if idem is None:
+            return
+        body: dict[str, Any] = {k: v for k, v in asdict(result).items() if k != "replayed"}
+        if not await self._store_answer(
+            self.context.actor.subject, idem.key, idem.request_hash, body
+        ):
+            # A concurrent request with the same key won; undo ours and let the caller replay.
+            raise DuplicateRequest(idem.key)
+
+
+def sql_connection(uow: UnitOfWork) -> AsyncConnection:
+    """The PostgreSQL connection of a unit of work, for a service's own tables beside the
+    events (the gateway's credentials and API keys): only the PostgreSQL backend has them."""
+    if not isinstance(uow, PostgresUnitOfWork):
+        raise TypeError(f"{type(uow).__name__} has no SQL tables; use PostgresUnitOfWork")
+    return uow.connection
+
+
+class PostgresUnitOfWork(UnitOfWork):
+    """The unit of work in one PostgreSQL transaction of the service's database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore[AsyncConnection],
+        codec: EventCodec,
+        context: CommandContext,
+    ) -> None:
+        super().__init__(store, codec, context)
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
         self._conn = await self._engine.connect()
         self._tx = await self._conn.begin()
         return self
@@ -124,132 +325,74 @@ class UnitOfWork:
 
     @property
     def connection(self) -> AsyncConnection:
+        """The transaction's connection, for a service's own tables beside the events."""
         if self._conn is None:
             raise RuntimeError("UnitOfWork used outside 'async with'")
         return self._conn
 
-    async def previous_result(self) -> CommandResult | None:
-        """The stored answer of an earlier request with the same Idempotency-Key, if any.
+    @property
+    def transaction(self) -> AsyncConnection:
+        return self.connection
 
-        Raises IdempotencyKeyReused when that earlier request was a different one."""
-        idem = self.context.idempotency
-        if idem is None:
-            return None
+    async def lock(self, scope: str, *keys: str) -> None:
+        """Transaction-scoped advisory locks in the two-key space (``hashtext(scope)``,
+        ``hashtext(key)``), apart from the kernel's one-key locks, taken in key-hash order in
+        one round trip. Deadlock-free as long as a command takes its scopes in one fixed order
+        and the position lock (taken at commit) comes last."""
+        if not keys:
+            return
+        await self.connection.execute(_LOCK, {"scope": scope, "keys": sorted(set(keys))})
+
+    async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        unique = list(dict.fromkeys(event_ids))
+        rows = await self.connection.execute(_CLAIM, {"consumer": consumer, "ids": unique})
+        return {row.event_id for row in rows}
+
+    async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
         row = (
             await self.connection.execute(
                 sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.result).where(
-                    idempotency_keys.c.owner == self.context.actor.subject,
-                    idempotency_keys.c.key == idem.key,
+                    idempotency_keys.c.owner == owner, idempotency_keys.c.key == key
                 )
             )
         ).first()
-        if row is None:
-            return None
-        if row.request_hash != idem.request_hash:
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {idem.key!r} was already used with a different request",
-                field="Idempotency-Key",
-            )
-        return CommandResult(**{**row.result, "replayed": True})
+        return None if row is None else (str(row.request_hash), dict(row.result))
 
-    async def get(self, cls: type[A], aggregate_id: str) -> A:
-        aggregate = await self.find(cls, aggregate_id)
-        if aggregate is None:
-            raise NotFound(f"{cls.stream_type} {aggregate_id} does not exist")
-        return aggregate
-
-    async def find(self, cls: type[A], aggregate_id: str) -> A | None:
-        found = await self.find_many(cls, [aggregate_id])
-        return found.get(aggregate_id)
-
-    async def find_many(self, cls: type[A], aggregate_ids: list[str]) -> dict[str, A]:
-        streams = await self.store.read_streams(self.connection, aggregate_ids)
-        loaded: dict[str, A] = {}
-        for stream_id, envelopes in streams.items():
-            if envelopes and envelopes[0].stream_type == cls.stream_type:
-                history = [self.codec.decode_envelope(e) for e in envelopes]
-                loaded[stream_id] = cls.load(stream_id, history)
-                self._tracked.append(loaded[stream_id])
-        return loaded
-
-    def add(self, aggregate: Aggregate) -> None:
-        if aggregate not in self._tracked:
-            self._tracked.append(aggregate)
-
-    def expect_unchanged(self, aggregate: Aggregate) -> None:
-        """The command decided on this aggregate's state without changing it (e.g. "the period
-        is open"); the commit fails with a conflict if another command changed it meanwhile."""
-        self._guards.append(aggregate)
-
-    async def ensure_current(self) -> None:
-        """Raise ConcurrencyConflict when a stream this unit of work read has moved since.
-
-        A command reads its streams one after another, so a later read may see a write that
-        an earlier one missed. Before refusing on what a later read found (say "this number is
-        taken"), a command calls this: if another command changed what it read first, it is
-        rerun on fresh state and answers what that state says (say "already reversed")."""
-        latest = {a.id: a for a in self._tracked}  # a stream read twice: its last read counts
-        await self.store.check_versions(
-            self.connection,
-            [StreamAppend(a.id, a.stream_type, a.version, ()) for a in latest.values()],
-        )
-
-    async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
-        """Append all pending events atomically and commit. ``result_for`` names the aggregate
-        the answer is about (default: the first one that changed)."""
-        changed = [a for a in self._tracked if a.pending_events()]
-        appends = [
-            StreamAppend(
-                stream_id=a.id,
-                stream_type=a.stream_type,
-                expected_version=a.version,
-                events=[
-                    NewEvent(e.event_type, e.version, self.codec.encode(e))
-                    for e in a.pending_events()
-                ],
-            )
-            for a in changed
-        ] + [
-            StreamAppend(
-                stream_id=g.id, stream_type=g.stream_type, expected_version=g.version, events=()
-            )
-            for g in self._guards
-            if g not in changed
-        ]
-        stored = await self.store.append(self.connection, appends, self.context.metadata())
-        subject = result_for or (changed[0] if changed else None)
-        for aggregate in changed:
-            aggregate.mark_saved()
-        position = stored[-1].position if stored else await self.store.head(self.connection)
-        result = CommandResult(
-            aggregate_id=subject.id if subject else "",
-            version=subject.version if subject else 0,
-            position=position,
-        )
-        await self._remember(result)
-        assert self._tx is not None
-        await self._tx.commit()
-        return result
-
-    async def _remember(self, result: CommandResult) -> None:
-        idem = self.context.idempotency
-        if idem is None:
-            return
-        body: dict[str, Any] = {k: v for k, v in asdict(result).items() if k != "replayed"}
+    async def _store_answer(
+        self, owner: str, key: str, request_hash: str, result: dict[str, Any]
+    ) -> bool:
         inserted = await self.connection.execute(
             pg_insert(idempotency_keys)
-            .values(
-                owner=self.context.actor.subject,
-                key=idem.key,
-                request_hash=idem.request_hash,
-                result=body,
-            )
+            .values(owner=owner, key=key, request_hash=request_hash, result=result)
             .on_conflict_do_nothing()
             .returning(idempotency_keys.c.key)
         )
-        if inserted.first() is None:
-            # A concurrent request with the same key won; undo ours and let the caller replay.
-            raise DuplicateRequest(idem.key)
+        return inserted.first() is not None
+
+    async def _commit_transaction(self) -> None:
+        assert self._tx is not None
+        await self._tx.commit()
+
+
+_LOCK = sa.text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(:scope), k)) FROM "
+    "(SELECT DISTINCT hashtext(key) AS k FROM unnest(CAST(:keys AS text[])) AS key "
+    "ORDER BY k OFFSET 0) AS keys"
+)
+
+# One statement for any number of ids (an array, unnested): compiled once, not per batch.
+_CLAIM = (
+    pg_insert(inbox_messages)
+    .from_select(
+        ["consumer", "event_id"],
+        sa.select(
+            sa.bindparam("consumer", type_=sa.Text),
+            sa.func.unnest(sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(inbox_messages.c.event_id)
+)
 
 
 class DuplicateRequest(Exception):

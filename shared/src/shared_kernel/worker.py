@@ -29,7 +29,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics
 from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
@@ -65,7 +65,7 @@ async def run_relay(args: argparse.Namespace) -> None:
     try:
         relay = OutboxRelay(
             engine,
-            EventStore(source=args.source),
+            PostgresEventStore(source=args.source),
             producer,
             args.topic,
             args.partitions,

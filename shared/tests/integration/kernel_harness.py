@@ -22,7 +22,13 @@ from kernel_totals_projection import KernelTotals, Totals, stream_totals
 from shared_kernel import schema
 from shared_kernel.db import create_engine
 from shared_kernel.envelope import Actor, EventEnvelope
-from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
+from shared_kernel.eventstore import (
+    EventMetadata,
+    EventStore,
+    NewEvent,
+    PostgresEventStore,
+    StreamAppend,
+)
 from shared_kernel.kafka import create_producer
 from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, ProjectionRunner
@@ -143,7 +149,7 @@ async def relay_reached(engine: AsyncEngine, position: int) -> bool:
 
 async def store_head(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return await EventStore(SOURCE).head(conn)
+        return await PostgresEventStore(SOURCE).head(conn)
 
 
 async def wait_until(
@@ -248,7 +254,7 @@ async def running_relay(
     producer = create_producer(bootstrap, client_id="kernel-test-relay")
     await producer.start()
     relay = OutboxRelay(
-        engine, EventStore(SOURCE), producer, topics.events, topics.partitions, **options
+        engine, PostgresEventStore(SOURCE), producer, topics.events, topics.partitions, **options
     )
     task = asyncio.create_task(relay.run(), name="outbox relay")
     try:

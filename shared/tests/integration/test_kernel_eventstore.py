@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from kernel_harness import SOURCE, append, new_stream_id
 from shared_kernel.errors import ConcurrencyConflict
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.schema import events
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_two_appends_at_the_same_expected_version_one_wins(engine: AsyncEngine) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     for round_ in range(20):
         stream_id = new_stream_id()
         expected = round_ % 3  # new streams and streams that already have history
@@ -41,7 +41,7 @@ async def test_two_appends_at_the_same_expected_version_one_wins(engine: AsyncEn
 
 
 async def test_a_stale_expected_version_is_refused(engine: AsyncEngine) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     stream_id = new_stream_id()
     await append(engine, store, stream_id, 0, [1, 2])
     with pytest.raises(ConcurrencyConflict):
@@ -60,7 +60,7 @@ async def test_a_stale_expected_version_is_refused(engine: AsyncEngine) -> None:
     ids=["update", "delete", "truncate"],
 )
 async def test_the_database_refuses_to_change_history(engine: AsyncEngine, statement: str) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     stream_id = new_stream_id()
     stored = await append(engine, store, stream_id, 0, [7])
     with pytest.raises(DBAPIError, match="events are immutable"):

@@ -27,17 +27,17 @@ from kernel_harness import (
     store_head,
     wait_until,
 )
-from shared_kernel import inbox, schema
+from shared_kernel import schema
 from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.envelope import EventEnvelope
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.inbox import InboxHandler, InboxRunner
 from shared_kernel.kafka import create_producer
 from shared_kernel.projections import DeadLetters
 from shared_kernel.testing import CreateDatabase
-from shared_kernel.unit_of_work import CommandContext, UnitOfWork
+from shared_kernel.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.integration
@@ -99,7 +99,7 @@ async def consumer_engine(create_database: CreateDatabase) -> AsyncIterator[Asyn
     await create_kernel_tables(url)
     engine = create_engine(url)
     async with engine.begin() as conn:
-        await conn.run_sync(inbox.inbox_metadata.create_all)
+        await conn.run_sync(schema.inbox_metadata.create_all)
     yield engine
     await engine.dispose()
 
@@ -113,13 +113,13 @@ async def running_inbox(
     group: str,
     delay: float = 0.0,
 ) -> AsyncIterator[Background]:
-    store = EventStore(f"/{CONSUMER}")
+    store = PostgresEventStore(f"/{CONSUMER}")
     codec = EventCodec([ValueCounted])
     producer = create_producer(bootstrap, client_id="kernel-test-inbox-dead-letters")
     await producer.start()
 
     def make_uow(context: CommandContext) -> UnitOfWork:
-        return UnitOfWork(consumer_engine, store, codec, context)
+        return PostgresUnitOfWork(consumer_engine, store, codec, context)
 
     runner = InboxRunner(
         Tallies(topics.events, delay),
@@ -164,7 +164,7 @@ async def source_values(engine: AsyncEngine) -> dict[str, tuple[str, int]]:
 
 async def handled_count(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        row = await conn.execute(sa.select(sa.func.count()).select_from(inbox.inbox_messages))
+        row = await conn.execute(sa.select(sa.func.count()).select_from(schema.inbox_messages))
         return int(row.scalar_one())
 
 
@@ -175,7 +175,7 @@ async def test_source_events_become_own_events_exactly_once_across_restart_and_r
     kernel_topics: KernelTopics,
 ) -> None:
     total = 3000
-    await append_bulk(engine, EventStore(SOURCE), streams=100, per_stream=30, per_tx=20)
+    await append_bulk(engine, PostgresEventStore(SOURCE), streams=100, per_stream=30, per_tx=20)
     async with running_relay(engine, kafka_bootstrap, kernel_topics) as relay:
         await wait_until(
             lambda: relay_reached(engine, total), "the backlog on Kafka", timeout=60, watch=[relay]
@@ -223,7 +223,7 @@ async def test_source_events_become_own_events_exactly_once_across_restart_and_r
         assert runner.writer.handled == 0
     assert sorted(await counted(consumer_engine)) == sorted(done)
     async with consumer_engine.connect() as conn:
-        head = await EventStore(f"/{CONSUMER}").head(conn)
+        head = await PostgresEventStore(f"/{CONSUMER}").head(conn)
     assert head == total
 
 
@@ -233,7 +233,7 @@ async def test_poison_events_are_dead_lettered_once_and_the_inbox_moves_on(
     kafka_bootstrap: str,
     kernel_topics: KernelTopics,
 ) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     stream = f"counter-{uuid4()}"
     async with (
         running_relay(engine, kafka_bootstrap, kernel_topics) as relay,

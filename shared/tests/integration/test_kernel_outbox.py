@@ -34,7 +34,7 @@ from kernel_harness import (
 )
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
-from shared_kernel.eventstore import EventStore, StreamAppend
+from shared_kernel.eventstore import EventStore, PostgresEventStore, StreamAppend
 from shared_kernel.kafka import partition_for
 from shared_kernel.schema import events
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -127,7 +127,7 @@ async def test_concurrent_writers_every_committed_event_reaches_kafka_once_in_or
     engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
 ) -> None:
     total, writers = 20_000, 8
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     work: asyncio.Queue[WorkItem] = asyncio.Queue()
     for item in plan_work(total, [new_stream_id() for _ in range(500)]):
         work.put_nowait(item)
@@ -177,7 +177,7 @@ async def test_relay_killed_mid_stream_resumes_and_duplicates_change_no_read_mod
     tmp_path: Path,
 ) -> None:
     total = 20_000
-    await append_bulk(engine, EventStore(SOURCE), streams=400, per_stream=50, per_tx=20)
+    await append_bulk(engine, PostgresEventStore(SOURCE), streams=400, per_stream=50, per_tx=20)
     relay = Worker(
         [
             "relay",

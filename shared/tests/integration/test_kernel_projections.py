@@ -27,7 +27,7 @@ from kernel_harness import (
 )
 from kernel_totals_projection import APPLY_DELAY_ENV, KernelTotals, Totals
 from shared_kernel.envelope import EventEnvelope
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import create_producer, partition_for
 from shared_kernel.readmodel import ReadModelStore
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,7 +67,7 @@ async def test_projector_killed_mid_batch_applies_every_event_exactly_once(
     tmp_path: Path,
 ) -> None:
     total = 12_000
-    await append_bulk(engine, EventStore(SOURCE), streams=300, per_stream=40, per_tx=30)
+    await append_bulk(engine, PostgresEventStore(SOURCE), streams=300, per_stream=40, per_tx=30)
     async with running_relay(engine, kafka_bootstrap, kernel_topics) as relay:
         await wait_until(
             lambda: relay_reached(engine, total), "the backlog on Kafka", timeout=60, watch=[relay]
@@ -119,7 +119,7 @@ async def test_projector_killed_mid_batch_applies_every_event_exactly_once(
 async def test_poison_events_go_to_dead_letters_and_later_events_are_projected(
     engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
 ) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     stream = new_stream_id()
     others = [new_stream_id() for _ in range(5)]
     partition = partition_for(stream, kernel_topics.partitions)

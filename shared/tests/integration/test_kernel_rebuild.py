@@ -23,7 +23,7 @@ from kernel_harness import (
     wait_until,
 )
 from kernel_totals_projection import KernelTotals, stream_totals
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import create_producer
 from shared_kernel.projections import DeadLetters
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
@@ -49,7 +49,7 @@ async def generation_rows(read_model: ReadModelStore, generation: int) -> dict[s
 async def test_rebuild_switches_to_an_identical_generation_that_the_live_runner_follows(
     engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
 ) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     streams = await append_bulk(engine, store, streams=100, per_stream=30)
     total = 100 * 30
     read_model = totals_read_model(engine)

@@ -16,6 +16,7 @@ from shared_kernel.domain import DomainEvent
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import NewEvent, StreamAppend
 from shared_kernel.identity import Identity
+from shared_kernel.unit_of_work import sql_connection
 
 from .conftest import RunningGateway, StartGateway
 
@@ -103,13 +104,13 @@ async def store_as_old_code(running: RunningGateway, event: DomainEvent, stream_
         new = NewEvent(event.event_type, event.version, uow.codec.encode(event))
         stream_type = stream_id.split(":")[0]
         await uow.store.append(
-            uow.connection,
+            uow.transaction,
             [StreamAppend(stream_id, stream_type, 0, [new])],
             uow.context.metadata(),
         )
         if isinstance(event, OperatorRegistered):
             password_hash = await gateway.passwords.hash(f"password-of-{event.username}")
-            await gateway.credentials.add(uow.connection, event.username, password_hash)
+            await gateway.credentials.add(sql_connection(uow), event.username, password_hash)
         await uow.commit()
 
 

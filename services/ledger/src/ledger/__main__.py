@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.migrations import upgrade
 from shared_kernel.rebuild import rebuild_service
 
@@ -33,7 +33,7 @@ async def _verify(as_json: bool) -> int:
     """Needs the database only (no Kafka)."""
     engine = create_engine(LedgerSettings().database_url, pool_size=1)
     try:
-        result = await JournalVerifier(engine, EventStore(source=f"/{SERVICE}")).verify()
+        result = await JournalVerifier(engine, PostgresEventStore(source=f"/{SERVICE}")).verify()
     except Exception as exc:
         print(f"could not verify the journal: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -12,9 +12,7 @@ from shared_kernel.codec import EventCodec
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
-from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
-from ledger.adapters.unit_of_work import LedgerUnitOfWork
 from ledger.app.commands import LedgerCommands, utc_now
 from ledger.app.expiry import ExpirySweeper
 from ledger.app.exports import LedgerExports
@@ -67,11 +65,8 @@ def bootstrap(
     runtime = ServiceRuntime(SERVICE, settings, ledger_codec(), [view])
     read_model = runtime.read_models[view.name]
 
-    def unit_of_work(context: CommandContext) -> UnitOfWork:
-        return LedgerUnitOfWork(runtime.engine, runtime.store, runtime.codec, context)
-
     commands = LedgerCommands(
-        unit_of_work,
+        runtime.unit_of_work,
         request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds),
         clock=clock,
         attempts=settings.command_attempts,

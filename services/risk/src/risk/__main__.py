@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from shared_kernel.db import create_engine
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.migrations import upgrade
 from shared_kernel.rebuild import rebuild_service
 
@@ -35,7 +35,7 @@ async def _verify() -> int:
     engine = create_engine(RiskSettings().database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            report = await EventStore(source=f"/{SERVICE}").verify_chain(conn)
+            report = await PostgresEventStore(source=f"/{SERVICE}").verify_chain(conn)
     except Exception as exc:
         print(f"could not verify the event store: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The ledger inbox handler against an in-memory event store: posted entries, approved,
+"""The ledger inbox handler on the kernel's in-memory backend: posted entries, approved,
 rejected and pending booking requests and reversals give the same exposures in every order
 the ledger's streams can arrive in (Kafka keeps order per stream only), and handling the
 same events again changes nothing."""
@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from types import TracebackType
 from typing import Any
 from uuid import uuid4
 
@@ -25,59 +24,42 @@ from ledger.domain.events import (
     PostedLine,
 )
 from risk.app.exposures import LedgerExposures
+from risk.bootstrap import risk_codec
 from risk.domain.exposure import Exposure, keys_for
 from risk.domain.exposure_events import ExposureChanged, ThresholdCrossed
-from shared_kernel.domain import Aggregate, DomainEvent
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.errors import ConcurrencyConflict
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
+from shared_kernel.memory import InMemoryBackend
+from shared_kernel.unit_of_work import CommandContext
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CODEC = ledger_codec()
+RISK_CODEC = risk_codec()  # built once: a codec takes ~0.2 s to build
 
 
-class InMemoryUnitOfWork(UnitOfWork):
-    """The real UnitOfWork's contract (find, add, commit with a version check per stream)
-    over a dict of streams."""
+CONTEXT = CommandContext(actor=Actor.system("test"))
+Histories = dict[str, tuple[str, list[DomainEvent]]]
 
-    def __init__(self, streams: dict[str, tuple[str, list[DomainEvent]]]) -> None:
-        self.streams = streams
-        self.context = CommandContext(actor=Actor.system("test"))
-        self._tracked: list[Aggregate] = []
-        self._guards: list[Aggregate] = []
 
-    async def __aenter__(self) -> InMemoryUnitOfWork:
-        return self
+def histories(backend: InMemoryBackend) -> Histories:
+    """Every stream's type and decoded events."""
+    found: Histories = {}
+    for envelope in backend.events():
+        stream = found.setdefault(envelope.subject, (envelope.stream_type, []))
+        stream[1].append(backend.codec.decode_envelope(envelope))
+    return found
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
-    async def find_many(self, cls: Any, aggregate_ids: list[str]) -> dict[str, Any]:
-        loaded = {}
-        for stream_id in aggregate_ids:
-            found = self.streams.get(stream_id)
-            if found and found[0] == cls.stream_type:
-                loaded[stream_id] = cls.load(stream_id, found[1])
-                self._tracked.append(loaded[stream_id])
-        return loaded
-
-    async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
-        changed = [a for a in self._tracked if a.pending_events()]
-        for aggregate in changed:
-            if len(self.streams.get(aggregate.id, ("", []))[1]) != aggregate.version:
-                raise ConcurrencyConflict(f"{aggregate.id} moved")
-        for aggregate in changed:
-            stream = self.streams.setdefault(aggregate.id, (aggregate.stream_type, []))
-            stream[1].extend(aggregate.pending_events())
-            aggregate.mark_saved()
-        return CommandResult("", 0, 0)
+async def handle(
+    handler: LedgerExposures, backend: InMemoryBackend, batch: Sequence[EventEnvelope]
+) -> None:
+    """One batch in one unit of work, committed as the inbox runner commits it."""
+    async with backend.make_uow(CONTEXT) as uow:
+        await handler.handle(uow, batch)
+        await uow.commit()
 
 
 def line(side: str, amount: int, currency: str = "EUR") -> PostedLine:
@@ -173,22 +155,20 @@ def envelopes(streams: dict[str, list[DomainEvent]], rng: random.Random) -> list
 
 async def handle_in_batches(
     handler: LedgerExposures,
-    store: dict[str, tuple[str, list[DomainEvent]]],
+    backend: InMemoryBackend,
     events: Sequence[EventEnvelope],
     rng: random.Random,
 ) -> None:
     start = 0
     while start < len(events):
         size = rng.randint(1, 4)
-        uow = InMemoryUnitOfWork(store)
-        await handler.handle(uow, events[start : start + size])
-        await uow.commit()
+        await handle(handler, backend, events[start : start + size])
         start += size
 
 
-def totals(store: dict[str, tuple[str, list[DomainEvent]]]) -> dict[Any, tuple[int, int]]:
+def totals(backend: InMemoryBackend) -> dict[Any, tuple[int, int]]:
     found = {}
-    for stream_id, (stream_type, history) in store.items():
+    for stream_id, (stream_type, history) in histories(backend).items():
         if stream_type == Exposure.stream_type:
             exposure = Exposure.load(stream_id, history)
             assert exposure.key is not None
@@ -205,54 +185,54 @@ def totals(store: dict[str, tuple[str, list[DomainEvent]]]) -> dict[Any, tuple[i
 @given(st.integers(min_value=0, max_value=2**32))
 async def test_every_arrival_order_gives_the_same_exposures(seed: int) -> None:
     rng = random.Random(seed)
-    store: dict[str, tuple[str, list[DomainEvent]]] = {}
+    backend = InMemoryBackend(RISK_CODEC)
     handler = LedgerExposures()
     events = envelopes(ledger_streams(), rng)
-    await handle_in_batches(handler, store, events, rng)
-    assert totals(store) == EXPECTED
+    await handle_in_batches(handler, backend, events, rng)
+    assert totals(backend) == EXPECTED
 
     # The same events again (a redelivery that escaped the inbox table) change nothing.
-    before = {k: len(v[1]) for k, v in store.items()}
-    await handle_in_batches(handler, store, events, rng)
-    assert {k: len(v[1]) for k, v in store.items()} == before
+    before = len(backend.events())
+    await handle_in_batches(handler, backend, events, rng)
+    assert len(backend.events()) == before
 
 
 async def test_a_stale_cached_exposure_is_reloaded_after_a_conflict() -> None:
-    store: dict[str, tuple[str, list[DomainEvent]]] = {}
+    backend = InMemoryBackend(RISK_CODEC)
     handler = LedgerExposures()
     rng = random.Random(1)
     streams = ledger_streams()
-    await handle_in_batches(handler, store, envelopes({"e1": streams["e1"]}, rng), rng)
+    await handle_in_batches(handler, backend, envelopes({"e1": streams["e1"]}, rng), rng)
     # Another writer (a limit approval) moves the exposure stream behind the cache's back.
     [key, *_] = keys_for("ACME", None, "EUR")
-    other = Exposure.load(key.id, store[key.id][1])
-    other.attach("l1", 1, 700_00, 8000, T0, None, at=T0)  # 500/700: below
-    store[key.id][1].extend(other.pending_events())
+    async with backend.make_uow(CONTEXT) as uow:
+        other = await uow.get(Exposure, key.id)
+        other.attach("l1", 1, 700_00, 8000, T0, None, at=T0)  # 500/700: below
+        await uow.commit()
 
     second = envelopes({"r3": streams["r3"]}, rng)
-    uow = InMemoryUnitOfWork(store)
-    await handler.handle(uow, second)
     with pytest.raises(ConcurrencyConflict):
-        await uow.commit()
-    uow = InMemoryUnitOfWork(store)  # the inbox retries the batch
-    await handler.handle(uow, second)
-    await uow.commit()
-    reloaded = Exposure.load(key.id, store[key.id][1])
+        await handle(handler, backend, second)
+    await handle(handler, backend, second)  # the inbox retries the batch
+    async with backend.make_uow(CONTEXT) as uow:
+        reloaded = await uow.get(Exposure, key.id)
     assert (reloaded.posted, reloaded.pending) == (500_00, 70_00)
     assert "l1" in reloaded.limits and reloaded.limits["l1"].state.value == "warning"
 
 
-def crossings_of(store: dict[str, tuple[str, list[DomainEvent]]]) -> list[tuple[str, str]]:
+def crossings_of(backend: InMemoryBackend) -> list[tuple[str, str]]:
     return [
         (type(event).__name__, event.cause_id)
-        for _, history in store.values()
+        for _, history in histories(backend).values()
         for event in history
         if isinstance(event, ThresholdCrossed)
     ]
 
 
-def count_of(store: dict[str, tuple[str, list[DomainEvent]]], event_type: type) -> int:
-    return sum(isinstance(e, event_type) for _, history in store.values() for e in history)
+def count_of(backend: InMemoryBackend, event_type: type) -> int:
+    return sum(
+        isinstance(e, event_type) for _, history in histories(backend).values() for e in history
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -276,15 +256,14 @@ async def test_a_batch_decides_the_crossings_of_one_event_at_a_time_in_fewer_eve
     for batch_size in (1, len(events)):
         limit = Exposure.of(key)
         limit.attach("l1", 1, 1000_00, 8000, T0, None, at=T0)
-        store: dict[str, tuple[str, list[DomainEvent]]] = {
-            key.id: (Exposure.stream_type, limit.pending_events())
-        }
+        backend = InMemoryBackend(RISK_CODEC)
+        async with backend.make_uow(CONTEXT) as uow:
+            uow.add(limit)
+            await uow.commit()
         handler = LedgerExposures()
         for start in range(0, len(events), batch_size):
-            uow = InMemoryUnitOfWork(store)
-            await handler.handle(uow, events[start : start + batch_size])
-            await uow.commit()
-        results.append(store)
+            await handle(handler, backend, events[start : start + batch_size])
+        results.append(backend)
     one_at_a_time, batched = results
     assert crossings_of(batched) == crossings_of(one_at_a_time)
     assert crossings_of(batched), "the deals cross the limit's thresholds"

@@ -57,7 +57,6 @@ class CredentialStore:
         return [str(name) for name in rows.scalars()]
 
 
-async def lock_name(conn: AsyncConnection, name: str) -> None:
-    """Serialise registrations of one name until the transaction ends: operators and systems
-    share one namespace of subjects, so each registration checks both kinds under this lock."""
-    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"name:{name}"))))
+# The lock scope (``UnitOfWork.lock``) serialising registrations of one name: operators and
+# systems share one namespace of subjects, so each registration checks both kinds under it.
+NAME_LOCK = "gateway.name"

@@ -14,7 +14,13 @@ from functools import partial
 from typing import Generic, TypeVar
 
 from shared_kernel.errors import Conflict, NotFound
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork, run_command
+from shared_kernel.unit_of_work import (
+    CommandContext,
+    CommandResult,
+    UnitOfWork,
+    run_command,
+    sql_connection,
+)
 
 from gateway.adapters.api_keys import ApiKeyStore, system_names
 from gateway.adapters.credentials import CredentialStore
@@ -160,7 +166,7 @@ class Administration:
 
     async def operators(self, after: str | None, limit: int) -> Page[OperatorView]:
         async with self._make_uow(READER) as uow:
-            names = await self._credentials.usernames(uow.connection, after, limit + 1)
+            names = await self._credentials.usernames(sql_connection(uow), after, limit + 1)
             ids = [operator_stream_id(name) for name in names[:limit]]
             found = await uow.find_many(Operator, ids)
         items = [OperatorView.of(found[i]) for i in ids if i in found]
@@ -175,7 +181,7 @@ class Administration:
 
     async def systems(self, after: str | None, limit: int) -> Page[SystemView]:
         async with self._make_uow(READER) as uow:
-            names = await system_names(uow.connection, after, limit + 1)
+            names = await system_names(sql_connection(uow), after, limit + 1)
             ids = [system_stream_id(name) for name in names[:limit]]
             found = await uow.find_many(System, ids)
         items = [SystemView.of(found[i]) for i in ids if i in found]

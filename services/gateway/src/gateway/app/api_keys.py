@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared_kernel.errors import Conflict, NotFound
-from shared_kernel.unit_of_work import CommandResult, UnitOfWork
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork, sql_connection
 
 from gateway.adapters.api_keys import ApiKeyStore, NewApiKey, new_api_key
-from gateway.adapters.credentials import lock_name
+from gateway.adapters.credentials import NAME_LOCK
 from gateway.domain.api_keys import System, system_stream_id
 from gateway.domain.operator import Operator, operator_stream_id
 from gateway.domain.roles import check_roles
@@ -49,7 +49,7 @@ class SystemExists(Conflict):
 async def register_system(command: RegisterSystem, uow: UnitOfWork) -> CommandResult:
     system = System.register(command.name, command.display_name, check_roles(command.roles))
     async with uow:
-        await lock_name(uow.connection, command.name)
+        await uow.lock(NAME_LOCK, command.name)
         taken = await uow.find(System, system.id) or await uow.find(
             Operator, operator_stream_id(command.name)
         )
@@ -66,7 +66,7 @@ async def issue_api_key(command: IssueApiKey, uow: UnitOfWork, keys: ApiKeyStore
     async with uow:
         system = await _system(uow, command.system)
         system.issue_key(key.key_id, now)
-        await keys.add(uow.connection, system.name, key)
+        await keys.add(sql_connection(uow), system.name, key)
         return IssuedApiKey(await uow.commit(system), key, now)
 
 

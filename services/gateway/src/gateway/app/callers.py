@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from shared_kernel.envelope import Actor
 from shared_kernel.identity import Identity
-from shared_kernel.unit_of_work import CommandContext, UnitOfWork
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork, sql_connection
 
 from gateway.adapters.api_keys import ApiKeyStore, StoredKey, key_matches
 from gateway.domain.api_keys import System, key_id_in, system_stream_id
@@ -107,7 +107,7 @@ class Callers:
 
     async def _stored_key(self, key_id: str) -> StoredKey | None:
         async with self._make_uow(READER) as uow:
-            return await self._keys.find(uow.connection, key_id)
+            return await self._keys.find(sql_connection(uow), key_id)
 
     async def _cached(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """``load()``'s answer, at most ``ttl`` old; concurrent misses share one load."""

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.identity import Identity
-from shared_kernel.unit_of_work import CommandResult, UnitOfWork
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork, sql_connection
 
-from gateway.adapters.credentials import CredentialStore, lock_name
+from gateway.adapters.credentials import NAME_LOCK, CredentialStore
 from gateway.adapters.passwords import Passwords
 from gateway.domain.api_keys import System, system_stream_id
 from gateway.domain.operator import Operator, operator_stream_id
@@ -73,12 +73,12 @@ async def register_operator(
     # Hash before the transaction opens: hashing is slow and must not hold a connection.
     password_hash = await passwords.hash(command.password)
     async with uow:
-        await lock_name(uow.connection, command.username)
+        await uow.lock(NAME_LOCK, command.username)
         taken = await uow.find(Operator, operator.id) or await uow.find(
             System, system_stream_id(command.username)
         )
         if taken is not None or not await credentials.add(
-            uow.connection, command.username, password_hash
+            sql_connection(uow), command.username, password_hash
         ):
             raise OperatorExists(
                 f"the name {command.username!r} is already registered", field="username"
@@ -127,7 +127,7 @@ async def log_in(
     IdentityBreaksSegregation) once the password is proven: they are told why, nobody else."""
     async with uow:
         operator = await uow.find(Operator, operator_stream_id(command.username))
-        password_hash = await credentials.password_hash(uow.connection, command.username)
+        password_hash = await credentials.password_hash(sql_connection(uow), command.username)
     if operator is None:
         password_hash = None  # still verify, against a dummy hash, so that timing tells nothing
     if not await passwords.verify(password_hash, command.password) or operator is None:

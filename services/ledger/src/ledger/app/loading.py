@@ -1,7 +1,7 @@
 """Loading what a ledger command decides on, inside its unit of work.
 
-Accounts: all lines' accounts are loaded; constrained ones are then locked (see
-``adapters.locks``) and read again, so their booked and reserved totals are current when the
+Accounts: all lines' accounts are loaded; constrained ones are then locked (``ACCOUNT_LOCK``)
+and read again, so their booked and reserved totals are current when the
 command checks them, and the command records events on them (optimistic concurrency per
 account stream makes the check exact). Unconstrained accounts are only guarded: a concurrent
 close makes the command fail rather than book onto a closed account.
@@ -20,7 +20,6 @@ from datetime import date
 from shared_kernel.errors import NotFound
 from shared_kernel.unit_of_work import UnitOfWork
 
-from ledger.adapters.locks import lock_accounts
 from ledger.domain import (
     Account,
     EntryDetails,
@@ -33,6 +32,12 @@ from ledger.domain import (
 )
 from ledger.domain.vouchers import voucher_stream_id
 
+# Under heavy contention on one constrained account (say 200 concurrent postings) optimistic
+# concurrency alone means many retries; with this lock the contenders queue instead. Only an
+# optimisation: versions decide. Deadlock-free: a command takes all its account locks at once,
+# in one global order, and the event store's position lock comes last, at commit.
+ACCOUNT_LOCK = "ledger.account"
+
 
 async def load_accounts(uow: UnitOfWork, account_ids: Iterable[str]) -> dict[str, Account]:
     """The accounts by id (unknown ids are absent); constrained ones locked and current."""
@@ -40,7 +45,7 @@ async def load_accounts(uow: UnitOfWork, account_ids: Iterable[str]) -> dict[str
     accounts = await uow.find_many(Account, ids)
     constrained = [i for i, account in accounts.items() if account.is_constrained]
     if constrained:
-        await lock_accounts(uow.connection, constrained)
+        await uow.lock(ACCOUNT_LOCK, *constrained)
         accounts.update(await uow.find_many(Account, constrained))
     return accounts
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
-from risk.adapters.kri_locks import lock_kri
 from risk.app.commands import Clock, CommandRunner, check_version, utc_now
 from risk.domain.kri import (
     Kri,
@@ -26,6 +25,11 @@ from risk.domain.kri_tickets import OPEN_CRITICAL_INCIDENTS, OPEN_CRITICAL_INCID
 
 # Which KRI each stream rule feeds.
 STREAM_RULES = {OPEN_CRITICAL_INCIDENTS_RULE: OPEN_CRITICAL_INCIDENTS}
+
+# Contenders for one KRI (many systems posting to it, several tickets partitions moving one
+# count) queue on this lock instead of colliding and rerunning; only an optimisation, stream
+# versions decide. Deadlock-free: a transaction takes at most one, before the commit's lock.
+KRI_LOCK = "risk.kri"
 
 
 @dataclass(frozen=True)
@@ -190,9 +194,9 @@ def _check_stream_rule(kri_id: str, definition: KriDefinition) -> None:
 
 
 async def _get(uow: UnitOfWork, kri_id: str) -> Kri:
-    """Load the KRI for a change, queueing behind other changes of it (see ``kri_locks``)."""
+    """Load the KRI for a change, queueing behind other changes of it (``KRI_LOCK``)."""
     stream_id = kri_stream_id(parse_kri_id(kri_id))
-    await lock_kri(uow.connection, stream_id)
+    await uow.lock(KRI_LOCK, stream_id)
     kri = await uow.find(Kri, stream_id)
     if kri is None:
         raise NotFound(f"KRI {kri_id} does not exist", field="kri_id")

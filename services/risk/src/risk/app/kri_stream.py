@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared_kernel.envelope import Actor, EventEnvelope
@@ -26,8 +26,8 @@ from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
 from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
 
-from risk.adapters.kri_locks import lock_kri as lock_kri_stream
 from risk.app.commands import CommandRunner
+from risk.app.kri_commands import KRI_LOCK
 from risk.domain.kri import Kri, KriDefinition, KriSource, Thresholds, kri_stream_id
 from risk.domain.kri_tickets import (
     OPEN_CRITICAL_INCIDENTS,
@@ -40,13 +40,6 @@ from risk.domain.kri_tickets import (
 )
 
 log = logging.getLogger(__name__)
-
-LockKri = Callable[[UnitOfWork, str], Awaitable[None]]
-
-
-async def lock_kri(uow: UnitOfWork, stream_id: str) -> None:
-    await lock_kri_stream(uow.connection, stream_id)
-
 
 SETUP = Actor.system("risk-kri-setup")
 
@@ -104,12 +97,9 @@ class OpenCriticalIncidentsInbox(InboxHandler):
 
     name = "kri_open_critical_incidents"
 
-    def __init__(
-        self, spec: StreamKriSpec, topic_namespace: str = "", *, lock: LockKri = lock_kri
-    ) -> None:
+    def __init__(self, spec: StreamKriSpec, topic_namespace: str = "") -> None:
         self.spec = spec
         self.topics = (events_topic("tickets", topic_namespace),)
-        self._lock = lock
 
     async def handle(self, uow: UnitOfWork, events: Sequence[EventEnvelope]) -> None:
         relevant = [e for e in events if e.event_type in TICKET_EVENTS]
@@ -120,7 +110,7 @@ class OpenCriticalIncidentsInbox(InboxHandler):
             WatchedTicket, [watched_ticket_stream_id(t) for t in ticket_ids]
         )
         # Batches of several partitions move one count: queue rather than conflict.
-        await self._lock(uow, kri_stream_id(self.spec.kri_id))
+        await uow.lock(KRI_LOCK, kri_stream_id(self.spec.kri_id))
         kri = await uow.find(Kri, kri_stream_id(self.spec.kri_id))
         if kri is None:
             kri = define_stream_kri(self.spec, uow.context.actor.subject)

@@ -13,7 +13,6 @@ from datetime import datetime
 from shared_kernel.errors import DomainError
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
-from tickets.adapters.loading import lock_alert_source
 from tickets.app.commands import OpenTicket, TicketCommands
 from tickets.domain import (
     DEFAULT_SEVERITY,
@@ -25,6 +24,10 @@ from tickets.domain import (
     parse_alert_state,
     source_id_for,
 )
+
+# Alerts of one host and check queue up on this lock instead of colliding on its incident;
+# taken before the queue's lock (``commands.QUEUE_LOCK``) when the alert opens a ticket.
+ALERT_SOURCE_LOCK = "tickets.alert-source"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ async def record_alert(
         )
     now = commands.clock()
     async with uow:
-        await lock_alert_source(uow, source_id_for(host, check))
+        await uow.lock(ALERT_SOURCE_LOCK, source_id_for(host, check))
         source = await uow.find(AlertSource, source_id_for(host, check))
         if source is None:
             source = AlertSource.for_check(host, check)

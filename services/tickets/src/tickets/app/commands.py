@@ -22,7 +22,6 @@ from shared_kernel.unit_of_work import (
     run_command_retrying,
 )
 
-from tickets.adapters.loading import find_latest, lock_queue
 from tickets.domain import (
     DEFAULT_MATRIX,
     PriorityMatrix,
@@ -40,6 +39,11 @@ from tickets.domain.sla import DEFAULT_SLA_POLICY, SlaPolicy
 C = TypeVar("C")
 Clock = Callable[[], datetime]
 Handler = Callable[[C, UnitOfWork], Awaitable[CommandResult]]
+
+# Creations in one queue queue up on this lock before reading the round-robin turn instead of
+# colliding and retrying; only an optimisation, stream versions decide. Lock order, always:
+# an alert source (``alerts.ALERT_SOURCE_LOCK``) before a queue, so no deadlock.
+QUEUE_LOCK = "tickets.queue"
 
 
 def utc_now() -> datetime:
@@ -246,9 +250,9 @@ class TicketCommands:
 
     async def open_in(self, uow: UnitOfWork, command: OpenTicket) -> Ticket:
         """Open a ticket inside ``uow`` and hand it to the member next in turn."""
-        await lock_queue(uow, command.queue_id)
+        await uow.lock(QUEUE_LOCK, command.queue_id)
         queue = await get_queue(uow, command.queue_id, None, field="queue_id")
-        turns = await find_latest(uow, RoundRobin, turns_stream_id(queue.id))
+        turns = await uow.find_latest(RoundRobin, turns_stream_id(queue.id))
         ticket = Ticket.open(
             str(new_event_id()),
             ticket_type=command.ticket_type,

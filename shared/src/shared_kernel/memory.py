@@ -1,0 +1,277 @@
+"""The in-memory backend of the kernel's ports, for unit tests that run in milliseconds.
+
+``MemoryDatabase`` holds what a service database holds for the kernel (events with their hash
+chain, idempotency answers, inbox claims); ``MemoryTransaction`` stages a transaction's writes
+and publishes them all at once on commit, or drops them. ``InMemoryEventStore`` and
+``InMemoryUnitOfWork`` implement the ports on top, and obey the same contract as the PostgreSQL
+backend (``shared/tests/contract``): a unit test of a command handler gets the real concurrency,
+guard and idempotency rules, not a hand-written fake's.
+
+Like PostgreSQL's position lock, a transaction that appends holds the database's position lock
+until it ends, so versions are checked and positions allocated with no other append in between.
+
+    backend = InMemoryBackend(codec)
+    result = await run_command(backend.make_uow, context, handler, command)
+    assert backend.events()[-1].type == "ledger.AccountOpened.v1"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+from shared_kernel.codec import EventCodec
+from shared_kernel.envelope import EventEnvelope
+from shared_kernel.eventstore import (
+    GENESIS_HASH,
+    ChainReport,
+    EventMetadata,
+    EventStore,
+    StreamAppend,
+    chain_events,
+    chain_hash,
+    version_mismatch,
+)
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
+
+DEFAULT_SOURCE = "/memory"
+
+
+class MemoryDatabase:
+    """The committed state: events in position order, each with its chained hash; idempotency
+    answers by (owner, key); inbox claims by (consumer, event id)."""
+
+    def __init__(self) -> None:
+        self.events: list[EventEnvelope] = []
+        self.hashes: list[str] = []
+        self.answers: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self.claims: set[tuple[str, UUID]] = set()
+        self.position_lock = asyncio.Lock()
+        self.locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def begin(self) -> MemoryTransaction:
+        return MemoryTransaction(self)
+
+
+class MemoryTransaction:
+    """A transaction's view: the committed state plus its own staged writes."""
+
+    def __init__(self, database: MemoryDatabase) -> None:
+        self.database = database
+        self.events: list[EventEnvelope] = []
+        self.hashes: list[str] = []
+        self.answers: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self.claims: set[tuple[str, UUID]] = set()
+        self.active = True
+        self._holds_position_lock = False
+        self._held: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def visible_events(self) -> list[EventEnvelope]:
+        return self.database.events + self.events
+
+    def visible_hashes(self) -> list[str]:
+        return self.database.hashes + self.hashes
+
+    async def take_position_lock(self) -> None:
+        if not self._holds_position_lock:
+            await self.database.position_lock.acquire()
+            self._holds_position_lock = True
+
+    async def lock(self, scope: str, keys: Sequence[str]) -> None:
+        """Hold each key's lock until the transaction ends (re-entrant, in key order)."""
+        for key in sorted(set(keys)):
+            if (scope, key) not in self._held:
+                lock = self.database.locks.setdefault((scope, key), asyncio.Lock())
+                await lock.acquire()
+                self._held[(scope, key)] = lock
+
+    def commit(self) -> None:
+        """Publish every staged write at once (no await: nothing can interleave)."""
+        self._check_active()
+        db = self.database
+        db.events.extend(self.events)
+        db.hashes.extend(self.hashes)
+        db.answers.update(self.answers)
+        db.claims.update(self.claims)
+        self._end()
+
+    def rollback(self) -> None:
+        if self.active:
+            self._end()
+
+    def _check_active(self) -> None:
+        if not self.active:
+            raise RuntimeError("transaction already ended")
+
+    def _end(self) -> None:
+        self.active = False
+        for lock in self._held.values():
+            lock.release()
+        self._held.clear()
+        if self._holds_position_lock:
+            self._holds_position_lock = False
+            self.database.position_lock.release()
+
+
+class InMemoryEventStore(EventStore[MemoryTransaction]):
+    """The event store port over a ``MemoryDatabase`` (reads see the transaction's own writes)."""
+
+    def __init__(self, source: str = DEFAULT_SOURCE) -> None:
+        self.source = source
+
+    async def append(
+        self, conn: MemoryTransaction, appends: Sequence[StreamAppend], metadata: EventMetadata
+    ) -> list[EventEnvelope]:
+        if not any(a.events for a in appends):
+            await self.check_versions(conn, appends)
+            return []
+        await conn.take_position_lock()
+        await self.check_versions(conn, appends)
+        hashes = conn.visible_hashes()
+        chained = chain_events(
+            self.source,
+            appends,
+            metadata,
+            len(hashes),
+            hashes[-1] if hashes else GENESIS_HASH,
+        )
+        conn.events.extend(envelope for envelope, _ in chained)
+        conn.hashes.extend(hash_ for _, hash_ in chained)
+        return [envelope for envelope, _ in chained]
+
+    async def check_versions(
+        self, conn: MemoryTransaction, appends: Sequence[StreamAppend]
+    ) -> None:
+        wanted = {a.stream_id for a in appends}
+        current: dict[str, int] = {}
+        for event in conn.visible_events():
+            if event.subject in wanted:
+                current[event.subject] = event.stream_version
+        for append in appends:
+            actual = current.get(append.stream_id, 0)
+            if actual != append.expected_version:
+                raise version_mismatch(append, actual)
+
+    async def read_streams(
+        self, conn: MemoryTransaction, stream_ids: Sequence[str]
+    ) -> dict[str, list[EventEnvelope]]:
+        wanted = set(stream_ids)
+        streams: dict[str, list[EventEnvelope]] = {}
+        for event in conn.visible_events():
+            if event.subject in wanted:
+                streams.setdefault(event.subject, []).append(event)
+        return streams
+
+    async def read_last(self, conn: MemoryTransaction, stream_id: str) -> EventEnvelope | None:
+        stream = await self.read_stream(conn, stream_id)
+        return stream[-1] if stream else None
+
+    async def read_after(
+        self, conn: MemoryTransaction, position: int, limit: int
+    ) -> list[EventEnvelope]:
+        # Positions are gapless from 1: position N is at index N - 1.
+        return conn.visible_events()[max(position, 0) : max(position, 0) + limit]
+
+    async def read_after_raw(
+        self, conn: MemoryTransaction, position: int, limit: int
+    ) -> list[tuple[EventEnvelope, str]]:
+        return [(e, json.dumps(e.data)) for e in await self.read_after(conn, position, limit)]
+
+    async def head(self, conn: MemoryTransaction) -> int:
+        return len(conn.visible_events())
+
+    async def verify_chain(self, conn: MemoryTransaction, *, batch: int = 10_000) -> ChainReport:
+        previous = GENESIS_HASH
+        for checked, (event, stored) in enumerate(
+            zip(conn.visible_events(), conn.visible_hashes(), strict=True)
+        ):
+            expected = chain_hash(previous, event)
+            if stored != expected or event.position != checked + 1:
+                return ChainReport(checked=checked, broken_at=event)
+            previous = expected
+        return ChainReport(checked=len(conn.visible_events()), broken_at=None)
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """The unit-of-work port over a ``MemoryDatabase``: one ``MemoryTransaction`` per use."""
+
+    def __init__(
+        self,
+        database: MemoryDatabase,
+        store: EventStore[MemoryTransaction],
+        codec: EventCodec,
+        context: CommandContext,
+    ) -> None:
+        super().__init__(store, codec, context)
+        self.database = database
+        self._tx: MemoryTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        self._tx = self.database.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._tx is not None
+        self._tx.rollback()
+
+    @property
+    def transaction(self) -> MemoryTransaction:
+        if self._tx is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
+        return self._tx
+
+    async def lock(self, scope: str, *keys: str) -> None:
+        await self.transaction.lock(scope, keys)
+
+    async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        tx = self.transaction
+        fresh: set[UUID] = set()
+        for event_id in event_ids:
+            key = (consumer, event_id)
+            if key not in self.database.claims and key not in tx.claims:
+                tx.claims.add(key)
+                fresh.add(event_id)
+        return fresh
+
+    async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
+        tx = self.transaction
+        return tx.answers.get((owner, key)) or self.database.answers.get((owner, key))
+
+    async def _store_answer(
+        self, owner: str, key: str, request_hash: str, result: dict[str, Any]
+    ) -> bool:
+        if await self._stored_answer(owner, key) is not None:
+            return False
+        self.transaction.answers[(owner, key)] = (request_hash, dict(result))
+        return True
+
+    async def _commit_transaction(self) -> None:
+        # Nothing awaits between storing the answer and this commit, so no other transaction
+        # can have stored the same key meanwhile (PostgreSQL's unique key does that there).
+        self.transaction.commit()
+
+
+class InMemoryBackend:
+    """One service's kernel state in memory, and the ``make_uow`` its handlers are given."""
+
+    def __init__(self, codec: EventCodec, source: str = DEFAULT_SOURCE) -> None:
+        self.codec = codec
+        self.database = MemoryDatabase()
+        self.store = InMemoryEventStore(source)
+
+    def make_uow(self, context: CommandContext) -> InMemoryUnitOfWork:
+        """A new unit of work for one command (the ``MakeUnitOfWork`` of the composition root)."""
+        return InMemoryUnitOfWork(self.database, self.store, self.codec, context)
+
+    def events(self, stream_id: str | None = None) -> list[EventEnvelope]:
+        """The committed events, of one stream or of all, in position order."""
+        return [e for e in self.database.events if stream_id is None or e.subject == stream_id]
