@@ -4,7 +4,8 @@ The events table is the outbox. Positions become visible in order (see ``eventst
 "everything after the cursor" never skips a late commit. The relay sends a batch in position
 order with an idempotent ``acks=all`` producer, waits for every acknowledgement, then moves its
 cursor. A crash between send and cursor update re-sends that batch on restart: at-least-once;
-consumers drop such duplicates by position (see ``projections``).
+consumers drop such duplicates by event id (see ``projections`` and ``inbox``), never by the
+``position`` inside a message, which is information for readers, not control.
 """
 
 from __future__ import annotations
