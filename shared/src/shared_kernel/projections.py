@@ -254,7 +254,8 @@ class _SeekToCheckpoints(ConsumerRebalanceListener):  # type: ignore[misc]
 
 class ProjectionRunner:
     """Runs a projection in a consumer group against the live read-model generation, and
-    follows a switch to a new generation made by a rebuild."""
+    follows a switch to a new generation made by a rebuild. ``run`` is one run; a
+    ``Supervisor`` restarts it after a failure."""
 
     def __init__(
         self,
@@ -285,22 +286,9 @@ class ProjectionRunner:
                 self._consumer.seek(tp, checkpoint.kafka_offset + 1)
 
     async def run(self) -> None:
-        """Project until cancelled. A failure (database or broker away) restarts the consumer
-        after a back-off; the database checkpoints make the restart exact."""
-        backoff = 0.5
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception(
-                    "projection %s failed; restarting in %.1fs", self.projection.name, backoff
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-
-    async def _run_once(self) -> None:
+        """One run: project until cancelled or until a failure (database or broker away) ends
+        it. Run it under a ``Supervisor``, which restarts it with back-off; the database
+        checkpoints make the restart exact."""
         generation = await self.read_model.ensure_live()
         self.writer = ProjectionWriter(self.projection, self.read_model, generation, self._dead)
         consumer = AIOKafkaConsumer(
