@@ -82,6 +82,13 @@ class DeadLetters:
         )
 
 
+class GenerationSwitched(Exception):
+    """The generation a live writer applies to is no longer the one readers read."""
+
+    def __init__(self, read_model: str, generation: int, active: int | None) -> None:
+        super().__init__(f"read model {read_model}: generation {generation} is not live ({active})")
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     kafka_offset: int
@@ -100,7 +107,8 @@ class ProjectionWriter:
 
     A live writer (``live=True``) holds the read model's pointer row ``FOR SHARE`` in each
     batch, so that a rebuild's switch (which locks it ``FOR UPDATE``) sees every live batch
-    either entirely before or entirely after it."""
+    either entirely before or entirely after it; after a switch it refuses to write to the
+    generation readers have left (``GenerationSwitched``)."""
 
     def __init__(
         self,
@@ -137,11 +145,17 @@ class ProjectionWriter:
         async with self.read_model.engine.begin() as raw:
             conn = await self._translated(raw)
             if self._live:
-                await conn.execute(
-                    sa.select(read_model_generations.c.active)
-                    .where(read_model_generations.c.projection == self.read_model.name)
-                    .with_for_update(read=True)
-                )
+                active = (
+                    await conn.execute(
+                        sa.select(read_model_generations.c.active)
+                        .where(read_model_generations.c.projection == self.read_model.name)
+                        .with_for_update(read=True)
+                    )
+                ).scalar_one_or_none()
+                if active != self.generation:
+                    # Readers left this generation (a later rebuild may drop it): the runner
+                    # follows the switch and applies the batch there.
+                    raise GenerationSwitched(self.read_model.name, self.generation, active)
             found = (await conn.execute(self._checkpoint_query(tp).with_for_update())).first()
             checkpoint = (
                 Checkpoint(found.kafka_offset, found.position) if found else Checkpoint(-1, 0)
@@ -319,7 +333,13 @@ class ProjectionRunner:
             for tp, records in batches.items():
                 if tp not in consumer.assignment():
                     continue  # revoked during the fetch: its new owner applies it
-                await self.writer.write(tp, records)
+                try:
+                    await self.writer.write(tp, records)
+                except GenerationSwitched:
+                    # Seeks every partition to the new generation's checkpoints: the records
+                    # fetched for the old one are fetched again.
+                    await self._follow_switch(consumer)
+                    break
                 try:
                     # Only a hint (the database checkpoint decides), only for partitions we own.
                     await consumer.commit({tp: records[-1].offset + 1})

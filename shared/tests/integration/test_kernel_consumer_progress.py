@@ -13,7 +13,8 @@ from aiokafka import ConsumerRecord, TopicPartition
 from kernel_harness import EVENT_TYPE, SOURCE, STREAM_TYPE, read_totals, totals_read_model
 from kernel_totals_projection import KernelTotals, Totals
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
-from shared_kernel.projections import DeadLetters, ProjectionWriter
+from shared_kernel.projections import DeadLetters, GenerationSwitched, ProjectionWriter
+from shared_kernel.readmodel import Offsets
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.integration
@@ -98,3 +99,25 @@ async def test_a_relay_duplicate_is_applied_once(engine: AsyncEngine) -> None:
 
     assert (await read_totals(writer.read_model))[stream] == Totals(3, 10 + 20 + 30, 3)
     assert writer.applied == 3
+
+
+async def test_a_live_writer_refuses_a_generation_that_readers_have_left(
+    engine: AsyncEngine,
+) -> None:
+    writer = await live_writer(engine)
+    stream = f"counter-{uuid4()}"
+    await writer.write(TP, records(0, [envelope(stream, 1, 1, 5)]))
+    read_model = writer.read_model
+    await read_model.create_generation(writer.generation + 1)
+
+    async def catch_up(targets: Offsets) -> None:
+        new = ProjectionWriter(
+            KernelTotals(), read_model, writer.generation + 1, NoDeadLetters(), live=False
+        )
+        await new.write(TP, records(0, [envelope(stream, 1, 1, 5)]))
+
+    await read_model.switch_when_caught_up(writer.generation + 1, catch_up)
+
+    with pytest.raises(GenerationSwitched):
+        await writer.write(TP, records(1, [envelope(stream, 2, 2, 7)]))
+    assert await read_model.active_generation() == writer.generation + 1

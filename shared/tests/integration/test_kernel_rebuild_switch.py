@@ -3,8 +3,11 @@ poison records the live generation dead-lettered are not dead-lettered again."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
 from collections.abc import Awaitable, Callable, Sequence
+from itertools import pairwise
 
 import pytest
 from kernel_harness import (
@@ -108,6 +111,60 @@ async def test_the_switch_waits_until_the_new_generation_has_what_readers_saw(
         after = await read_totals(read_model)
         assert after == seen  # ... and still sees them on the new one
         assert after == await fold_store(engine)
+
+
+async def test_under_load_a_reader_never_sees_the_read_model_go_back(
+    engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
+) -> None:
+    store = EventStore(SOURCE)
+    streams = await append_bulk(engine, store, streams=100, per_stream=20)
+    versions = dict.fromkeys(streams, 20)
+    read_model = totals_read_model(engine)
+    await read_model.ensure_live()
+    topic = TopicReader(kafka_bootstrap, kernel_topics.events, kernel_topics.partitions)
+    rebuilding = True
+    seen: list[int] = []
+
+    async def write() -> None:
+        while rebuilding:
+            stream = random.choice(streams)
+            await append(engine, store, stream, versions[stream], [1])
+            versions[stream] += 1
+            await asyncio.sleep(0.005)
+
+    async def read() -> None:
+        while rebuilding:
+            seen.append(sum(t.events for t in (await read_totals(read_model)).values()))
+            await asyncio.sleep(0.002)
+
+    async with (
+        running_relay(engine, kafka_bootstrap, kernel_topics) as relay,
+        running_projection(read_model, kafka_bootstrap, kernel_topics) as live,
+        topic as r,
+    ):
+        await wait_until(lambda: relay_reached(engine, 2000), "relay", timeout=60, watch=[relay])
+        await wait_until(lambda: caught_up(read_model, r), "live model", timeout=60, watch=[live])
+        writer, reader = asyncio.create_task(write()), asyncio.create_task(read())
+        try:
+            for _ in range(2):
+                await rebuild_with(
+                    KernelTotals(kernel_topics.namespace, apply_delay=0),
+                    read_model,
+                    kafka_bootstrap,
+                    kernel_topics,
+                )
+                await asyncio.sleep(0.3)
+        finally:
+            rebuilding = False
+            await asyncio.gather(writer, reader)
+        head = await store_head(engine)
+        await wait_until(lambda: relay_reached(engine, head), "relay", timeout=60, watch=[relay])
+        await wait_until(lambda: caught_up(read_model, r), "live model", timeout=60, watch=[live])
+        assert await read_totals(read_model) == await fold_store(engine)
+
+    drops = [(before, after) for before, after in pairwise(seen) if after < before]
+    assert len(seen) > 50 and seen[-1] > 2000
+    assert drops == []
 
 
 async def test_a_rebuild_does_not_dead_letter_again_what_the_live_generation_did(
