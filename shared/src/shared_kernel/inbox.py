@@ -13,8 +13,8 @@ nothing.
 
 A concurrency conflict (another writer moved a stream the handler touched) retries the batch;
 an event the handler cannot handle (a "poison" event) goes to the dead-letter topic, recorded
-as handled, and the runner moves on; a database or broker failure restarts the consumer after
-a back-off, like ``ProjectionRunner``.
+as handled, and the runner moves on; a database or broker failure ends the run, and the
+``Supervisor`` that runs it restarts the consumer after a back-off, like ``ProjectionRunner``.
 """
 
 from __future__ import annotations
@@ -167,7 +167,8 @@ class InboxWriter:
 
 class InboxRunner:
     """Runs an inbox handler in the consumer group ``<namespace><service>.<name>`` with manual
-    offset commits after each batch's transaction. Restarts with back-off on failure."""
+    offset commits after each batch's transaction. ``run`` is one run; a ``Supervisor``
+    restarts it after a failure."""
 
     def __init__(
         self,
@@ -187,18 +188,9 @@ class InboxRunner:
         self._max_records = max_records
 
     async def run(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("inbox %s failed; restarting in %.1fs", self.handler.name, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-
-    async def _run_once(self) -> None:
+        """One run: handle batches until cancelled or until a failure (database or broker away)
+        ends it. Run it under a ``Supervisor``, which restarts it with back-off; the inbox
+        table makes the restart exact."""
         consumer = AIOKafkaConsumer(
             *self.handler.topics,
             bootstrap_servers=self._bootstrap,

@@ -4,13 +4,13 @@ The events table is the outbox. Positions become visible in order (see ``eventst
 "everything after the cursor" never skips a late commit. The relay sends a batch in position
 order with an idempotent ``acks=all`` producer, waits for every acknowledgement, then moves its
 cursor. A crash between send and cursor update re-sends that batch on restart: at-least-once;
-consumers drop such duplicates by position (see ``projections``).
+consumers drop such duplicates by event id (see ``projections`` and ``inbox``), never by the
+``position`` inside a message, which is information for readers, not control.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
@@ -20,8 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared_kernel.eventstore import EventStore
 from shared_kernel.kafka import partition_for
 from shared_kernel.schema import outbox_cursor
-
-log = logging.getLogger(__name__)
 
 RELAY_LOCK_KEY = 0x0BAC_0FF1CF
 
@@ -91,11 +89,14 @@ class OutboxRelay:
         return len(batch)
 
     async def run(self) -> None:
-        """Publish forever; transient failures are retried with back-off.
+        """One run: publish until cancelled or until a failure ends it (run it under a
+        ``Supervisor``, which restarts it with back-off).
 
         Only one relay per database may publish (two would interleave batches on a partition
         and break position order), so it first takes a session advisory lock and holds it on a
-        dedicated connection; a standby waits. A killed relay's lock dies with its connection."""
+        dedicated connection; a standby waits. A killed relay's lock dies with its connection,
+        and so does a failed run's: the cursor is read again once leadership is regained."""
+        self._cursor = None
         async with self._engine.connect() as leadership:
             while not (
                 await leadership.execute(sa.select(sa.func.pg_try_advisory_lock(RELAY_LOCK_KEY)))
@@ -103,19 +104,6 @@ class OutboxRelay:
                 await leadership.rollback()
                 await asyncio.sleep(1.0)
             await leadership.commit()
-            await self._publish_forever()
-
-    async def _publish_forever(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                sent = await self.publish_once()
-                backoff = 0.5
-                if sent == 0:
+            while True:
+                if await self.publish_once() == 0:
                     await asyncio.sleep(self._idle_sleep)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay %s failed; retrying in %.1fs", self._name, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)

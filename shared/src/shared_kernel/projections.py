@@ -1,9 +1,13 @@
 """Projections: Kafka events in, read-model rows out, exactly once in effect.
 
-For each batch of one topic partition, the read-model change and the checkpoint (Kafka offset
-and highest event position) are written in ONE database transaction. An event at or below the
-checkpoint is skipped, so a redelivery after a crash or rebalance, or a duplicate publication by
-the relay, changes nothing. Kafka offset commits are only a hint for the group.
+Order and progress come from Kafka offsets, which the broker assigns: for each batch of one
+topic partition, the read-model change and the checkpoint (the last Kafka offset handled) are
+written in ONE database transaction, and a record at or below the checkpoint is skipped, so a
+redelivery after a crash or rebalance changes nothing. The ``position`` inside a message is
+information, never control: a foreign message with any position cannot make later events look
+old. The relay may publish an event twice (same id, new offset; see ``outbox``): the batch
+claims its event ids in the generation's ``projection_applied_events`` table in the same
+transaction, and only ids claimed now are applied. Kafka offset commits are only a hint.
 
 A batch is first applied as a whole (fast, set-based); if that fails, its events are applied
 one by one, each in a savepoint, and an event that still fails (a "poison" event) goes to the
@@ -15,18 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
+from shared_kernel.schema import read_model_generations
 
 log = logging.getLogger(__name__)
 
@@ -74,23 +82,52 @@ class DeadLetters:
         )
 
 
+class GenerationSwitched(Exception):
+    """The generation a live writer applies to is no longer the one readers read."""
+
+    def __init__(self, read_model: str, generation: int, active: int | None) -> None:
+        super().__init__(f"read model {read_model}: generation {generation} is not live ({active})")
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     kafka_offset: int
     position: int
 
 
+#: True when a record (topic partition, offset) was handled, and so dead-lettered if it was
+#: poison, by another generation: a rebuild does not send it to the dead-letter topic again.
+HandledElsewhere = Callable[[TopicPartition, int], Awaitable[bool]]
+
+Fresh = list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]]
+
+
 class ProjectionWriter:
-    """Applies batches of one partition to one generation of the read model."""
+    """Applies batches of one partition to one generation of the read model.
+
+    A live writer (``live=True``) holds the read model's pointer row ``FOR SHARE`` in each
+    batch, so that a rebuild's switch (which locks it ``FOR UPDATE``) sees every live batch
+    either entirely before or entirely after it; after a switch it refuses to write to the
+    generation readers have left (``GenerationSwitched``)."""
 
     def __init__(
-        self, projection: Projection, read_model: ReadModelStore, generation: int, dead: DeadLetters
+        self,
+        projection: Projection,
+        read_model: ReadModelStore,
+        generation: int,
+        dead: DeadLetters,
+        *,
+        live: bool = True,
+        handled_elsewhere: HandledElsewhere | None = None,
     ) -> None:
         self.projection = projection
         self.read_model = read_model
         self.generation = generation
         self._dead = dead
+        self._live = live
+        self._handled_elsewhere = handled_elsewhere
         self._schema = read_model.schema(generation)
+        self._claim = _claim_statement(read_model.applied_events)
         self.applied = 0
 
     async def checkpoint(self, tp: TopicPartition) -> Checkpoint | None:
@@ -107,25 +144,34 @@ class ProjectionWriter:
             return
         async with self.read_model.engine.begin() as raw:
             conn = await self._translated(raw)
+            if self._live:
+                active = (
+                    await conn.execute(
+                        sa.select(read_model_generations.c.active)
+                        .where(read_model_generations.c.projection == self.read_model.name)
+                        .with_for_update(read=True)
+                    )
+                ).scalar_one_or_none()
+                if active != self.generation:
+                    # Readers left this generation (a later rebuild may drop it): the runner
+                    # follows the switch and applies the batch there.
+                    raise GenerationSwitched(self.read_model.name, self.generation, active)
             found = (await conn.execute(self._checkpoint_query(tp).with_for_update())).first()
             checkpoint = (
                 Checkpoint(found.kafka_offset, found.position) if found else Checkpoint(-1, 0)
             )
-            fresh: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
-            high = checkpoint.position
+            decoded: Fresh = []
             for record in records:
                 if record.offset <= checkpoint.kafka_offset:
-                    continue
+                    continue  # redelivered: this generation has handled it
                 try:
-                    envelope = EventEnvelope.from_json_bytes(record.value or b"")
+                    decoded.append((record, EventEnvelope.from_json_bytes(record.value or b"")))
                 except EnvelopeError as exc:
-                    await self._dead.send(self.projection.name, record, f"undecodable: {exc}")
-                    continue
-                if envelope.position <= high:
-                    continue  # a duplicate publication: already applied
-                high = envelope.position
-                fresh.append((record, envelope))
+                    await self._dead_letter(record, f"undecodable: {exc}")
+            fresh = await self._claimed(conn, decoded)
             await self._apply(conn, fresh)
+            # Position is information only (the highest seen): it decides nothing.
+            high = max([checkpoint.position, *(e.position for _, e in decoded)])
             await conn.execute(
                 pg_insert(self.read_model.checkpoints)
                 .values(
@@ -140,9 +186,23 @@ class ProjectionWriter:
                 )
             )
 
-    async def _apply(
-        self, conn: AsyncConnection, fresh: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]]
-    ) -> None:
+    async def _claimed(self, conn: AsyncConnection, decoded: Fresh) -> Fresh:
+        """The records whose event ids this batch claims now, first occurrence only: a relay
+        duplicate (same id at a later offset, in this batch or an earlier one) is dropped."""
+        if not decoded:
+            return []
+        ids = list(dict.fromkeys(envelope.id for _, envelope in decoded))
+        claimed: set[UUID] = {row.event_id for row in await conn.execute(self._claim, {"ids": ids})}
+        fresh: Fresh = []
+        for record, envelope in decoded:
+            if envelope.id in claimed:
+                claimed.discard(envelope.id)
+                fresh.append((record, envelope))
+            else:
+                log.debug("%s: event %s applied before; skipped", self.projection.name, envelope.id)
+        return fresh
+
+    async def _apply(self, conn: AsyncConnection, fresh: Fresh) -> None:
         if not fresh:
             return
         try:
@@ -160,7 +220,17 @@ class ProjectionWriter:
                     await self.projection.apply(conn, envelope)
                 self.applied += 1
             except Exception as exc:  # a poison event must not stop the projection
-                await self._dead.send(self.projection.name, record, f"{type(exc).__name__}: {exc}")
+                await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        if self._handled_elsewhere is not None and await self._handled_elsewhere(tp, record.offset):
+            log.info(
+                "%s: %s[%s]@%s not dead-lettered again (handled by the live generation): %s",
+                self.projection.name, record.topic, record.partition, record.offset, error,
+            )  # fmt: skip
+            return
+        await self._dead.send(self.projection.name, record, error)
 
     def _checkpoint_query(self, tp: TopicPartition) -> sa.Select[tuple[int, int]]:
         cp = self.read_model.checkpoints
@@ -170,6 +240,19 @@ class ProjectionWriter:
 
     async def _translated(self, conn: AsyncConnection) -> AsyncConnection:
         return await conn.execution_options(schema_translate_map={READ_MODEL_SCHEMA: self._schema})
+
+
+def _claim_statement(applied_events: sa.Table) -> sa.Insert:
+    """One statement for any number of ids (an array, unnested), like the inbox's claim."""
+    return (
+        pg_insert(applied_events)
+        .from_select(
+            ["event_id"],
+            sa.select(sa.func.unnest(sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))),
+        )
+        .on_conflict_do_nothing()
+        .returning(applied_events.c.event_id)
+    )
 
 
 class _SeekToCheckpoints(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -185,7 +268,8 @@ class _SeekToCheckpoints(ConsumerRebalanceListener):  # type: ignore[misc]
 
 class ProjectionRunner:
     """Runs a projection in a consumer group against the live read-model generation, and
-    follows a switch to a new generation made by a rebuild."""
+    follows a switch to a new generation made by a rebuild. ``run`` is one run; a
+    ``Supervisor`` restarts it after a failure."""
 
     def __init__(
         self,
@@ -216,22 +300,9 @@ class ProjectionRunner:
                 self._consumer.seek(tp, checkpoint.kafka_offset + 1)
 
     async def run(self) -> None:
-        """Project until cancelled. A failure (database or broker away) restarts the consumer
-        after a back-off; the database checkpoints make the restart exact."""
-        backoff = 0.5
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception(
-                    "projection %s failed; restarting in %.1fs", self.projection.name, backoff
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-
-    async def _run_once(self) -> None:
+        """One run: project until cancelled or until a failure (database or broker away) ends
+        it. Run it under a ``Supervisor``, which restarts it with back-off; the database
+        checkpoints make the restart exact."""
         generation = await self.read_model.ensure_live()
         self.writer = ProjectionWriter(self.projection, self.read_model, generation, self._dead)
         consumer = AIOKafkaConsumer(
@@ -262,7 +333,13 @@ class ProjectionRunner:
             for tp, records in batches.items():
                 if tp not in consumer.assignment():
                     continue  # revoked during the fetch: its new owner applies it
-                await self.writer.write(tp, records)
+                try:
+                    await self.writer.write(tp, records)
+                except GenerationSwitched:
+                    # Seeks every partition to the new generation's checkpoints: the records
+                    # fetched for the old one are fetched again.
+                    await self._follow_switch(consumer)
+                    break
                 try:
                     # Only a hint (the database checkpoint decides), only for partitions we own.
                     await consumer.commit({tp: records[-1].offset + 1})

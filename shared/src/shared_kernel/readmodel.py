@@ -4,7 +4,8 @@ A projection declares its tables in a MetaData under the placeholder schema ``re
 Each generation lives in a PostgreSQL schema of its own (``<projection>_g<N>``); SQLAlchemy's
 ``schema_translate_map`` points the placeholder at the live one. A rebuild fills generation
 N+1 beside the live N and switches the pointer in one transaction once it has caught up.
-The generation's checkpoint table sits in the same schema, so it is rebuilt with it.
+The generation's checkpoint table and its table of applied event ids sit in the same schema,
+so they are rebuilt with it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,9 +30,19 @@ log = logging.getLogger(__name__)
 
 READ_MODEL_SCHEMA = "read_model"
 
+#: the last Kafka offset handled, per topic partition
+Offsets = dict[TopicPartition, int]
+#: applies a generation up to the given offsets (see ``ReadModelStore.switch_when_caught_up``)
+CatchUp = Callable[[Offsets], Awaitable[None]]
+
+
+def _behind(done: Offsets, targets: Offsets) -> Offsets:
+    return {tp: target for tp, target in targets.items() if done.get(tp, -1) < target}
+
 
 def checkpoint_table(metadata: sa.MetaData) -> sa.Table:
-    """Per topic partition: the Kafka offset and the highest event position applied."""
+    """Per topic partition: the last Kafka offset handled (the progress) and the highest event
+    position seen (information only: an envelope field never decides what is applied)."""
     return sa.Table(
         "projection_checkpoints",
         metadata,
@@ -38,6 +50,18 @@ def checkpoint_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("partition", sa.Integer, primary_key=True),
         sa.Column("kafka_offset", sa.BigInteger, nullable=False),
         sa.Column("position", sa.BigInteger, nullable=False),
+        schema=READ_MODEL_SCHEMA,
+        extend_existing=True,
+    )
+
+
+def applied_events_table(metadata: sa.MetaData) -> sa.Table:
+    """The ids of the events applied to a generation: a relay duplicate (the same event
+    published again at a new offset) finds its id here and is not applied twice."""
+    return sa.Table(
+        "projection_applied_events",
+        metadata,
+        sa.Column("event_id", PG_UUID(as_uuid=True), primary_key=True),
         schema=READ_MODEL_SCHEMA,
         extend_existing=True,
     )
@@ -51,6 +75,7 @@ class ReadModelStore:
         self.name = name
         self.metadata = metadata
         self.checkpoints = checkpoint_table(metadata)
+        self.applied_events = applied_events_table(metadata)
 
     def schema(self, generation: int) -> str:
         return f"{self.name}_g{generation}"
@@ -70,6 +95,10 @@ class ReadModelStore:
         async with self.engine.begin() as conn:
             await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        await self._create_tables(schema)
+
+    async def _create_tables(self, schema: str) -> None:
+        async with self.engine.begin() as conn:
             translated = await conn.execution_options(
                 schema_translate_map={READ_MODEL_SCHEMA: schema}
             )
@@ -79,6 +108,9 @@ class ReadModelStore:
         """The live generation, creating generation 1 on first start."""
         active = await self.active_generation()
         if active is not None:
+            # A generation made by an older version lacks tables added since (such as
+            # ``projection_applied_events``): create the missing ones, leave the rest alone.
+            await self._create_tables(self.schema(active))
             return active
         await self.create_generation(1)
         async with self.engine.begin() as conn:
@@ -89,13 +121,62 @@ class ReadModelStore:
             )
         return await self.active_generation() or 1
 
-    async def switch_to(self, generation: int) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(read_model_generations)
-                .where(read_model_generations.c.projection == self.name)
-                .values(active=generation, switched_at=sa.func.now())
-            )
+    async def switch_when_caught_up(
+        self, generation: int, catch_up: CatchUp, *, attempts: int = 5
+    ) -> None:
+        """Make ``generation`` live once it has applied, on every partition, at least what the
+        live generation has: a reader never sees an older state than it saw before.
+
+        ``catch_up(targets)`` applies the new generation up to the given Kafka offsets. It runs
+        first without a lock while the live runner goes on; then ONE transaction locks the live
+        pointer row (every live batch holds it ``FOR SHARE``, see ``ProjectionWriter``: locking
+        the pointer also covers a partition whose first checkpoint row the live runner is just
+        inserting), compares the checkpoints again and switches. When the live runner moved on
+        meanwhile, the lock is released and the rebuild catches up again; the last attempt
+        catches up the few remaining records while holding the lock, so a rebuild under
+        constant load still ends (the live runner waits for that moment only)."""
+        for attempt in range(1, attempts + 1):
+            await catch_up(await self.checkpoint_offsets(await self.active_generation_required()))
+            async with self.engine.begin() as conn:
+                live = (
+                    await conn.execute(
+                        sa.select(read_model_generations.c.active)
+                        .where(read_model_generations.c.projection == self.name)
+                        .with_for_update()
+                    )
+                ).scalar_one()
+                targets = await self._offsets(conn, live)
+                behind = _behind(await self._offsets(conn, generation), targets)
+                if behind and attempt < attempts:
+                    log.info("read model %s: live moved on (%s); catching up", self.name, behind)
+                    continue
+                if behind:
+                    await catch_up(targets)
+                await conn.execute(
+                    sa.update(read_model_generations)
+                    .where(read_model_generations.c.projection == self.name)
+                    .values(active=generation, switched_at=sa.func.now())
+                )
+                return
+
+    async def active_generation_required(self) -> int:
+        active = await self.active_generation()
+        if active is None:
+            raise RuntimeError(f"read model {self.name} has not been created yet")
+        return active
+
+    async def checkpoint_offsets(self, generation: int) -> Offsets:
+        """The last Kafka offset each partition of ``generation`` has handled."""
+        async with self.engine.connect() as conn:
+            return await self._offsets(conn, generation)
+
+    async def _offsets(self, conn: AsyncConnection, generation: int) -> Offsets:
+        translated = await conn.execution_options(
+            schema_translate_map={READ_MODEL_SCHEMA: self.schema(generation)}
+        )
+        cp = self.checkpoints
+        rows = await translated.execute(sa.select(cp.c.topic, cp.c.partition, cp.c.kafka_offset))
+        return {TopicPartition(t, int(p)): int(o) for t, p, o in rows.all()}
 
     async def drop_generations_except(self, keep: set[int]) -> None:
         async with self.engine.begin() as conn:

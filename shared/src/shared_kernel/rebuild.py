@@ -1,10 +1,13 @@
 """Rebuild a read model from offset zero beside the live one, then switch readers over.
 
 The new generation is filled by a group-less consumer that reads every partition from the
-beginning up to the end offsets seen at the start; then the live pointer moves to it in one
-transaction. The live runner notices the switch and continues the new generation from its
-checkpoints, so events that arrived during the rebuild are applied too. Readers never see a
-half-built model. Projections are pure, so a rebuild triggers no side effect again.
+beginning up to the end offsets seen at the start. It then keeps consuming until, on every
+partition, it has handled at least what the live generation has (the live runner went on
+meanwhile), and the pointer moves in one transaction that re-checks this under a lock (see
+``ReadModelStore.switch_when_caught_up``): a reader never sees an older state than it saw.
+The live runner notices the switch and continues the new generation from its checkpoints.
+Projections are pure, so a rebuild triggers no side effect again, and a poison record the live
+generation has already handled (and so dead-lettered) is not sent to the dead-letter topic again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared_kernel.kafka import topic_partitions
 from shared_kernel.projections import DeadLetters, Projection, ProjectionWriter
-from shared_kernel.readmodel import ReadModelStore
+from shared_kernel.readmodel import Offsets, ReadModelStore
 from shared_kernel.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,15 @@ async def rebuild(
     live = await read_model.ensure_live()
     generation = live + 1
     await read_model.create_generation(generation)
-    writer = ProjectionWriter(projection, read_model, generation, dead)
+    live_view = ProjectionWriter(projection, read_model, live, dead)  # reads checkpoints only
+
+    async def handled_by_live(tp: TopicPartition, offset: int) -> bool:
+        checkpoint = await live_view.checkpoint(tp)
+        return checkpoint is not None and checkpoint.kafka_offset >= offset
+
+    writer = ProjectionWriter(
+        projection, read_model, generation, dead, live=False, handled_elsewhere=handled_by_live
+    )
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -69,20 +80,42 @@ async def rebuild(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
-        pending = {tp for tp in partitions if end[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=500, max_records=max_records)
-            for tp, records in batches.items():
-                await writer.write(tp, records)
-                if records[-1].offset + 1 >= end[tp]:
-                    pending.discard(tp)
+        fill = _Fill(consumer, writer, max_records)
+        await fill.up_to({tp: end[tp] - 1 for tp in partitions})
+        if switch:
+            await read_model.switch_when_caught_up(generation, fill.up_to)
     finally:
         await consumer.stop()
     if switch:
-        await read_model.switch_to(generation)
         await read_model.drop_generations_except({live, generation})
         log.info("read model %s switched to generation %s", read_model.name, generation)
     return RebuildReport(generation, writer.applied, time.perf_counter() - started)
+
+
+class _Fill:
+    """Applies the assigned partitions to the new generation up to target offsets."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, writer: ProjectionWriter, max_records: int):
+        self._consumer = consumer
+        self._writer = writer
+        self._max_records = max_records
+        self._done: dict[TopicPartition, int] = {}  # last offset written, per partition
+
+    async def up_to(self, targets: Offsets) -> None:
+        pending = {
+            tp
+            for tp, target in targets.items()
+            if tp in self._consumer.assignment() and self._done.get(tp, -1) < target
+        }
+        while pending:
+            batches = await self._consumer.getmany(
+                *pending, timeout_ms=500, max_records=self._max_records
+            )
+            for tp, records in batches.items():
+                await self._writer.write(tp, records)
+                self._done[tp] = records[-1].offset
+                if records[-1].offset >= targets[tp]:
+                    pending.discard(tp)
 
 
 async def rebuild_service(runtime: ServiceRuntime) -> list[RebuildReport]:

@@ -1,14 +1,14 @@
 """The kernel wired for one service; each service's composition root builds one of these.
 
 Nothing happens at construction: ``start`` (called from the FastAPI lifespan or a worker
-command) creates topics, starts the producer, the outbox relay and the projection runners;
+command) creates topics, starts the producer, and the outbox relay, projection runners and
+inbox runners under the runtime's ``supervisor`` (which logs every crash and restarts with
+back-off); a lifespan adds its sweepers and schedulers to the same supervisor with ``spawn``.
 ``stop`` ends them in reverse order.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -31,6 +31,7 @@ from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
 from shared_kernel.readmodel import PositionWaiter, ReadModelStore
 from shared_kernel.settings import ServiceSettings
+from shared_kernel.supervisor import RunFactory, Supervisor
 from shared_kernel.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.runners: list[ProjectionRunner] = []
         self.inbox_runners: list[InboxRunner] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self.supervisor = Supervisor(service)
         self._verifier: IdentityVerifier | None = None
         self._waiters: dict[str, PositionWaiter] = {}
 
@@ -110,7 +111,7 @@ class ServiceRuntime:
             await waiter.start()
         if self.settings.run_relay:
             self.relay = OutboxRelay(self.engine, self.store, self.producer, self.topic, partitions)
-            self._spawn(self.relay.run(), "relay")
+            self.spawn("relay", self.relay.run)
         if self.settings.run_projections:
             for projection in self.projections:
                 runner = ProjectionRunner(
@@ -121,7 +122,7 @@ class ServiceRuntime:
                     dead=self.dead_letters(),
                 )
                 self.runners.append(runner)
-                self._spawn(runner.run(), f"projection {projection.name}")
+                self.spawn(f"projection {projection.name}", runner.run)
         if self.settings.run_inboxes:
             for handler in self.inboxes:
                 inbox = InboxRunner(
@@ -133,28 +134,18 @@ class ServiceRuntime:
                     dead=self.dead_letters(),
                 )
                 self.inbox_runners.append(inbox)
-                self._spawn(inbox.run(), f"inbox {handler.name}")
+                self.spawn(f"inbox {handler.name}", inbox.run)
 
-    def _spawn(self, coro: object, what: str) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=f"{self.service} {what}")  # type: ignore[arg-type]
-        task.add_done_callback(_log_crash)
-        self._tasks.append(task)
+    def spawn(self, name: str, run: RunFactory) -> None:
+        """Run background work of the service (a sweeper, a scheduler) under the supervisor:
+        restarted with back-off after a crash, stopped with the runtime."""
+        self.supervisor.spawn(name, run)
 
     async def stop(self) -> None:
-        for task in reversed(self._tasks):
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self.supervisor.stop()
         for waiter in self._waiters.values():
             await waiter.stop()
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
         await self.engine.dispose()
-
-
-def _log_crash(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("%s stopped: %r", task.get_name(), task.exception())

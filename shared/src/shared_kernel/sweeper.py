@@ -4,8 +4,8 @@ Candidates come from a read model; each is then handled by a command that decide
 model, so a stale read model, a restart, a second sweeper in another process, or a user acting
 at the same moment can never act twice: the decision is the aggregate's, and of two commands
 racing on one stream only one commits. A candidate that was decided meanwhile is a conflict and
-is skipped quietly; a refusal is logged; a failure of the whole sweep (database away) is logged
-and the sweep is retried after the interval.
+is skipped quietly; a refusal is logged; a failure of the whole sweep (database away) ends the
+run, and the ``Supervisor`` that runs it logs it and starts it again after a back-off.
 """
 
 from __future__ import annotations
@@ -70,12 +70,8 @@ class Sweeper(ABC, Generic[K]):
         return done
 
     async def run(self) -> None:
-        """Sweep until cancelled."""
+        """Sweep every interval until cancelled or until a sweep fails (run it under a
+        ``Supervisor``, which restarts it)."""
         while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s sweep failed; retrying in %.1fs", self.name, self.interval)
+            await self.sweep_once()
             await asyncio.sleep(self.interval)

@@ -12,6 +12,7 @@
 that takes the topic namespace and returns one. ``DATABASE_URL`` and
 ``KAFKA_BOOTSTRAP_SERVERS`` are the defaults of the first two options.
 
+The loop runs under a ``Supervisor``: a crash is logged and the loop restarted with back-off.
 SIGTERM and SIGINT stop the loop cleanly. A SIGKILL loses nothing either: the relay re-sends
 the batch it had not yet checkpointed, and a projection's checkpoint is committed with its
 read-model change, so a half-applied batch is rolled back and applied again on restart.
@@ -34,6 +35,7 @@ from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics
 from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
 from shared_kernel.readmodel import ReadModelStore
+from shared_kernel.supervisor import RunFactory, Supervisor
 
 log = logging.getLogger("shared_kernel.worker")
 
@@ -73,7 +75,7 @@ async def run_relay(args: argparse.Namespace) -> None:
             batch_size=args.batch_size,
         )
         log.info("relay %s publishing to %s", args.relay_name, args.topic)
-        await relay.run()
+        await _supervised(f"relay {args.relay_name}", relay.run)
     finally:
         await producer.stop()
         await engine.dispose()
@@ -95,10 +97,20 @@ async def run_projection(args: argparse.Namespace) -> None:
             max_records=args.max_records,
         )
         log.info("projection %s reading %s", projection.name, list(projection.topics))
-        await runner.run()
+        await _supervised(f"projection {projection.name}", runner.run)
     finally:
         await producer.stop()
         await engine.dispose()
+
+
+async def _supervised(name: str, run: RunFactory) -> None:
+    """Run the loop under a supervisor (restarted with back-off after a crash) until cancelled."""
+    supervisor = Supervisor("worker")
+    supervisor.spawn(name, run)
+    try:
+        await supervisor.wait()
+    finally:
+        await supervisor.stop()
 
 
 async def _until_signalled(main: Awaitable[None]) -> None:

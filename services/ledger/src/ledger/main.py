@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -28,16 +26,11 @@ def create_app(
         ledger = bootstrap(settings, clock=clock)
         app.state.ledger = ledger
         await ledger.runtime.start()
-        sweeper: asyncio.Task[None] | None = None
         if ledger.settings.run_expiry_sweeper:
-            sweeper = asyncio.create_task(ledger.sweeper.run(), name="ledger expiry sweeper")
+            ledger.runtime.spawn("expiry sweeper", ledger.sweeper.run)
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
             await ledger.runtime.stop()
 
     app = create_service_app("Ledger", lifespan)

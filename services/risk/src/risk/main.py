@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -27,17 +25,11 @@ def create_app(
         risk: Risk = bootstrap(settings, clock=clock)
         app.state.risk = risk
         await risk.runtime.start()
-        tasks: list[asyncio.Task[None]] = [
-            asyncio.create_task(task.run(), name=f"risk {task.name}") for task in risk.background
-        ]
+        for task in risk.background:
+            risk.runtime.spawn(task.name, task.run)
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await risk.runtime.stop()
 
     app = create_service_app("Risk", lifespan)

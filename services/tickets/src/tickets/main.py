@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -29,16 +27,11 @@ def create_app(
         await service.runtime.start()
         if service.settings.create_default_queue:
             await service.ensure_default_queue()
-        scheduler: asyncio.Task[None] | None = None
         if service.settings.run_sla_scheduler:
-            scheduler = asyncio.create_task(service.scheduler.run(), name="tickets SLA scheduler")
+            service.runtime.spawn("SLA scheduler", service.scheduler.run)
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await scheduler
             await service.runtime.stop()
 
     app = create_service_app("Tickets", lifespan)

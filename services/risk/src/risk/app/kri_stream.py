@@ -15,7 +15,6 @@ that the KRI shows green rather than "never measured".
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,16 +147,7 @@ class OpenCriticalIncidentsInbox(InboxHandler):
 
 
 async def define_stream_kri_at_start(runner: CommandRunner, spec: StreamKriSpec) -> None:
-    """Background task of the lifespan: define the stream-fed KRI once the database answers
-    (retrying with back-off), so that it is listed before the first tickets event."""
-    backoff = 0.5
-    while True:
-        try:
-            await ensure_stream_kri(runner, spec)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("could not define the KRI %s; retrying in %.1fs", spec.kri_id, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+    """Background task of the lifespan: define the stream-fed KRI, so that it is listed before
+    the first tickets event. Run under the runtime's supervisor, which retries it with
+    back-off until the database answers."""
+    await ensure_stream_kri(runner, spec)
