@@ -76,7 +76,7 @@ async def feed(streams: dict[str, list[DomainEvent]], *batches: Sequence[EventEn
     )
     for batch in batches:
         uow = InMemoryUnitOfWork(streams)
-        await handler.handle(uow, batch)
+        await handler.handle(uow, handler.codec.read_all(batch))
         uow.save()
     return Kri.load(
         kri_stream_id(OPEN_CRITICAL_INCIDENTS), streams[kri_stream_id(OPEN_CRITICAL_INCIDENTS)]

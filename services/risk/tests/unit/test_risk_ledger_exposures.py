@@ -181,7 +181,7 @@ async def handle_in_batches(
     while start < len(events):
         size = rng.randint(1, 4)
         uow = InMemoryUnitOfWork(store)
-        await handler.handle(uow, events[start : start + size])
+        await handler.handle(uow, handler.codec.read_all(events[start : start + size]))
         await uow.commit()
         start += size
 
@@ -231,11 +231,11 @@ async def test_a_stale_cached_exposure_is_reloaded_after_a_conflict() -> None:
 
     second = envelopes({"r3": streams["r3"]}, rng)
     uow = InMemoryUnitOfWork(store)
-    await handler.handle(uow, second)
+    await handler.handle(uow, handler.codec.read_all(second))
     with pytest.raises(ConcurrencyConflict):
         await uow.commit()
     uow = InMemoryUnitOfWork(store)  # the inbox retries the batch
-    await handler.handle(uow, second)
+    await handler.handle(uow, handler.codec.read_all(second))
     await uow.commit()
     reloaded = Exposure.load(key.id, store[key.id][1])
     assert (reloaded.posted, reloaded.pending) == (500_00, 70_00)
@@ -282,7 +282,7 @@ async def test_a_batch_decides_the_crossings_of_one_event_at_a_time_in_fewer_eve
         handler = LedgerExposures()
         for start in range(0, len(events), batch_size):
             uow = InMemoryUnitOfWork(store)
-            await handler.handle(uow, events[start : start + batch_size])
+            await handler.handle(uow, handler.codec.read_all(events[start : start + batch_size]))
             await uow.commit()
         results.append(store)
     one_at_a_time, batched = results
