@@ -11,6 +11,11 @@ are the Kafka offsets committed, and they are only a hint: a restart, a rebalanc
 the source topic from offset zero finds every handled id already in the table and changes
 nothing.
 
+The handler never sees raw JSON: each message is decoded and validated with the handler's
+``codec`` (the classes of the foreign events it reads, with upcasters) first. A malformed event
+of a type it reads (a field missing or of the wrong type) goes to the dead-letter topic and is
+never handled; events of other types are only recorded as seen.
+
 A concurrency conflict (another writer moved a stream the handler touched) retries the batch;
 an event the handler cannot handle (a "poison" event) goes to the dead-letter topic, recorded
 as handled, and the runner moves on; a database or broker failure ends the run, and the
@@ -23,6 +28,7 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +36,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy.exc import DBAPIError
 
+from shared_kernel.codec import EventCodec, MalformedEvent, RecordedEvent
 from shared_kernel.envelope import Actor, EnvelopeError, EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.projections import DeadLetters
@@ -59,12 +66,28 @@ class InboxHandler(ABC):
 
     name: str
     topics: Sequence[str]
+    # The published language of the events it reads: a class for each type it handles (only
+    # the fields it uses), with upcasters. The writer decodes and validates every event with
+    # it; a malformed one of a known type is dead-lettered, one of another type is skipped.
+    codec: EventCodec
 
     @abstractmethod
-    async def handle(self, uow: UnitOfWork, events: Sequence[EventEnvelope]) -> None: ...
+    async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None: ...
 
 
 MakeUnitOfWork = Callable[[CommandContext], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One message of a batch, decoded: ``event`` when the handler reads its type,
+    ``malformed`` when it is of such a type but does not validate (never handled)."""
+
+    record: ConsumerRecord[bytes, bytes]
+    envelope: EventEnvelope
+    event: RecordedEvent | None = None
+    malformed: MalformedEvent | None = None
+
 
 # Errors of the infrastructure, not of an event (and conflicts that outlived every retry): the
 # runner restarts instead of dead-lettering.
@@ -102,40 +125,43 @@ class InboxWriter:
         self.seen += len(records)
 
     async def _write(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        decoded: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
+        messages: list[_Message] = []
         for record in records:
             try:
-                decoded.append((record, EventEnvelope.from_json_bytes(record.value or b"")))
+                envelope = EventEnvelope.from_json_bytes(record.value or b"")
             except EnvelopeError as exc:
                 await self._dead.send(self.consumer, record, f"undecodable: {exc}")
-        if not decoded:
+                continue
+            try:
+                messages.append(_Message(record, envelope, self.handler.codec.read(envelope)))
+            except MalformedEvent as exc:
+                messages.append(_Message(record, envelope, malformed=exc))
+        if not messages:
             return
         try:
-            await self._with_retries([e for _, e in decoded])
+            await self._with_retries(messages)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception:
             log.warning(
-                "inbox batch of %d failed in %s; handling one by one", len(decoded), self.consumer
+                "inbox batch of %d failed in %s; handling one by one", len(messages), self.consumer
             )
-            for record, envelope in decoded:
-                await self._one(record, envelope)
+            for message in messages:
+                await self._one(message)
 
-    async def _one(self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope) -> None:
+    async def _one(self, message: _Message) -> None:
         try:
-            await self._with_retries([envelope])
+            await self._with_retries([message])
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as exc:  # a poison event must not stop the inbox
-            await self._dead.send(self.consumer, record, f"{type(exc).__name__}: {exc}")
-            await self._with_retries([envelope], handle=False)
+            await self._dead.send(self.consumer, message.record, f"{type(exc).__name__}: {exc}")
+            await self._with_retries([message], handle=False)
 
-    async def _with_retries(
-        self, envelopes: Sequence[EventEnvelope], *, handle: bool = True
-    ) -> None:
+    async def _with_retries(self, messages: Sequence[_Message], *, handle: bool = True) -> None:
         for attempt in range(1, self._attempts + 1):
             try:
-                await self._transaction(envelopes, handle=handle)
+                await self._transaction(messages, handle=handle)
                 return
             except ConcurrencyConflict:
                 if attempt == self._attempts:
@@ -143,26 +169,37 @@ class InboxWriter:
                 log.info("inbox %s: concurrent change, retrying (%d)", self.consumer, attempt)
                 await asyncio.sleep(min(0.005 * 2**attempt, 0.5))
 
-    async def _transaction(self, envelopes: Sequence[EventEnvelope], *, handle: bool) -> None:
-        first = envelopes[0]
+    async def _transaction(self, messages: Sequence[_Message], *, handle: bool) -> None:
+        first = messages[0].envelope
         context = CommandContext(
             actor=self.actor,
             correlation_id=first.correlation_id,
             causation_id=str(first.id),
         )
         async with self._make_uow(context) as uow:
-            fresh_ids = await uow.claim(self.consumer, [e.id for e in envelopes])
+            fresh_ids = await uow.claim(self.consumer, [m.envelope.id for m in messages])
             seen: set[UUID] = set()
-            fresh: list[EventEnvelope] = []
-            for envelope in envelopes:
-                if envelope.id in fresh_ids and envelope.id not in seen:
-                    seen.add(envelope.id)
-                    fresh.append(envelope)
-            if fresh and handle:
-                await self.handler.handle(uow, fresh)
+            typed: list[RecordedEvent] = []  # the fresh events of types the handler reads
+            malformed: list[_Message] = []
+            for message in messages:
+                event_id = message.envelope.id
+                if event_id in fresh_ids and event_id not in seen:
+                    seen.add(event_id)
+                    if message.malformed is not None:
+                        malformed.append(message)
+                    elif message.event is not None:
+                        typed.append(message.event)
+            if typed and handle:
+                await self.handler.handle(uow, typed)
+            # Dead-lettered when first seen only (a replay finds it claimed), before the
+            # commit: a failed commit may send it twice, but it is never lost.
+            for message in malformed:
+                await self._dead.send(
+                    self.consumer, message.record, f"malformed: {message.malformed}"
+                )
             await uow.commit()
         if handle:
-            self.handled += len(fresh)
+            self.handled += len(seen) - len(malformed)
 
 
 class InboxRunner:

@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 import sqlalchemy as sa
 from kernel_harness import (
+    EVENT_TYPE,
     SOURCE,
     Background,
     KernelTopics,
@@ -28,7 +29,7 @@ from kernel_harness import (
     wait_until,
 )
 from shared_kernel import schema
-from shared_kernel.codec import EventCodec
+from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.db import create_engine
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.envelope import EventEnvelope
@@ -70,25 +71,33 @@ class Tally(Aggregate):
         self.total += event.value
 
 
+@dataclass(frozen=True)
+class ValueRecorded(DomainEvent):
+    """The source's event as the consumer reads it."""
+
+    event_type: ClassVar[str] = EVENT_TYPE
+
+    value: int
+
+
 class Tallies(InboxHandler):
     name = "tallies"
+    codec = EventCodec([ValueRecorded])
 
     def __init__(self, topic: str, delay: float = 0.0) -> None:
         self.topics = (topic,)
         self.delay = delay
 
-    async def handle(self, uow: UnitOfWork, events: Sequence[EventEnvelope]) -> None:
+    async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None:
         tallies: dict[str, Tally] = {}
-        for event in events:
-            value = event.data["value"]
-            if not isinstance(value, int):
-                raise ValueError(f"value {value!r} is not a number")
-            tally_id = f"tally-{event.subject}"
+        for envelope, event in events:
+            assert isinstance(event, ValueRecorded)
+            tally_id = f"tally-{envelope.subject}"
             if tally_id not in tallies:
                 found = await uow.find(Tally, tally_id)
                 tallies[tally_id] = found or Tally(tally_id)
                 uow.add(tallies[tally_id])
-            tallies[tally_id].count(str(event.id), value)
+            tallies[tally_id].count(str(envelope.id), event.value)
         if self.delay:
             await asyncio.sleep(self.delay)  # inside the batch's transaction
 
@@ -257,4 +266,5 @@ async def test_poison_events_are_dead_lettered_once_and_the_inbox_moves_on(
     async with TopicReader(kafka_bootstrap, kernel_topics.dead_letters, 1) as d:
         dead = await d.read_all()
     assert [EventEnvelope.from_json_bytes(r.value or b"").id for r in dead] == [poison.id]
-    assert b"ValueError" in dict(dead[0].headers)["dlq.error"]
+    # Malformed (a value that is no number): refused when decoded, never handed to the handler.
+    assert dict(dead[0].headers)["dlq.error"].startswith(b"malformed: ")

@@ -29,7 +29,7 @@ from kernel_harness import (
 )
 from kernel_totals_projection import KernelTotals
 from shared_kernel.envelope import EventEnvelope
-from shared_kernel.eventstore import EventStore
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import create_producer
 from shared_kernel.projections import DeadLetters
 from shared_kernel.readmodel import ReadModelStore
@@ -70,7 +70,7 @@ async def rebuild_with(
 async def test_the_switch_waits_until_the_new_generation_has_what_readers_saw(
     engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
 ) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     streams = await append_bulk(engine, store, streams=20, per_stream=5)
     read_model = totals_read_model(engine)
     await read_model.ensure_live()
@@ -116,7 +116,7 @@ async def test_the_switch_waits_until_the_new_generation_has_what_readers_saw(
 async def test_under_load_a_reader_never_sees_the_read_model_go_back(
     engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
 ) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     streams = await append_bulk(engine, store, streams=100, per_stream=20)
     versions = dict.fromkeys(streams, 20)
     read_model = totals_read_model(engine)
@@ -170,7 +170,7 @@ async def test_under_load_a_reader_never_sees_the_read_model_go_back(
 async def test_a_rebuild_does_not_dead_letter_again_what_the_live_generation_did(
     engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
 ) -> None:
-    store = EventStore(SOURCE)
+    store = PostgresEventStore(SOURCE)
     stream = new_stream_id()
     read_model = totals_read_model(engine)
     await read_model.ensure_live()

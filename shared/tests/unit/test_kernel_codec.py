@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
 import pytest
-from shared_kernel.codec import EventCodec, UnknownEventType
+from shared_kernel.codec import EventCodec, MalformedEvent, RecordedEvent, UnknownEventType
 from shared_kernel.domain import DomainEvent
+from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 
 pytestmark = pytest.mark.unit
 
@@ -94,3 +95,49 @@ def test_an_old_version_without_upcaster_or_an_unknown_type_is_refused() -> None
         codec.decode("test.CustomerRenamed", 1, {"customer_id": "c-1", "name": "Ada Lovelace"})
     with pytest.raises(UnknownEventType):
         codec.decode("test.NeverHeardOf", 1, {})
+
+
+def envelope_of(event_type: str, version: int, data: dict[str, object]) -> EventEnvelope:
+    return EventEnvelope(
+        id=uuid4(),
+        source="/test",
+        type=versioned_type(event_type, version),
+        subject="c-1",
+        time=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+        data=data,
+        stream_type="customer",
+        stream_version=1,
+        position=1,
+        correlation_id="c",
+        causation_id="c",
+        actor=Actor.system("test"),
+    )
+
+
+def test_a_reader_gets_the_typed_event_upcast_or_nothing_for_a_type_it_does_not_read() -> None:
+    codec = EventCodec([CustomerRenamed])
+    codec.register_upcaster("test.CustomerRenamed", 1, upcast_renamed_v1_v2)
+    old = envelope_of("test.CustomerRenamed", 1, {"customer_id": "c-1", "name": "Ada Lovelace"})
+    other = envelope_of("test.SomethingElse", 1, {})
+    assert codec.read_all([old, other]) == [
+        RecordedEvent(old, CustomerRenamed("c-1", "Ada", "Lovelace"))
+    ]
+    assert codec.read(other) is None
+
+
+@pytest.mark.parametrize(
+    ("version", "data"),
+    [
+        (2, {"customer_id": "c-1", "given_name": "Ada"}),  # a field missing
+        (2, {"customer_id": "c-1", "given_name": "Ada", "family_name": ["L"]}),  # wrong type
+        (1, {"customer_id": "c-1"}),  # the upcaster cannot read it
+        (3, {"customer_id": "c-1", "given_name": "Ada", "family_name": "L"}),  # newer than v2
+    ],
+)
+def test_a_malformed_event_of_a_known_type_is_refused(
+    version: int, data: dict[str, object]
+) -> None:
+    codec = EventCodec([CustomerRenamed])
+    codec.register_upcaster("test.CustomerRenamed", 1, upcast_renamed_v1_v2)
+    with pytest.raises(MalformedEvent):
+        codec.read(envelope_of("test.CustomerRenamed", version, data))

@@ -61,8 +61,9 @@ def bootstrap(
     settings: LedgerSettings | None = None, *, clock: Callable[[], datetime] = utc_now
 ) -> Ledger:
     settings = settings or LedgerSettings()
-    view = LedgerView(settings.topic_namespace)
-    runtime = ServiceRuntime(SERVICE, settings, ledger_codec(), [view])
+    codec = ledger_codec()
+    view = LedgerView(settings.topic_namespace, codec=codec)
+    runtime = ServiceRuntime(SERVICE, settings, codec, [view])
     read_model = runtime.read_models[view.name]
 
     commands = LedgerCommands(

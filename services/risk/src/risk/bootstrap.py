@@ -126,9 +126,10 @@ def bootstrap(
     settings: RiskSettings | None = None, *, clock: Callable[[], datetime] = utc_now
 ) -> Risk:
     settings = settings or RiskSettings()
-    register_view = RegisterView(settings.topic_namespace)
-    kri_view = KriView(settings.topic_namespace)
-    limit_view = LimitView(settings.topic_namespace)
+    codec = risk_codec()
+    register_view = RegisterView(settings.topic_namespace, codec=codec)
+    kri_view = KriView(settings.topic_namespace, codec=codec)
+    limit_view = LimitView(settings.topic_namespace, codec=codec)
     projections: list[Projection] = [register_view, kri_view, limit_view]
     kri_spec = open_critical_incidents_spec(
         settings.kri_open_critical_incidents_amber,
@@ -137,7 +138,7 @@ def bootstrap(
     )
     inboxes: list[InboxHandler] = [OpenCriticalIncidentsInbox(kri_spec, settings.topic_namespace)]
     inboxes.append(LedgerExposures(settings.topic_namespace))
-    runtime = ServiceRuntime(SERVICE, settings, risk_codec(), projections, inboxes=inboxes)
+    runtime = ServiceRuntime(SERVICE, settings, codec, projections, inboxes=inboxes)
     runner = CommandRunner(runtime.unit_of_work, attempts=settings.command_attempts)
     limit_queries = LimitQueries(runtime.read_models[limit_view.name])
 

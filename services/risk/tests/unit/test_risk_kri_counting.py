@@ -49,7 +49,7 @@ async def feed(backend: InMemoryBackend, *batches: Sequence[EventEnvelope]) -> K
     handler = OpenCriticalIncidentsInbox(open_critical_incidents_spec(2, 4, "risk-office"))
     for batch in batches:
         async with backend.make_uow(CONTEXT) as uow:
-            await handler.handle(uow, batch)
+            await handler.handle(uow, handler.codec.read_all(batch))
             await uow.commit()
     async with backend.make_uow(CONTEXT) as uow:
         return await uow.get(Kri, KRI_STREAM)

@@ -58,7 +58,7 @@ async def handle(
 ) -> None:
     """One batch in one unit of work, committed as the inbox runner commits it."""
     async with backend.make_uow(CONTEXT) as uow:
-        await handler.handle(uow, batch)
+        await handler.handle(uow, handler.codec.read_all(batch))
         await uow.commit()
 
 

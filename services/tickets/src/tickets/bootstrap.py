@@ -73,8 +73,9 @@ def bootstrap(
     settings: TicketsSettings | None = None, *, clock: Callable[[], datetime] = utc_now
 ) -> Tickets:
     settings = settings or TicketsSettings()
-    view = TicketsView(settings.topic_namespace)
-    runtime = ServiceRuntime(SERVICE, settings, tickets_codec(), [view])
+    codec = tickets_codec()
+    view = TicketsView(settings.topic_namespace, codec=codec)
+    runtime = ServiceRuntime(SERVICE, settings, codec, [view])
     read_model = runtime.read_models[view.name]
     commands = TicketCommands(
         runtime.unit_of_work,

@@ -16,18 +16,21 @@ first, the end state is the same. The facts recorded on constrained accounts' st
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
-from shared_kernel.projections import Projection
+from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.domain import AccountType
+from ledger.domain import ALL_EVENTS, AccountType
+from ledger.domain import events as ev
 from ledger.projections.sql import add_to, insert_rows
 from ledger.projections.tables import (
     account_balances,
@@ -43,25 +46,36 @@ from ledger.projections.tables import (
 )
 
 
-class LedgerView(Projection):
+class LedgerView(TypedProjection):
     # The name carries the schema's version: a deploy that changes the tables builds the new
     # read model from offset zero under a new name (and consumer group) instead of reading
     # an old generation it cannot understand.
     name = "ledger_view_v2"
     metadata = metadata
+    reads = (
+        ev.AccountOpened,
+        ev.AccountClosed,
+        ev.AccountPostingRecorded,
+        ev.AccountFundsReserved,
+        ev.AccountReservationReleased,
+        ev.JournalEntryPosted,
+        ev.JournalEntryReversed,
+        ev.BookingRequestSubmitted,
+        ev.BookingRequestApproved,
+        ev.BookingRequestRejected,
+        ev.BookingRequestExpired,
+        ev.PeriodClosed,
+    )
 
-    def __init__(self, topic_namespace: str = "") -> None:
+    def __init__(self, topic_namespace: str = "", *, codec: EventCodec | None = None) -> None:
+        """``codec``: the service's, with its upcasters (default: the ledger's event classes)."""
+        super().__init__(codec or EventCodec(ALL_EVENTS))
         self.topics = (events_topic("ledger", topic_namespace),)
 
-    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
-        await self.apply_batch(conn, [event])
-
-    async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         batch = _Batch()
-        for event in events:
-            collect = _COLLECTORS.get(event.event_type)
-            if collect is not None:
-                collect(batch, event)
+        for envelope, event in events:
+            _collect(batch, envelope, event)
         await batch.write(conn)
 
 
@@ -199,194 +213,204 @@ class _Batch:
             )
 
 
-def _account_opened(batch: _Batch, event: EventEnvelope) -> None:
-    data = event.data
+def _account_opened(batch: _Batch, envelope: EventEnvelope, event: ev.AccountOpened) -> None:
     batch.opened.append(
         {
-            "account_id": data["account_id"],
-            "code": data["code"],
-            "name": data["name"],
-            "account_type": data["account_type"],
-            "normal_side": AccountType(data["account_type"]).normal_side.value,
-            "currency": data["currency"],
-            "parent_code": data.get("parent_code"),
-            "balance_constraint": data.get("balance_constraint", "none"),
-            "credit_limit": int(data.get("credit_limit", 0)),
-            "opened_at": event.time,
-            "version": event.stream_version,
-            "position": event.position,
+            "account_id": event.account_id,
+            "code": event.code,
+            "name": event.name,
+            "account_type": event.account_type,
+            "normal_side": AccountType(event.account_type).normal_side.value,
+            "currency": event.currency,
+            "parent_code": event.parent_code,
+            "balance_constraint": event.balance_constraint,
+            "credit_limit": event.credit_limit,
+            "opened_at": envelope.time,
+            "version": envelope.stream_version,
+            "position": envelope.position,
         }
     )
 
 
-def _account_closed(batch: _Batch, event: EventEnvelope) -> None:
+def _account_closed(batch: _Batch, envelope: EventEnvelope, event: ev.AccountClosed) -> None:
     batch.closed.append(
-        {"b_account_id": event.subject, "b_closed_at": event.time, "b_by": event.data["closed_by"]}
+        {"b_account_id": envelope.subject, "b_closed_at": envelope.time, "b_by": event.closed_by}
     )
-    _account_changed(batch, event)
+    _account_changed(batch, envelope, event)
 
 
-def _account_changed(batch: _Batch, event: EventEnvelope) -> None:
-    known = batch.account_versions.get(event.subject, 0)
-    batch.account_versions[event.subject] = max(known, event.stream_version)
+def _account_changed(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None:
+    known = batch.account_versions.get(envelope.subject, 0)
+    batch.account_versions[envelope.subject] = max(known, envelope.stream_version)
 
 
-def _entry_posted(batch: _Batch, event: EventEnvelope) -> None:
-    data = event.data
-    entry_id = data["entry_id"]
-    # Dates stay ISO strings (as in the event) on their way to the database.
-    booking_date = data["booking_date"]
-    period = data.get("period") or booking_date[:7]
+def _entry_posted(batch: _Batch, envelope: EventEnvelope, event: ev.JournalEntryPosted) -> None:
+    entry_id = event.entry_id
+    booking_date = event.booking_date
+    period = event.period or booking_date.isoformat()[:7]
     batch.entries.append(
         {
             "entry_id": entry_id,
-            "voucher_number": data["voucher_number"],
-            "voucher_date": data.get("voucher_date") or booking_date,
+            "voucher_number": event.voucher_number,
+            "voucher_date": event.voucher_date or booking_date,
             "booking_date": booking_date,
             "period": period,
-            "text": data["text"],
-            "source_document": data.get("source_document"),
-            "metadata": data.get("metadata") or {},
-            "recorded_at": event.time,
-            "recorded_by": data.get("recorded_by") or event.actor.subject,
-            "approved_by": data.get("approved_by"),
-            "request_id": data.get("request_id"),
-            "reverses": data.get("reverses"),
-            "batch_id": data.get("batch_id"),
-            "correlation_id": event.correlation_id,
-            "version": event.stream_version,
-            "position": event.position,
+            "text": event.text,
+            "source_document": event.source_document,
+            "metadata": dict(event.metadata),
+            "recorded_at": envelope.time,
+            "recorded_by": event.recorded_by or envelope.actor.subject,
+            "approved_by": event.approved_by,
+            "request_id": event.request_id,
+            "reverses": event.reverses,
+            "batch_id": event.batch_id,
+            "correlation_id": envelope.correlation_id,
+            "version": envelope.stream_version,
+            "position": envelope.position,
         }
     )
-    for line_no, line in enumerate(data["lines"], start=1):
-        amount = int(line["amount"])
-        debit = line["side"] == "debit"
+    for line_no, line in enumerate(event.lines, start=1):
         batch.lines.append(
             {
                 "entry_id": entry_id,
                 "line_no": line_no,
-                "account_id": line["account_id"],
-                "account_code": line["account_code"],
-                "side": line["side"],
-                "amount": amount,
-                "currency": line["currency"],
+                "account_id": line.account_id,
+                "account_code": line.account_code,
+                "side": line.side,
+                "amount": line.amount,
+                "currency": line.currency,
                 "booking_date": booking_date,
-                "position": event.position,
+                "position": envelope.position,
             }
         )
-        side = 0 if debit else 1
-        balance = batch.balances[line["account_id"]]
-        totals = batch.period_totals[(line["account_id"], period)]
-        balance[side] += amount
-        totals[side] += amount
-        batch.daily_totals[(line["account_id"], booking_date)][side] += amount
+        side = 0 if line.side == "debit" else 1
+        balance = batch.balances[line.account_id]
+        totals = batch.period_totals[(line.account_id, period)]
+        balance[side] += line.amount
+        totals[side] += line.amount
+        batch.daily_totals[(line.account_id, booking_date.isoformat())][side] += line.amount
         balance[2] += 1
         totals[2] += 1
-    if data.get("reverses"):
-        batch.reversals.append({"b_entry_id": data["reverses"], "b_reversed_by": entry_id})
-    if data.get("request_id"):
+    if event.reverses:
+        batch.reversals.append({"b_entry_id": event.reverses, "b_reversed_by": entry_id})
+    if event.request_id:
         # The request's reservation became this posting (see the module docstring).
-        batch.reserve(data["lines"], -1)
+        batch.reserve([_line_row(line) for line in event.lines], -1)
         batch.approved_by_entry.append(
             {
-                "b_request_id": data["request_id"],
+                "b_request_id": event.request_id,
                 "b_entry_id": entry_id,
-                "b_by": data.get("approved_by"),
-                "b_at": event.time,
+                "b_by": event.approved_by,
+                "b_at": envelope.time,
             }
         )
 
 
-def _entry_reversed(batch: _Batch, event: EventEnvelope) -> None:
+def _line_row(line: ev.PostedLine) -> dict[str, Any]:
+    return {
+        "account_id": line.account_id,
+        "account_code": line.account_code,
+        "side": line.side,
+        "amount": line.amount,
+        "currency": line.currency,
+    }
+
+
+def _entry_reversed(batch: _Batch, envelope: EventEnvelope, event: ev.JournalEntryReversed) -> None:
     batch.reversals.append(
-        {"b_entry_id": event.subject, "b_reversed_by": event.data["reversal_entry_id"]}
+        {"b_entry_id": envelope.subject, "b_reversed_by": event.reversal_entry_id}
     )
 
 
-def _request_submitted(batch: _Batch, event: EventEnvelope) -> None:
-    data = event.data
-    request_id = data["request_id"]
+def _request_submitted(
+    batch: _Batch, envelope: EventEnvelope, event: ev.BookingRequestSubmitted
+) -> None:
+    request_id = event.request_id
     batch.requests.append(
         {
             "request_id": request_id,
             "status": "pending",
-            "voucher_number": data["voucher_number"],
-            "voucher_date": data["voucher_date"],
-            "booking_date": data["booking_date"],
-            "period": data["period"],
-            "text": data["text"],
-            "source_document": data.get("source_document"),
-            "metadata": data.get("metadata") or {},
-            "submitted_by": data["submitted_by"],
-            "submitted_at": event.time,
-            "expires_at": data["expires_at"],
-            "version": event.stream_version,
-            "position": event.position,
+            "voucher_number": event.voucher_number,
+            "voucher_date": event.voucher_date,
+            "booking_date": event.booking_date,
+            "period": event.period,
+            "text": event.text,
+            "source_document": event.source_document,
+            "metadata": dict(event.metadata),
+            "submitted_by": event.submitted_by,
+            "submitted_at": envelope.time,
+            "expires_at": event.expires_at,
+            "version": envelope.stream_version,
+            "position": envelope.position,
         }
     )
     lines = [
-        {
-            "request_id": request_id,
-            "line_no": line_no,
-            "account_id": line["account_id"],
-            "account_code": line["account_code"],
-            "side": line["side"],
-            "amount": int(line["amount"]),
-            "currency": line["currency"],
-        }
-        for line_no, line in enumerate(data["lines"], start=1)
+        {"request_id": request_id, "line_no": line_no, **_line_row(line)}
+        for line_no, line in enumerate(event.lines, start=1)
     ]
     batch.request_lines[request_id] = lines
     batch.reserve(lines, +1)
 
 
-def _decided(
-    status: str, by: str | None, reason: str | None
-) -> Callable[[_Batch, EventEnvelope], None]:
-    def collect(batch: _Batch, event: EventEnvelope) -> None:
-        data = event.data
-        batch.decisions.append(
-            {
-                "b_request_id": event.subject,
-                "b_status": status,
-                "b_by": data[by] if by else None,
-                "b_at": event.time,
-                "b_reason": data[reason] if reason else None,
-                "b_entry_id": data.get("entry_id"),
-                "b_version": event.stream_version,
-            }
-        )
-        if status in ("rejected", "expired"):
-            batch.released.append(event.subject)
+def _decided(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None:
+    by: str | None = None
+    reason: str | None = None
+    entry_id: str | None = None
+    match event:
+        case ev.BookingRequestApproved():
+            status, by, entry_id = "approved", event.approved_by, event.entry_id
+        case ev.BookingRequestRejected():
+            status, by, reason = "rejected", event.rejected_by, event.reason
+        case _:
+            status = "expired"
+    batch.decisions.append(
+        {
+            "b_request_id": envelope.subject,
+            "b_status": status,
+            "b_by": by,
+            "b_at": envelope.time,
+            "b_reason": reason,
+            "b_entry_id": entry_id,
+            "b_version": envelope.stream_version,
+        }
+    )
+    if status in ("rejected", "expired"):
+        batch.released.append(envelope.subject)
 
-    return collect
 
-
-def _period_closed(batch: _Batch, event: EventEnvelope) -> None:
+def _period_closed(batch: _Batch, envelope: EventEnvelope, event: ev.PeriodClosed) -> None:
     batch.closed_periods.append(
         {
-            "period": event.data["period"],
-            "closed_at": event.time,
-            "closed_by": event.data["closed_by"],
-            "position": event.position,
+            "period": event.period,
+            "closed_at": envelope.time,
+            "closed_by": event.closed_by,
+            "position": envelope.position,
         }
     )
 
 
-_COLLECTORS: dict[str, Callable[[_Batch, EventEnvelope], None]] = {
-    "ledger.AccountOpened": _account_opened,
-    "ledger.AccountClosed": _account_closed,
-    "ledger.AccountPostingRecorded": _account_changed,
-    "ledger.AccountFundsReserved": _account_changed,
-    "ledger.AccountReservationReleased": _account_changed,
-    "ledger.JournalEntryPosted": _entry_posted,
-    "ledger.JournalEntryReversed": _entry_reversed,
-    "ledger.BookingRequestSubmitted": _request_submitted,
-    "ledger.BookingRequestApproved": _decided("approved", "approved_by", None),
-    "ledger.BookingRequestRejected": _decided("rejected", "rejected_by", "reason"),
-    "ledger.BookingRequestExpired": _decided("expired", None, None),
-    "ledger.PeriodClosed": _period_closed,
-}
+def _collect(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None:
+    match event:
+        case ev.AccountOpened():
+            _account_opened(batch, envelope, event)
+        case ev.AccountClosed():
+            _account_closed(batch, envelope, event)
+        case (
+            ev.AccountPostingRecorded()
+            | ev.AccountFundsReserved()
+            | ev.AccountReservationReleased()
+        ):
+            _account_changed(batch, envelope, event)
+        case ev.JournalEntryPosted():
+            _entry_posted(batch, envelope, event)
+        case ev.JournalEntryReversed():
+            _entry_reversed(batch, envelope, event)
+        case ev.BookingRequestSubmitted():
+            _request_submitted(batch, envelope, event)
+        case ev.BookingRequestApproved() | ev.BookingRequestRejected() | ev.BookingRequestExpired():
+            _decided(batch, envelope, event)
+        case ev.PeriodClosed():
+            _period_closed(batch, envelope, event)
 
 
 async def _add_to_balances(conn: AsyncConnection, deltas: dict[str, list[int]]) -> None:

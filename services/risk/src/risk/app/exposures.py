@@ -3,18 +3,19 @@ entries, reversals and pending booking requests into this service's ``Exposure``
 (see ``risk.domain.exposure`` for the rule), exactly once, with every threshold crossing of
 the attached limits decided and recorded in the same transaction.
 
-It reads the ledger's events as JSON (the published contract), not the ledger's classes:
-the services share no code but the kernel. "Now" is the ledger event's own time, so that a
-retried batch decides exactly as the first attempt would have.
+It reads the ledger's events through its own classes of them (``risk.domain.ledger_events``,
+the published language), decoded and validated by the kernel's inbox: the services share no
+code but the kernel, and a malformed ledger event is dead-lettered, never counted. "Now" is
+the ledger event's own time, so that a retried batch decides exactly as the first attempt
+would have.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from shared_kernel.envelope import EventEnvelope
+from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
 from shared_kernel.unit_of_work import UnitOfWork
@@ -28,6 +29,14 @@ from risk.domain.exposure import (
     keys_for,
 )
 from risk.domain.exposure_items import CountedItem, ItemStatus, item_id
+from risk.domain.ledger_events import (
+    LEDGER_EVENTS,
+    BookingRequestExpired,
+    BookingRequestRejected,
+    BookingRequestSubmitted,
+    JournalEntryPosted,
+    LedgerLine,
+)
 
 ENTRY = "entry"
 REQUEST = "booking_request"
@@ -45,10 +54,11 @@ class LedgerExposures(InboxHandler):
 
     def __init__(self, topic_namespace: str = "", *, cache_size: int = 20_000) -> None:
         self.topics = (events_topic("ledger", topic_namespace),)
+        self.codec = EventCodec(LEDGER_EVENTS)
         self._cache: dict[str, Exposure] = {}
         self._cache_size = cache_size
 
-    async def handle(self, uow: UnitOfWork, events: Sequence[EventEnvelope]) -> None:
+    async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None:
         stale = [i for i, exposure in self._cache.items() if exposure.pending_events()]
         for exposure_id in stale:
             del self._cache[exposure_id]
@@ -56,16 +66,15 @@ class LedgerExposures(InboxHandler):
             self._cache.clear()
         batch = _Batch(uow, self._cache)
         await batch.prefetch_items(events)
-        for event in events:
-            match event.event_type:
-                case "ledger.JournalEntryPosted":
-                    await batch.entry_posted(event.data, event.time)
-                case "ledger.BookingRequestSubmitted":
-                    await batch.request_submitted(event.data, event.time)
-                case "ledger.BookingRequestRejected" | "ledger.BookingRequestExpired":
-                    await batch.request_released(event.data, event.time)
-                case _:
-                    pass  # approvals arrive as the posted entry (it names its request)
+        # Approvals are not read: they arrive as the posted entry (it names its request).
+        for envelope, event in events:
+            match event:
+                case JournalEntryPosted():
+                    await batch.entry_posted(event, envelope.time)
+                case BookingRequestSubmitted():
+                    await batch.request_submitted(event, envelope.time)
+                case BookingRequestRejected() | BookingRequestExpired():
+                    await batch.request_released(event.request_id, envelope.time)
         await batch.move_exposures()
 
 
@@ -83,43 +92,43 @@ class _Batch:
         self._exposures = exposures
         self._moves: dict[ExposureKey, list[ExposureMove]] = {}
 
-    async def prefetch_items(self, events: Sequence[EventEnvelope]) -> None:
+    async def prefetch_items(self, events: Sequence[RecordedEvent]) -> None:
         """Load every counted item the batch may need in one query."""
         wanted: set[str] = set()
-        for event in events:
-            data = event.data
-            if event.event_type == "ledger.JournalEntryPosted":
-                wanted.add(item_id(ENTRY, str(data.get("entry_id"))))
-                for kind, key in ((REQUEST, "request_id"), (ENTRY, "reverses")):
-                    if data.get(key):
-                        wanted.add(item_id(kind, str(data[key])))
-            elif event.event_type.startswith("ledger.BookingRequest"):
-                wanted.add(item_id(REQUEST, str(data.get("request_id"))))
+        for _, event in events:
+            match event:
+                case JournalEntryPosted():
+                    wanted.add(item_id(ENTRY, event.entry_id))
+                    if event.request_id:
+                        wanted.add(item_id(REQUEST, event.request_id))
+                    if event.reverses:
+                        wanted.add(item_id(ENTRY, event.reverses))
+                case BookingRequestSubmitted() | BookingRequestRejected() | BookingRequestExpired():
+                    wanted.add(item_id(REQUEST, event.request_id))
         found = await self._uow.find_many(CountedItem, sorted(wanted)) if wanted else {}
         self._items = {stream_id: found.get(stream_id) for stream_id in wanted}
 
-    async def entry_posted(self, data: Mapping[str, Any], at: datetime) -> None:
-        entry_id = str(data["entry_id"])
-        reverses = data.get("reverses")
-        if reverses:
-            await self._reverse(str(reverses), entry_id, at)
+    async def entry_posted(self, entry: JournalEntryPosted, at: datetime) -> None:
+        entry_id = entry.entry_id
+        if entry.reverses:
+            await self._reverse(entry.reverses, entry_id, at)
             return
-        counterparty, desk = counterparty_and_desk(data.get("metadata") or {})
+        counterparty, desk = counterparty_and_desk(entry.metadata)
         if not counterparty and not desk:
             return
         moves = _Moves()
-        request_id = data.get("request_id")
+        request_id = entry.request_id
         if request_id:
             # The request's pending exposure becomes this entry's posted exposure: one
             # change, so the total never dips in between (no false crossings).
-            request = await self._item(REQUEST, str(request_id))
+            request = await self._item(REQUEST, request_id)
             if request is None:
-                self._add_item(CountedItem.settled_before_seen(REQUEST, str(request_id), at))
+                self._add_item(CountedItem.settled_before_seen(REQUEST, request_id, at))
             elif request.status is ItemStatus.PENDING:
                 request.settle("posted", entry_id, at)
                 moves.add(request.counterparty, request.desk, request.amounts, 0, -1)
         if await self._item(ENTRY, entry_id) is None:
-            amounts = exposure_amounts(_lines(data))
+            amounts = exposure_amounts(_lines(entry.lines))
             self._add_item(
                 CountedItem.count(
                     ENTRY, entry_id, ItemStatus.POSTED, counterparty, desk, amounts, at
@@ -129,14 +138,14 @@ class _Batch:
         # else: its reversal came first, so it counts nothing.
         await self._apply(moves, "ledger_entry", entry_id, at)
 
-    async def request_submitted(self, data: Mapping[str, Any], at: datetime) -> None:
-        request_id = str(data["request_id"])
-        counterparty, desk = counterparty_and_desk(data.get("metadata") or {})
+    async def request_submitted(self, submitted: BookingRequestSubmitted, at: datetime) -> None:
+        request_id = submitted.request_id
+        counterparty, desk = counterparty_and_desk(submitted.metadata)
         if not counterparty and not desk:
             return
         if await self._item(REQUEST, request_id) is not None:
             return  # its posted entry came first: counted as posted already
-        amounts = exposure_amounts(_lines(data))
+        amounts = exposure_amounts(_lines(submitted.lines))
         self._add_item(
             CountedItem.count(
                 REQUEST, request_id, ItemStatus.PENDING, counterparty, desk, amounts, at
@@ -146,8 +155,7 @@ class _Batch:
         moves.add(counterparty, desk, amounts, 0, 1)
         await self._apply(moves, REQUEST, request_id, at)
 
-    async def request_released(self, data: Mapping[str, Any], at: datetime) -> None:
-        request_id = str(data["request_id"])
+    async def request_released(self, request_id: str, at: datetime) -> None:
         request = await self._item(REQUEST, request_id)
         if request is None or request.status is not ItemStatus.PENDING:
             return
@@ -215,8 +223,5 @@ class _Moves:
                 )
 
 
-def _lines(data: Mapping[str, Any]) -> list[tuple[str, int, str]]:
-    return [
-        (str(line["side"]), int(line["amount"]), str(line["currency"]))
-        for line in data.get("lines") or ()
-    ]
+def _lines(lines: Sequence[LedgerLine]) -> list[tuple[str, int, str]]:
+    return [(line.side, line.amount, line.currency) for line in lines]

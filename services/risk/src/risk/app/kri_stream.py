@@ -19,6 +19,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.errors import Conflict
 from shared_kernel.inbox import InboxHandler
@@ -31,12 +33,11 @@ from risk.domain.kri import Kri, KriDefinition, KriSource, Thresholds, kri_strea
 from risk.domain.kri_tickets import (
     OPEN_CRITICAL_INCIDENTS,
     OPEN_CRITICAL_INCIDENTS_RULE,
-    TICKET_EVENTS,
     WatchedTicket,
     facts_after,
-    ticket_id_of,
     watched_ticket_stream_id,
 )
+from risk.domain.tickets_events import TICKETS_EVENTS, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,10 @@ class OpenCriticalIncidentsInbox(InboxHandler):
     def __init__(self, spec: StreamKriSpec, topic_namespace: str = "") -> None:
         self.spec = spec
         self.topics = (events_topic("tickets", topic_namespace),)
+        self.codec = EventCodec(TICKETS_EVENTS)
 
-    async def handle(self, uow: UnitOfWork, events: Sequence[EventEnvelope]) -> None:
-        relevant = [e for e in events if e.event_type in TICKET_EVENTS]
-        if not relevant:
-            return
-        ticket_ids = list(dict.fromkeys(ticket_id_of(e.data) for e in relevant))
+    async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None:
+        ticket_ids = list(dict.fromkeys(_ticket_id(e) for _, e in events))
         tickets = await uow.find_many(
             WatchedTicket, [watched_ticket_stream_id(t) for t in ticket_ids]
         )
@@ -114,21 +113,21 @@ class OpenCriticalIncidentsInbox(InboxHandler):
         if kri is None:
             kri = define_stream_kri(self.spec, uow.context.actor.subject)
             uow.add(kri)
-        for event in relevant:
-            ticket_id = ticket_id_of(event.data)
+        for envelope, event in events:
+            ticket_id = _ticket_id(event)
             stream_id = watched_ticket_stream_id(ticket_id)
             ticket = tickets.get(stream_id) or WatchedTicket.of(ticket_id)
-            facts = facts_after(event.event_type, event.data, ticket.facts)
+            facts = facts_after(event, ticket.facts)
             if facts is None:
                 continue
             delta = ticket.observe(
-                facts, source_event_id=str(event.id), source_event_type=event.event_type
+                facts, source_event_id=str(envelope.id), source_event_type=envelope.event_type
             )
             if stream_id not in tickets:
                 tickets[stream_id] = ticket
                 uow.add(ticket)
             if delta or kri.latest is None:
-                self._count(kri, delta, event, uow.context.actor.subject)
+                self._count(kri, delta, envelope, uow.context.actor.subject)
 
     @staticmethod
     def _count(kri: Kri, delta: int, event: EventEnvelope, recorded_by: str) -> None:
@@ -144,6 +143,11 @@ class OpenCriticalIncidentsInbox(InboxHandler):
             now=measured_at,
             from_stream=True,
         )
+
+
+def _ticket_id(event: DomainEvent) -> str:
+    assert isinstance(event, TicketEvent)  # the codec reads tickets events only
+    return event.ticket_id
 
 
 async def define_stream_kri_at_start(runner: CommandRunner, spec: StreamKriSpec) -> None:

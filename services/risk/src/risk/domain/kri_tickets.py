@@ -1,10 +1,11 @@
 """The stream rule of the KRI "open critical IT incidents", fed by the tickets service's events.
 
-The risk service does not depend on the tickets package: it reads the JSON payloads of
-``tickets.TicketOpened``, ``tickets.TicketPriorityChanged`` and ``tickets.TicketStatusChanged``
-by field name. The facts a count needs (type, priority, status) are kept per incident ticket in
-the risk service's own ``WatchedTicket`` streams, so the count is exact: each tickets event moves
-it by at most one, and only when the ticket starts or stops counting.
+The risk service does not depend on the tickets package: it reads ``tickets.TicketOpened``,
+``tickets.TicketPriorityChanged`` and ``tickets.TicketStatusChanged`` through its own classes
+of them (``tickets_events``), validated when decoded. The facts a count needs (type, priority,
+status) are kept per incident ticket in the risk service's own ``WatchedTicket`` streams, so
+the count is exact: each tickets event moves it by at most one, and only when the ticket
+starts or stops counting.
 
 A ticket counts when it is an incident of priority 1 (critical) that is open, i.e. neither
 resolved, closed nor cancelled ("pending" still counts: the incident is not over). Tickets of
@@ -13,13 +14,12 @@ other types are never recorded (their type does not change), so their events are
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from shared_kernel.domain import Aggregate, DomainEvent
 
 from risk.domain.kri_events import WatchedTicketRecorded
+from risk.domain.tickets_events import TicketOpened, TicketPriorityChanged, TicketStatusChanged
 
 OPEN_CRITICAL_INCIDENTS = "open-critical-incidents"
 OPEN_CRITICAL_INCIDENTS_RULE = "tickets.open-critical-incidents"
@@ -27,15 +27,7 @@ CRITICAL_PRIORITY = 1
 INCIDENT = "incident"
 OVER = frozenset({"resolved", "closed", "cancelled"})
 
-TICKET_OPENED = "tickets.TicketOpened"
-TICKET_PRIORITY_CHANGED = "tickets.TicketPriorityChanged"
-TICKET_STATUS_CHANGED = "tickets.TicketStatusChanged"
-TICKET_EVENTS = frozenset({TICKET_OPENED, TICKET_PRIORITY_CHANGED, TICKET_STATUS_CHANGED})
 STREAM_PREFIX = "watched-ticket:"
-
-
-class MalformedTicketEvent(ValueError):
-    """A tickets event lacks a field the rule needs, or has one of the wrong type."""
 
 
 @dataclass(frozen=True)
@@ -53,42 +45,19 @@ class TicketFacts:
         )
 
 
-def ticket_id_of(data: Mapping[str, Any]) -> str:
-    return _text(data, "ticket_id")
-
-
-def facts_after(
-    event_type: str, data: Mapping[str, Any], before: TicketFacts | None
-) -> TicketFacts | None:
+def facts_after(event: DomainEvent, before: TicketFacts | None) -> TicketFacts | None:
     """The ticket's facts after a tickets event, or ``None`` when the rule ignores it (not an
     incident, an event type it does not read, or a change of a ticket never recorded)."""
-    if event_type == TICKET_OPENED:
-        ticket_type = _text(data, "ticket_type")
-        if ticket_type != INCIDENT:
-            return None
-        status = data.get("status", "new")
-        return TicketFacts(ticket_type, _priority(data), str(status))
-    if before is None:
-        return None
-    if event_type == TICKET_PRIORITY_CHANGED:
-        return TicketFacts(before.ticket_type, _priority(data), before.status)
-    if event_type == TICKET_STATUS_CHANGED:
-        return TicketFacts(before.ticket_type, before.priority, _text(data, "status"))
+    match event:
+        case TicketOpened():
+            if event.ticket_type != INCIDENT:
+                return None
+            return TicketFacts(event.ticket_type, event.priority, event.status)
+        case TicketPriorityChanged() if before is not None:
+            return TicketFacts(before.ticket_type, event.priority, before.status)
+        case TicketStatusChanged() if before is not None:
+            return TicketFacts(before.ticket_type, before.priority, event.status)
     return None
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        raise MalformedTicketEvent(f"tickets event without a text field {name!r}")
-    return value
-
-
-def _priority(data: Mapping[str, Any]) -> int:
-    value = data.get("priority")
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-        raise MalformedTicketEvent(f"tickets event with priority {value!r}, not 1..4")
-    return value
 
 
 def watched_ticket_stream_id(ticket_id: str) -> str:

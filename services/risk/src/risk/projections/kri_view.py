@@ -10,17 +10,21 @@ KRIs are not needed here and are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
-from shared_kernel.projections import Projection
 from shared_kernel.readmodel import READ_MODEL_SCHEMA
+from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from risk.domain import ALL_EVENTS
+from risk.domain import kri_events as ev
 
 metadata = sa.MetaData(schema=READ_MODEL_SCHEMA)
 
@@ -103,199 +107,189 @@ kri_threshold_changes = sa.Table(
     sa.Index("ix_kri_threshold_changes_kri", "kri_id", "position"),
 )
 
-Apply = Callable[[AsyncConnection, EventEnvelope], Awaitable[None]]
 
-
-class KriView(Projection):
+class KriView(TypedProjection):
     name = "kri_view_v1"  # a new name (and a rebuild from zero) when the tables change
     metadata = metadata
+    reads = (
+        ev.KriDefined,
+        ev.KriDetailsChanged,
+        ev.KriThresholdChangeRequested,
+        ev.KriThresholdsChanged,
+        ev.KriThresholdChangeRejected,
+        ev.KriMeasurementRecorded,
+        ev.KriStatusChanged,
+    )
 
-    def __init__(self, topic_namespace: str = "") -> None:
+    def __init__(self, topic_namespace: str = "", *, codec: EventCodec | None = None) -> None:
+        """``codec``: the service's, with its upcasters (default: the risk's event classes)."""
+        super().__init__(codec or EventCodec(ALL_EVENTS))
         self.topics = (events_topic("risk", topic_namespace),)
 
-    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
-        handler = _HANDLERS.get(event.event_type)
-        if handler is not None:
-            await handler(conn, event)
-
-    async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
-        for event in events:
-            await self.apply(conn, event)
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        for envelope, event in events:
+            await _apply(conn, envelope, event)
 
 
-def _stamp(event: EventEnvelope) -> dict[str, Any]:
+async def _apply(conn: AsyncConnection, envelope: EventEnvelope, event: DomainEvent) -> None:
+    match event:
+        case ev.KriDefined():
+            await _defined(conn, envelope, event)
+        case ev.KriDetailsChanged():
+            await _update(
+                conn,
+                envelope,
+                event.kri_id,
+                name=event.name,
+                description=event.description,
+                unit=event.unit,
+                owner=event.owner,
+            )
+        case ev.KriThresholdChangeRequested():
+            await _change_requested(conn, envelope, event)
+        case ev.KriThresholdsChanged():
+            await _decided(
+                conn, envelope, event.change_id, "approved", event.approved_by, event.note
+            )
+            await _update(
+                conn,
+                envelope,
+                event.kri_id,
+                direction=event.direction,
+                amber=event.amber,
+                red=event.red,
+                pending_change_id=None,
+            )
+        case ev.KriThresholdChangeRejected():
+            await _decided(
+                conn, envelope, event.change_id, "rejected", event.rejected_by, event.reason
+            )
+            await _update(conn, envelope, event.kri_id, pending_change_id=None)
+        case ev.KriMeasurementRecorded():
+            await _measured(conn, envelope, event)
+        case ev.KriStatusChanged():
+            await _status_changed(conn, envelope, event)
+
+
+def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
     return {
-        "version": event.stream_version,
-        "position": event.position,
-        "updated_at": event.time,
+        "version": envelope.stream_version,
+        "position": envelope.position,
+        "updated_at": envelope.time,
     }
 
 
-def _time(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+async def _update(
+    conn: AsyncConnection, envelope: EventEnvelope, kri_id: str, **values: Any
+) -> None:
+    await conn.execute(
+        sa.update(kris).where(kris.c.kri_id == kri_id).values(**values, **_stamp(envelope))
+    )
 
 
-async def _defined(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
+async def _defined(conn: AsyncConnection, envelope: EventEnvelope, event: ev.KriDefined) -> None:
     await conn.execute(
         pg_insert(kris)
         .values(
-            kri_id=d["kri_id"],
-            name=d["name"],
-            description=d["description"],
-            unit=d["unit"],
-            direction=d["direction"],
-            amber=d["amber"],
-            red=d["red"],
-            source=d["source"],
-            stream_rule=d.get("stream_rule"),
-            owner=d["owner"],
-            defined_by=d["defined_by"],
-            defined_at=event.time,
-            **_stamp(event),
+            kri_id=event.kri_id,
+            name=event.name,
+            description=event.description,
+            unit=event.unit,
+            direction=event.direction,
+            amber=event.amber,
+            red=event.red,
+            source=event.source,
+            stream_rule=event.stream_rule,
+            owner=event.owner,
+            defined_by=event.defined_by,
+            defined_at=envelope.time,
+            **_stamp(envelope),
         )
         .on_conflict_do_nothing()
     )
 
 
-async def _details_changed(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
-    await conn.execute(
-        sa.update(kris)
-        .where(kris.c.kri_id == d["kri_id"])
-        .values(
-            name=d["name"],
-            description=d["description"],
-            unit=d["unit"],
-            owner=d["owner"],
-            **_stamp(event),
-        )
-    )
-
-
-async def _change_requested(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
+async def _change_requested(
+    conn: AsyncConnection, envelope: EventEnvelope, event: ev.KriThresholdChangeRequested
+) -> None:
     await conn.execute(
         pg_insert(kri_threshold_changes)
         .values(
-            change_id=d["change_id"],
-            kri_id=d["kri_id"],
+            change_id=event.change_id,
+            kri_id=event.kri_id,
             state="pending",
-            direction=d["direction"],
-            amber=d["amber"],
-            red=d["red"],
-            reason=d["reason"],
-            requested_by=d["requested_by"],
-            requested_at=event.time,
-            position=event.position,
+            direction=event.direction,
+            amber=event.amber,
+            red=event.red,
+            reason=event.reason,
+            requested_by=event.requested_by,
+            requested_at=envelope.time,
+            position=envelope.position,
         )
         .on_conflict_do_nothing()
     )
-    await conn.execute(
-        sa.update(kris)
-        .where(kris.c.kri_id == d["kri_id"])
-        .values(pending_change_id=d["change_id"], **_stamp(event))
-    )
+    await _update(conn, envelope, event.kri_id, pending_change_id=event.change_id)
 
 
 async def _decided(
-    conn: AsyncConnection, event: EventEnvelope, state: str, by: str, text: str
+    conn: AsyncConnection, envelope: EventEnvelope, change_id: str, state: str, by: str, text: str
 ) -> None:
-    d = event.data
     await conn.execute(
         sa.update(kri_threshold_changes)
-        .where(kri_threshold_changes.c.change_id == d["change_id"])
-        .values(state=state, decided_by=by, decided_at=event.time, decision_text=text)
+        .where(kri_threshold_changes.c.change_id == change_id)
+        .values(state=state, decided_by=by, decided_at=envelope.time, decision_text=text)
     )
 
 
-async def _thresholds_changed(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
-    await _decided(conn, event, "approved", d["approved_by"], d["note"])
-    await conn.execute(
-        sa.update(kris)
-        .where(kris.c.kri_id == d["kri_id"])
-        .values(
-            direction=d["direction"],
-            amber=d["amber"],
-            red=d["red"],
-            pending_change_id=None,
-            **_stamp(event),
-        )
-    )
-
-
-async def _change_rejected(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
-    await _decided(conn, event, "rejected", d["rejected_by"], d["reason"])
-    await conn.execute(
-        sa.update(kris)
-        .where(kris.c.kri_id == d["kri_id"])
-        .values(pending_change_id=None, **_stamp(event))
-    )
-
-
-async def _measured(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
-    measured_at = _time(d["measured_at"])
+async def _measured(
+    conn: AsyncConnection, envelope: EventEnvelope, event: ev.KriMeasurementRecorded
+) -> None:
     await conn.execute(
         pg_insert(kri_measurements)
         .values(
-            kri_id=d["kri_id"],
-            measurement_id=d["measurement_id"],
-            value=d["value"],
-            measured_at=measured_at,
-            status=d["status"],
-            current=d["current"],
-            source=d["source"],
-            recorded_by=d["recorded_by"],
-            recorded_at=event.time,
-            position=event.position,
+            kri_id=event.kri_id,
+            measurement_id=event.measurement_id,
+            value=event.value,
+            measured_at=event.measured_at,
+            status=event.status,
+            current=event.current,
+            source=event.source,
+            recorded_by=event.recorded_by,
+            recorded_at=envelope.time,
+            position=envelope.position,
         )
         .on_conflict_do_nothing()
     )
     current: dict[str, Any] = (
-        {"value": d["value"], "measured_at": measured_at, "measurement_id": d["measurement_id"]}
-        if d["current"]
+        {
+            "value": event.value,
+            "measured_at": event.measured_at,
+            "measurement_id": event.measurement_id,
+        }
+        if event.current
         else {}
     )
-    await conn.execute(
-        sa.update(kris)
-        .where(kris.c.kri_id == d["kri_id"])
-        .values(measurement_count=kris.c.measurement_count + 1, **current, **_stamp(event))
+    await _update(
+        conn, envelope, event.kri_id, measurement_count=kris.c.measurement_count + 1, **current
     )
 
 
-async def _status_changed(conn: AsyncConnection, event: EventEnvelope) -> None:
-    d = event.data
+async def _status_changed(
+    conn: AsyncConnection, envelope: EventEnvelope, event: ev.KriStatusChanged
+) -> None:
     await conn.execute(
         pg_insert(kri_status_changes)
         .values(
-            position=event.position,
-            kri_id=d["kri_id"],
-            from_status=d.get("from_status"),
-            to_status=d["to_status"],
-            value=d["value"],
-            measurement_id=d["measurement_id"],
-            measured_at=_time(d["measured_at"]),
-            cause=d["cause"],
-            changed_at=event.time,
+            position=envelope.position,
+            kri_id=event.kri_id,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            value=event.value,
+            measurement_id=event.measurement_id,
+            measured_at=event.measured_at,
+            cause=event.cause,
+            changed_at=envelope.time,
         )
         .on_conflict_do_nothing()
     )
-    await conn.execute(
-        sa.update(kris)
-        .where(kris.c.kri_id == d["kri_id"])
-        .values(status=d["to_status"], status_since=event.time, **_stamp(event))
-    )
-
-
-_HANDLERS: dict[str, Apply] = {
-    "risk.KriDefined": _defined,
-    "risk.KriDetailsChanged": _details_changed,
-    "risk.KriThresholdChangeRequested": _change_requested,
-    "risk.KriThresholdsChanged": _thresholds_changed,
-    "risk.KriThresholdChangeRejected": _change_rejected,
-    "risk.KriMeasurementRecorded": _measured,
-    "risk.KriStatusChanged": _status_changed,
-}
+    await _update(conn, envelope, event.kri_id, status=event.to_status, status_since=envelope.time)

@@ -16,15 +16,21 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
+from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
-from shared_kernel.projections import Projection
 from shared_kernel.readmodel import READ_MODEL_SCHEMA
+from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from risk.domain import ALL_EVENTS
+from risk.domain import exposure_events as xe
+from risk.domain import limits_events as le
 from risk.domain.exposure import ExposureKey
+from risk.domain.exposure_events import ThresholdCrossed
 
 metadata = sa.MetaData(schema=READ_MODEL_SCHEMA)
 
@@ -140,55 +146,66 @@ breach_measures = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-_CROSSING_KINDS = {
-    "risk.LimitWarningReached": "warning_reached",
-    "risk.LimitBreached": "breached",
-    "risk.LimitBackWithinThreshold": "back_within_threshold",
+_CROSSING_KINDS: dict[type[ThresholdCrossed], str] = {
+    xe.LimitWarningReached: "warning_reached",
+    xe.LimitBreached: "breached",
+    xe.LimitBackWithinThreshold: "back_within_threshold",
 }
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _terms(data: dict[str, Any]) -> dict[str, Any]:
+def _terms(event: le.LimitChangeRequested) -> dict[str, Any]:
+    """The requested terms as JSON (times as ISO 8601, as the API shows them)."""
     return {
-        "amount": data["amount"],
-        "warning_threshold_bp": data["warning_threshold_bp"],
-        "valid_from": data["valid_from"],
-        "valid_to": data["valid_to"],
+        "amount": event.amount,
+        "warning_threshold_bp": event.warning_threshold_bp,
+        "valid_from": _iso(event.valid_from),
+        "valid_to": _iso(event.valid_to) if event.valid_to else None,
     }
 
 
-class LimitView(Projection):
+_TIME = TypeAdapter(datetime)
+
+
+def _iso(at: datetime) -> str:
+    """A time as the event's JSON holds it (what the JSON columns always held)."""
+    text: str = _TIME.dump_python(at, mode="json")
+    return text
+
+
+class LimitView(TypedProjection):
     name = "limit_view_v1"
     metadata = metadata
+    reads = (
+        xe.ExposureChanged,
+        *_CROSSING_KINDS,
+        le.LimitChangeRequested,
+        le.LimitChangeApproved,
+        le.LimitChangeRejected,
+        le.LimitBreachMeasuresRecorded,
+    )
 
-    def __init__(self, topic_namespace: str = "") -> None:
+    def __init__(self, topic_namespace: str = "", *, codec: EventCodec | None = None) -> None:
+        """``codec``: the service's, with its upcasters (default: the risk's event classes)."""
+        super().__init__(codec or EventCodec(ALL_EVENTS))
         self.topics = (events_topic("risk", topic_namespace),)
 
-    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
-        await self.apply_batch(conn, [event])
-
-    async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         latest_exposures: dict[str, dict[str, Any]] = {}
         crossings: list[dict[str, Any]] = []
-        for event in events:
-            match event.event_type:
-                case "risk.ExposureChanged":
-                    latest_exposures[event.data["exposure_id"]] = _exposure_row(event)
-                case kind if kind in _CROSSING_KINDS:
-                    crossings.append(_crossing_row(event))
-                case "risk.LimitChangeRequested":
-                    await _requested(conn, event)
-                case "risk.LimitChangeApproved":
-                    await _approved(conn, event)
-                case "risk.LimitChangeRejected":
-                    await _rejected(conn, event)
-                case "risk.LimitBreachMeasuresRecorded":
-                    await _measures(conn, event)
-                case _:
-                    pass
+        for envelope, event in events:
+            match event:
+                case xe.ExposureChanged():
+                    latest_exposures[event.exposure_id] = _exposure_row(envelope, event)
+                case ThresholdCrossed():
+                    crossings.append(_crossing_row(envelope, event))
+                case le.LimitChangeRequested():
+                    await _requested(conn, envelope, event)
+                case le.LimitChangeApproved():
+                    await _approved(conn, envelope, event)
+                case le.LimitChangeRejected():
+                    await _rejected(conn, envelope, event)
+                case le.LimitBreachMeasuresRecorded():
+                    await _measures(conn, envelope, event)
         if latest_exposures:
             insert = pg_insert(exposures).values(list(latest_exposures.values()))
             await conn.execute(
@@ -223,90 +240,91 @@ class LimitView(Projection):
             )
 
 
-def _exposure_row(event: EventEnvelope) -> dict[str, Any]:
-    data = event.data
+def _exposure_row(envelope: EventEnvelope, event: xe.ExposureChanged) -> dict[str, Any]:
     return {
-        "exposure_id": data["exposure_id"],
-        "dimension": data["dimension"],
-        "counterparty": data["counterparty"],
-        "desk": data["desk"],
-        "currency": data["currency"],
-        "posted": data["posted"],
-        "pending": data["pending"],
-        "updated_at": _time(data["at"]),
-        "position": event.position,
+        "exposure_id": event.exposure_id,
+        "dimension": event.dimension,
+        "counterparty": event.counterparty,
+        "desk": event.desk,
+        "currency": event.currency,
+        "posted": event.posted,
+        "pending": event.pending,
+        "updated_at": event.at,
+        "position": envelope.position,
     }
 
 
-def _crossing_row(event: EventEnvelope) -> dict[str, Any]:
-    data = event.data
-    kind = _CROSSING_KINDS[event.event_type]
-    threshold = data.get("threshold") or ("warning" if kind == "warning_reached" else "limit")
+def _crossing_row(envelope: EventEnvelope, event: ThresholdCrossed) -> dict[str, Any]:
+    kind = _CROSSING_KINDS[type(event)]
+    if isinstance(event, xe.LimitBackWithinThreshold):
+        threshold = event.threshold
+    else:
+        threshold = "warning" if kind == "warning_reached" else "limit"
     return {
-        "crossing_id": data["crossing_id"],
+        "crossing_id": event.crossing_id,
         "kind": kind,
         "threshold": threshold,
-        "limit_id": data["limit_id"],
-        "limit_version": data["limit_version"],
-        "exposure_id": data["exposure_id"],
-        "dimension": data["dimension"],
-        "counterparty": data["counterparty"],
-        "desk": data["desk"],
-        "currency": data["currency"],
-        "exposure": data["exposure"],
-        "limit_amount": data["limit_amount"],
-        "warning_threshold_bp": data["warning_threshold_bp"],
-        "utilisation_bp": data["utilisation_bp"],
-        "state": data["state"],
-        "cause": data["cause"],
-        "cause_id": data["cause_id"],
-        "at": _time(data["at"]),
-        "position": event.position,
+        "limit_id": event.limit_id,
+        "limit_version": event.limit_version,
+        "exposure_id": event.exposure_id,
+        "dimension": event.dimension,
+        "counterparty": event.counterparty,
+        "desk": event.desk,
+        "currency": event.currency,
+        "exposure": event.exposure,
+        "limit_amount": event.limit_amount,
+        "warning_threshold_bp": event.warning_threshold_bp,
+        "utilisation_bp": event.utilisation_bp,
+        "state": event.state,
+        "cause": event.cause,
+        "cause_id": event.cause_id,
+        "at": event.at,
+        "position": envelope.position,
     }
 
 
-def _pending(event: EventEnvelope) -> dict[str, Any]:
-    data = event.data
+def _pending(event: le.LimitChangeRequested) -> dict[str, Any]:
     return {
-        "request_id": data["request_id"],
-        "change": data["change"],
-        **_terms(data),
-        "reason": data["reason"],
-        "requested_by": data["requested_by"],
-        "requested_at": data["at"],
+        "request_id": event.request_id,
+        "change": event.change,
+        **_terms(event),
+        "reason": event.reason,
+        "requested_by": event.requested_by,
+        "requested_at": _iso(event.at),
     }
 
 
-async def _requested(conn: AsyncConnection, event: EventEnvelope) -> None:
-    data = event.data
+async def _requested(
+    conn: AsyncConnection, envelope: EventEnvelope, event: le.LimitChangeRequested
+) -> None:
     await conn.execute(
         pg_insert(limit_requests)
         .values(
-            request_id=data["request_id"],
-            limit_id=data["limit_id"],
-            change=data["change"],
+            request_id=event.request_id,
+            limit_id=event.limit_id,
+            change=event.change,
             status="pending",
-            terms=_terms(data),
-            reason=data["reason"],
-            requested_by=data["requested_by"],
-            requested_at=_time(data["at"]),
+            terms=_terms(event),
+            reason=event.reason,
+            requested_by=event.requested_by,
+            requested_at=event.at,
         )
         .on_conflict_do_nothing()
     )
-    key = ExposureKey(data["dimension"], data["counterparty"], data["desk"], data["currency"])
+    key = ExposureKey(event.dimension, event.counterparty, event.desk, event.currency)
     insert = pg_insert(limits).values(
-        limit_id=data["limit_id"],
-        dimension=data["dimension"],
-        counterparty=data["counterparty"],
-        desk=data["desk"],
-        currency=data["currency"],
+        limit_id=event.limit_id,
+        dimension=event.dimension,
+        counterparty=event.counterparty,
+        desk=event.desk,
+        currency=event.currency,
         exposure_id=key.id,
         current_version=0,
         pending_request=_pending(event),
-        requested_at=_time(data["at"]),
-        requested_by=data["requested_by"],
-        version=event.stream_version,
-        position=event.position,
+        requested_at=event.at,
+        requested_by=event.requested_by,
+        version=envelope.stream_version,
+        position=envelope.position,
     )
     await conn.execute(
         insert.on_conflict_do_update(
@@ -320,52 +338,51 @@ async def _requested(conn: AsyncConnection, event: EventEnvelope) -> None:
     )
 
 
-async def _approved(conn: AsyncConnection, event: EventEnvelope) -> None:
-    data = event.data
-    at = _time(data["at"])
+async def _approved(
+    conn: AsyncConnection, envelope: EventEnvelope, event: le.LimitChangeApproved
+) -> None:
     await conn.execute(
         pg_insert(limit_versions)
         .values(
-            limit_id=data["limit_id"],
-            limit_version=data["limit_version"],
-            request_id=data["request_id"],
-            amount=data["amount"],
-            warning_threshold_bp=data["warning_threshold_bp"],
-            valid_from=_time(data["valid_from"]),
-            valid_to=_time(data["valid_to"]),
-            requested_by=data["requested_by"],
-            approved_by=data["approved_by"],
-            approved_at=at,
+            limit_id=event.limit_id,
+            limit_version=event.limit_version,
+            request_id=event.request_id,
+            amount=event.amount,
+            warning_threshold_bp=event.warning_threshold_bp,
+            valid_from=event.valid_from,
+            valid_to=event.valid_to,
+            requested_by=event.requested_by,
+            approved_by=event.approved_by,
+            approved_at=event.at,
         )
         .on_conflict_do_nothing()
     )
     await conn.execute(
         sa.update(limits)
-        .where(limits.c.limit_id == data["limit_id"])
+        .where(limits.c.limit_id == event.limit_id)
         .values(
-            current_version=data["limit_version"],
-            amount=data["amount"],
-            warning_threshold_bp=data["warning_threshold_bp"],
-            valid_from=_time(data["valid_from"]),
-            valid_to=_time(data["valid_to"]),
+            current_version=event.limit_version,
+            amount=event.amount,
+            warning_threshold_bp=event.warning_threshold_bp,
+            valid_from=event.valid_from,
+            valid_to=event.valid_to,
             pending_request=None,
-            version=event.stream_version,
-            position=event.position,
+            version=envelope.stream_version,
+            position=envelope.position,
         )
     )
-    await _decided(conn, data["request_id"], "approved", data["approved_by"], at, None)
+    await _decided(conn, event.request_id, "approved", event.approved_by, event.at, None)
 
 
-async def _rejected(conn: AsyncConnection, event: EventEnvelope) -> None:
-    data = event.data
+async def _rejected(
+    conn: AsyncConnection, envelope: EventEnvelope, event: le.LimitChangeRejected
+) -> None:
     await conn.execute(
         sa.update(limits)
-        .where(limits.c.limit_id == data["limit_id"])
-        .values(pending_request=None, version=event.stream_version, position=event.position)
+        .where(limits.c.limit_id == event.limit_id)
+        .values(pending_request=None, version=envelope.stream_version, position=envelope.position)
     )
-    await _decided(
-        conn, data["request_id"], "rejected", data["rejected_by"], _time(data["at"]), data["reason"]
-    )
+    await _decided(conn, event.request_id, "rejected", event.rejected_by, event.at, event.reason)
 
 
 async def _decided(
@@ -373,7 +390,7 @@ async def _decided(
     request_id: str,
     status: str,
     by: str,
-    at: datetime | None,
+    at: datetime,
     reason: str | None,
 ) -> None:
     await conn.execute(
@@ -383,17 +400,18 @@ async def _decided(
     )
 
 
-async def _measures(conn: AsyncConnection, event: EventEnvelope) -> None:
-    data = event.data
+async def _measures(
+    conn: AsyncConnection, envelope: EventEnvelope, event: le.LimitBreachMeasuresRecorded
+) -> None:
     await conn.execute(
         pg_insert(breach_measures)
         .values(
-            breach_id=data["breach_id"],
-            seq=event.stream_version,
-            limit_id=data["limit_id"],
-            measures=data["measures"],
-            recorded_by=data["recorded_by"],
-            recorded_at=_time(data["at"]),
+            breach_id=event.breach_id,
+            seq=envelope.stream_version,
+            limit_id=event.limit_id,
+            measures=event.measures,
+            recorded_by=event.recorded_by,
+            recorded_at=event.at,
         )
         .on_conflict_do_nothing()
     )

@@ -10,17 +10,23 @@ filters, the overdue report and the acceptance-expiry sweeper.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
+from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
-from shared_kernel.projections import Projection
 from shared_kernel.readmodel import READ_MODEL_SCHEMA
+from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from risk.domain import ALL_EVENTS
+from risk.domain import register_events as ev
+from risk.domain.register_events import REGISTER_EVENTS, Assessment
 
 metadata = sa.MetaData(schema=READ_MODEL_SCHEMA)
 
@@ -97,105 +103,103 @@ risk_actions = sa.Table(
 )
 
 
-def _day(value: str) -> date:
-    return date.fromisoformat(value)
+class _OfRisk(Protocol):
+    """Every register event names its risk."""
+
+    risk_id: str
 
 
-def _at(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _ratings(data: dict[str, Any]) -> dict[str, Any]:
-    inherent = data["assessment"]["inherent"]
-    residual = data["assessment"]["residual"]
+def _ratings(assessment: Assessment, review_due: date) -> dict[str, Any]:
+    inherent, residual = assessment.inherent, assessment.residual
     return {
-        "likelihood": inherent["likelihood"],
-        "impact": inherent["impact"],
-        "inherent_score": inherent["score"],
-        "inherent_level": inherent["level"],
-        "residual_likelihood": residual["likelihood"],
-        "residual_impact": residual["impact"],
-        "residual_score": residual["score"],
-        "residual_level": residual["level"],
-        "review_due": _day(data["review_due"]),
+        "likelihood": inherent.likelihood,
+        "impact": inherent.impact,
+        "inherent_score": inherent.score,
+        "inherent_level": inherent.level.value,
+        "residual_likelihood": residual.likelihood,
+        "residual_impact": residual.impact,
+        "residual_score": residual.score,
+        "residual_level": residual.level.value,
+        "review_due": review_due,
     }
 
 
-Changes = Callable[[dict[str, Any]], dict[str, Any]]
-
-# Event type -> the columns of the risk row it sets (besides version, position, updated_at).
-_RISK_CHANGES: dict[str, Changes] = {
-    "risk.RiskDetailsChanged": lambda d: {
-        "title": d["title"],
-        "description": d["description"],
-        "category": d["category"],
-        "owner": d["owner"],
-    },
-    "risk.RiskReassessed": lambda d: {**_ratings(d), "last_reviewed_on": _at(d["at"]).date()},
-    "risk.RiskControlAdded": _ratings,
-    "risk.RiskControlChanged": _ratings,
-    "risk.RiskControlRemoved": _ratings,
-    "risk.RiskTreatmentSet": lambda d: {"treatment": d["treatment"]},
-    "risk.RiskActionPlanned": lambda d: {},
-    "risk.RiskActionChanged": lambda d: {},
-    "risk.RiskActionCompleted": lambda d: {},
-    "risk.RiskReviewed": lambda d: {
-        "review_due": _day(d["review_due"]),
-        "last_reviewed_on": _at(d["at"]).date(),
-    },
-    "risk.RiskClosed": lambda d: {"status": "closed", "closed_at": _at(d["at"])},
-    "risk.RiskAcceptanceRequested": lambda d: {
-        "acceptance_id": d["acceptance_id"],
-        "acceptance_status": "requested",
-        "acceptance_reason": d["reason"],
-        "acceptance_until": _day(d["until"]),
-        "acceptance_requested_by": d["by"],
-        "acceptance_requested_at": _at(d["at"]),
-        "acceptance_decided_by": None,
-        "acceptance_decided_at": None,
-        "acceptance_note": None,
-    },
-    "risk.RiskAcceptanceApproved": lambda d: {
-        "acceptance_status": "approved",
-        "acceptance_decided_by": d["by"],
-        "acceptance_decided_at": _at(d["at"]),
-        "acceptance_note": d["note"],
-    },
-    "risk.RiskAcceptanceRejected": lambda d: {
-        "acceptance_status": "rejected",
-        "acceptance_decided_by": d["by"],
-        "acceptance_decided_at": _at(d["at"]),
-        "acceptance_note": d["reason"],
-    },
-    "risk.RiskAcceptanceExpired": lambda d: {
-        "acceptance_status": "expired",
-        "review_due": _day(d["review_due"]),
-    },
-}
-
-
-IDENTIFIED = "risk.RiskIdentified"
+def _risk_changes(event: DomainEvent) -> dict[str, Any]:
+    """The columns of the risk row an event sets (besides version, position, updated_at)."""
+    match event:
+        case ev.RiskDetailsChanged():
+            return {
+                "title": event.title,
+                "description": event.description,
+                "category": event.category,
+                "owner": event.owner,
+            }
+        case ev.RiskReassessed():
+            return {
+                **_ratings(event.assessment, event.review_due),
+                "last_reviewed_on": event.at.date(),
+            }
+        case ev.RiskControlAdded() | ev.RiskControlChanged() | ev.RiskControlRemoved():
+            return _ratings(event.assessment, event.review_due)
+        case ev.RiskTreatmentSet():
+            return {"treatment": event.treatment}
+        case ev.RiskReviewed():
+            return {"review_due": event.review_due, "last_reviewed_on": event.at.date()}
+        case ev.RiskClosed():
+            return {"status": "closed", "closed_at": event.at}
+        case ev.RiskAcceptanceRequested():
+            return {
+                "acceptance_id": event.acceptance_id,
+                "acceptance_status": "requested",
+                "acceptance_reason": event.reason,
+                "acceptance_until": event.until,
+                "acceptance_requested_by": event.by,
+                "acceptance_requested_at": event.at,
+                "acceptance_decided_by": None,
+                "acceptance_decided_at": None,
+                "acceptance_note": None,
+            }
+        case ev.RiskAcceptanceApproved():
+            return {
+                "acceptance_status": "approved",
+                "acceptance_decided_by": event.by,
+                "acceptance_decided_at": event.at,
+                "acceptance_note": event.note,
+            }
+        case ev.RiskAcceptanceRejected():
+            return {
+                "acceptance_status": "rejected",
+                "acceptance_decided_by": event.by,
+                "acceptance_decided_at": event.at,
+                "acceptance_note": event.reason,
+            }
+        case ev.RiskAcceptanceExpired():
+            return {"acceptance_status": "expired", "review_due": event.review_due}
+    return {}  # actions: their own table only
 
 
-def _stamp(event: EventEnvelope) -> dict[str, Any]:
-    return {"version": event.stream_version, "position": event.position, "updated_at": event.time}
-
-
-def _identified_row(event: EventEnvelope) -> dict[str, Any]:
-    data = event.data
+def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
     return {
-        "risk_id": data["risk_id"],
-        "title": data["title"],
-        "description": data["description"],
-        "category": data["category"],
-        "owner": data["owner"],
+        "version": envelope.stream_version,
+        "position": envelope.position,
+        "updated_at": envelope.time,
+    }
+
+
+def _identified_row(envelope: EventEnvelope, event: ev.RiskIdentified) -> dict[str, Any]:
+    return {
+        "risk_id": event.risk_id,
+        "title": event.title,
+        "description": event.description,
+        "category": event.category,
+        "owner": event.owner,
         "status": "open",
         "treatment": None,
-        **_ratings(data),
-        "last_reviewed_on": _at(data["at"]).date(),
-        "identified_at": _at(data["at"]),
-        "identified_by": data["by"],
-        **_stamp(event),
+        **_ratings(event.assessment, event.review_due),
+        "last_reviewed_on": event.at.date(),
+        "identified_at": event.at,
+        "identified_by": event.by,
+        **_stamp(envelope),
     }
 
 
@@ -209,102 +213,111 @@ async def _insert_risks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
         await conn.execute(pg_insert(risks).values(chunk).on_conflict_do_nothing())
 
 
-class RegisterView(Projection):
+class RegisterView(TypedProjection):
     name = "register_view_v1"
     metadata = metadata
+    reads = REGISTER_EVENTS
 
-    def __init__(self, topic_namespace: str = "") -> None:
+    def __init__(self, topic_namespace: str = "", *, codec: EventCodec | None = None) -> None:
+        """``codec``: the service's, with its upcasters (default: the risk's event classes)."""
+        super().__init__(codec or EventCodec(ALL_EVENTS))
         self.topics = (events_topic("risk", topic_namespace),)
 
-    async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         """Runs of identified risks become one multi-row insert (what a bulk load or a
         rebuild mostly meets); every other event is applied in order after them."""
         identified: list[dict[str, Any]] = []
-        for event in events:
-            if event.event_type == IDENTIFIED:
-                identified.append(_identified_row(event))
+        for envelope, event in events:
+            if isinstance(event, ev.RiskIdentified):
+                identified.append(_identified_row(envelope, event))
                 continue
             if identified:
                 await _insert_risks(conn, identified)
                 identified = []
-            await self.apply(conn, event)
+            await self._changed(conn, envelope, event)
         if identified:
             await _insert_risks(conn, identified)
 
-    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
-        if event.event_type == IDENTIFIED:
-            await _insert_risks(conn, [_identified_row(event)])
-            return
-        changes = _RISK_CHANGES.get(event.event_type)
-        if changes is None:
-            return  # not a register event (limits, KRIs)
-        data = event.data
+    async def _changed(
+        self, conn: AsyncConnection, envelope: EventEnvelope, event: DomainEvent
+    ) -> None:
         await conn.execute(
             risks.update()
-            .where(risks.c.risk_id == data["risk_id"], risks.c.version < event.stream_version)
-            .values(**changes(data), **_stamp(event))
+            .where(
+                risks.c.risk_id == cast(_OfRisk, event).risk_id,
+                risks.c.version < envelope.stream_version,
+            )
+            .values(**_risk_changes(event), **_stamp(envelope))
         )
-        await self._children(conn, event.event_type, data)
+        await self._children(conn, event)
 
-    async def _children(self, conn: AsyncConnection, event_type: str, data: dict[str, Any]) -> None:
-        at = _at(data["at"])
-        if event_type in ("risk.RiskControlAdded", "risk.RiskControlChanged"):
-            values = {
-                "risk_id": data["risk_id"],
-                "control_id": data["control_id"],
-                "name": data["name"],
-                "description": data["description"],
-                "effectiveness": data["effectiveness"],
-                "reduces": data["reduces"],
-                "added_at": at,
-                "changed_at": at,
-            }
-            statement = pg_insert(risk_controls).values(values)
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["risk_id", "control_id"],
-                    set_={
-                        k: statement.excluded[k]
-                        for k in ("name", "description", "effectiveness", "reduces", "changed_at")
-                    },
+    async def _children(self, conn: AsyncConnection, event: DomainEvent) -> None:
+        match event:
+            case ev.RiskControlAdded() | ev.RiskControlChanged():
+                values = {
+                    "risk_id": event.risk_id,
+                    "control_id": event.control_id,
+                    "name": event.name,
+                    "description": event.description,
+                    "effectiveness": event.effectiveness.value,
+                    "reduces": event.reduces.value,
+                    "added_at": event.at,
+                    "changed_at": event.at,
+                }
+                statement = pg_insert(risk_controls).values(values)
+                await conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["risk_id", "control_id"],
+                        set_={
+                            k: statement.excluded[k]
+                            for k in (
+                                "name",
+                                "description",
+                                "effectiveness",
+                                "reduces",
+                                "changed_at",
+                            )
+                        },
+                    )
                 )
-            )
-        elif event_type == "risk.RiskControlRemoved":
-            await conn.execute(
-                risk_controls.delete().where(
-                    risk_controls.c.risk_id == data["risk_id"],
-                    risk_controls.c.control_id == data["control_id"],
+            case ev.RiskControlRemoved():
+                await conn.execute(
+                    risk_controls.delete().where(
+                        risk_controls.c.risk_id == event.risk_id,
+                        risk_controls.c.control_id == event.control_id,
+                    )
                 )
-            )
-        elif event_type == "risk.RiskActionPlanned":
-            await conn.execute(
-                pg_insert(risk_actions)
-                .values(
-                    risk_id=data["risk_id"],
-                    action_id=data["action_id"],
-                    title=data["title"],
-                    owner=data["owner"],
-                    due_date=_day(data["due_date"]),
-                    done=False,
-                    planned_at=at,
+            case ev.RiskActionPlanned():
+                await conn.execute(
+                    pg_insert(risk_actions)
+                    .values(
+                        risk_id=event.risk_id,
+                        action_id=event.action_id,
+                        title=event.title,
+                        owner=event.owner,
+                        due_date=event.due_date,
+                        done=False,
+                        planned_at=event.at,
+                    )
+                    .on_conflict_do_nothing()
                 )
-                .on_conflict_do_nothing()
-            )
-        elif event_type == "risk.RiskActionChanged":
-            await conn.execute(
-                risk_actions.update()
-                .where(
-                    risk_actions.c.risk_id == data["risk_id"],
-                    risk_actions.c.action_id == data["action_id"],
+            case ev.RiskActionChanged():
+                await conn.execute(
+                    risk_actions.update()
+                    .where(
+                        risk_actions.c.risk_id == event.risk_id,
+                        risk_actions.c.action_id == event.action_id,
+                    )
+                    .values(title=event.title, owner=event.owner, due_date=event.due_date)
                 )
-                .values(title=data["title"], owner=data["owner"], due_date=_day(data["due_date"]))
-            )
-        elif event_type == "risk.RiskActionCompleted":
-            await conn.execute(
-                risk_actions.update()
-                .where(
-                    risk_actions.c.risk_id == data["risk_id"],
-                    risk_actions.c.action_id == data["action_id"],
+            case ev.RiskActionCompleted():
+                await conn.execute(
+                    risk_actions.update()
+                    .where(
+                        risk_actions.c.risk_id == event.risk_id,
+                        risk_actions.c.action_id == event.action_id,
+                    )
+                    .values(
+                        done=True, completed_at=event.at, completed_by=event.by, note=event.note
+                    )
                 )
-                .values(done=True, completed_at=at, completed_by=data["by"], note=data["note"])
-            )

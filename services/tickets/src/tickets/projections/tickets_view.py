@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from shared_kernel.codec import EventCodec
+from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
-from shared_kernel.projections import Projection
+from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,27 +51,24 @@ COALESCED = frozenset({"first_response_at"})
 ADDED = frozenset({"alert_count"})
 
 
-class TicketsView(Projection):
+class TicketsView(TypedProjection):
     name = "tickets_view_v1"
     metadata = metadata
+    reads = ALL_EVENTS
 
-    def __init__(self, topic_namespace: str = "") -> None:
+    def __init__(self, topic_namespace: str = "", *, codec: EventCodec | None = None) -> None:
+        """``codec``: the service's, with its upcasters (default: the tickets' event classes)."""
+        super().__init__(codec or EventCodec(ALL_EVENTS))
         self.topics = (events_topic("tickets", topic_namespace),)
-        self._codec = EventCodec(ALL_EVENTS)
 
-    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
-        await self.apply_batch(conn, [event])
-
-    async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         queue_events: list[tuple[EventEnvelope, DomainEvent]] = []
         ticket_events: list[tuple[EventEnvelope, DomainEvent]] = []
-        for envelope in events:
-            if not self._codec.knows(envelope.event_type):
-                continue
+        for envelope, event in events:
             if envelope.stream_type == QUEUE_STREAM:
-                queue_events.append((envelope, self._codec.decode_envelope(envelope)))
+                queue_events.append((envelope, event))
             elif envelope.stream_type == TICKET_STREAM:
-                ticket_events.append((envelope, self._codec.decode_envelope(envelope)))
+                ticket_events.append((envelope, event))
         if queue_events:
             await _QueueBatch().apply(conn, queue_events)
         if ticket_events:
