@@ -9,13 +9,14 @@ from typing import ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
+from shared_kernel.commands import CommandBus, utc_now
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 from ledger.adapters.unit_of_work import LedgerUnitOfWork
-from ledger.app.commands import LedgerCommands, utc_now
+from ledger.app.commands import LedgerCommands
 from ledger.app.expiry import ExpirySweeper
 from ledger.app.exports import LedgerExports
 from ledger.app.queries import LedgerQueries
@@ -49,6 +50,7 @@ def ledger_codec() -> EventCodec:
 class Ledger:
     settings: LedgerSettings
     runtime: ServiceRuntime
+    bus: CommandBus
     commands: LedgerCommands
     queries: LedgerQueries
     reports: LedgerReports
@@ -70,23 +72,22 @@ def bootstrap(
     def unit_of_work(context: CommandContext) -> UnitOfWork:
         return LedgerUnitOfWork(runtime.engine, runtime.store, runtime.codec, context)
 
+    bus = CommandBus(unit_of_work, attempts=settings.command_attempts)
     commands = LedgerCommands(
-        unit_of_work,
-        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds),
-        clock=clock,
-        attempts=settings.command_attempts,
+        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds), clock=clock
     )
     queries = LedgerQueries(read_model)
     return Ledger(
         settings=settings,
         runtime=runtime,
+        bus=bus,
         commands=commands,
         queries=queries,
         reports=LedgerReports(read_model, queries),
         exports=LedgerExports(read_model),
         verifier=JournalVerifier(runtime.engine, runtime.store),
         sweeper=ExpirySweeper(
-            commands, queries, clock, interval_seconds=settings.expiry_sweep_interval_seconds
+            bus, commands, queries, clock, interval_seconds=settings.expiry_sweep_interval_seconds
         ),
         waiter=runtime.waiter(view.name),
         clock=clock,
