@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
 from risk.adapters.kri_locks import lock_kri
-from risk.app.commands import Clock, CommandRunner, check_version, utc_now
 from risk.domain.kri import (
     Kri,
     KriDefinition,
@@ -79,9 +79,8 @@ class RecordKriMeasurement:
 
 @dataclass
 class KriCommands:
-    """The KRI handlers with their runner (idempotency, retries) and clock."""
+    """The KRI handlers with their clock."""
 
-    runner: CommandRunner
     clock: Clock = utc_now
 
     async def define_kri(self, command: DefineKri, uow: UnitOfWork) -> CommandResult:

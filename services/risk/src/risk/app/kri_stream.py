@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from shared_kernel.commands import CommandBus
 from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.errors import Conflict
 from shared_kernel.inbox import InboxHandler
@@ -27,7 +28,6 @@ from shared_kernel.kafka import events_topic
 from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
 
 from risk.adapters.kri_locks import lock_kri as lock_kri_stream
-from risk.app.commands import CommandRunner
 from risk.domain.kri import Kri, KriDefinition, KriSource, Thresholds, kri_stream_id
 from risk.domain.kri_tickets import (
     OPEN_CRITICAL_INCIDENTS,
@@ -80,7 +80,7 @@ def define_stream_kri(spec: StreamKriSpec, defined_by: str) -> Kri:
     return Kri.define(spec.kri_id, spec.definition, spec.thresholds, defined_by=defined_by)
 
 
-async def ensure_stream_kri(runner: CommandRunner, spec: StreamKriSpec) -> bool:
+async def ensure_stream_kri(bus: CommandBus, spec: StreamKriSpec) -> bool:
     """Define the stream-fed KRI at start-up unless it exists; True when this call did."""
 
     async def define(_: StreamKriSpec, uow: UnitOfWork) -> CommandResult:
@@ -92,7 +92,7 @@ async def ensure_stream_kri(runner: CommandRunner, spec: StreamKriSpec) -> bool:
             return await uow.commit(kri)
 
     try:
-        await runner.execute(CommandContext(actor=SETUP), define, spec)
+        await bus.execute(CommandContext(actor=SETUP), define, spec)
     except Conflict:
         return False
     log.info("defined the stream-fed KRI %s", spec.kri_id)
@@ -157,13 +157,13 @@ class OpenCriticalIncidentsInbox(InboxHandler):
         )
 
 
-async def define_stream_kri_at_start(runner: CommandRunner, spec: StreamKriSpec) -> None:
+async def define_stream_kri_at_start(bus: CommandBus, spec: StreamKriSpec) -> None:
     """Background task of the lifespan: define the stream-fed KRI once the database answers
     (retrying with back-off), so that it is listed before the first tickets event."""
     backoff = 0.5
     while True:
         try:
-            await ensure_stream_kri(runner, spec)
+            await ensure_stream_kri(bus, spec)
             return
         except asyncio.CancelledError:
             raise
