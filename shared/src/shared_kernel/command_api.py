@@ -58,6 +58,11 @@ class CommandCall:
     bus: CommandBus
     response: Response
 
+    @property
+    def idempotency_key(self) -> str | None:
+        """The client's ``Idempotency-Key``, if it sent one (to derive ids a retry repeats)."""
+        return self.context.idempotency.key if self.context.idempotency else None
+
     async def run(
         self, handler: Handler[C], command: C, *, location: str | None = None
     ) -> CommandResult:

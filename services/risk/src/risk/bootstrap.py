@@ -156,11 +156,15 @@ def bootstrap(
         interval_seconds=settings.acceptance_sweep_interval_seconds,
     )
 
+    kri_commands = KriCommands(clock)
     background: list[BackgroundTask] = []
     if settings.run_acceptance_sweeper:
         background.append(BackgroundTask("acceptance expiry", acceptance_sweeper.run))
     background.append(
-        BackgroundTask("stream KRI definition", lambda: define_stream_kri_at_start(bus, kri_spec))
+        BackgroundTask(
+            "stream KRI definition",
+            lambda: define_stream_kri_at_start(bus, kri_commands.define_stream_kri, kri_spec),
+        )
     )
 
     return Risk(
@@ -173,7 +177,7 @@ def bootstrap(
         register=register,
         register_queries=register_queries,
         acceptance_sweeper=acceptance_sweeper,
-        kri_commands=KriCommands(clock),
+        kri_commands=kri_commands,
         kri_queries=KriQueries(runtime.read_models[kri_view.name]),
         limits=LimitCommands(limit_queries.breach_limit, clock),
         limit_queries=limit_queries,

@@ -14,6 +14,7 @@ from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
 from risk.adapters.kri_locks import lock_kri
+from risk.app.kri_stream import StreamKriSpec, define_stream_kri
 from risk.domain.kri import (
     Kri,
     KriDefinition,
@@ -97,6 +98,15 @@ class KriCommands:
             kri = Kri.define(
                 kri_id, command.definition, thresholds, defined_by=uow.context.actor.subject
             )
+            uow.add(kri)
+            return await uow.commit(kri)
+
+    async def define_stream_kri(self, spec: StreamKriSpec, uow: UnitOfWork) -> CommandResult:
+        """Define the stream-fed KRI (at start-up); a conflict when it exists already."""
+        async with uow:
+            if await uow.find(Kri, kri_stream_id(spec.kri_id)) is not None:
+                raise Conflict("already defined", code="KriAlreadyDefined")
+            kri = define_stream_kri(spec, uow.context.actor.subject)
             uow.add(kri)
             return await uow.commit(kri)
 

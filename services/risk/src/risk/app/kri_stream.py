@@ -20,12 +20,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from shared_kernel.commands import CommandBus
+from shared_kernel.commands import CommandBus, Handler
 from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.errors import Conflict
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 from risk.adapters.kri_locks import lock_kri as lock_kri_stream
 from risk.domain.kri import Kri, KriDefinition, KriSource, Thresholds, kri_stream_id
@@ -80,17 +80,11 @@ def define_stream_kri(spec: StreamKriSpec, defined_by: str) -> Kri:
     return Kri.define(spec.kri_id, spec.definition, spec.thresholds, defined_by=defined_by)
 
 
-async def ensure_stream_kri(bus: CommandBus, spec: StreamKriSpec) -> bool:
-    """Define the stream-fed KRI at start-up unless it exists; True when this call did."""
-
-    async def define(_: StreamKriSpec, uow: UnitOfWork) -> CommandResult:
-        async with uow:
-            if await uow.find(Kri, kri_stream_id(spec.kri_id)) is not None:
-                raise Conflict("already defined", code="KriAlreadyDefined")
-            kri = define_stream_kri(spec, SETUP.subject)
-            uow.add(kri)
-            return await uow.commit(kri)
-
+async def ensure_stream_kri(
+    bus: CommandBus, define: Handler[StreamKriSpec], spec: StreamKriSpec
+) -> bool:
+    """Define the stream-fed KRI at start-up unless it exists (``define``, the KRI handler
+    refusing an existing one with a conflict); True when this call did."""
     try:
         await bus.execute(CommandContext(actor=SETUP), define, spec)
     except Conflict:
@@ -157,13 +151,15 @@ class OpenCriticalIncidentsInbox(InboxHandler):
         )
 
 
-async def define_stream_kri_at_start(bus: CommandBus, spec: StreamKriSpec) -> None:
+async def define_stream_kri_at_start(
+    bus: CommandBus, define: Handler[StreamKriSpec], spec: StreamKriSpec
+) -> None:
     """Background task of the lifespan: define the stream-fed KRI once the database answers
     (retrying with back-off), so that it is listed before the first tickets event."""
     backoff = 0.5
     while True:
         try:
-            await ensure_stream_kri(bus, spec)
+            await ensure_stream_kri(bus, define, spec)
             return
         except asyncio.CancelledError:
             raise
