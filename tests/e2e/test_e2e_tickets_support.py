@@ -101,7 +101,7 @@ async def test_a_front_office_incident_is_taken_answered_and_resolved_by_it_supp
             json={"to": "resolved", "reason": "feed restarted"},
             headers={**agent, "If-Match": str(taken["version"])},
         )
-        assert stale.status_code == 409, stale.text
+        assert stale.status_code == 412, stale.text  # a failed If-Match (RFC 9110)
         resolved = written(
             await gateway.post(
                 f"{path}/transitions",

@@ -17,10 +17,8 @@ under that key in the same transaction, so a retry can never run the command twi
 
 from __future__ import annotations
 
-import asyncio
-import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -35,14 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 from shared_kernel.codec import EventCodec
 from shared_kernel.domain import Aggregate
 from shared_kernel.envelope import Actor
-from shared_kernel.errors import ConcurrencyConflict, Conflict, NotFound
+from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
 from shared_kernel.four_eyes import Approver
 from shared_kernel.identity import PERSON, SYSTEM
 from shared_kernel.schema import idempotency_keys, inbox_messages
 
 A = TypeVar("A", bound=Aggregate)
-C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -397,48 +394,6 @@ _CLAIM = (
 
 class DuplicateRequest(Exception):
     """A concurrent request with the same Idempotency-Key committed first."""
-
-
-async def run_command(
-    make_uow: Callable[[CommandContext], UnitOfWork],
-    context: CommandContext,
-    handler: Callable[[C, UnitOfWork], Awaitable[CommandResult]],
-    command: C,
-) -> CommandResult:
-    """Run ``handler`` once per Idempotency-Key: a repeat gets the first answer back."""
-    if context.idempotency is not None:
-        async with make_uow(context) as probe:
-            previous = await probe.previous_result()
-        if previous is not None:
-            return previous
-    try:
-        return await handler(command, make_uow(context))
-    except DuplicateRequest:
-        async with make_uow(context) as probe:
-            previous = await probe.previous_result()
-        assert previous is not None, "a duplicate request must have left its answer"
-        return previous
-
-
-async def run_command_retrying(
-    make_uow: Callable[[CommandContext], UnitOfWork],
-    context: CommandContext,
-    handler: Callable[[C, UnitOfWork], Awaitable[CommandResult]],
-    command: C,
-    *,
-    attempts: int,
-) -> CommandResult:
-    """``run_command``, rerun (up to ``attempts`` times) when another command changed one of
-    its streams first: the handler then decides again on the new state."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await run_command(make_uow, context, handler, command)
-        except ConcurrencyConflict:
-            if attempt == attempts:
-                raise
-            # Full jitter, capped: contenders spread out instead of colliding again.
-            await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
-    raise AssertionError("unreachable")
 
 
 def approver_of(context: CommandContext) -> Approver:

@@ -9,11 +9,12 @@ from typing import ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
+from shared_kernel.commands import CommandBus, utc_now
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 
-from ledger.app.commands import LedgerCommands, utc_now
+from ledger.app.commands import LedgerCommands
 from ledger.app.expiry import ExpirySweeper
 from ledger.app.exports import LedgerExports
 from ledger.app.queries import LedgerQueries
@@ -47,6 +48,7 @@ def ledger_codec() -> EventCodec:
 class Ledger:
     settings: LedgerSettings
     runtime: ServiceRuntime
+    bus: CommandBus
     commands: LedgerCommands
     queries: LedgerQueries
     reports: LedgerReports
@@ -66,23 +68,22 @@ def bootstrap(
     runtime = ServiceRuntime(SERVICE, settings, codec, [view])
     read_model = runtime.read_models[view.name]
 
+    bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     commands = LedgerCommands(
-        runtime.unit_of_work,
-        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds),
-        clock=clock,
-        attempts=settings.command_attempts,
+        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds), clock=clock
     )
     queries = LedgerQueries(read_model)
     return Ledger(
         settings=settings,
         runtime=runtime,
+        bus=bus,
         commands=commands,
         queries=queries,
         reports=LedgerReports(read_model, queries),
         exports=LedgerExports(read_model),
         verifier=JournalVerifier(runtime.engine, runtime.store),
         sweeper=ExpirySweeper(
-            commands, queries, clock, interval_seconds=settings.expiry_sweep_interval_seconds
+            bus, commands, queries, clock, interval_seconds=settings.expiry_sweep_interval_seconds
         ),
         waiter=runtime.waiter(view.name),
         clock=clock,

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from shared_kernel.commands import utc_now
 from shared_kernel.web import create_service_app
 
 from ledger.api import accounts, audit, booking_requests, journal, periods, reports
 from ledger.api.errors import install_ledger_problem_handlers
-from ledger.app.commands import utc_now
 from ledger.bootstrap import Ledger, LedgerSettings, bootstrap
 
 

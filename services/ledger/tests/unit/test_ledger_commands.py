@@ -15,6 +15,7 @@ from ledger.app.commands import (
 )
 from ledger.bootstrap import ledger_codec
 from ledger.domain import EntryDetails, LineInput
+from shared_kernel.commands import CommandBus
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import DomainError
 from shared_kernel.memory import InMemoryBackend
@@ -33,16 +34,16 @@ def anna(key: str | None = None, request: str = "r") -> CommandContext:
     )
 
 
-async def ledger_with_accounts() -> tuple[LedgerCommands, InMemoryBackend]:
+async def ledger_with_accounts() -> tuple[LedgerCommands, CommandBus, InMemoryBackend]:
     backend = InMemoryBackend(CODEC, source="/ledger")
-    commands = LedgerCommands(backend.make_uow)
+    commands, bus = LedgerCommands(), CommandBus(backend.make_uow)
     for code, kind, constraint in (
         ("1200", "asset", "credits_must_not_exceed_debits"),
         ("8000", "revenue", "none"),
     ):
         command = OpenAccount(code, f"Account {code}", kind, "EUR", balance_constraint=constraint)
-        await commands.execute(anna(), commands.open_account, command)
-    return commands, backend
+        await bus.execute(anna(), commands.open_account, command)
+    return commands, bus, backend
 
 
 def entry(voucher: str, amount: int) -> PostJournalEntry:
@@ -57,11 +58,11 @@ def entry(voucher: str, amount: int) -> PostJournalEntry:
 
 
 async def test_a_posting_is_stored_with_its_position_and_a_repeat_gets_the_first_answer() -> None:
-    commands, backend = await ledger_with_accounts()
+    commands, bus, backend = await ledger_with_accounts()
     before = len(backend.events())
 
-    first = await commands.execute(anna("k1"), commands.post_journal_entry, entry("V-1", 100))
-    again = await commands.execute(anna("k1"), commands.post_journal_entry, entry("V-1", 100))
+    first = await bus.execute(anna("k1"), commands.post_journal_entry, entry("V-1", 100))
+    again = await bus.execute(anna("k1"), commands.post_journal_entry, entry("V-1", 100))
 
     stored = backend.events()[before:]
     assert first.position == stored[-1].position and not first.replayed
@@ -76,8 +77,8 @@ async def test_a_posting_is_stored_with_its_position_and_a_repeat_gets_the_first
 
 
 async def test_a_refused_posting_stores_nothing() -> None:
-    commands, backend = await ledger_with_accounts()
-    await commands.execute(anna(), commands.post_journal_entry, entry("V-1", 100))
+    commands, bus, backend = await ledger_with_accounts()
+    await bus.execute(anna(), commands.post_journal_entry, entry("V-1", 100))
     before = len(backend.events())
     overdraw = PostJournalEntry(
         EntryDetails("V-2", DAY, "refund"),
@@ -88,20 +89,20 @@ async def test_a_refused_posting_stores_nothing() -> None:
     )
 
     with pytest.raises(DomainError) as refused:
-        await commands.execute(anna(), commands.post_journal_entry, overdraw)
+        await bus.execute(anna(), commands.post_journal_entry, overdraw)
 
     assert refused.value.code == "InsufficientFunds"
     assert len(backend.events()) == before
 
 
 async def test_an_entry_is_reversed_once() -> None:
-    commands, backend = await ledger_with_accounts()
-    posted = await commands.execute(anna(), commands.post_journal_entry, entry("V-1", 100))
+    commands, bus, backend = await ledger_with_accounts()
+    posted = await bus.execute(anna(), commands.post_journal_entry, entry("V-1", 100))
     reverse = ReverseJournalEntry(posted.aggregate_id, "typo")
 
-    await commands.execute(anna(), commands.reverse_journal_entry, reverse)
+    await bus.execute(anna(), commands.reverse_journal_entry, reverse)
     with pytest.raises(DomainError) as refused:
-        await commands.execute(anna(), commands.reverse_journal_entry, reverse)
+        await bus.execute(anna(), commands.reverse_journal_entry, reverse)
 
     assert refused.value.code == "EntryAlreadyReversed"
     types = [e.event_type for e in backend.events(posted.aggregate_id)]

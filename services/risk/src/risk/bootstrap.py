@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
+from shared_kernel.commands import CommandBus, utc_now
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.projections import Projection
 from shared_kernel.readmodel import PositionWaiter
@@ -21,7 +22,6 @@ from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 
 from risk.app.acceptance_expiry import AcceptanceExpirySweeper
-from risk.app.commands import CommandRunner, utc_now
 from risk.app.exposures import LedgerExposures
 from risk.app.kri_commands import KriCommands
 from risk.app.kri_queries import KriQueries
@@ -106,7 +106,7 @@ class Risk:
     settings: RiskSettings
     runtime: ServiceRuntime
     clock: Callable[[], datetime]
-    runner: CommandRunner
+    bus: CommandBus
     # One read-your-writes waiter per projection: a read waits until all have caught up.
     waiters: list[PositionWaiter]
     background: list[BackgroundTask]
@@ -139,10 +139,10 @@ def bootstrap(
     inboxes: list[InboxHandler] = [OpenCriticalIncidentsInbox(kri_spec, settings.topic_namespace)]
     inboxes.append(LedgerExposures(settings.topic_namespace))
     runtime = ServiceRuntime(SERVICE, settings, codec, projections, inboxes=inboxes)
-    runner = CommandRunner(runtime.unit_of_work, attempts=settings.command_attempts)
+    bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     limit_queries = LimitQueries(runtime.read_models[limit_view.name])
 
-    register = RegisterCommands(runner, settings.register_rules(), clock)
+    register = RegisterCommands(settings.register_rules(), clock)
     register_queries = RegisterQueries(
         runtime.read_models[register_view.name],
         runtime.engine,
@@ -150,18 +150,21 @@ def bootstrap(
         register.rules.matrix,
     )
     acceptance_sweeper = AcceptanceExpirySweeper(
+        bus,
         register,
         register_queries,
         clock,
         interval_seconds=settings.acceptance_sweep_interval_seconds,
     )
 
+    kri_commands = KriCommands(clock)
     background: list[BackgroundTask] = []
     if settings.run_acceptance_sweeper:
         background.append(BackgroundTask("acceptance expiry", acceptance_sweeper.run))
     background.append(
         BackgroundTask(
-            "stream KRI definition", lambda: define_stream_kri_at_start(runner, kri_spec)
+            "stream KRI definition",
+            lambda: define_stream_kri_at_start(bus, kri_commands.define_stream_kri, kri_spec),
         )
     )
 
@@ -169,14 +172,14 @@ def bootstrap(
         settings=settings,
         runtime=runtime,
         clock=clock,
-        runner=runner,
+        bus=bus,
         waiters=[runtime.waiter(p.name) for p in projections],
         background=background,
         register=register,
         register_queries=register_queries,
         acceptance_sweeper=acceptance_sweeper,
-        kri_commands=KriCommands(runner, clock),
+        kri_commands=kri_commands,
         kri_queries=KriQueries(runtime.read_models[kri_view.name]),
-        limits=LimitCommands(runner, limit_queries.breach_limit, clock),
+        limits=LimitCommands(limit_queries.breach_limit, clock),
         limit_queries=limit_queries,
     )

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from shared_kernel.commands import utc_now
 from shared_kernel.web import create_service_app
 
 from risk.api import exposures, kris, limits, reports_register, risks
-from risk.app.commands import utc_now
 from risk.bootstrap import Risk, RiskSettings, bootstrap
 
 # Every router module of the service (each exposes ``router``); add yours here.

@@ -75,7 +75,7 @@ async def test_the_requester_cannot_approve_a_second_risk_officer_can(
         assert "user:anna" in own.json()["detail"]
         assert controller.status_code == 403
         assert front.status_code == 403
-        assert stale.status_code == 409
+        assert stale.status_code == 412  # a failed If-Match (RFC 9110)
         approved = await write(
             client,
             as_role("risk-officer", subject="user:bert"),
@@ -136,7 +136,7 @@ async def test_an_acceptance_expires_exactly_once_across_a_sweeper_restart(
         # Even a direct command, as a stale sweeper would send it, is refused.
         with pytest.raises(Conflict):
             register = client.risk.register  # type: ignore[attr-defined]
-            await register.execute(
+            await client.risk.bus.execute(  # type: ignore[attr-defined]
                 CommandContext(actor=Actor.system("test")),
                 register.expire_acceptance,
                 DecideAcceptance(risk_id, acceptance_id=acceptance_id),

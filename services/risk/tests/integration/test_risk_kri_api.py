@@ -175,7 +175,7 @@ async def test_threshold_changes_need_a_second_risk_officer_and_judge_the_value_
         json=tighter,
         headers={**anna, "If-Match": str(version - 1)},
     )
-    assert (stale.status_code, stale.json()["field"]) == (409, "If-Match")
+    assert (stale.status_code, stale.json()["field"]) == (412, "If-Match")
     requested = await risk_client.post(
         f"/v1/kris/{kri_id}/threshold-changes",
         json=tighter,
@@ -220,7 +220,7 @@ async def test_threshold_changes_need_a_second_risk_officer_and_judge_the_value_
         json=details,
         headers={**anna, "If-Match": str(approved.json()["version"] - 1)},
     )
-    assert stale_details.status_code == 409
+    assert stale_details.status_code == 412
     changed = await risk_client.put(
         f"/v1/kris/{kri_id}/details",
         json=details,

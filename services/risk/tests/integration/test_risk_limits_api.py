@@ -78,7 +78,7 @@ async def test_four_eyes_on_limits_and_every_version_kept(
     stale = await risk_client.post(
         f"{path}/approval", headers={**anna, "If-Match": str(approved.json()["version"])}
     )
-    assert stale.status_code == 409, stale.text
+    assert stale.status_code == 412, stale.text
     again = await risk_client.post(f"{path}/approval", headers=bert)
     assert again.status_code == 403 and again.json()["code"] == "FourEyesViolation"
     done = await risk_client.post(f"{path}/approval", headers=anna)

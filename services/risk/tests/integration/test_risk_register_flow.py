@@ -94,7 +94,7 @@ async def test_a_risk_through_its_life_with_ratings_reviews_and_history(
             json={"note": "done"},
             headers={**anna, "If-Match": "2"},
         )
-        assert stale.status_code == 409, stale.text
+        assert stale.status_code == 412, stale.text  # RFC 9110: If-Match failed
         assert stale.json()["code"] == "VersionMismatch"
 
         moved = await write(

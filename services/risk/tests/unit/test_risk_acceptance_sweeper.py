@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from risk.app.acceptance_expiry import SWEEPER, AcceptanceExpirySweeper
-from risk.app.commands import CommandRunner, Handler
 from risk.app.register import DecideAcceptance, RegisterCommands
 from risk.app.register_queries import RegisterQueries
 from risk.domain.register import RegisterRules
+from shared_kernel.commands import CommandBus, Handler
 from shared_kernel.errors import Conflict
 from shared_kernel.unit_of_work import CommandContext, CommandResult
 
@@ -30,11 +30,11 @@ class FakeQueries(RegisterQueries):
         return self.due[:limit]
 
 
-class FakeCommands(RegisterCommands):
+class FakeBus(CommandBus):
     """Records what it was asked to expire; refuses those already expired."""
 
     def __init__(self, already_expired: set[str]) -> None:
-        super().__init__(CommandRunner(make_uow=_no_uow), RegisterRules())
+        super().__init__(make_uow=_no_uow)
         self.already_expired = already_expired
         self.expired: list[tuple[str, str, CommandContext]] = []
 
@@ -52,28 +52,32 @@ def _no_uow(_: CommandContext) -> Any:
 
 
 async def test_due_acceptances_are_expired_by_the_system_actor() -> None:
-    commands = FakeCommands(set())
+    bus = FakeBus(set())
     queries = FakeQueries([("r1", "acceptance-3"), ("r2", "acceptance-7")])
-    sweeper = AcceptanceExpirySweeper(commands, queries, lambda: NOW, interval_seconds=1)
+    sweeper = AcceptanceExpirySweeper(
+        bus, RegisterCommands(RegisterRules()), queries, lambda: NOW, interval_seconds=1
+    )
 
     assert await sweeper.sweep_once() == 2
 
-    assert [(r, a) for r, a, _ in commands.expired] == [
+    assert [(r, a) for r, a, _ in bus.expired] == [
         ("r1", "acceptance-3"),
         ("r2", "acceptance-7"),
     ]
-    assert {c.actor for _, _, c in commands.expired} == {SWEEPER}
+    assert {c.actor for _, _, c in bus.expired} == {SWEEPER}
     assert queries.asked_at == [NOW]
 
 
 async def test_a_lagging_read_model_expires_nothing_twice() -> None:
-    commands = FakeCommands({"acceptance-3"})
+    bus = FakeBus({"acceptance-3"})
     queries = FakeQueries([("r1", "acceptance-3"), ("r2", "acceptance-7")])
-    sweeper = AcceptanceExpirySweeper(commands, queries, lambda: NOW, interval_seconds=1)
+    sweeper = AcceptanceExpirySweeper(
+        bus, RegisterCommands(RegisterRules()), queries, lambda: NOW, interval_seconds=1
+    )
 
     first = await sweeper.sweep_once()
     second = await sweeper.sweep_once()
 
     assert (first, second) == (1, 0)
-    assert [a for _, a, _ in commands.expired] == ["acceptance-7"]
+    assert [a for _, a, _ in bus.expired] == ["acceptance-7"]
     assert sweeper.expired == 1

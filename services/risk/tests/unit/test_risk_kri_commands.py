@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from risk.app.commands import CommandRunner
 from risk.app.kri_commands import DefineKri, KriCommands, RecordKriMeasurement
 from risk.bootstrap import risk_codec
 from risk.domain.kri import Kri, KriDefinition, KriStatus, kri_stream_id
+from shared_kernel.commands import CommandBus
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict
 from shared_kernel.memory import InMemoryBackend
@@ -28,12 +28,12 @@ def rita(key: str | None = None) -> CommandContext:
     )
 
 
-async def kri_service() -> tuple[KriCommands, InMemoryBackend]:
+async def kri_service() -> tuple[KriCommands, CommandBus, InMemoryBackend]:
     backend = InMemoryBackend(CODEC, source="/risk")
-    commands = KriCommands(CommandRunner(backend.make_uow), clock=lambda: NOW)
+    commands, bus = KriCommands(clock=lambda: NOW), CommandBus(backend.make_uow)
     define = DefineKri("failed-payments", DEFINITION, "higher_is_worse", amber=10, red=20)
-    await commands.runner.execute(rita(), commands.define_kri, define)
-    return commands, backend
+    await bus.execute(rita(), commands.define_kri, define)
+    return commands, bus, backend
 
 
 def measurement(n: int, value: float) -> RecordKriMeasurement:
@@ -41,12 +41,12 @@ def measurement(n: int, value: float) -> RecordKriMeasurement:
 
 
 async def test_measurements_move_the_status_and_a_repeated_key_records_once() -> None:
-    commands, backend = await kri_service()
+    commands, bus, backend = await kri_service()
     record = commands.record_measurement
 
-    await commands.runner.execute(rita("k1"), record, measurement(1, 25))
-    again = await commands.runner.execute(rita("k1"), record, measurement(1, 25))
-    await commands.runner.execute(rita(), record, measurement(2, 5))
+    await bus.execute(rita("k1"), record, measurement(1, 25))
+    again = await bus.execute(rita("k1"), record, measurement(1, 25))
+    await bus.execute(rita(), record, measurement(2, 5))
 
     assert again.replayed
     async with backend.make_uow(rita()) as uow:
@@ -57,11 +57,11 @@ async def test_measurements_move_the_status_and_a_repeated_key_records_once() ->
 
 
 async def test_a_kri_is_defined_once() -> None:
-    commands, backend = await kri_service()
+    commands, bus, backend = await kri_service()
     before = len(backend.events())
     define = DefineKri("failed-payments", DEFINITION, "higher_is_worse", amber=1, red=2)
 
     with pytest.raises(Conflict):
-        await commands.runner.execute(rita(), commands.define_kri, define)
+        await bus.execute(rita(), commands.define_kri, define)
 
     assert len(backend.events()) == before

@@ -10,13 +10,15 @@ from typing import ClassVar
 
 from pydantic import Field
 from shared_kernel.codec import EventCodec
+from shared_kernel.commands import CommandBus, utc_now
 from shared_kernel.envelope import Actor
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 from shared_kernel.unit_of_work import CommandContext, CommandResult
 
-from tickets.app.commands import CreateQueue, TicketCommands, utc_now
+from tickets.app.alerts import AlertCommands
+from tickets.app.commands import CreateQueue, TicketCommands
 from tickets.app.history import TicketHistory
 from tickets.app.queries import TicketQueries
 from tickets.app.sla_scheduler import SlaScheduler
@@ -52,7 +54,9 @@ def tickets_codec() -> EventCodec:
 class Tickets:
     settings: TicketsSettings
     runtime: ServiceRuntime
+    bus: CommandBus
     commands: TicketCommands
+    alerts: AlertCommands
     queries: TicketQueries
     history: TicketHistory
     scheduler: SlaScheduler
@@ -66,7 +70,7 @@ class Tickets:
             escalation_group=self.settings.default_escalation_group,
         )
         context = CommandContext(actor=Actor.system("tickets-setup"))
-        return await self.commands.execute(context, self.commands.ensure_queue, command)
+        return await self.bus.execute(context, self.commands.ensure_queue, command)
 
 
 def bootstrap(
@@ -77,21 +81,21 @@ def bootstrap(
     view = TicketsView(settings.topic_namespace, codec=codec)
     runtime = ServiceRuntime(SERVICE, settings, codec, [view])
     read_model = runtime.read_models[view.name]
+    bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     commands = TicketCommands(
-        runtime.unit_of_work,
-        clock=clock,
-        reopen_window=timedelta(seconds=settings.reopen_window_seconds),
-        attempts=settings.command_attempts,
+        clock=clock, reopen_window=timedelta(seconds=settings.reopen_window_seconds)
     )
     queries = TicketQueries(read_model)
     return Tickets(
         settings=settings,
         runtime=runtime,
+        bus=bus,
         commands=commands,
+        alerts=AlertCommands(commands),
         queries=queries,
         history=TicketHistory(runtime.engine, runtime.store, runtime.codec),
         scheduler=SlaScheduler(
-            commands, queries, clock, interval_seconds=settings.sla_sweep_interval_seconds
+            bus, commands, queries, clock, interval_seconds=settings.sla_sweep_interval_seconds
         ),
         waiter=runtime.waiter(view.name),
         clock=clock,

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from shared_kernel.commands import utc_now
 from shared_kernel.web import create_service_app
 
 from tickets.api import alerts, queues, reports, tickets
-from tickets.app.commands import utc_now
 from tickets.bootstrap import Tickets, TicketsSettings, bootstrap
 
 

@@ -59,7 +59,8 @@ async def test_a_ticket_from_opening_to_closing(
         {"impact": 1, "reason": "again"},
         version=ticket["version"],
     )
-    assert stale.status_code == 409
+    # RFC 9110: a failed If-Match is 412 Precondition Failed (the kernel's one answer).
+    assert stale.status_code == 412
     assert stale.json()["code"] == "VersionMismatch"
     ticket = await read(tickets_client, alice, path, reclassified.json()["position"])
     assert (ticket["impact"], ticket["urgency"], ticket["priority"]) == (3, 3, 3)

@@ -29,7 +29,7 @@ async def test_a_reply_with_a_stale_version_to_a_strangers_ticket_is_404(
 
     assert (stale.status_code, stale.json()["code"]) == (404, "NotFound"), stale.text
     assert current.status_code == 404
-    assert own_stale.status_code == 409  # the requester learns about the newer version
+    assert own_stale.status_code == 412  # the requester learns about the newer version
 
 
 async def test_a_front_office_caller_sees_only_their_own_whatever_else_they_hold(

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from shared_kernel.commands import CommandBus, PreconditionFailed
 from shared_kernel.envelope import Actor
-from shared_kernel.errors import Conflict
 from shared_kernel.memory import InMemoryBackend
 from shared_kernel.unit_of_work import CommandContext
 from tickets.app.commands import AddQueueMember, CreateQueue, OpenTicket, TicketCommands
@@ -22,13 +22,15 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 AGENT = CommandContext(actor=Actor("user:agent", "back"))
 
 
-async def queue_of(members: tuple[str, ...]) -> tuple[TicketCommands, InMemoryBackend, str]:
+async def queue_of(
+    members: tuple[str, ...],
+) -> tuple[TicketCommands, CommandBus, InMemoryBackend, str]:
     backend = InMemoryBackend(CODEC, source="/tickets")
-    commands = TicketCommands(backend.make_uow, clock=lambda: NOW)
-    queue = await commands.execute(
+    commands, bus = TicketCommands(clock=lambda: NOW), CommandBus(backend.make_uow)
+    queue = await bus.execute(
         AGENT, commands.create_queue, CreateQueue("Service desk", "managers", members=members)
     )
-    return commands, backend, queue.aggregate_id
+    return commands, bus, backend, queue.aggregate_id
 
 
 def incident(queue_id: str, title: str) -> OpenTicket:
@@ -36,10 +38,10 @@ def incident(queue_id: str, title: str) -> OpenTicket:
 
 
 async def test_new_tickets_are_handed_to_the_members_in_turn() -> None:
-    commands, backend, queue_id = await queue_of(("user:anna", "user:bert"))
+    commands, bus, backend, queue_id = await queue_of(("user:anna", "user:bert"))
 
     opened = [
-        await commands.execute(AGENT, commands.open_ticket, incident(queue_id, f"printer {n}"))
+        await bus.execute(AGENT, commands.open_ticket, incident(queue_id, f"printer {n}"))
         for n in range(3)
     ]
 
@@ -49,11 +51,11 @@ async def test_new_tickets_are_handed_to_the_members_in_turn() -> None:
 
 
 async def test_a_stale_version_is_refused_and_nothing_is_stored() -> None:
-    commands, backend, queue_id = await queue_of(("user:anna",))
+    commands, bus, backend, queue_id = await queue_of(("user:anna",))
     before = len(backend.events())
 
-    with pytest.raises(Conflict):
-        await commands.execute(
+    with pytest.raises(PreconditionFailed):
+        await bus.execute(
             AGENT,
             commands.add_queue_member,
             AddQueueMember(queue_id, "user:bert", expected_version=99),

@@ -13,12 +13,12 @@ from datetime import datetime
 from functools import partial
 from typing import Generic, TypeVar
 
+from shared_kernel.commands import run_command
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.unit_of_work import (
     CommandContext,
     CommandResult,
     UnitOfWork,
-    run_command,
     sql_connection,
 )
 

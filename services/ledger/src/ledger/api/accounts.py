@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from shared_kernel.identity import require_any_role
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
-from ledger.api.dependencies import BOOKKEEPERS, READERS, Caller, Consistent, IfMatch, LedgerDep
+from ledger.api.dependencies import (
+    BOOKKEEPERS,
+    READERS,
+    Caller,
+    CommandCall,
+    Consistent,
+    LedgerDep,
+    command_call,
+)
 from ledger.api.schemas import (
     ID_PATTERN,
     PLAIN,
@@ -33,14 +40,9 @@ AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def open_account_route(
     body: OpenAccountBody,
-    request: Request,
-    response: Response,
     ledger: LedgerDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(BOOKKEEPERS, "opening an account"))],
 ) -> Any:
-    require_any_role(caller, BOOKKEEPERS, "opening an account")
-    context = command_context(caller, request, body, idempotency_key)
     command = OpenAccount(
         body.code,
         body.name,
@@ -49,27 +51,21 @@ async def open_account_route(
         balance_constraint=body.balance_constraint,
         credit_limit=body.credit_limit,
     )
-    result = await ledger.commands.execute(context, ledger.commands.open_account, command)
-    response.headers["Location"] = f"/v1/accounts/{result.aggregate_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(ledger.commands.open_account, command, location="/v1/accounts/{id}")
 
 
 @router.post("/{account_id}/closing", response_model=Written)
 async def close_account_route(
     account_id: AccountId,
     body: CloseAccountBody,
-    request: Request,
     ledger: LedgerDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(BOOKKEEPERS, "closing an account", if_match=True))
+    ],
 ) -> Any:
     """Close the account: nothing may be booked on it afterwards."""
-    require_any_role(caller, BOOKKEEPERS, "closing an account")
-    context = command_context(caller, request, body, idempotency_key)
-    command = CloseAccount(account_id, body.reason, expected_version=version)
-    result = await ledger.commands.execute(context, ledger.commands.close_account, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = CloseAccount(account_id, body.reason, expected_version=cmd.expected_version)
+    return await cmd.written(ledger.commands.close_account, command)
 
 
 @router.get("", response_model=AccountPage, dependencies=[Consistent])

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from shared_kernel.identity import require_any_role
 from shared_kernel.visibility import Visibility
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from ledger.api.dependencies import (
     BOOKKEEPERS,
     READERS,
     REQUESTERS,
     Caller,
+    CommandCall,
     Consistent,
-    IfMatch,
     LedgerDep,
+    command_call,
 )
 from ledger.api.schemas import (
     ID_PATTERN,
@@ -40,40 +40,31 @@ RequestId = Annotated[str, Path(pattern=ID_PATTERN)]
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def submit(
     body: EntryBody,
-    request: Request,
-    response: Response,
     ledger: LedgerDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(REQUESTERS, "submitting a booking request"))],
 ) -> Any:
     """Submit a pending entry: its amounts are reserved on constrained accounts until a second
     person of the back office approves or rejects it, or it expires."""
-    require_any_role(caller, REQUESTERS, "submitting a booking request")
-    context = command_context(caller, request, body, idempotency_key)
     command = SubmitBookingRequest(body.details(), body.line_inputs())
-    result = await ledger.commands.execute(context, ledger.commands.submit_booking_request, command)
-    response.headers["Location"] = f"/v1/booking-requests/{result.aggregate_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(
+        ledger.commands.submit_booking_request, command, location="/v1/booking-requests/{id}"
+    )
 
 
 @router.post("/{request_id}/approval", response_model=ApprovalWritten)
 async def approve(
     request_id: RequestId,
-    request: Request,
     ledger: LedgerDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(BOOKKEEPERS, "approving a booking request", if_match=True)),
+    ],
 ) -> Any:
     """Approve (four-eyes: never the submitter) and post. 200: the request changed state;
     the answer names the entry it was posted as (``id``, readable at
     ``/v1/journal-entries/{id}``) and the request."""
-    require_any_role(caller, BOOKKEEPERS, "approving a booking request")
-    context = command_context(caller, request, None, idempotency_key)
-    command = DecideBookingRequest(request_id, expected_version=version)
-    result = await ledger.commands.execute(
-        context, ledger.commands.approve_booking_request, command
-    )
+    command = DecideBookingRequest(request_id, expected_version=cmd.expected_version)
+    result = await cmd.run(ledger.commands.approve_booking_request, command)
     return ApprovalWritten(
         id=result.aggregate_id,
         version=result.version,
@@ -86,18 +77,15 @@ async def approve(
 async def reject(
     request_id: RequestId,
     body: RejectionBody,
-    request: Request,
     ledger: LedgerDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(BOOKKEEPERS, "rejecting a booking request", if_match=True)),
+    ],
 ) -> Any:
     """Reject a pending request; its reservations are released."""
-    require_any_role(caller, BOOKKEEPERS, "rejecting a booking request")
-    context = command_context(caller, request, body, idempotency_key)
-    command = DecideBookingRequest(request_id, body.reason, expected_version=version)
-    result = await ledger.commands.execute(context, ledger.commands.reject_booking_request, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = DecideBookingRequest(request_id, body.reason, expected_version=cmd.expected_version)
+    return await cmd.written(ledger.commands.reject_booking_request, command)
 
 
 @router.get("", response_model=BookingRequestPage, dependencies=[Consistent])

@@ -1,11 +1,13 @@
-"""FastAPI dependencies of the ledger: the service container, the caller, consistency waits,
-``If-Match`` versions, and who may do what (enforced again behind the gateway)."""
+"""FastAPI dependencies of the ledger: the service container, the caller, command routes,
+consistency waits, and who may do what (enforced again behind the gateway)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from shared_kernel.command_api import CommandCall, CommandRoutes
+from shared_kernel.commands import CommandBus
 from shared_kernel.identity import Identity, IdentityVerifier
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
@@ -33,7 +35,16 @@ async def get_ledger(request: Request) -> Ledger:
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-Caller = Annotated[Identity, Depends(identity_dependency(_verifier))]
+_identity = identity_dependency(_verifier)
+Caller = Annotated[Identity, Depends(_identity)]
+
+
+def _bus(request: Request) -> CommandBus:
+    return ledger_of(request).bus
+
+
+# A command route's dependency: ``Depends(command_call(roles, "doing X", if_match=...))``.
+command_call = CommandRoutes(_bus, _identity)
 
 
 def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
@@ -44,4 +55,4 @@ def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
 # Reads that name ``min_position`` wait for it (bounded) and answer ``X-Consistent``.
 Consistent = read_your_writes(_waiters)
 
-__all__ = ["Caller", "Consistent", "IfMatch"]
+__all__ = ["Caller", "CommandCall", "Consistent", "IfMatch", "command_call"]

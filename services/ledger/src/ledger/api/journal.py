@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
-from shared_kernel.identity import require_any_role
-from shared_kernel.web import IdempotencyKeyHeader, command_context
+from fastapi import APIRouter, Depends, Path, Query, status
 
-from ledger.api.dependencies import BOOKKEEPERS, Caller, Consistent, IfMatch, LedgerDep
+from ledger.api.dependencies import (
+    BOOKKEEPERS,
+    Caller,
+    CommandCall,
+    Consistent,
+    LedgerDep,
+    command_call,
+)
 from ledger.api.schemas import (
     ID_PATTERN,
     BulkPostBody,
@@ -33,39 +38,30 @@ EntryId = Annotated[str, Path(pattern=ID_PATTERN)]
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def post_entry(
     body: PostJournalEntryBody,
-    request: Request,
-    response: Response,
     ledger: LedgerDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(BOOKKEEPERS, "posting a journal entry"))],
 ) -> Any:
-    require_any_role(caller, BOOKKEEPERS, "posting a journal entry")
-    context = command_context(caller, request, body, idempotency_key)
     command = PostJournalEntry(body.details(), body.line_inputs())
-    result = await ledger.commands.execute(context, ledger.commands.post_journal_entry, command)
-    response.headers["Location"] = f"/v1/journal-entries/{result.aggregate_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(
+        ledger.commands.post_journal_entry, command, location="/v1/journal-entries/{id}"
+    )
 
 
 @batches.post("", status_code=status.HTTP_201_CREATED, response_model=BulkWritten)
 async def post_entries_in_bulk(
     body: BulkPostBody,
-    request: Request,
-    response: Response,
     ledger: LedgerDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(BOOKKEEPERS, "posting journal entries"))],
 ) -> Any:
     """Post up to 10,000 entries atomically: all of them, or (422) none, with the errors of
     every refused entry by its index."""
-    require_any_role(caller, BOOKKEEPERS, "posting journal entries")
-    context = command_context(caller, request, body, idempotency_key)
     command = PostJournalEntries(
         tuple(BulkEntry(entry.details(), entry.line_inputs()) for entry in body.entries)
     )
-    result = await ledger.commands.execute(context, ledger.commands.post_journal_entries, command)
     # The batch is named by its first entry (every entry id derives from it).
-    response.headers["Location"] = f"/v1/journal-entries/{result.aggregate_id}"
+    result = await cmd.run(
+        ledger.commands.post_journal_entries, command, location="/v1/journal-entries/{id}"
+    )
     return BulkWritten(
         batch_id=result.aggregate_id,
         count=len(body.entries),
@@ -78,17 +74,14 @@ async def post_entries_in_bulk(
 async def reverse_entry(
     entry_id: EntryId,
     body: ReverseEntryBody,
-    request: Request,
-    response: Response,
     ledger: LedgerDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(BOOKKEEPERS, "reversing a journal entry", if_match=True)),
+    ],
 ) -> Any:
     """Reverse (Storno) a posted entry with a new entry of mirrored lines; answers the new
     entry. An entry is reversed at most once."""
-    require_any_role(caller, BOOKKEEPERS, "reversing a journal entry")
-    context = command_context(caller, request, body, idempotency_key)
     command = ReverseJournalEntry(
         entry_id,
         body.reason,
@@ -96,11 +89,11 @@ async def reverse_entry(
         voucher_number=body.voucher_number,
         voucher_date=body.voucher_date,
         text=body.text,
-        expected_version=version,
+        expected_version=cmd.expected_version,
     )
-    result = await ledger.commands.execute(context, ledger.commands.reverse_journal_entry, command)
-    response.headers["Location"] = f"/v1/journal-entries/{result.aggregate_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(
+        ledger.commands.reverse_journal_entry, command, location="/v1/journal-entries/{id}"
+    )
 
 
 @router.get("", response_model=EntryPage, dependencies=[Consistent])

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
-from shared_kernel.identity import require_any_role
-from shared_kernel.web import IdempotencyKeyHeader, command_context
+from fastapi import APIRouter, Depends, Path
 
-from ledger.api.dependencies import BOOKKEEPERS, Caller, Consistent, LedgerDep
+from ledger.api.dependencies import (
+    BOOKKEEPERS,
+    Caller,
+    CommandCall,
+    Consistent,
+    LedgerDep,
+    command_call,
+)
 from ledger.api.schemas import PeriodList, PeriodView, Written
 from ledger.app.commands import ClosePeriod
 
@@ -20,19 +25,12 @@ PeriodName = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])
 @router.post("/{period}/closing", response_model=Written)
 async def close_period(
     period: PeriodName,
-    request: Request,
     ledger: LedgerDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(BOOKKEEPERS, "closing a period"))],
 ) -> Any:
     """Close the month for good: nothing may be booked into it afterwards, not even by
     back-dating. There is no reopening."""
-    require_any_role(caller, BOOKKEEPERS, "closing a period")
-    context = command_context(caller, request, None, idempotency_key)
-    result = await ledger.commands.execute(
-        context, ledger.commands.close_period, ClosePeriod(period)
-    )
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(ledger.commands.close_period, ClosePeriod(period))
 
 
 @router.get("", response_model=PeriodList, dependencies=[Consistent])

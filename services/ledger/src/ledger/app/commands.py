@@ -1,28 +1,20 @@
 """Command handlers: load, call the domain, save. Each runs in one unit of work.
 
 ``LedgerCommands`` holds what handlers need besides the unit of work (the clock, how long a
-booking request lives) and runs them with retries: a ``ConcurrencyConflict`` (another command
-changed a stream this one read) reruns the whole command on fresh state, a few times, before
-it is answered with 409.
+booking request lives); the kernel's ``CommandBus`` runs them (once per Idempotency-Key,
+rerun on a ``ConcurrencyConflict``), see ``shared_kernel.commands``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from datetime import date, timedelta
 from uuid import NAMESPACE_URL, uuid5
 
+from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.unit_of_work import (
-    CommandContext,
-    CommandResult,
-    UnitOfWork,
-    approver_of,
-    run_command_retrying,
-)
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 from shared_kernel.visibility import FRONT_OFFICE
 
 from ledger.app.bulk import PostJournalEntries, post_journal_entries
@@ -50,10 +42,6 @@ from ledger.domain import (
     touched_accounts,
 )
 
-C = TypeVar("C")
-Clock = Callable[[], datetime]
-Handler = Callable[[C, UnitOfWork], Awaitable[CommandResult]]
-
 # Account ids derive from the account code, so a code can be opened only once: a second
 # "open" meets an existing stream, even when two arrive at the same moment.
 _ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:backoffice:ledger:account")
@@ -61,27 +49,6 @@ _ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:backoffice:ledger:account")
 
 def account_id_for(code: str) -> str:
     return str(uuid5(_ACCOUNT_NAMESPACE, code.strip()))
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class PreconditionFailed(Conflict):
-    """The client's If-Match version is not the aggregate's current one (HTTP 412)."""
-
-    status = 412
-    title = "Precondition failed"
-
-
-def check_version(aggregate_version: int, expected: int | None, what: str) -> None:
-    if expected is not None and expected != aggregate_version:
-        raise PreconditionFailed(
-            f"{what} is at version {aggregate_version}, not {expected}; reload it and decide "
-            "again.",
-            field="If-Match",
-            code="VersionMismatch",
-        )
 
 
 @dataclass(frozen=True)
@@ -146,18 +113,8 @@ class ClosePeriod:
 class LedgerCommands:
     """The ledger's command handlers, with their clock and settings."""
 
-    make_uow: Callable[[CommandContext], UnitOfWork]
     request_ttl: timedelta = timedelta(days=3)
     clock: Clock = utc_now
-    attempts: int = 12
-
-    async def execute(
-        self, context: CommandContext, handler: Handler[C], command: C
-    ) -> CommandResult:
-        """Run ``handler`` once per Idempotency-Key, rerunning it on concurrency conflicts."""
-        return await run_command_retrying(
-            self.make_uow, context, handler, command, attempts=self.attempts
-        )
 
     async def open_account(self, command: OpenAccount, uow: UnitOfWork) -> CommandResult:
         account_id = account_id_for(command.code)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from shared_kernel.commands import CommandBus
 from shared_kernel.envelope import Actor
 from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
@@ -26,6 +27,7 @@ class ExpirySweeper(Sweeper[str]):
 
     def __init__(
         self,
+        bus: CommandBus,
         commands: LedgerCommands,
         queries: LedgerQueries,
         clock: Callable[[], datetime],
@@ -34,6 +36,7 @@ class ExpirySweeper(Sweeper[str]):
         batch: int = 200,
     ) -> None:
         super().__init__(clock, interval_seconds=interval_seconds, batch=batch)
+        self._bus = bus
         self._commands = commands
         self._queries = queries
 
@@ -45,7 +48,7 @@ class ExpirySweeper(Sweeper[str]):
         return await self._queries.due_requests(now, limit)
 
     async def handle(self, candidate: str, context: CommandContext) -> bool:
-        await self._commands.execute(
+        await self._bus.execute(
             context, self._commands.expire_booking_request, ExpireBookingRequest(candidate)
         )
         return True

@@ -1,11 +1,13 @@
-"""FastAPI dependencies of the risk service: the service container, the caller, consistency
-waits, ``If-Match`` versions, and who may do what (enforced again behind the gateway)."""
+"""FastAPI dependencies of the risk service: the service container, the caller, command
+routes, consistency waits, and who may do what (enforced again behind the gateway)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from shared_kernel.command_api import CommandCall, CommandRoutes
+from shared_kernel.commands import CommandBus
 from shared_kernel.errors import PermissionDenied
 from shared_kernel.identity import Identity, IdentityVerifier, require_any_role
 from shared_kernel.readmodel import PositionWaiter
@@ -35,7 +37,8 @@ async def get_risk(request: Request) -> Risk:
 
 
 RiskDep = Annotated[Risk, Depends(get_risk)]
-Caller = Annotated[Identity, Depends(identity_dependency(_verifier))]
+_identity = identity_dependency(_verifier)
+Caller = Annotated[Identity, Depends(_identity)]
 
 
 def require_back_office(identity: Identity, allowed: frozenset[str], action: str) -> None:
@@ -50,6 +53,15 @@ def require_back_office(identity: Identity, allowed: frozenset[str], action: str
         )
 
 
+def _bus(request: Request) -> CommandBus:
+    return risk_of(request).bus
+
+
+# A command route's dependency: ``Depends(command_call(roles, "doing X", if_match=...))``;
+# commands are back-office work unless a route says otherwise (``permit=require_any_role``).
+command_call = CommandRoutes(_bus, _identity, permit=require_back_office)
+
+
 def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
     risk = risk_of(request)
     return risk.waiters, risk.runtime.settings.read_wait_max_seconds
@@ -58,4 +70,4 @@ def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
 # Reads that name ``min_position`` wait (bounded) until every read model has reached it.
 Consistent = read_your_writes(_waiters)
 
-__all__ = ["Caller", "Consistent", "IfMatch"]
+__all__ = ["Caller", "CommandCall", "Consistent", "IfMatch", "command_call"]

@@ -13,20 +13,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, uuid5
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.identity import Identity, require_any_role
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from risk.api.dependencies import (
     READERS,
     RISK_OFFICERS,
     Caller,
+    CommandCall,
     Consistent,
-    IfMatch,
     RiskDep,
-    require_back_office,
+    command_call,
 )
 from risk.app.kri_commands import (
     ChangeKriDetails,
@@ -225,15 +224,10 @@ def generated_id(caller: Identity, idempotency_key: str | None, what: str) -> st
 @router.post("/v1/kris", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def define_kri(
     body: DefineKriBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(RISK_OFFICERS, "defining a KRI"))],
 ) -> Any:
     """Define a KRI with its amber and red thresholds and its direction."""
-    require_back_office(caller, RISK_OFFICERS, "defining a KRI")
-    context = command_context(caller, request, body, idempotency_key)
     command = DefineKri(
         body.kri_id,
         KriDefinition(
@@ -248,29 +242,29 @@ async def define_kri(
         body.amber,
         body.red,
     )
-    result = await risk.runner.execute(context, risk.kri_commands.define_kri, command)
-    response.headers["Location"] = f"/v1/kris/{result.aggregate_id}"
-    return _written(result)
+    return _written(await cmd.run(risk.kri_commands.define_kri, command, location="/v1/kris/{id}"))
 
 
 @router.put("/v1/kris/{kri_id}/details", response_model=Written)
 async def change_kri_details(
     kri_id: KriId,
     body: KriDetailsBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "changing a KRI", if_match=True))
+    ],
 ) -> Any:
     """Change name, description, unit and owner (all four as they should be, and why)."""
-    require_back_office(caller, RISK_OFFICERS, "changing a KRI")
-    context = command_context(caller, request, body, idempotency_key)
     command = ChangeKriDetails(
-        kri_id, body.name, body.description, body.unit, body.owner, body.reason, version
+        kri_id,
+        body.name,
+        body.description,
+        body.unit,
+        body.owner,
+        body.reason,
+        cmd.expected_version,
     )
-    result = await risk.runner.execute(context, risk.kri_commands.change_details, command)
-    return _written(result)
+    return _written(await cmd.run(risk.kri_commands.change_details, command))
 
 
 @router.post(
@@ -281,23 +275,23 @@ async def change_kri_details(
 async def request_kri_threshold_change(
     kri_id: KriId,
     body: ThresholdChangeBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(RISK_OFFICERS, "requesting a KRI threshold change", if_match=True)),
+    ],
 ) -> Any:
     """Request new amber/red thresholds (and direction). They apply once a second risk
     officer approves (four-eyes); one request may be pending at a time."""
-    require_back_office(caller, RISK_OFFICERS, "requesting a KRI threshold change")
-    context = command_context(caller, request, body, idempotency_key)
-    change_id = generated_id(caller, idempotency_key, "threshold-change")
+    change_id = generated_id(cmd.caller, cmd.idempotency_key, "threshold-change")
     command = RequestKriThresholdChange(
-        kri_id, change_id, body.direction, body.amber, body.red, body.reason, version
+        kri_id, change_id, body.direction, body.amber, body.red, body.reason, cmd.expected_version
     )
-    result = await risk.runner.execute(context, risk.kri_commands.request_threshold_change, command)
-    response.headers["Location"] = f"/v1/kris/{kri_id}/threshold-changes"
+    result = await cmd.run(
+        risk.kri_commands.request_threshold_change,
+        command,
+        location=f"/v1/kris/{kri_id}/threshold-changes",
+    )
     return ChangeWritten(**_written(result).model_dump(), change_id=change_id)
 
 
@@ -306,19 +300,16 @@ async def approve_kri_threshold_change(
     kri_id: KriId,
     change_id: ChangeId,
     body: ApprovalBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(RISK_OFFICERS, "approving a KRI threshold change", if_match=True)),
+    ],
 ) -> Any:
     """Approve a pending threshold change: never by its requester (403). The latest value is
     judged again under the new thresholds."""
-    require_back_office(caller, RISK_OFFICERS, "approving a KRI threshold change")
-    context = command_context(caller, request, body, idempotency_key)
-    command = DecideKriThresholdChange(kri_id, change_id, body.note, version)
-    result = await risk.runner.execute(context, risk.kri_commands.approve_threshold_change, command)
-    return _written(result)
+    command = DecideKriThresholdChange(kri_id, change_id, body.note, cmd.expected_version)
+    return _written(await cmd.run(risk.kri_commands.approve_threshold_change, command))
 
 
 @router.post("/v1/kris/{kri_id}/threshold-changes/{change_id}/rejection", response_model=Written)
@@ -326,18 +317,15 @@ async def reject_kri_threshold_change(
     kri_id: KriId,
     change_id: ChangeId,
     body: RejectionBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(RISK_OFFICERS, "rejecting a KRI threshold change", if_match=True)),
+    ],
 ) -> Any:
     """Reject (or, by its requester, withdraw) a pending threshold change."""
-    require_back_office(caller, RISK_OFFICERS, "rejecting a KRI threshold change")
-    context = command_context(caller, request, body, idempotency_key)
-    command = DecideKriThresholdChange(kri_id, change_id, body.reason, version)
-    result = await risk.runner.execute(context, risk.kri_commands.reject_threshold_change, command)
-    return _written(result)
+    command = DecideKriThresholdChange(kri_id, change_id, body.reason, cmd.expected_version)
+    return _written(await cmd.run(risk.kri_commands.reject_threshold_change, command))
 
 
 @router.get(
@@ -361,26 +349,30 @@ async def kri_threshold_changes(
 async def record_kri_measurement(
     kri_id: KriId,
     body: MeasurementBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(
+            command_call(
+                MEASURERS,
+                "posting a KRI measurement",
+                if_match=True,
+                permit=require_any_role,
+            )
+        ),
+    ],
 ) -> Any:
     """Record a measured value. The status follows from the thresholds; a change of status
     is recorded with it. A value measured before the latest one is kept in the history but
     changes neither the current value nor the status."""
-    require_any_role(caller, MEASURERS, "posting a KRI measurement")
-    context = command_context(caller, request, body, idempotency_key)
-    measurement_id = generated_id(caller, idempotency_key, "measurement")
+    measurement_id = generated_id(cmd.caller, cmd.idempotency_key, "measurement")
     command = RecordKriMeasurement(
-        kri_id, measurement_id, body.value, body.measured_at, body.source, version
+        kri_id, measurement_id, body.value, body.measured_at, body.source, cmd.expected_version
     )
-    result = await risk.runner.execute(context, risk.kri_commands.record_measurement, command)
-    written = _written(result)
-    response.headers["Location"] = f"/v1/kris/{kri_id}/measurements"
-    return MeasurementWritten(**written.model_dump(), measurement_id=measurement_id)
+    result = await cmd.run(
+        risk.kri_commands.record_measurement, command, location=f"/v1/kris/{kri_id}/measurements"
+    )
+    return MeasurementWritten(**_written(result).model_dump(), measurement_id=measurement_id)
 
 
 @router.get("/v1/kris", response_model=KriPage, dependencies=[Consistent])

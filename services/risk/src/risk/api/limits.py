@@ -12,20 +12,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from risk.api.dependencies import (
     READERS,
     RISK_OFFICERS,
     Caller,
+    CommandCall,
     Consistent,
-    IfMatch,
     RiskDep,
-    require_back_office,
+    command_call,
 )
 from risk.app.limits import (
     DecideLimitChange,
@@ -120,73 +119,56 @@ class LimitPage(BaseModel):
 @router.post("/v1/limits", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def request_limit(
     body: LimitBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(RISK_OFFICERS, "requesting a limit"))],
 ) -> Any:
     """Request a new limit: inactive until a second risk officer approves it."""
-    require_back_office(caller, RISK_OFFICERS, "requesting a limit")
-    context = command_context(caller, request, body, idempotency_key)
     command = RequestLimit(body.scope(), body.terms(risk.clock()), body.reason)
-    result = await risk.limits.execute(context, risk.limits.request_limit, command)
-    response.headers["Location"] = f"/v1/limits/{result.aggregate_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(risk.limits.request_limit, command, location="/v1/limits/{id}")
 
 
 @router.post("/v1/limits/{limit_id}/change-requests", response_model=Written)
 async def request_change(
     limit_id: LimitId,
     body: TermsBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(RISK_OFFICERS, "requesting a limit change", if_match=True)),
+    ],
 ) -> Any:
     """Request new terms (amount, validity, warning threshold) for a limit."""
-    require_back_office(caller, RISK_OFFICERS, "requesting a limit change")
-    context = command_context(caller, request, body, idempotency_key)
-    command = RequestLimitChange(limit_id, body.terms(risk.clock()), body.reason, version)
-    result = await risk.limits.execute(context, risk.limits.request_change, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    terms = body.terms(risk.clock())
+    command = RequestLimitChange(limit_id, terms, body.reason, cmd.expected_version)
+    return await cmd.written(risk.limits.request_change, command)
 
 
 @router.post("/v1/limits/{limit_id}/approval", response_model=Written)
 async def approve(
     limit_id: LimitId,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "approving a limit change", if_match=True))
+    ],
     body: DecisionBody | None = None,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Approve the pending request (four-eyes: never the requester): a new version."""
-    require_back_office(caller, RISK_OFFICERS, "approving a limit change")
-    context = command_context(caller, request, body, idempotency_key)
-    command = DecideLimitChange(limit_id, body.reason if body else "", version)
-    result = await risk.limits.execute(context, risk.limits.approve, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = DecideLimitChange(limit_id, body.reason if body else "", cmd.expected_version)
+    return await cmd.written(risk.limits.approve, command)
 
 
 @router.post("/v1/limits/{limit_id}/rejection", response_model=Written)
 async def reject(
     limit_id: LimitId,
     body: RejectionBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "rejecting a limit change", if_match=True))
+    ],
 ) -> Any:
     """Reject the pending request (or withdraw one's own), with a reason."""
-    require_back_office(caller, RISK_OFFICERS, "rejecting a limit change")
-    context = command_context(caller, request, body, idempotency_key)
-    command = DecideLimitChange(limit_id, body.reason, version)
-    result = await risk.limits.execute(context, risk.limits.reject, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = DecideLimitChange(limit_id, body.reason, cmd.expected_version)
+    return await cmd.written(risk.limits.reject, command)
 
 
 @router.get("/v1/limits", response_model=LimitPage, dependencies=[Consistent])
@@ -223,19 +205,16 @@ async def limit_versions(limit_id: LimitId, risk: RiskDep, caller: Caller) -> An
 async def record_measures(
     breach_id: BreachId,
     body: MeasuresBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(MEASURE_RECORDERS, "recording breach measures", if_match=True)),
+    ],
 ) -> Any:
     """Record the measures taken about a breach (back office). 200: the breach (If-Match
     names its version) changed; no new record is created."""
-    require_back_office(caller, MEASURE_RECORDERS, "recording breach measures")
-    context = command_context(caller, request, body, idempotency_key)
-    command = RecordBreachMeasures(breach_id, body.measures, version)
-    result = await risk.limits.execute(context, risk.limits.record_measures, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = RecordBreachMeasures(breach_id, body.measures, cmd.expected_version)
+    return await cmd.written(risk.limits.record_measures, command)
 
 
 @router.get("/v1/reports/limit-utilisation", response_model=LimitPage, dependencies=[Consistent])

@@ -4,22 +4,20 @@ office), request and decide acceptances (four-eyes), read risks and their histor
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import BaseModel
-from shared_kernel.identity import Identity, require_any_role
+from fastapi import APIRouter, Depends, Path, Query, status
+from shared_kernel.identity import require_any_role
 from shared_kernel.unit_of_work import CommandResult
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from risk.api.dependencies import (
     READERS,
     RISK_OFFICERS,
     Caller,
+    CommandCall,
     Consistent,
-    IfMatch,
     RiskDep,
-    require_back_office,
+    command_call,
 )
 from risk.api.register_schemas import (
     ID_PATTERN,
@@ -42,7 +40,6 @@ from risk.api.register_schemas import (
     TreatmentBody,
     Written,
 )
-from risk.app.commands import Handler
 from risk.app.register import (
     AddControl,
     ChangeAction,
@@ -60,30 +57,12 @@ from risk.app.register import (
     SetTreatment,
 )
 from risk.app.register_queries import MAX_PAGE, RegisterFilter, utc_day
-from risk.bootstrap import Risk
 from risk.domain.register import Treatment, child_id
-
-C = TypeVar("C")
 
 router = APIRouter(prefix="/v1/risks", tags=["risk register"])
 
 RiskId = Annotated[str, Path(pattern=ID_PATTERN)]
 ChildId = Annotated[str, Path(pattern=ID_PATTERN)]
-
-
-async def _run(
-    risk: Risk,
-    caller: Identity,
-    request: Request,
-    body: BaseModel | None,
-    idempotency_key: str | None,
-    handler: Handler[C],
-    command: C,
-    action: str,
-) -> CommandResult:
-    require_back_office(caller, RISK_OFFICERS, action)
-    context = command_context(caller, request, body, idempotency_key)
-    return await risk.register.execute(context, handler, command)
 
 
 def _written(result: CommandResult) -> Written:
@@ -102,26 +81,12 @@ def _child(result: CommandResult, kind: str) -> ChildWritten:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def identify(
     body: IdentifyRiskBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(RISK_OFFICERS, "identifying a risk"))],
 ) -> Any:
     """Identify a risk: inherent rating from the matrix, first review date by its level."""
     command = IdentifyRisk(body.details(), body.likelihood, body.impact)
-    reg = risk.register
-    result = await _run(
-        risk,
-        caller,
-        request,
-        body,
-        idempotency_key,
-        reg.identify_risk,
-        command,
-        "identifying a risk",
-    )
-    response.headers["Location"] = f"/v1/risks/{result.aggregate_id}"
+    result = await cmd.run(risk.register.identify_risk, command, location="/v1/risks/{id}")
     return _written(result)
 
 
@@ -129,17 +94,13 @@ async def identify(
 async def change_details(
     risk_id: RiskId,
     body: ChangeDetailsBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "changing a risk", if_match=True))
+    ],
 ) -> Any:
-    command = ChangeRiskDetails(risk_id, version, body.details(), body.reason)
-    handler = risk.register.change_details
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "changing a risk"
-    )
+    command = ChangeRiskDetails(risk_id, cmd.expected_version, body.details(), body.reason)
+    result = await cmd.run(risk.register.change_details, command)
     return _written(result)
 
 
@@ -147,20 +108,14 @@ async def change_details(
 async def reassess(
     risk_id: RiskId,
     body: ReassessBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "reassessing a risk", if_match=True))
+    ],
 ) -> Any:
     """Reassess likelihood and impact; counts as a review, so it moves the review date."""
-    command = ReassessRisk(risk_id, version, body.likelihood, body.impact, body.reason)
-    handler = risk.register.reassess
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "reassessing a risk"
-    )
-    response.headers["Location"] = f"/v1/risks/{risk_id}"
+    command = ReassessRisk(risk_id, cmd.expected_version, body.likelihood, body.impact, body.reason)
+    result = await cmd.run(risk.register.reassess, command, location=f"/v1/risks/{risk_id}")
     return _written(result)
 
 
@@ -170,22 +125,22 @@ async def reassess(
 async def add_control(
     risk_id: RiskId,
     body: ControlBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "adding a control", if_match=True))
+    ],
 ) -> Any:
     """Add a control; the residual rating follows (answers the new ``child_id``)."""
     command = AddControl(
-        risk_id, version, body.name, body.description, body.effectiveness, body.reduces, body.reason
+        risk_id,
+        cmd.expected_version,
+        body.name,
+        body.description,
+        body.effectiveness,
+        body.reduces,
+        body.reason,
     )
-    handler = risk.register.add_control
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "adding a control"
-    )
-    response.headers["Location"] = f"/v1/risks/{risk_id}"
+    result = await cmd.run(risk.register.add_control, command, location=f"/v1/risks/{risk_id}")
     return _child(result, "control")
 
 
@@ -194,15 +149,14 @@ async def change_control(
     risk_id: RiskId,
     control_id: ChildId,
     body: ChangeControlBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "changing a control", if_match=True))
+    ],
 ) -> Any:
     command = ChangeControl(
         risk_id,
-        version,
+        cmd.expected_version,
         body.name,
         body.description,
         body.effectiveness,
@@ -210,10 +164,7 @@ async def change_control(
         body.reason,
         control_id=control_id,
     )
-    handler = risk.register.change_control
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "changing a control"
-    )
+    result = await cmd.run(risk.register.change_control, command)
     return _written(result)
 
 
@@ -222,17 +173,13 @@ async def remove_control(
     risk_id: RiskId,
     control_id: ChildId,
     body: ReasonBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "removing a control", if_match=True))
+    ],
 ) -> Any:
-    command = RemoveControl(risk_id, version, control_id, body.reason)
-    handler = risk.register.remove_control
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "removing a control"
-    )
+    command = RemoveControl(risk_id, cmd.expected_version, control_id, body.reason)
+    result = await cmd.run(risk.register.remove_control, command)
     return _written(result)
 
 
@@ -240,17 +187,13 @@ async def remove_control(
 async def set_treatment(
     risk_id: RiskId,
     body: TreatmentBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "choosing a treatment", if_match=True))
+    ],
 ) -> Any:
-    command = SetTreatment(risk_id, version, Treatment(body.treatment), body.reason)
-    handler = risk.register.set_treatment
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "choosing a treatment"
-    )
+    command = SetTreatment(risk_id, cmd.expected_version, Treatment(body.treatment), body.reason)
+    result = await cmd.run(risk.register.set_treatment, command)
     return _written(result)
 
 
@@ -258,19 +201,15 @@ async def set_treatment(
 async def plan_action(
     risk_id: RiskId,
     body: ActionBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "planning an action", if_match=True))
+    ],
 ) -> Any:
-    command = PlanAction(risk_id, version, body.title, body.owner, body.due_date, body.reason)
-    handler = risk.register.plan_action
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "planning an action"
+    command = PlanAction(
+        risk_id, cmd.expected_version, body.title, body.owner, body.due_date, body.reason
     )
-    response.headers["Location"] = f"/v1/risks/{risk_id}"
+    result = await cmd.run(risk.register.plan_action, command, location=f"/v1/risks/{risk_id}")
     return _child(result, "action")
 
 
@@ -279,20 +218,22 @@ async def change_action(
     risk_id: RiskId,
     action_id: ChildId,
     body: ChangeActionBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "changing an action", if_match=True))
+    ],
 ) -> Any:
     """Rename, hand over or reschedule an open action (``reason``)."""
     command = ChangeAction(
-        risk_id, version, body.title, body.owner, body.due_date, body.reason, action_id=action_id
+        risk_id,
+        cmd.expected_version,
+        body.title,
+        body.owner,
+        body.due_date,
+        body.reason,
+        action_id=action_id,
     )
-    handler = risk.register.change_action
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "changing an action"
-    )
+    result = await cmd.run(risk.register.change_action, command)
     return _written(result)
 
 
@@ -301,17 +242,13 @@ async def complete_action(
     risk_id: RiskId,
     action_id: ChildId,
     body: NoteBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "completing an action", if_match=True))
+    ],
 ) -> Any:
-    command = CompleteAction(risk_id, version, action_id, body.note)
-    handler = risk.register.complete_action
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "completing an action"
-    )
+    command = CompleteAction(risk_id, cmd.expected_version, action_id, body.note)
+    result = await cmd.run(risk.register.complete_action, command)
     return _written(result)
 
 
@@ -319,20 +256,14 @@ async def complete_action(
 async def record_review(
     risk_id: RiskId,
     body: NoteBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "reviewing a risk", if_match=True))
+    ],
 ) -> Any:
     """The risk was reviewed: the next review is due one interval of its level later."""
-    command = RecordReview(risk_id, version, body.note)
-    handler = risk.register.record_review
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "reviewing a risk"
-    )
-    response.headers["Location"] = f"/v1/risks/{risk_id}"
+    command = RecordReview(risk_id, cmd.expected_version, body.note)
+    result = await cmd.run(risk.register.record_review, command, location=f"/v1/risks/{risk_id}")
     return _written(result)
 
 
@@ -340,18 +271,14 @@ async def record_review(
 async def close(
     risk_id: RiskId,
     body: ReasonBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "closing a risk", if_match=True))
+    ],
 ) -> Any:
     """Close (retire) a risk; a closed risk takes no further changes."""
-    command = CloseRisk(risk_id, version, body.reason)
-    handler = risk.register.close_risk
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "closing a risk"
-    )
+    command = CloseRisk(risk_id, cmd.expected_version, body.reason)
+    result = await cmd.run(risk.register.close_risk, command)
     return _written(result)
 
 
@@ -361,20 +288,16 @@ async def close(
 async def request_acceptance(
     risk_id: RiskId,
     body: AcceptanceBody,
-    request: Request,
-    response: Response,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "requesting an acceptance", if_match=True))
+    ],
 ) -> Any:
     """Request that the risk be accepted until a day; a second risk officer decides."""
-    command = RequestAcceptance(risk_id, version, body.reason, body.until)
-    handler = risk.register.request_acceptance
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "requesting an acceptance"
+    command = RequestAcceptance(risk_id, cmd.expected_version, body.reason, body.until)
+    result = await cmd.run(
+        risk.register.request_acceptance, command, location=f"/v1/risks/{risk_id}"
     )
-    response.headers["Location"] = f"/v1/risks/{risk_id}"
     return _child(result, "acceptance")
 
 
@@ -383,18 +306,14 @@ async def approve_acceptance(
     risk_id: RiskId,
     acceptance_id: ChildId,
     body: NoteBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "approving an acceptance", if_match=True))
+    ],
 ) -> Any:
     """Approve (four-eyes: never the requester; a back-office risk officer)."""
-    command = DecideAcceptance(risk_id, version, acceptance_id, body.note)
-    handler = risk.register.approve_acceptance
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "approving an acceptance"
-    )
+    command = DecideAcceptance(risk_id, cmd.expected_version, acceptance_id, body.note)
+    result = await cmd.run(risk.register.approve_acceptance, command)
     return _written(result)
 
 
@@ -403,18 +322,14 @@ async def reject_acceptance(
     risk_id: RiskId,
     acceptance_id: ChildId,
     body: ReasonBody,
-    request: Request,
     risk: RiskDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(RISK_OFFICERS, "rejecting an acceptance", if_match=True))
+    ],
 ) -> Any:
     """Reject a requested acceptance (any risk officer, the requester too: a withdrawal)."""
-    command = DecideAcceptance(risk_id, version, acceptance_id, body.reason)
-    handler = risk.register.reject_acceptance
-    result = await _run(
-        risk, caller, request, body, idempotency_key, handler, command, "rejecting an acceptance"
-    )
+    command = DecideAcceptance(risk_id, cmd.expected_version, acceptance_id, body.reason)
+    result = await cmd.run(risk.register.reject_acceptance, command)
     return _written(result)
 
 

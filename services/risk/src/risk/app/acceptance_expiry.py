@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from shared_kernel.commands import CommandBus
 from shared_kernel.envelope import Actor
 from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
@@ -30,6 +31,7 @@ class AcceptanceExpirySweeper(Sweeper[tuple[str, str]]):
 
     def __init__(
         self,
+        bus: CommandBus,
         commands: RegisterCommands,
         queries: RegisterQueries,
         clock: Callable[[], datetime],
@@ -38,6 +40,7 @@ class AcceptanceExpirySweeper(Sweeper[tuple[str, str]]):
         batch: int = 200,
     ) -> None:
         super().__init__(clock, interval_seconds=interval_seconds, batch=batch)
+        self._bus = bus
         self._commands = commands
         self._queries = queries
 
@@ -53,7 +56,7 @@ class AcceptanceExpirySweeper(Sweeper[tuple[str, str]]):
 
     async def handle(self, candidate: tuple[str, str], context: CommandContext) -> bool:
         risk_id, acceptance_id = candidate
-        await self._commands.execute(
+        await self._bus.execute(
             context,
             self._commands.expire_acceptance,
             DecideAcceptance(risk_id, acceptance_id=acceptance_id),

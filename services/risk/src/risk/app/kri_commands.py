@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
-from risk.app.commands import Clock, CommandRunner, check_version, utc_now
+from risk.app.kri_stream import KRI_LOCK, StreamKriSpec, define_stream_kri
 from risk.domain.kri import (
     Kri,
     KriDefinition,
@@ -25,11 +26,6 @@ from risk.domain.kri_tickets import OPEN_CRITICAL_INCIDENTS, OPEN_CRITICAL_INCID
 
 # Which KRI each stream rule feeds.
 STREAM_RULES = {OPEN_CRITICAL_INCIDENTS_RULE: OPEN_CRITICAL_INCIDENTS}
-
-# Contenders for one KRI (many systems posting to it, several tickets partitions moving one
-# count) queue on this lock instead of colliding and rerunning; only an optimisation, stream
-# versions decide. Deadlock-free: a transaction takes at most one, before the commit's lock.
-KRI_LOCK = "risk.kri"
 
 
 @dataclass(frozen=True)
@@ -83,9 +79,8 @@ class RecordKriMeasurement:
 
 @dataclass
 class KriCommands:
-    """The KRI handlers with their runner (idempotency, retries) and clock."""
+    """The KRI handlers with their clock."""
 
-    runner: CommandRunner
     clock: Clock = utc_now
 
     async def define_kri(self, command: DefineKri, uow: UnitOfWork) -> CommandResult:
@@ -102,6 +97,15 @@ class KriCommands:
             kri = Kri.define(
                 kri_id, command.definition, thresholds, defined_by=uow.context.actor.subject
             )
+            uow.add(kri)
+            return await uow.commit(kri)
+
+    async def define_stream_kri(self, spec: StreamKriSpec, uow: UnitOfWork) -> CommandResult:
+        """Define the stream-fed KRI (at start-up); a conflict when it exists already."""
+        async with uow:
+            if await uow.find(Kri, kri_stream_id(spec.kri_id)) is not None:
+                raise Conflict("already defined", code="KriAlreadyDefined")
+            kri = define_stream_kri(spec, uow.context.actor.subject)
             uow.add(kri)
             return await uow.commit(kri)
 

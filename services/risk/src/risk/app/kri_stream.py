@@ -20,15 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.commands import CommandBus, Handler
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.errors import Conflict
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
-from risk.app.commands import CommandRunner
-from risk.app.kri_commands import KRI_LOCK
 from risk.domain.kri import Kri, KriDefinition, KriSource, Thresholds, kri_stream_id
 from risk.domain.kri_tickets import (
     OPEN_CRITICAL_INCIDENTS,
@@ -42,6 +41,11 @@ from risk.domain.tickets_events import TICKETS_EVENTS, TicketEvent
 log = logging.getLogger(__name__)
 
 SETUP = Actor.system("risk-kri-setup")
+
+# Contenders for one KRI (many systems posting to it, several tickets partitions moving one
+# count) queue on this lock instead of colliding and rerunning; only an optimisation, stream
+# versions decide. Deadlock-free: a transaction takes at most one, before the commit's lock.
+KRI_LOCK = "risk.kri"
 
 
 @dataclass(frozen=True)
@@ -73,19 +77,13 @@ def define_stream_kri(spec: StreamKriSpec, defined_by: str) -> Kri:
     return Kri.define(spec.kri_id, spec.definition, spec.thresholds, defined_by=defined_by)
 
 
-async def ensure_stream_kri(runner: CommandRunner, spec: StreamKriSpec) -> bool:
-    """Define the stream-fed KRI at start-up unless it exists; True when this call did."""
-
-    async def define(_: StreamKriSpec, uow: UnitOfWork) -> CommandResult:
-        async with uow:
-            if await uow.find(Kri, kri_stream_id(spec.kri_id)) is not None:
-                raise Conflict("already defined", code="KriAlreadyDefined")
-            kri = define_stream_kri(spec, SETUP.subject)
-            uow.add(kri)
-            return await uow.commit(kri)
-
+async def ensure_stream_kri(
+    bus: CommandBus, define: Handler[StreamKriSpec], spec: StreamKriSpec
+) -> bool:
+    """Define the stream-fed KRI at start-up unless it exists (``define``, the KRI handler
+    refusing an existing one with a conflict); True when this call did."""
     try:
-        await runner.execute(CommandContext(actor=SETUP), define, spec)
+        await bus.execute(CommandContext(actor=SETUP), define, spec)
     except Conflict:
         return False
     log.info("defined the stream-fed KRI %s", spec.kri_id)
@@ -150,8 +148,10 @@ def _ticket_id(event: DomainEvent) -> str:
     return event.ticket_id
 
 
-async def define_stream_kri_at_start(runner: CommandRunner, spec: StreamKriSpec) -> None:
+async def define_stream_kri_at_start(
+    bus: CommandBus, define: Handler[StreamKriSpec], spec: StreamKriSpec
+) -> None:
     """Background task of the lifespan: define the stream-fed KRI, so that it is listed before
     the first tickets event. Run under the runtime's supervisor, which retries it with
     back-off until the database answers."""
-    await ensure_stream_kri(runner, spec)
+    await ensure_stream_kri(bus, define, spec)

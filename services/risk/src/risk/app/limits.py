@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
+from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import NotFound
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork, approver_of
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
-from risk.app.commands import Clock, CommandRunner, Handler, check_version, utc_now
 from risk.domain.exposure import Exposure
 from risk.domain.limits import Limit, LimitBreachFile, LimitScope, LimitTerms
-
-C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -54,14 +51,10 @@ BreachLimit = Callable[[str], Awaitable[str | None]]
 
 @dataclass
 class LimitCommands:
-    runner: CommandRunner
+    """The limits' handlers, with the clock and where a breach's limit is looked up."""
+
     breach_limit: BreachLimit
     clock: Clock = utc_now
-
-    async def execute(
-        self, context: CommandContext, handler: Handler[C], command: C
-    ) -> CommandResult:
-        return await self.runner.execute(context, handler, command)
 
     async def request_limit(self, command: RequestLimit, uow: UnitOfWork) -> CommandResult:
         async with uow:

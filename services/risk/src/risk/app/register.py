@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
 
+from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork, approver_of
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
-from risk.app.commands import Clock, CommandRunner, Handler, check_version, utc_now
 from risk.domain.register import (
     Action,
     Control,
@@ -21,8 +20,6 @@ from risk.domain.register import (
     child_id,
 )
 from risk.domain.scoring import Effectiveness, Reduces
-
-C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -122,14 +119,10 @@ class DecideAcceptance(RiskChange):
 
 @dataclass
 class RegisterCommands:
-    runner: CommandRunner
+    """The risk register's handlers, with the register's rules and the clock."""
+
     rules: RegisterRules
     clock: Clock = utc_now
-
-    async def execute(
-        self, context: CommandContext, handler: Handler[C], command: C
-    ) -> CommandResult:
-        return await self.runner.execute(context, handler, command)
 
     async def identify_risk(self, command: IdentifyRisk, uow: UnitOfWork) -> CommandResult:
         async with uow:

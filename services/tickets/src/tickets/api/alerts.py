@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from shared_kernel.identity import require_any_role
-from shared_kernel.unit_of_work import UnitOfWork
-from shared_kernel.web import command_context
+from fastapi import APIRouter, Depends
 
-from tickets.api.dependencies import MONITORING, Caller, TicketsDep
+from tickets.api.dependencies import MONITORING, CommandCall, TicketsDep, command_call
 from tickets.api.schemas import AlertBody, AlertWritten
-from tickets.app.alerts import RecordAlert, record_alert
+from tickets.app.alerts import RecordAlert
 from tickets.domain import queue_id_for, source_id_for
 
 router = APIRouter(prefix="/v1/alerts", tags=["monitoring"])
 
 
 @router.post("", response_model=AlertWritten)
-async def post_alert(body: AlertBody, request: Request, service: TicketsDep, caller: Caller) -> Any:
+async def post_alert(
+    body: AlertBody,
+    service: TicketsDep,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(MONITORING, "posting monitoring alerts", idempotent=False)),
+    ],
+) -> Any:
     """A firing alert opens an incident for its host and check, or is added to the open one;
     a recovery alert resolves it. Answers the incident's id (None when a recovery found no
     open incident)."""
-    require_any_role(caller, MONITORING, "posting monitoring alerts")
-    context = command_context(caller, request, body, None)
     command = RecordAlert(
         host=body.host,
         check=body.check,
@@ -33,11 +35,7 @@ async def post_alert(body: AlertBody, request: Request, service: TicketsDep, cal
         severity=body.severity,
         occurred_at=body.occurred_at,
     )
-
-    async def handler(alert: RecordAlert, uow: UnitOfWork) -> Any:
-        return await record_alert(service.commands, alert, uow)
-
-    result = await service.commands.execute(context, handler, command)
+    result = await cmd.run(service.alerts.record_alert, command)
     no_incident = result.aggregate_id == source_id_for(body.host, body.check)
     return AlertWritten(
         ticket_id=None if no_incident else result.aggregate_id,

@@ -1,5 +1,5 @@
 """FastAPI dependencies of the tickets service: the service container, the caller,
-consistency waits, ``If-Match`` versions, and who may do what (enforced again behind the
+command routes, consistency waits, and who may do what (enforced again behind the
 gateway, which mirrors these sets in its policy)."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from shared_kernel.command_api import CommandCall, CommandRoutes
+from shared_kernel.commands import CommandBus
 from shared_kernel.identity import Identity, IdentityVerifier
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.visibility import Visibility
@@ -47,7 +49,16 @@ async def get_tickets(request: Request) -> Tickets:
 
 
 TicketsDep = Annotated[Tickets, Depends(get_tickets)]
-Caller = Annotated[Identity, Depends(identity_dependency(_verifier))]
+_identity = identity_dependency(_verifier)
+Caller = Annotated[Identity, Depends(_identity)]
+
+
+def _bus(request: Request) -> CommandBus:
+    return tickets_of(request).bus
+
+
+# A command route's dependency: ``Depends(command_call(roles, "doing X", if_match=...))``.
+command_call = CommandRoutes(_bus, _identity)
 
 
 def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
@@ -58,4 +69,4 @@ def _waiters(request: Request) -> tuple[list[PositionWaiter], float]:
 # Reads that name ``min_position`` wait for it (bounded) and answer ``X-Consistent``.
 Consistent = read_your_writes(_waiters)
 
-__all__ = ["Caller", "Consistent", "IfMatch"]
+__all__ = ["Caller", "CommandCall", "Consistent", "IfMatch", "command_call"]

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, status
 from shared_kernel.errors import PermissionDenied
 from shared_kernel.identity import require_any_role
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from tickets.api.dependencies import (
     AGENTS,
     QUEUE_MANAGERS,
     READERS,
     Caller,
+    CommandCall,
     Consistent,
-    IfMatch,
     TicketsDep,
+    command_call,
 )
 from tickets.api.schemas import (
     ID_PATTERN,
@@ -44,15 +44,10 @@ MemberPath = Annotated[str, Path(pattern=ID_PATTERN)]
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def create_queue(
     body: CreateQueueBody,
-    request: Request,
-    response: Response,
     service: TicketsDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(QUEUE_MANAGERS, "creating a queue"))],
 ) -> Any:
     """Create a queue; its id derives from its name (a name is taken once)."""
-    require_any_role(caller, QUEUE_MANAGERS, "creating a queue")
-    context = command_context(caller, request, body, idempotency_key)
     command = CreateQueue(
         name=body.name,
         escalation_group=body.escalation_group,
@@ -65,9 +60,7 @@ async def create_queue(
         auto_assign=body.auto_assign,
         members=tuple(body.members),
     )
-    result = await service.commands.execute(context, service.commands.create_queue, command)
-    response.headers["Location"] = f"/v1/queues/{result.aggregate_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(service.commands.create_queue, command, location="/v1/queues/{id}")
 
 
 @router.get("", response_model=QueueList, dependencies=[Consistent])
@@ -86,35 +79,31 @@ async def get_queue(queue_id: QueueId, service: TicketsDep, caller: Caller) -> A
 async def add_member(
     queue_id: QueueId,
     body: MemberBody,
-    request: Request,
-    response: Response,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(QUEUE_MANAGERS, "adding a queue member", if_match=True))
+    ],
 ) -> Any:
-    require_any_role(caller, QUEUE_MANAGERS, "adding a queue member")
-    context = command_context(caller, request, body, idempotency_key)
-    command = AddQueueMember(queue_id, body.member, expected_version=version)
-    result = await service.commands.execute(context, service.commands.add_queue_member, command)
-    response.headers["Location"] = f"/v1/queues/{queue_id}"
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = AddQueueMember(queue_id, body.member, expected_version=cmd.expected_version)
+    return await cmd.written(
+        service.commands.add_queue_member, command, location=f"/v1/queues/{queue_id}"
+    )
 
 
 @router.delete("/{queue_id}/members/{member}", response_model=Written)
 async def remove_member(
     queue_id: QueueId,
     member: MemberPath,
-    request: Request,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(
+            command_call(QUEUE_MANAGERS, "removing a queue member", if_match=True, idempotent=False)
+        ),
+    ],
 ) -> Any:
-    require_any_role(caller, QUEUE_MANAGERS, "removing a queue member")
-    context = command_context(caller, request, None, None)
-    command = RemoveQueueMember(queue_id, member, expected_version=version)
-    result = await service.commands.execute(context, service.commands.remove_queue_member, command)
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    command = RemoveQueueMember(queue_id, member, expected_version=cmd.expected_version)
+    return await cmd.written(service.commands.remove_queue_member, command)
 
 
 @router.put("/{queue_id}/members/{member}/availability", response_model=Written)
@@ -122,21 +111,26 @@ async def set_availability(
     queue_id: QueueId,
     member: MemberPath,
     body: AvailabilityBody,
-    request: Request,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(
+            command_call(
+                QUEUE_MANAGERS | AGENTS,
+                "changing a member's availability",
+                if_match=True,
+                idempotent=False,
+            )
+        ),
+    ],
 ) -> Any:
     """Mark a member (un)available for round-robin: an admin for anyone, an agent for
     themselves."""
-    require_any_role(caller, QUEUE_MANAGERS | AGENTS, "changing a member's availability")
-    if not caller.has_any(QUEUE_MANAGERS) and member != caller.subject:
+    if not cmd.caller.has_any(QUEUE_MANAGERS) and member != cmd.caller.subject:
         raise PermissionDenied(
             "an agent may change only their own availability", code="NotYourAvailability"
         )
-    context = command_context(caller, request, body, None)
-    command = SetMemberAvailability(queue_id, member, body.available, expected_version=version)
-    result = await service.commands.execute(
-        context, service.commands.set_member_availability, command
+    command = SetMemberAvailability(
+        queue_id, member, body.available, expected_version=cmd.expected_version
     )
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
+    return await cmd.written(service.commands.set_member_availability, command)

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from shared_kernel.identity import Identity, require_any_role
-from shared_kernel.unit_of_work import CommandResult
-from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from tickets.api.dependencies import (
     AGENTS,
     READERS,
     REQUESTERS,
     Caller,
+    CommandCall,
     Consistent,
-    IfMatch,
     TicketsDep,
+    command_call,
     visibility,
 )
 from tickets.api.schemas import (
@@ -51,23 +50,14 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
-def _written(result: CommandResult) -> Written:
-    return Written(id=result.aggregate_id, version=result.version, position=result.position)
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def open_ticket(
     body: OpenTicketBody,
-    request: Request,
-    response: Response,
     service: TicketsDep,
-    caller: Caller,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[CommandCall, Depends(command_call(REQUESTERS, "opening a ticket"))],
 ) -> Any:
     """Open a ticket; the caller is its requester. The priority follows from impact and
     urgency; the queue's round-robin assigns it to the next available member."""
-    require_any_role(caller, REQUESTERS, "opening a ticket")
-    context = command_context(caller, request, body, idempotency_key)
     command = OpenTicket(
         ticket_type=body.ticket_type,
         queue_id=body.queue_id or queue_id_for(service.settings.default_queue_name),
@@ -77,11 +67,9 @@ async def open_ticket(
         description=body.description,
         category=body.category,
         configuration_item=body.configuration_item,
-        requester_kind="system" if caller.kind == "system" else "person",
+        requester_kind="system" if cmd.caller.kind == "system" else "person",
     )
-    result = await service.commands.execute(context, service.commands.open_ticket, command)
-    response.headers["Location"] = f"/v1/tickets/{result.aggregate_id}"
-    return _written(result)
+    return await cmd.written(service.commands.open_ticket, command, location="/v1/tickets/{id}")
 
 
 @router.get("", response_model=TicketPage, dependencies=[Consistent])
@@ -160,142 +148,131 @@ async def history(ticket_id: TicketId, service: TicketsDep, caller: Caller) -> A
 async def assign(
     ticket_id: TicketId,
     body: AssignmentBody,
-    request: Request,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(AGENTS, "assigning a ticket", if_match=True, idempotent=False)),
+    ],
 ) -> Any:
     """Assign to a member of the ticket's queue, or (no assignee) take it yourself."""
-    require_any_role(caller, AGENTS, "assigning a ticket")
-    context = command_context(caller, request, body, None)
-    command = AssignTicket(ticket_id, body.assignee, expected_version=version)
-    return _written(
-        await service.commands.execute(context, service.commands.assign_ticket, command)
-    )
+    command = AssignTicket(ticket_id, body.assignee, expected_version=cmd.expected_version)
+    return await cmd.written(service.commands.assign_ticket, command)
 
 
 @router.post("/{ticket_id}/transitions", response_model=Written)
 async def transition(
     ticket_id: TicketId,
     body: TransitionBody,
-    request: Request,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(
+            command_call(AGENTS, "changing a ticket's status", if_match=True, idempotent=False)
+        ),
+    ],
 ) -> Any:
     """Move the ticket along its lifecycle; a forbidden transition is 409 naming the
     allowed ones."""
-    require_any_role(caller, AGENTS, "changing a ticket's status")
-    context = command_context(caller, request, body, None)
     command = TransitionTicket(
         ticket_id,
         body.to,
         body.reason,
         resolve_linked_incidents=body.resolve_linked_incidents,
-        expected_version=version,
+        expected_version=cmd.expected_version,
     )
-    return _written(
-        await service.commands.execute(context, service.commands.transition_ticket, command)
-    )
+    return await cmd.written(service.commands.transition_ticket, command)
 
 
 @router.post("/{ticket_id}/classification", response_model=Written)
 async def classify(
     ticket_id: TicketId,
     body: ClassificationBody,
-    request: Request,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(AGENTS, "reclassifying a ticket", if_match=True, idempotent=False)),
+    ],
 ) -> Any:
     """Change impact and/or urgency; the priority is recomputed through the queue's matrix."""
-    require_any_role(caller, AGENTS, "reclassifying a ticket")
-    context = command_context(caller, request, body, None)
     command = ClassifyTicket(
-        ticket_id, body.impact, body.urgency, body.reason, expected_version=version
+        ticket_id, body.impact, body.urgency, body.reason, expected_version=cmd.expected_version
     )
-    return _written(
-        await service.commands.execute(context, service.commands.classify_ticket, command)
-    )
+    return await cmd.written(service.commands.classify_ticket, command)
 
 
 @router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def reply(
     ticket_id: TicketId,
     body: MessageBody,
-    request: Request,
-    response: Response,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(REQUESTERS, "replying to a ticket", if_match=True))
+    ],
 ) -> Any:
     """A public reply: by an agent (the first one stops the first-response clock), or by the
     ticket's requester (which moves a pending ticket back to open)."""
-    require_any_role(caller, REQUESTERS, "replying to a ticket")
-    context = command_context(caller, request, body, idempotency_key)
     command = PostMessage(
         ticket_id,
         body.body,
         internal=False,
-        as_agent=caller.has_any(AGENTS),
-        expected_version=version,
+        as_agent=cmd.caller.has_any(AGENTS),
+        expected_version=cmd.expected_version,
     )
-    response.headers["Location"] = f"/v1/tickets/{ticket_id}/conversation"
-    return _written(await service.commands.execute(context, service.commands.post_message, command))
+    return await cmd.written(
+        service.commands.post_message, command, location=f"/v1/tickets/{ticket_id}/conversation"
+    )
 
 
 @router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def add_note(
     ticket_id: TicketId,
     body: MessageBody,
-    request: Request,
-    response: Response,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
-    idempotency_key: IdempotencyKeyHeader = None,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(AGENTS, "adding an internal note", if_match=True))
+    ],
 ) -> Any:
     """An internal note, never shown to the requester."""
-    require_any_role(caller, AGENTS, "adding an internal note")
-    context = command_context(caller, request, body, idempotency_key)
     command = PostMessage(
-        ticket_id, body.body, internal=True, as_agent=True, expected_version=version
+        ticket_id, body.body, internal=True, as_agent=True, expected_version=cmd.expected_version
     )
-    response.headers["Location"] = f"/v1/tickets/{ticket_id}/conversation"
-    return _written(await service.commands.execute(context, service.commands.post_message, command))
+    return await cmd.written(
+        service.commands.post_message, command, location=f"/v1/tickets/{ticket_id}/conversation"
+    )
 
 
 @router.post("/{ticket_id}/links", status_code=status.HTTP_201_CREATED, response_model=Written)
 async def link(
     ticket_id: TicketId,
     body: LinkBody,
-    request: Request,
-    response: Response,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(AGENTS, "linking tickets", if_match=True, idempotent=False)),
+    ],
 ) -> Any:
     """Link to another ticket (parent/child, caused-by problem, duplicate-of); the inverse
     link is recorded on the other ticket."""
-    require_any_role(caller, AGENTS, "linking tickets")
-    context = command_context(caller, request, body, None)
-    command = LinkTickets(ticket_id, body.kind, body.target_id, expected_version=version)
-    response.headers["Location"] = f"/v1/tickets/{ticket_id}"
-    return _written(await service.commands.execute(context, service.commands.link_tickets, command))
+    command = LinkTickets(
+        ticket_id, body.kind, body.target_id, expected_version=cmd.expected_version
+    )
+    return await cmd.written(
+        service.commands.link_tickets, command, location=f"/v1/tickets/{ticket_id}"
+    )
 
 
 @router.post("/{ticket_id}/merge", response_model=Written)
 async def merge(
     ticket_id: TicketId,
     body: MergeBody,
-    request: Request,
     service: TicketsDep,
-    caller: Caller,
-    version: IfMatch,
+    cmd: Annotated[
+        CommandCall,
+        Depends(command_call(AGENTS, "merging tickets", if_match=True, idempotent=False)),
+    ],
 ) -> Any:
     """Merge this ticket (a duplicate) into the survivor: it is closed and points to it."""
-    require_any_role(caller, AGENTS, "merging tickets")
-    context = command_context(caller, request, body, None)
-    command = MergeTicket(ticket_id, body.survivor_id, body.reason, expected_version=version)
-    return _written(await service.commands.execute(context, service.commands.merge_ticket, command))
+    command = MergeTicket(
+        ticket_id, body.survivor_id, body.reason, expected_version=cmd.expected_version
+    )
+    return await cmd.written(service.commands.merge_ticket, command)

@@ -41,67 +41,71 @@ class RecordAlert:
     occurred_at: datetime | None = None
 
 
-async def record_alert(
-    commands: TicketCommands, command: RecordAlert, uow: UnitOfWork
-) -> CommandResult:
-    state = parse_alert_state(command.state)
-    host, check = command.host.strip(), command.check.strip()
-    severity = (command.severity or DEFAULT_SEVERITY).strip().lower()
-    if severity not in SEVERITY_CLASSIFICATION:
-        raise DomainError(
-            f"severity must be one of {', '.join(SEVERITY_CLASSIFICATION)}",
-            field="severity",
-            code="InvalidSeverity",
-        )
-    now = commands.clock()
-    async with uow:
-        await uow.lock(ALERT_SOURCE_LOCK, source_id_for(host, check))
-        source = await uow.find(AlertSource, source_id_for(host, check))
-        if source is None:
-            source = AlertSource.for_check(host, check)
-            uow.add(source)
-        ticket = None
-        if source.open_ticket_id is not None:
-            found = await uow.find(Ticket, source.open_ticket_id)
-            ticket = found if found is not None and found.is_active else None
-        if ticket is None and state is AlertState.FIRING:
-            impact, urgency = SEVERITY_CLASSIFICATION[severity]
-            ticket = await commands.open_in(
-                uow,
-                OpenTicket(
-                    ticket_type="incident",
-                    queue_id=command.queue_id,
-                    impact=impact,
-                    urgency=urgency,
-                    title=f"{host}: {check}"[:300],
-                    description=command.summary,
-                    category="monitoring",
-                    configuration_item=host,
-                    requester_kind="system",
-                ),
+@dataclass
+class AlertCommands:
+    """The monitoring handler; opening an incident is the ticket handlers' (``tickets``)."""
+
+    tickets: TicketCommands
+
+    async def record_alert(self, command: RecordAlert, uow: UnitOfWork) -> CommandResult:
+        state = parse_alert_state(command.state)
+        host, check = command.host.strip(), command.check.strip()
+        severity = (command.severity or DEFAULT_SEVERITY).strip().lower()
+        if severity not in SEVERITY_CLASSIFICATION:
+            raise DomainError(
+                f"severity must be one of {', '.join(SEVERITY_CLASSIFICATION)}",
+                field="severity",
+                code="InvalidSeverity",
             )
-            source.incident_opened(host, check, ticket.id)
-        if ticket is None:
-            # A recovery without an open incident: nothing to resolve, nothing written.
-            uow.expect_unchanged(source)
-            return await uow.commit(source)
-        ticket.record_alert(
-            host=host,
-            check=check,
-            state=state.value,
-            summary=command.summary,
-            severity=severity,
-            occurred_at=command.occurred_at or now,
-            at=now,
-        )
-        if state is AlertState.RESOLVED:
-            ticket.transition(
-                Status.RESOLVED,
-                reason=f"recovery alert: {command.summary}"[:500],
+        now = self.tickets.clock()
+        async with uow:
+            await uow.lock(ALERT_SOURCE_LOCK, source_id_for(host, check))
+            source = await uow.find(AlertSource, source_id_for(host, check))
+            if source is None:
+                source = AlertSource.for_check(host, check)
+                uow.add(source)
+            ticket = None
+            if source.open_ticket_id is not None:
+                found = await uow.find(Ticket, source.open_ticket_id)
+                ticket = found if found is not None and found.is_active else None
+            if ticket is None and state is AlertState.FIRING:
+                impact, urgency = SEVERITY_CLASSIFICATION[severity]
+                ticket = await self.tickets.open_in(
+                    uow,
+                    OpenTicket(
+                        ticket_type="incident",
+                        queue_id=command.queue_id,
+                        impact=impact,
+                        urgency=urgency,
+                        title=f"{host}: {check}"[:300],
+                        description=command.summary,
+                        category="monitoring",
+                        configuration_item=host,
+                        requester_kind="system",
+                    ),
+                )
+                source.incident_opened(host, check, ticket.id)
+            if ticket is None:
+                # A recovery without an open incident: nothing to resolve, nothing written.
+                uow.expect_unchanged(source)
+                return await uow.commit(source)
+            ticket.record_alert(
+                host=host,
+                check=check,
+                state=state.value,
+                summary=command.summary,
+                severity=severity,
+                occurred_at=command.occurred_at or now,
                 at=now,
-                reopen_window=commands.reopen_window,
             )
-            source.recovered()
-        else:
-            uow.expect_unchanged(source)
-        return await uow.commit(ticket)
+            if state is AlertState.RESOLVED:
+                ticket.transition(
+                    Status.RESOLVED,
+                    reason=f"recovery alert: {command.summary}"[:500],
+                    at=now,
+                    reopen_window=self.tickets.reopen_window,
+                )
+                source.recovered()
+            else:
+                uow.expect_unchanged(source)
+            return await uow.commit(ticket)

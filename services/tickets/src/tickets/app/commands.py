@@ -1,26 +1,20 @@
 """Command handlers: load, call the domain, save; each in one unit of work.
 
-``TicketCommands.execute`` runs a handler once per Idempotency-Key and reruns it on a
+The kernel's ``CommandBus`` runs a handler once per Idempotency-Key and reruns it on a
 ``ConcurrencyConflict`` (another command changed a stream this one read), a few times, before
-answering 409. A client's stale ``If-Match`` version is not retried: it is the client's
+answering 409. A client's stale ``If-Match`` version is not retried (412): it is the client's
 decision that is out of date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from datetime import datetime, timedelta
 
+from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.unit_of_work import (
-    CommandContext,
-    CommandResult,
-    UnitOfWork,
-    run_command_retrying,
-)
+from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
 from tickets.domain import (
     DEFAULT_MATRIX,
@@ -36,33 +30,10 @@ from tickets.domain import (
 )
 from tickets.domain.sla import DEFAULT_SLA_POLICY, SlaPolicy
 
-C = TypeVar("C")
-Clock = Callable[[], datetime]
-Handler = Callable[[C, UnitOfWork], Awaitable[CommandResult]]
-
 # Creations in one queue queue up on this lock before reading the round-robin turn instead of
 # colliding and retrying; only an optimisation, stream versions decide. Lock order, always:
 # an alert source (``alerts.ALERT_SOURCE_LOCK``) before a queue, so no deadlock.
 QUEUE_LOCK = "tickets.queue"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class StaleVersion(Conflict):
-    """The client's If-Match version is not the aggregate's current one (HTTP 409)."""
-
-    title = "Stale version"
-
-
-def check_version(current: int, expected: int | None, what: str) -> None:
-    if expected is not None and expected != current:
-        raise StaleVersion(
-            f"{what} is at version {current}, not {expected}; reload it and decide again.",
-            field="If-Match",
-            code="VersionMismatch",
-        )
 
 
 # ------------------------------------------------------------------ commands
@@ -177,18 +148,8 @@ class RaiseSlaAlarms:
 class TicketCommands:
     """The tickets service's command handlers, with their clock and settings."""
 
-    make_uow: Callable[[CommandContext], UnitOfWork]
     clock: Clock = utc_now
     reopen_window: timedelta = timedelta(days=7)
-    attempts: int = 12
-
-    async def execute(
-        self, context: CommandContext, handler: Handler[C], command: C
-    ) -> CommandResult:
-        """Run ``handler`` once per Idempotency-Key, rerunning it on concurrency conflicts."""
-        return await run_command_retrying(
-            self.make_uow, context, handler, command, attempts=self.attempts
-        )
 
     # -------------------------------------------------------------- queues
 

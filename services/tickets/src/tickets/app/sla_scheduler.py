@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from shared_kernel.commands import CommandBus
 from shared_kernel.envelope import Actor
 from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
@@ -30,6 +31,7 @@ class SlaScheduler(Sweeper[str]):
 
     def __init__(
         self,
+        bus: CommandBus,
         commands: TicketCommands,
         queries: TicketQueries,
         clock: Callable[[], datetime],
@@ -38,6 +40,7 @@ class SlaScheduler(Sweeper[str]):
         batch: int = 500,
     ) -> None:
         super().__init__(clock, interval_seconds=interval_seconds, batch=batch)
+        self._bus = bus
         self._commands = commands
         self._queries = queries
 
@@ -45,7 +48,7 @@ class SlaScheduler(Sweeper[str]):
         return await self._queries.sla_candidates(now, limit)
 
     async def handle(self, candidate: str, context: CommandContext) -> bool:
-        result = await self._commands.execute(
+        result = await self._bus.execute(
             context, self._commands.raise_sla_alarms, RaiseSlaAlarms(candidate)
         )
         return result.position > 0  # 0: nothing was due any more
