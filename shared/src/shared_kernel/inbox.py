@@ -33,8 +33,9 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
-from shared_kernel.envelope import Actor, EnvelopeError, EventEnvelope
+from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
+from shared_kernel.identity import Caller
 from shared_kernel.projections import DeadLetters
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
@@ -106,7 +107,7 @@ class InboxWriter:
     ) -> None:
         self.handler = handler
         self.consumer = f"{service}.{handler.name}"
-        self.actor = Actor.system(f"{service}-{handler.name}")
+        self.caller = Caller.system(f"{service}-{handler.name}")
         self._make_uow = make_uow
         self._dead = dead
         self._attempts = attempts
@@ -162,7 +163,7 @@ class InboxWriter:
     async def _transaction(self, envelopes: Sequence[EventEnvelope], *, handle: bool) -> None:
         first = envelopes[0]
         context = CommandContext(
-            actor=self.actor,
+            self.caller,
             correlation_id=first.correlation_id,
             causation_id=str(first.id),
         )

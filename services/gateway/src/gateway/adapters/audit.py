@@ -28,7 +28,7 @@ from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Decision:
     route: str | None = None
     target: str | None = None
 
-    def caller(self, identity: Identity) -> None:
+    def caller(self, identity: Caller) -> None:
         self.subject, self.kind, self.office = identity.subject, identity.kind, identity.office
         self.roles = tuple(sorted(identity.roles))
 

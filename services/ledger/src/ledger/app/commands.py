@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import new_event_id
+from shared_kernel.roles import Office
 from shared_kernel.unit_of_work import (
     CommandContext,
     CommandResult,
@@ -23,7 +24,6 @@ from shared_kernel.unit_of_work import (
     approver_of,
     run_command_retrying,
 )
-from shared_kernel.visibility import FRONT_OFFICE
 
 from ledger.app.bulk import PostJournalEntries, post_journal_entries
 from ledger.app.loading import (
@@ -269,7 +269,7 @@ class LedgerCommands:
             except InsufficientFunds as refused:
                 # The front office learns that a request cannot be reserved, never an
                 # account's balance: that would let a trader probe any account.
-                if uow.context.actor.office == FRONT_OFFICE:
+                if uow.context.caller.office is Office.FRONT:
                     raise refused.without_figures() from None
                 raise
             (await load_voucher(uow, details)).claim(request_id=request_id)

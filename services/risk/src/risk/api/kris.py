@@ -20,6 +20,8 @@ from shared_kernel.identity import Identity, require_any_role
 from shared_kernel.web import IdempotencyKeyHeader, command_context
 
 from risk.api.dependencies import (
+    KRI_READERS,
+    MEASURERS,
     READERS,
     RISK_OFFICERS,
     Caller,
@@ -40,8 +42,6 @@ from risk.domain.kri import KriDefinition, KriSource
 
 router = APIRouter(tags=["kris"])
 
-MEASURERS = frozenset({"monitoring"}) | RISK_OFFICERS
-KRI_READERS = READERS | {"monitoring"}
 PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 KRI_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _GENERATED_IDS = uuid5(NAMESPACE_URL, "urn:backoffice:risk:kri")

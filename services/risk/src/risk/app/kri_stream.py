@@ -20,8 +20,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from shared_kernel.envelope import Actor, EventEnvelope
+from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import Conflict
+from shared_kernel.identity import Caller
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
 from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
@@ -48,7 +49,7 @@ async def lock_kri(uow: UnitOfWork, stream_id: str) -> None:
     await lock_kri_stream(uow.connection, stream_id)
 
 
-SETUP = Actor.system("risk-kri-setup")
+SETUP = Caller.system("risk-kri-setup")
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ async def ensure_stream_kri(runner: CommandRunner, spec: StreamKriSpec) -> bool:
             return await uow.commit(kri)
 
     try:
-        await runner.execute(CommandContext(actor=SETUP), define, spec)
+        await runner.execute(CommandContext(SETUP), define, spec)
     except Conflict:
         return False
     log.info("defined the stream-fed KRI %s", spec.kri_id)
