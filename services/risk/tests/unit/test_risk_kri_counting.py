@@ -28,7 +28,7 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     def __init__(self, streams: dict[str, list[DomainEvent]]) -> None:
         self.streams = streams
-        self.context = CommandContext(actor=Actor.system("risk-test"))
+        self.context = CommandContext.system("risk-test")
         self._tracked: list[Aggregate] = []
 
     async def find_many(self, cls: type[A], aggregate_ids: list[str]) -> dict[str, A]:

@@ -44,7 +44,7 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     def __init__(self, streams: dict[str, tuple[str, list[DomainEvent]]]) -> None:
         self.streams = streams
-        self.context = CommandContext(actor=Actor.system("test"))
+        self.context = CommandContext.system("test")
         self._tracked: list[Aggregate] = []
         self._guards: list[Aggregate] = []
 
