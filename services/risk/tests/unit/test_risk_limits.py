@@ -87,9 +87,7 @@ def test_one_pending_request_at_a_time_and_nothing_to_approve_without_one() -> N
 def test_the_requester_may_withdraw_others_need_the_role() -> None:
     limit = requested()
     with pytest.raises(PermissionDenied):
-        limit.reject(
-            Caller("user:carl", frozenset({"controller"}), "back"), "no", T0
-        )
+        limit.reject(Caller("user:carl", frozenset({"controller"}), "back"), "no", T0)
     limit.reject(Caller(ANNA, frozenset({"risk-officer"}), "back"), "typo", T0)
     assert isinstance(limit.pending_events()[-1], LimitChangeRejected)
     assert limit.pending is None and limit.current is None
