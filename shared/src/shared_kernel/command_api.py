@@ -30,13 +30,14 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 
 from shared_kernel.commands import CommandBus, Handler
-from shared_kernel.identity import Identity, require_any_role
+from shared_kernel.identity import Caller, require_any_role
+from shared_kernel.roles import Role
 from shared_kernel.unit_of_work import CommandContext, CommandResult
 from shared_kernel.web import IdempotencyKeyHeader, IfMatch, command_context
 
 C = TypeVar("C")
 
-Permit = Callable[[Identity, frozenset[str], str], None]
+Permit = Callable[[Caller, frozenset[Role], str], None]
 """Refuses (raises ``PermissionDenied``) a caller who may not run a command: the caller, the
 roles allowed and the action for the refusal's text (``require_any_role`` by default)."""
 
@@ -52,7 +53,7 @@ class CommandCall:
     """One HTTP command request: who calls (``caller``, ``context``), which version the client
     decided on (``expected_version`` from ``If-Match``), and the bus to run it on."""
 
-    caller: Identity
+    caller: Caller
     context: CommandContext
     expected_version: int | None
     bus: CommandBus
@@ -89,7 +90,7 @@ class CommandRoutes:
     def __init__(
         self,
         bus_of: Callable[[Request], CommandBus],
-        identity: Callable[..., Awaitable[Identity]],
+        identity: Callable[..., Awaitable[Caller]],
         permit: Permit = require_any_role,
     ) -> None:
         self._bus_of = bus_of
@@ -98,7 +99,7 @@ class CommandRoutes:
 
     def __call__(
         self,
-        allowed: frozenset[str],
+        allowed: frozenset[Role],
         action: str,
         *,
         if_match: bool = False,
@@ -114,7 +115,7 @@ class CommandRoutes:
         async def command(
             request: Request,
             response: Response,
-            caller: Identity,
+            caller: Caller,
             idempotency_key: str | None = None,
             version: int | None = None,
         ) -> CommandCall:
@@ -127,7 +128,7 @@ class CommandRoutes:
         parameters = [
             _parameter("request", Request),
             _parameter("response", Response),
-            _parameter("caller", Annotated[Identity, Depends(self._identity)]),
+            _parameter("caller", Annotated[Caller, Depends(self._identity)]),
         ]
         if idempotent:
             parameters.append(_parameter("idempotency_key", IdempotencyKeyHeader, default=None))

@@ -9,6 +9,7 @@ unknown key id, or with a weak algorithm such as ``none``.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared_kernel.errors import PermissionDenied
+from shared_kernel.envelope import Actor
+from shared_kernel.errors import DomainError, PermissionDenied
+from shared_kernel.roles import CallerKind, Office, Role, roles_of
 
 IDENTITY_HEADER = "X-Backoffice-Identity"
-# The kinds of caller: a person (an operator who logged in) or a system (an API key).
-PERSON = "user"
-SYSTEM = "system"
 ISSUER = "backoffice-gateway"
 ALGORITHM = "EdDSA"
 
@@ -35,21 +35,59 @@ class IdentityExpired(InvalidIdentity):
     """The token was genuine but its lifetime is over (the caller should log in again)."""
 
 
-@dataclass(frozen=True)
-class Identity:
-    subject: str
-    roles: frozenset[str]
-    # "front", "back", "oversight" (admin, auditor; "none" before oversight was an office)
-    office: str
-    request_id: str
-    kind: str = PERSON  # PERSON (an operator) or SYSTEM (an API key)
+@dataclass(frozen=True, init=False)
+class Caller:
+    """Who calls, as the gateway vouches for them: a person or a system, the office they work
+    for and their roles. The gateway builds it from an operator or a system and signs it; a
+    service reads it back from the token; a command records ``actor`` on its events; the
+    four-eyes rule decides on it.
 
-    def has_any(self, roles: set[str] | frozenset[str]) -> bool:
-        return bool(self.roles & roles)
+    Built from strings as stored in tokens and events (``"none"`` reads as oversight), it holds
+    the enums; an unknown role or office is refused (UnknownRole, UnknownOffice)."""
+
+    subject: str
+    roles: frozenset[Role]
+    office: Office
+    request_id: str
+    kind: CallerKind
+
+    def __init__(
+        self,
+        subject: str,
+        roles: Iterable[str],
+        office: str,
+        request_id: str = "",
+        kind: str = CallerKind.PERSON,
+    ) -> None:
+        object.__setattr__(self, "subject", subject)
+        object.__setattr__(self, "roles", roles_of(roles))
+        object.__setattr__(self, "office", Office.parse(office))
+        object.__setattr__(self, "request_id", request_id)
+        object.__setattr__(self, "kind", CallerKind(kind))
+
+    @classmethod
+    def system(cls, name: str, *, request_id: str = "") -> Caller:
+        """A service doing its own work (a sweeper, an inbox, a set-up step): a system without
+        roles, recorded as the actor ``system:<name>`` of the ``system`` office."""
+        actor = Actor.system(name)
+        return cls(actor.subject, frozenset(), Office.SYSTEM, request_id, CallerKind.SYSTEM)
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        """Whether the caller holds at least one of ``roles``."""
+        return not self.roles.isdisjoint(roles)
 
     @property
     def is_person(self) -> bool:
-        return self.kind == PERSON
+        return self.kind is CallerKind.PERSON
+
+    @property
+    def actor(self) -> Actor:
+        """Who the events of this caller's commands name: subject and office."""
+        return Actor(subject=self.subject, office=self.office.value)
+
+
+# Deprecated: the earlier name of Caller (routes still import it; use Caller).
+Identity = Caller
 
 
 class IdentitySigner:
@@ -58,16 +96,16 @@ class IdentitySigner:
         self._kid = key_id
         self._ttl = ttl_seconds
 
-    def sign(self, identity: Identity, audience: str) -> str:
+    def sign(self, caller: Caller, audience: str) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": ISSUER,
             "aud": audience,
-            "sub": identity.subject,
-            "roles": sorted(identity.roles),
-            "office": identity.office,
-            "rid": identity.request_id,
-            "kind": identity.kind,
+            "sub": caller.subject,
+            "roles": sorted(role.value for role in caller.roles),
+            "office": caller.office.value,
+            "rid": caller.request_id,
+            "kind": caller.kind.value,
             "iat": now,
             "exp": now + self._ttl,
         }
@@ -81,7 +119,7 @@ class IdentityVerifier:
         }
         self._audience = audience
 
-    def verify(self, token: str | None) -> Identity:
+    def verify(self, token: str | None) -> Caller:
         if not token:
             raise InvalidIdentity("no identity forwarded by the gateway")
         try:
@@ -97,19 +135,30 @@ class IdentityVerifier:
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "aud", "iss", "sub"]},
             )
-            return Identity(
-                subject=str(claims["sub"]),
-                roles=frozenset(str(r) for r in claims.get("roles", [])),
-                office=str(claims.get("office", "none")),
-                request_id=str(claims.get("rid", "")),
-                kind=str(claims.get("kind", PERSON)),
-            )
         except InvalidIdentity:
             raise
         except jwt.ExpiredSignatureError as exc:
             raise IdentityExpired(f"identity refused: {exc}") from exc
         except jwt.PyJWTError as exc:
             raise InvalidIdentity(f"identity refused: {exc}") from exc
+        return caller_of(claims)
+
+
+def caller_of(claims: dict[str, Any]) -> Caller:
+    """The caller named by a verified token's claims. A genuine token naming a role, office or
+    kind this service does not know is refused (InvalidIdentity), not guessed at."""
+    try:
+        return Caller(
+            subject=str(claims["sub"]),
+            roles=[str(r) for r in claims.get("roles", [])],
+            office=str(claims.get("office", "none")),
+            request_id=str(claims.get("rid", "")),
+            kind=str(claims.get("kind", CallerKind.PERSON)),
+        )
+    except DomainError as exc:
+        raise InvalidIdentity(f"identity refused: {exc.detail}") from exc
+    except ValueError as exc:
+        raise InvalidIdentity(f"identity refused: {exc}") from exc
 
 
 def key_id_of(public_key_pem: bytes) -> str:
@@ -144,9 +193,9 @@ def ensure_keypair(directory: Path) -> tuple[Path, Path]:
     return private_path, public_path
 
 
-def require_any_role(identity: Identity, allowed: frozenset[str], action: str) -> None:
+def require_any_role(caller: Caller, allowed: frozenset[Role], action: str) -> None:
     """Services enforce the office split again behind the gateway (defence in depth)."""
-    if not identity.roles & allowed:
+    if not caller.has_any(allowed):
         raise PermissionDenied(
             f"{action} needs one of the roles {', '.join(sorted(allowed))}",
             code="RoleRequired",

@@ -37,8 +37,9 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy.exc import DBAPIError
 
 from shared_kernel.codec import EventCodec, MalformedEvent, RecordedEvent
-from shared_kernel.envelope import Actor, EnvelopeError, EventEnvelope
+from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
+from shared_kernel.identity import Caller
 from shared_kernel.projections import DeadLetters
 from shared_kernel.schema import inbox_metadata
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
@@ -113,7 +114,7 @@ class InboxWriter:
     ) -> None:
         self.handler = handler
         self.consumer = f"{service}.{handler.name}"
-        self.actor = Actor.system(f"{service}-{handler.name}")
+        self.caller = Caller.system(f"{service}-{handler.name}")
         self._make_uow = make_uow
         self._dead = dead
         self._attempts = attempts
@@ -172,7 +173,7 @@ class InboxWriter:
     async def _transaction(self, messages: Sequence[_Message], *, handle: bool) -> None:
         first = messages[0].envelope
         context = CommandContext(
-            actor=self.actor,
+            self.caller,
             correlation_id=first.correlation_id,
             causation_id=str(first.id),
         )

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict, DomainError
+from shared_kernel.identity import Caller
 from shared_kernel.unit_of_work import CommandContext
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ K = TypeVar("K")
 class Sweeper(ABC, Generic[K]):
     """Runs :meth:`handle` for every candidate :meth:`candidates` finds, every interval."""
 
-    #: who the sweeper's commands are recorded as
-    actor: Actor
+    #: who runs the sweeper's commands (``Caller.system(name)``), recorded as their actor
+    caller: Caller
     #: the causation of each command: ``<name>:<key of the candidate>``
     name: str
 
@@ -59,7 +59,7 @@ class Sweeper(ABC, Generic[K]):
         done = 0
         for candidate in await self.candidates(self.clock(), self.batch):
             key = self.key(candidate)
-            context = CommandContext(actor=self.actor, causation_id=f"{self.name}:{key}")
+            context = CommandContext(self.caller, causation_id=f"{self.name}:{key}")
             try:
                 done += int(await self.handle(candidate, context))
             except Conflict as exc:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from shared_kernel.db import create_engine
 from shared_kernel.identity import (
     IDENTITY_HEADER,
-    Identity,
+    Caller,
     IdentitySigner,
     ensure_keypair,
     key_id_of,
@@ -103,14 +103,14 @@ def signed_headers(signer: IdentitySigner, audience: str, default_role: str) -> 
         subject: str | None = None,
         kind: str = "user",
     ) -> dict[str, str]:
-        identity = Identity(
+        caller = Caller(
             subject=subject or f"user:{role}",
             roles=frozenset({role}),
             office=office,
             request_id=str(uuid.uuid4()),
             kind=kind,
         )
-        return {IDENTITY_HEADER: signer.sign(identity, audience=audience)}
+        return {IDENTITY_HEADER: signer.sign(caller, audience=audience)}
 
     return _headers
 

@@ -35,8 +35,8 @@ from shared_kernel.domain import Aggregate
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
-from shared_kernel.four_eyes import Approver
-from shared_kernel.identity import PERSON, SYSTEM
+from shared_kernel.identity import Caller
+from shared_kernel.roles import CallerKind, Role
 from shared_kernel.schema import idempotency_keys, inbox_messages
 
 A = TypeVar("A", bound=Aggregate)
@@ -52,20 +52,36 @@ class Idempotency:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """Who runs a command and why; stamped on every event it produces. ``kind`` is the
-    caller's kind from the signed identity (``PERSON`` or ``SYSTEM``); a context not built from
-    a person's identity (the services' own work, a sweeper, an inbox) is a system's."""
+    """Who runs a command and why; stamped on every event it produces. ``caller`` is the
+    signed caller of a request, or ``Caller.system(name)`` for the services' own work (a
+    sweeper, an inbox): see ``CommandContext.system``."""
 
-    actor: Actor
+    caller: Caller
     correlation_id: str = field(default_factory=lambda: str(uuid4()))
     causation_id: str | None = None
-    roles: frozenset[str] = frozenset()
     idempotency: Idempotency | None = None
-    kind: str = SYSTEM
+
+    @classmethod
+    def system(cls, name: str, *, causation_id: str | None = None) -> CommandContext:
+        """The context of a service's own work, recorded as the actor ``system:<name>``."""
+        return cls(Caller.system(name), causation_id=causation_id)
+
+    @property
+    def actor(self) -> Actor:
+        """Who the command's events name (the stored record of the caller)."""
+        return self.caller.actor
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.caller.roles
+
+    @property
+    def kind(self) -> CallerKind:
+        return self.caller.kind
 
     @property
     def is_person(self) -> bool:
-        return self.kind == PERSON
+        return self.caller.is_person
 
     def metadata(self) -> EventMetadata:
         return EventMetadata(
@@ -396,8 +412,6 @@ class DuplicateRequest(Exception):
     """A concurrent request with the same Idempotency-Key committed first."""
 
 
-def approver_of(context: CommandContext) -> Approver:
-    """The approver described by a command's context (for ``ensure_four_eyes``)."""
-    return Approver(
-        context.actor.subject, context.actor.office, context.roles, person=context.is_person
-    )
+def approver_of(context: CommandContext) -> Caller:
+    """The approver of a command (for ``ensure_four_eyes``): its caller."""
+    return context.caller

@@ -16,9 +16,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from shared_kernel.errors import NotFound
-from shared_kernel.identity import Identity
-
-FRONT_OFFICE = "front"
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Office, Role
 
 S = TypeVar("S", bound=sa.Select[Any])
 
@@ -30,12 +29,12 @@ class Visibility:
     owner: str | None
 
     @classmethod
-    def of(cls, identity: Identity, full_readers: frozenset[str]) -> Visibility:
+    def of(cls, caller: Caller, full_readers: frozenset[Role]) -> Visibility:
         """Everything for a full reader outside the front office; otherwise the caller's own
         (fail closed: a caller the service does not know as a full reader sees only its own)."""
-        if identity.office != FRONT_OFFICE and identity.has_any(full_readers):
+        if caller.office is not Office.FRONT and caller.has_any(full_readers):
             return cls(owner=None)
-        return cls(owner=identity.subject)
+        return cls(owner=caller.subject)
 
     @property
     def everything(self) -> bool:

@@ -19,9 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Lifespan
 
 from shared_kernel.docs import install_docs
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import DomainError
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentityVerifier, InvalidIdentity
+from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentityVerifier, InvalidIdentity
 from shared_kernel.openapi import PROBLEM_JSON as PROBLEM_JSON  # re-exported: services use it
 from shared_kernel.openapi import document_problems
 from shared_kernel.unit_of_work import CommandContext, Idempotency
@@ -205,12 +204,12 @@ def create_service_app(title: str, lifespan: Lifespan[FastAPI]) -> FastAPI:
 
 
 def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> Any:
-    """A FastAPI dependency that yields the gateway-verified Identity or answers 401."""
+    """A FastAPI dependency that yields the gateway-verified Caller or answers 401."""
 
     async def verified_identity(
         request: Request,
         token: Annotated[str | None, Header(alias=IDENTITY_HEADER, include_in_schema=False)] = None,
-    ) -> Identity:
+    ) -> Caller:
         try:
             return get_verifier(request).verify(token)
         except InvalidIdentity as exc:
@@ -220,7 +219,7 @@ def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> 
 
 
 def command_context(
-    identity: Identity, request: Request, body: Any, idempotency_key: str | None
+    caller: Caller, request: Request, body: Any, idempotency_key: str | None
 ) -> CommandContext:
     """Who acts, the correlation id (the gateway's request id) and the idempotency fingerprint."""
     idempotency = None
@@ -237,13 +236,9 @@ def command_context(
             default=str,
         )
         idempotency = Idempotency(idempotency_key, hashlib.sha256(canonical.encode()).hexdigest())
-    request_id = identity.request_id or request.headers.get("X-Request-Id", "")
+    request_id = caller.request_id or request.headers.get("X-Request-Id", "")
     return CommandContext(
-        actor=Actor(subject=identity.subject, office=identity.office),
-        correlation_id=request_id or str(uuid4()),
-        roles=identity.roles,
-        idempotency=idempotency,
-        kind=identity.kind,
+        caller, correlation_id=request_id or str(uuid4()), idempotency=idempotency
     )
 
 

@@ -17,9 +17,9 @@ from uuid import uuid4
 import pytest
 from shared_kernel.codec import EventCodec
 from shared_kernel.domain import Aggregate, DomainEvent
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import NewEvent, StreamAppend
+from shared_kernel.identity import Caller
 from shared_kernel.unit_of_work import (
     CommandContext,
     DuplicateRequest,
@@ -83,7 +83,7 @@ MakeUnitOfWork = Callable[[CommandContext], UnitOfWork]
 
 def context(key: str | None = None, request: str = "r1", who: str = "user:anna") -> CommandContext:
     idempotency = Idempotency(key, request) if key else None
-    return CommandContext(actor=Actor(who, "back"), idempotency=idempotency)
+    return CommandContext(Caller(who, (), "back"), idempotency=idempotency)
 
 
 def new_id() -> str:

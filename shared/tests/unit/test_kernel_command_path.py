@@ -15,7 +15,8 @@ from shared_kernel.command_api import CommandCall, CommandRoutes
 from shared_kernel.commands import CommandBus, PreconditionFailed, check_version
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import ConcurrencyConflict
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Role
 from shared_kernel.unit_of_work import (
     CommandContext,
     CommandResult,
@@ -27,7 +28,7 @@ from shared_kernel.web import install_problem_handlers
 
 pytestmark = pytest.mark.unit
 
-CLERKS = frozenset({"clerk"})
+CLERKS = frozenset({Role.ACCOUNTANT})
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,9 @@ def _no_uow(_: CommandContext) -> UnitOfWork:
     raise AssertionError("no unit of work in this test")
 
 
-async def _caller(request: Request) -> Identity:
+async def _caller(request: Request) -> Caller:
     roles = frozenset(filter(None, request.headers.get("x-test-roles", "").split(",")))
-    return Identity("user:ann", roles, "back", request.headers.get("x-request-id", ""))
+    return Caller("user:ann", roles, "back", request.headers.get("x-request-id", ""))
 
 
 def _app(bus: RecordingBus) -> FastAPI:
@@ -110,7 +111,7 @@ async def test_a_caller_without_the_role_is_refused_naming_the_action() -> None:
     assert answer.status_code == 403
     assert (answer.json()["code"], answer.json()["detail"]) == (
         "RoleRequired",
-        "creating a thing needs one of the roles clerk",
+        "creating a thing needs one of the roles accountant",
     )
     assert bus.calls == []
 
@@ -118,7 +119,7 @@ async def test_a_caller_without_the_role_is_refused_naming_the_action() -> None:
 async def test_the_route_gets_context_key_version_and_answers_with_location() -> None:
     bus = RecordingBus()
     app = _app(bus)
-    clerk = {"x-test-roles": "clerk", "x-request-id": "req-7"}
+    clerk = {"x-test-roles": "accountant", "x-request-id": "req-7"}
     keyed = {**clerk, "Idempotency-Key": "k-1"}
     first = await _post(app, "POST", "/v1/things", json={"name": "a"}, headers=keyed)
     await _post(app, "POST", "/v1/things", json={"name": "a"}, headers=keyed)  # same request
@@ -174,7 +175,7 @@ def _bus(stored: list[CommandResult], attempts: int) -> CommandBus:
     return CommandBus(lambda _: cast(UnitOfWork, FakeUnitOfWork(stored)), attempts=attempts)
 
 
-KEYED = CommandContext(actor=Actor.system("test"), idempotency=Idempotency("k", "h"))
+KEYED = CommandContext(Caller.system("test"), idempotency=Idempotency("k", "h"))
 
 
 async def test_the_bus_reruns_a_handler_that_met_a_concurrent_change() -> None:

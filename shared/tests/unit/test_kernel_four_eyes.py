@@ -1,24 +1,31 @@
-"""The shared four-eyes rule refuses systems, self-approval, front-office approvers and missing
-roles."""
+"""The shared four-eyes rule decides on the Caller: it refuses systems, self-approval,
+approvers outside the back office and missing roles."""
 
 from __future__ import annotations
 
 import pytest
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import PermissionDenied
-from shared_kernel.four_eyes import Approver, ensure_four_eyes
-from shared_kernel.identity import PERSON, SYSTEM, Identity
+from shared_kernel.four_eyes import ensure_four_eyes
+from shared_kernel.identity import Caller
+from shared_kernel.roles import CallerKind, Office, Role
 from shared_kernel.unit_of_work import CommandContext, approver_of
 from shared_kernel.web import command_context
 from starlette.requests import Request
 
 pytestmark = pytest.mark.unit
 
-CONTROLLER = Approver("carla", "back", frozenset({"controller"}), person=True)
+CONTROLLER = Caller("carla", {Role.CONTROLLER}, Office.BACK, "rid-1")
+
+
+def refusal(requested_by: str, approver: Caller, roles: set[Role] | None = None) -> str:
+    """The code of the four-eyes refusal (the test fails when there is none)."""
+    with pytest.raises(PermissionDenied) as refused:
+        ensure_four_eyes(requested_by, approver, what="booking request", approver_roles=roles)
+    return refused.value.code
 
 
 def test_a_second_back_office_person_may_approve() -> None:
-    ensure_four_eyes("tom", CONTROLLER, what="booking request")
+    ensure_four_eyes("tom", CONTROLLER, what="booking request", approver_roles={Role.CONTROLLER})
 
 
 def test_the_requester_may_not_approve_their_own_request() -> None:
@@ -28,40 +35,45 @@ def test_the_requester_may_not_approve_their_own_request() -> None:
     assert "carla" in refused.value.detail
 
 
-def test_a_front_office_approver_is_refused() -> None:
-    trader = Approver("tina", "front", frozenset({"trader"}), person=True)
-    with pytest.raises(PermissionDenied) as refused:
-        ensure_four_eyes("tom", trader, what="limit change")
-    assert refused.value.code == "BackOfficeRequired"
+@pytest.mark.parametrize("office", [Office.FRONT, Office.OVERSIGHT, Office.SYSTEM])
+def test_an_approver_outside_the_back_office_is_refused(office: Office) -> None:
+    approver = Caller("tina", {Role.RISK_OFFICER}, office)
+
+    assert refusal("tom", approver, {Role.RISK_OFFICER}) == "BackOfficeRequired"
 
 
 def test_an_approver_without_a_named_role_is_refused() -> None:
-    with pytest.raises(PermissionDenied) as refused:
-        ensure_four_eyes("tom", CONTROLLER, what="risk acceptance", approver_roles={"risk-officer"})
-    assert refused.value.code == "ApproverRoleRequired"
+    assert refusal("tom", CONTROLLER, {Role.RISK_OFFICER}) == "ApproverRoleRequired"
 
 
 def test_a_system_may_not_approve_even_with_the_right_office_and_role() -> None:
-    robot = Approver("trading-bot", "back", frozenset({"controller"}), person=False)
+    robot = Caller("trading-bot", {Role.CONTROLLER}, Office.BACK, kind=CallerKind.SYSTEM)
     with pytest.raises(PermissionDenied) as refused:
-        ensure_four_eyes("tom", robot, what="booking request", approver_roles={"controller"})
+        ensure_four_eyes("tom", robot, what="booking request", approver_roles={Role.CONTROLLER})
     assert refused.value.code == "PersonRequired"
     assert "trading-bot" in refused.value.detail and "person" in refused.value.detail
 
 
-@pytest.mark.parametrize(("kind", "person"), [(PERSON, True), (SYSTEM, False)])
-def test_the_approver_of_a_command_is_a_person_only_when_the_signed_identity_is_one(
-    kind: str, person: bool
-) -> None:
-    identity = Identity("carla", frozenset({"controller"}), "back", "rid-1", kind=kind)
+def test_a_service_doing_its_own_work_may_not_approve() -> None:
+    assert refusal("tom", Caller.system("ledger-expiry")) == "PersonRequired"
+
+
+@pytest.mark.parametrize(
+    ("kind", "person"), [(CallerKind.PERSON, True), (CallerKind.SYSTEM, False)]
+)
+def test_the_approver_of_a_request_is_its_signed_caller(kind: CallerKind, person: bool) -> None:
+    caller = Caller("carla", {Role.CONTROLLER}, Office.BACK, "rid-1", kind)
     request = Request({"type": "http", "method": "POST", "path": "/v1/x", "headers": []})
 
-    approver = approver_of(command_context(identity, request, None, None))
+    context = command_context(caller, request, None, None)
 
-    assert approver == Approver("carla", "back", frozenset({"controller"}), person=person)
+    assert approver_of(context) == caller and context.is_person is person
+    assert context.correlation_id == "rid-1" and context.roles == {Role.CONTROLLER}
 
 
-def test_a_context_not_built_from_a_person_is_not_a_person() -> None:
-    context = CommandContext(actor=Actor.system("sweeper"), roles=frozenset({"controller"}))
+def test_a_context_of_the_services_own_work_is_a_system_without_roles() -> None:
+    context = CommandContext.system("sweeper", causation_id="expiry:r-1")
 
-    assert not approver_of(context).person
+    assert not context.is_person and context.roles == frozenset()
+    assert context.kind is CallerKind.SYSTEM and context.caller == Caller.system("sweeper")
+    assert context.metadata().causation_id == "expiry:r-1"

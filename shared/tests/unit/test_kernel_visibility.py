@@ -6,17 +6,18 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from shared_kernel.errors import NotFound
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Role
 from shared_kernel.visibility import Visibility
 
 pytestmark = pytest.mark.unit
 
-FULL_READERS = frozenset({"accountant", "auditor"})
+FULL_READERS = frozenset({Role.ACCOUNTANT, Role.AUDITOR})
 requests = sa.table("requests", sa.column("submitted_by"), sa.column("status"))
 
 
-def caller(office: str, *roles: str, subject: str = "tina") -> Identity:
-    return Identity(subject=subject, roles=frozenset(roles), office=office, request_id="r")
+def caller(office: str, *roles: str, subject: str = "tina") -> Caller:
+    return Caller(subject=subject, roles=frozenset(roles), office=office, request_id="r")
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def caller(office: str, *roles: str, subject: str = "tina") -> Identity:
     ids=["back office", "auditor", "trader", "customer service", "other", "front auditor"],
 )
 def test_only_full_readers_outside_the_front_office_see_everything(
-    identity: Identity, owner: str | None
+    identity: Caller, owner: str | None
 ) -> None:
     visibility = Visibility.of(identity, FULL_READERS)
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from shared_kernel import migrations
-from shared_kernel.envelope import Actor
+from shared_kernel.identity import Caller
 from shared_kernel.unit_of_work import CommandContext
 
 from gateway.adapters.keys import load_signing_key
@@ -39,25 +39,25 @@ async def seed_demo(settings: GatewaySettings) -> None:
     if settings.environment == "production":
         raise SystemExit("gateway: refusing to register demo operators in production")
     gateway = bootstrap(settings)
-    actor = Actor.system("gateway-seed-demo")
+    caller = Caller.system("gateway-seed-demo")
     try:
         for command in demo_operators():
             try:
-                await gateway.register_operator(command, actor)
+                await gateway.register_operator(command, caller)
                 print(f"gateway: registered {command.username} / {command.password}")
             except OperatorExists:
                 print(f"gateway: {command.username} already registered, kept as it is")
         for system in demo_systems():
-            await seed_demo_system(gateway, actor, system)
+            await seed_demo_system(gateway, caller, system)
     finally:
         await gateway.runtime.stop()
 
 
-async def seed_demo_system(gateway: Gateway, actor: Actor, system: RegisterSystem) -> None:
+async def seed_demo_system(gateway: Gateway, caller: Caller, system: RegisterSystem) -> None:
     """A demo system with one API key, shown once and written beside the key pair
     (``demo-api-key.txt`` for the trading system, ``demo-<name>-api-key.txt`` for the others)
     for ``make run`` to show."""
-    context = CommandContext(actor=actor)
+    context = CommandContext(caller)
     try:
         await gateway.admin.register_system(context, system)
     except SystemExists:

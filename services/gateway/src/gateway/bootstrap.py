@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from shared_kernel.codec import EventCodec
-from shared_kernel.envelope import Actor
-from shared_kernel.identity import Identity, IdentitySigner
+from shared_kernel.identity import Caller, IdentitySigner
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.unit_of_work import CommandContext, CommandResult
 
@@ -66,20 +65,20 @@ class Gateway:
             self.policy, self.settings.services, self.settings.optional_services
         )
 
-    async def register_operator(self, command: RegisterOperator, actor: Actor) -> CommandResult:
-        uow = self.runtime.unit_of_work(CommandContext(actor=actor))
+    async def register_operator(self, command: RegisterOperator, caller: Caller) -> CommandResult:
+        uow = self.runtime.unit_of_work(CommandContext(caller))
         return await register_operator(command, uow, self.credentials, self.passwords)
 
-    async def log_in(self, command: LogIn) -> Identity:
-        context = CommandContext(actor=Actor.system(SERVICE), correlation_id=command.request_id)
+    async def log_in(self, command: LogIn) -> Caller:
+        context = CommandContext(Caller.system(SERVICE), correlation_id=command.request_id)
         uow = self.runtime.unit_of_work(context)
         return await log_in(command, uow, self.credentials, self.passwords)
 
-    def issue_access_token(self, identity: Identity) -> str:
+    def issue_access_token(self, caller: Caller) -> str:
         """A bearer token for the gateway itself (audience ``gateway``)."""
-        return self.access_tokens.sign(identity, audience=SERVICE)
+        return self.access_tokens.sign(caller, audience=SERVICE)
 
-    def verify_access_token(self, token: str | None) -> Identity:
+    def verify_access_token(self, token: str | None) -> Caller:
         """Raises ``shared_kernel.identity.InvalidIdentity`` for a missing, forged or expired
         token, or one meant for another audience (such as a forwarded identity)."""
         return self.runtime.verifier.verify(token)

@@ -20,7 +20,7 @@ from gateway.app.operators import RegisterOperator
 from gateway.bootstrap import Gateway
 from gateway.main import create_app
 from gateway.settings import POLICY_FILE, GatewaySettings
-from shared_kernel.envelope import Actor
+from shared_kernel.identity import Caller
 from shared_kernel.migrations import upgrade
 from shared_kernel.testing import CreateDatabase
 
@@ -117,7 +117,7 @@ async def start_gateway(
         if len(stack) == 2:
             await gateway.register_operator(
                 RegisterOperator("root", "Root", frozenset({"admin"}), ADMIN_PASSWORD),
-                Actor.system("test"),
+                Caller.system("test"),
             )
         return RunningGateway(client, gateway, ledger)
 

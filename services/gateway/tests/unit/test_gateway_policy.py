@@ -7,9 +7,15 @@ import pytest
 from gateway.adapters.policy_file import load_policy
 from gateway.domain.policy import InvalidPath, Policy, PolicyError
 from shared_kernel.errors import PermissionDenied
+from shared_kernel.roles import Role, roles_of
+
+
+def roles(*names: str) -> frozenset[Role]:
+    return roles_of(names)
+
 
 READERS = ["accountant", "auditor"]
-ACCOUNTANT = frozenset({"accountant"})
+ACCOUNTANT = roles("accountant")
 
 
 def policy(routes: dict[str, list[str]], service: str = "ledger") -> Policy:
@@ -19,9 +25,9 @@ def policy(routes: dict[str, list[str]], service: str = "ledger") -> Policy:
 def test_a_listed_route_admits_its_roles_only() -> None:
     rules = policy({"GET /v1/accounts": READERS})
 
-    rules.authorize("ledger", "GET", "/v1/accounts", frozenset({"auditor"}), person=True)
+    rules.authorize("ledger", "GET", "/v1/accounts", roles("auditor"), person=True)
     with pytest.raises(PermissionDenied) as refused:
-        rules.authorize("ledger", "GET", "/v1/accounts", frozenset({"trader"}), person=True)
+        rules.authorize("ledger", "GET", "/v1/accounts", roles("trader"), person=True)
     assert refused.value.code == "RoleMissing"
     assert "accountant, auditor" in refused.value.detail
 
@@ -41,9 +47,7 @@ def test_anything_not_listed_is_denied_even_to_every_role(
     rules = policy({"GET /v1/accounts": READERS})
 
     with pytest.raises(PermissionDenied) as refused:
-        rules.authorize(
-            service, method, path, frozenset({"admin", "accountant", "auditor"}), person=True
-        )
+        rules.authorize(service, method, path, roles("admin", "accountant", "auditor"), person=True)
     assert refused.value.code == "NoPolicyRule"
 
 
@@ -74,7 +78,7 @@ def test_paths_with_empty_or_dot_segments_are_refused(path: str) -> None:
     rules = policy({"GET /v1/accounts/{account_id}": READERS})
 
     with pytest.raises(InvalidPath):
-        rules.authorize("ledger", "GET", path, frozenset({"accountant"}), person=True)
+        rules.authorize("ledger", "GET", path, roles("accountant"), person=True)
 
 
 @pytest.mark.parametrize(
@@ -99,18 +103,12 @@ def test_the_shipped_policy_keeps_traders_out_of_the_journal() -> None:
     shipped = load_policy(Path(gateway.__file__).parent / "policy.toml")
 
     with pytest.raises(PermissionDenied):
-        shipped.authorize(
-            "ledger", "POST", "/v1/journal-entries", frozenset({"trader"}), person=True
-        )
-    shipped.authorize(
-        "ledger", "POST", "/v1/journal-entries", frozenset({"accountant"}), person=True
-    )
-    shipped.authorize(
-        "ledger", "GET", "/v1/accounts/7/lines", frozenset({"risk-officer"}), person=True
-    )
+        shipped.authorize("ledger", "POST", "/v1/journal-entries", roles("trader"), person=True)
+    shipped.authorize("ledger", "POST", "/v1/journal-entries", roles("accountant"), person=True)
+    shipped.authorize("ledger", "GET", "/v1/accounts/7/lines", roles("risk-officer"), person=True)
     with pytest.raises(PermissionDenied):
-        shipped.authorize("ledger", "POST", "/v1/accounts", frozenset({"auditor"}), person=True)
-    front_office = frozenset({"trader", "customer-service"})
+        shipped.authorize("ledger", "POST", "/v1/accounts", roles("auditor"), person=True)
+    front_office = roles("trader", "customer-service")
     assert not any(
         rule.roles & front_office
         for rule in shipped.rules

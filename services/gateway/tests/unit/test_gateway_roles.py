@@ -19,6 +19,7 @@ from gateway.domain.roles import (
 )
 from gateway.settings import POLICY_FILE
 from shared_kernel.errors import DomainError
+from shared_kernel.roles import Role
 
 pytestmark = pytest.mark.unit
 
@@ -50,7 +51,7 @@ def test_front_and_back_office_roles_together_are_refused() -> None:
 PAIRS = sorted(itertools.combinations(sorted(ROLES), 2))
 
 
-def allowed_together(first: str, second: str) -> bool:
+def allowed_together(first: Role, second: Role) -> bool:
     """The rule, stated independently of the code under test: one office, and it is not
     oversight (whose roles are held alone)."""
     return ROLE_OFFICES[first] is ROLE_OFFICES[second] is not Office.OVERSIGHT
@@ -62,7 +63,7 @@ def test_the_pairs_cover_every_office_combination() -> None:
 
 
 @pytest.mark.parametrize(("first", "second"), PAIRS)
-def test_every_pair_of_roles_at_registration(first: str, second: str) -> None:
+def test_every_pair_of_roles_at_registration(first: Role, second: Role) -> None:
     roles = frozenset({first, second})
     if allowed_together(first, second):
         operator = Operator.register("ada", "Ada", roles)
@@ -76,7 +77,7 @@ def test_every_pair_of_roles_at_registration(first: str, second: str) -> None:
 
 # A system never holds admin at all (AdminRoleForSystem, tested with the API keys).
 @pytest.mark.parametrize(("first", "second"), [pair for pair in PAIRS if ADMIN not in pair])
-def test_every_pair_of_roles_for_a_system(first: str, second: str) -> None:
+def test_every_pair_of_roles_for_a_system(first: Role, second: Role) -> None:
     roles = frozenset({first, second})
     if allowed_together(first, second):
         assert System.register("robot", "Robot", roles).roles == roles
@@ -87,7 +88,7 @@ def test_every_pair_of_roles_for_a_system(first: str, second: str) -> None:
 
 
 @pytest.mark.parametrize(("held", "granted"), [pair for a, b in PAIRS for pair in ((a, b), (b, a))])
-def test_every_pair_of_roles_by_granting_one_more(held: str, granted: str) -> None:
+def test_every_pair_of_roles_by_granting_one_more(held: Role, granted: Role) -> None:
     operator = Operator.register("ada", "Ada", frozenset({held}))
     operator.mark_saved()
     if allowed_together(held, granted):

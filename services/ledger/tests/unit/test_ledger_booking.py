@@ -24,14 +24,14 @@ from ledger.domain import (
     submit_request,
 )
 from shared_kernel.errors import DomainError, PermissionDenied
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 DAY = date(2026, 11, 26)
-ANNA = Approver("user:anna", "back", frozenset({"accountant"}), person=True)
-FIONA = Approver("user:fiona", "front", frozenset({"trader"}), person=True)
+ANNA = Caller("user:anna", frozenset({"accountant"}), "back")
+FIONA = Caller("user:fiona", frozenset({"trader"}), "front")
 
 
 def saved(account: Account) -> Account:
@@ -166,16 +166,16 @@ def test_a_request_reserves_and_its_approval_turns_the_reservation_into_a_postin
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver("user:tom", "back", frozenset({"accountant"}), person=True), "FourEyesViolation"),
+        (Caller("user:tom", frozenset({"accountant"}), "back"), "FourEyesViolation"),
         (FIONA, "BackOfficeRequired"),
         (
-            Approver("user:rita", "back", frozenset({"risk-officer"}), person=True),
+            Caller("user:rita", frozenset({"risk-officer"}), "back"),
             "ApproverRoleRequired",
         ),
     ],
 )
 def test_four_eyes_refuses_the_submitter_the_front_office_and_other_roles(
-    approver: Approver, code: str
+    approver: Caller, code: str
 ) -> None:
     accounts = funded()
     request = submitted(accounts, 10)

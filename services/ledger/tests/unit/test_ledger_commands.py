@@ -16,9 +16,10 @@ from ledger.app.commands import (
 from ledger.bootstrap import ledger_codec
 from ledger.domain import EntryDetails, LineInput
 from shared_kernel.commands import CommandBus
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import DomainError
+from shared_kernel.identity import Caller
 from shared_kernel.memory import InMemoryBackend
+from shared_kernel.roles import Role
 from shared_kernel.unit_of_work import CommandContext, Idempotency
 
 pytestmark = pytest.mark.unit
@@ -29,7 +30,7 @@ DAY = date(2026, 11, 26)
 
 def anna(key: str | None = None, request: str = "r") -> CommandContext:
     return CommandContext(
-        actor=Actor("user:anna", "back"),
+        Caller("user:anna", {Role.ACCOUNTANT}, "back"),
         idempotency=Idempotency(key, request) if key else None,
     )
 

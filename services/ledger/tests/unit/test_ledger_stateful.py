@@ -48,7 +48,7 @@ from ledger.domain import (
 )
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import DomainError
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 pytestmark = pytest.mark.unit
 
@@ -58,10 +58,10 @@ DAYS = st.dates(date(2026, 1, 1), date(2026, 12, 31))
 RARELY = st.integers(0, 3)  # closing is rarer than booking: close only on 0
 AMOUNTS = st.integers(1, 5_000)
 PEOPLE = {
-    "user:anna": Approver("user:anna", "back", frozenset({"accountant"}), person=True),
-    "user:bert": Approver("user:bert", "back", frozenset({"controller"}), person=True),
-    "user:tom": Approver("user:tom", "front", frozenset({"trader"}), person=True),
-    "user:rita": Approver("user:rita", "back", frozenset({"risk-officer"}), person=True),
+    "user:anna": Caller("user:anna", frozenset({"accountant"}), "back"),
+    "user:bert": Caller("user:bert", frozenset({"controller"}), "back"),
+    "user:tom": Caller("user:tom", frozenset({"trader"}), "front"),
+    "user:rita": Caller("user:rita", frozenset({"risk-officer"}), "back"),
 }
 
 

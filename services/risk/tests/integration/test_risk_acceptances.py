@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from risk.app.register import DecideAcceptance
 from risk.bootstrap import RiskSettings
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict
 from shared_kernel.unit_of_work import CommandContext
 
@@ -137,7 +136,7 @@ async def test_an_acceptance_expires_exactly_once_across_a_sweeper_restart(
         with pytest.raises(Conflict):
             register = client.risk.register  # type: ignore[attr-defined]
             await client.risk.bus.execute(  # type: ignore[attr-defined]
-                CommandContext(actor=Actor.system("test")),
+                CommandContext.system("test"),
                 register.expire_acceptance,
                 DecideAcceptance(risk_id, acceptance_id=acceptance_id),
             )

@@ -100,7 +100,7 @@ async def test_a_malformed_ledger_event_is_dead_lettered_and_counts_no_exposure(
         await writer.write(records)  # a redelivery: nothing twice, not even the dead letter
 
         assert [(r.offset, error.split(":")[0]) for r, error in dead.sent] == [(1, "malformed")]
-        async with risk.runtime.unit_of_work(CommandContext(actor=Actor.system("test"))) as uow:
+        async with risk.runtime.unit_of_work(CommandContext.system("test")) as uow:
             assert await uow.find(CountedItem, item_id(ENTRY, "e-bad")) is None
             assert await uow.find(CountedItem, item_id(ENTRY, "e-good")) is not None
             [key] = keys_for("ACME", None, "EUR")

@@ -9,7 +9,7 @@ from risk.domain.acceptance import AcceptanceStatus, expiry_instant
 from risk.domain.register import RegisteredRisk, RegisterRules, RiskDetails, Treatment
 from risk.domain.register_events import RiskAcceptanceApproved, RiskAcceptanceExpired
 from shared_kernel.errors import Conflict, DomainError, PermissionDenied
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 pytestmark = pytest.mark.unit
 
@@ -17,7 +17,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 UNTIL = date(2026, 6, 30)
 REQUESTER = "user:anna"
 RULES = RegisterRules()
-SECOND = Approver("user:bert", "back", frozenset({"risk-officer"}), person=True)
+SECOND = Caller("user:bert", frozenset({"risk-officer"}), "back")
 
 
 def risk_with_request() -> RegisteredRisk:
@@ -44,21 +44,21 @@ def test_a_second_back_office_risk_officer_approves() -> None:
     ("approver", "code"),
     [
         (
-            Approver(REQUESTER, "back", frozenset({"risk-officer"}), person=True),
+            Caller(REQUESTER, frozenset({"risk-officer"}), "back"),
             "FourEyesViolation",
         ),
         (
-            Approver("user:tom", "front", frozenset({"risk-officer"}), person=True),
+            Caller("user:tom", frozenset({"risk-officer"}), "front"),
             "BackOfficeRequired",
         ),
         (
-            Approver("user:carl", "back", frozenset({"controller"}), person=True),
+            Caller("user:carl", frozenset({"controller"}), "back"),
             "ApproverRoleRequired",
         ),
     ],
 )
 def test_approval_is_refused_for_requester_front_office_and_other_roles(
-    approver: Approver, code: str
+    approver: Caller, code: str
 ) -> None:
     risk = risk_with_request()
 

@@ -64,7 +64,7 @@ async def test_due_acceptances_are_expired_by_the_system_actor() -> None:
         ("r1", "acceptance-3"),
         ("r2", "acceptance-7"),
     ]
-    assert {c.actor for _, _, c in bus.expired} == {SWEEPER}
+    assert {c.caller for _, _, c in bus.expired} == {SWEEPER}
     assert queries.asked_at == [NOW]
 
 

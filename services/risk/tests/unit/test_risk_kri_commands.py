@@ -10,9 +10,10 @@ from risk.app.kri_commands import DefineKri, KriCommands, RecordKriMeasurement
 from risk.bootstrap import risk_codec
 from risk.domain.kri import Kri, KriDefinition, KriStatus, kri_stream_id
 from shared_kernel.commands import CommandBus
-from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict
+from shared_kernel.identity import Caller
 from shared_kernel.memory import InMemoryBackend
+from shared_kernel.roles import Role
 from shared_kernel.unit_of_work import CommandContext, Idempotency
 
 pytestmark = pytest.mark.unit
@@ -24,7 +25,8 @@ DEFINITION = KriDefinition("Failed payments", "per hour", "count", "user:rita")
 
 def rita(key: str | None = None) -> CommandContext:
     return CommandContext(
-        actor=Actor("user:rita", "back"), idempotency=Idempotency(key, "r") if key else None
+        Caller("user:rita", {Role.RISK_OFFICER}, "back"),
+        idempotency=Idempotency(key, "r") if key else None,
     )
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 RISK_CODEC = risk_codec()  # built once: a codec takes ~0.2 s to build
 KRI_STREAM = kri_stream_id(OPEN_CRITICAL_INCIDENTS)
-CONTEXT = CommandContext(actor=Actor.system("risk-test"))
+CONTEXT = CommandContext.system("risk-test")
 
 
 def ticket_event(ticket_id: str, name: str, minutes: int, **data: Any) -> EventEnvelope:

@@ -24,7 +24,7 @@ from risk.domain.kri_events import (
 )
 from shared_kernel.domain import DomainEvent
 from shared_kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 pytestmark = pytest.mark.unit
 
@@ -204,7 +204,7 @@ def test_the_state_folds_back_from_the_history() -> None:
     assert loaded.version == len(kri.pending_events())
 
 
-OFFICER_B = Approver("user:bea", "back", frozenset({"risk-officer"}), person=True)
+OFFICER_B = Caller("user:bea", frozenset({"risk-officer"}), "back")
 
 
 def test_requested_thresholds_apply_only_once_a_second_officer_approves() -> None:
@@ -240,21 +240,21 @@ def test_requested_thresholds_apply_only_once_a_second_officer_approves() -> Non
     ("approver", "code"),
     [
         (
-            Approver("user:al", "back", frozenset({"risk-officer"}), person=True),
+            Caller("user:al", frozenset({"risk-officer"}), "back"),
             "FourEyesViolation",
         ),
         (
-            Approver("user:fo", "front", frozenset({"risk-officer"}), person=True),
+            Caller("user:fo", frozenset({"risk-officer"}), "front"),
             "BackOfficeRequired",
         ),
         (
-            Approver("user:co", "back", frozenset({"controller"}), person=True),
+            Caller("user:co", frozenset({"controller"}), "back"),
             "ApproverRoleRequired",
         ),
     ],
 )
 def test_the_requester_outsiders_and_other_roles_may_not_approve(
-    approver: Approver, code: str
+    approver: Caller, code: str
 ) -> None:
     kri = defined()
     kri.request_threshold_change(

@@ -40,7 +40,7 @@ CODEC = ledger_codec()
 RISK_CODEC = risk_codec()  # built once: a codec takes ~0.2 s to build
 
 
-CONTEXT = CommandContext(actor=Actor.system("test"))
+CONTEXT = CommandContext.system("test")
 Histories = dict[str, tuple[str, list[DomainEvent]]]
 
 

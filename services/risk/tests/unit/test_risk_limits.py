@@ -8,13 +8,13 @@ import pytest
 from risk.domain.limits import Dimension, Limit, LimitScope, LimitTerms
 from risk.domain.limits_events import LimitChangeApproved, LimitChangeRejected
 from shared_kernel.errors import Conflict, DomainError, PermissionDenied
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 ANNA = "user:anna"
-BERT = Approver("user:bert", "back", frozenset({"risk-officer"}), person=True)
+BERT = Caller("user:bert", frozenset({"risk-officer"}), "back")
 ACME = LimitScope(Dimension.COUNTERPARTY, "ACME", None, "EUR")
 
 
@@ -39,19 +39,19 @@ def test_a_requested_limit_is_not_active_until_a_second_person_approves() -> Non
 @pytest.mark.parametrize(
     ("approver", "code"),
     [
-        (Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), "FourEyesViolation"),
+        (Caller(ANNA, frozenset({"risk-officer"}), "back"), "FourEyesViolation"),
         (
-            Approver("user:tom", "front", frozenset({"risk-officer"}), person=True),
+            Caller("user:tom", frozenset({"risk-officer"}), "front"),
             "BackOfficeRequired",
         ),
         (
-            Approver("user:carl", "back", frozenset({"controller"}), person=True),
+            Caller("user:carl", frozenset({"controller"}), "back"),
             "ApproverRoleRequired",
         ),
     ],
 )
 def test_approval_refused_for_the_requester_front_office_and_other_roles(
-    approver: Approver, code: str
+    approver: Caller, code: str
 ) -> None:
     limit = requested()
     with pytest.raises(PermissionDenied) as refused:
@@ -68,7 +68,7 @@ def test_changes_keep_every_version_and_the_requester_of_a_change_cannot_approve
     )
     with pytest.raises(PermissionDenied):
         limit.approve(BERT, T0)
-    limit.approve(Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), T0)
+    limit.approve(Caller(ANNA, frozenset({"risk-officer"}), "back"), T0)
     assert [(v.version, v.terms.amount) for v in limit.versions] == [
         (1, 100_000_00),
         (2, 50_000_00),
@@ -87,10 +87,8 @@ def test_one_pending_request_at_a_time_and_nothing_to_approve_without_one() -> N
 def test_the_requester_may_withdraw_others_need_the_role() -> None:
     limit = requested()
     with pytest.raises(PermissionDenied):
-        limit.reject(
-            Approver("user:carl", "back", frozenset({"controller"}), person=True), "no", T0
-        )
-    limit.reject(Approver(ANNA, "back", frozenset({"risk-officer"}), person=True), "typo", T0)
+        limit.reject(Caller("user:carl", frozenset({"controller"}), "back"), "no", T0)
+    limit.reject(Caller(ANNA, frozenset({"risk-officer"}), "back"), "typo", T0)
     assert isinstance(limit.pending_events()[-1], LimitChangeRejected)
     assert limit.pending is None and limit.current is None
 

@@ -11,7 +11,6 @@ from typing import ClassVar
 from pydantic import Field
 from shared_kernel.codec import EventCodec
 from shared_kernel.commands import CommandBus, utc_now
-from shared_kernel.envelope import Actor
 from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
@@ -69,7 +68,7 @@ class Tickets:
             name=self.settings.default_queue_name,
             escalation_group=self.settings.default_escalation_group,
         )
-        context = CommandContext(actor=Actor.system("tickets-setup"))
+        context = CommandContext.system("tickets-setup")
         return await self.bus.execute(context, self.commands.ensure_queue, command)
 
 

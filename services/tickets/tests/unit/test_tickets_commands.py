@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 from shared_kernel.commands import CommandBus, PreconditionFailed
-from shared_kernel.envelope import Actor
+from shared_kernel.identity import Caller
 from shared_kernel.memory import InMemoryBackend
+from shared_kernel.roles import Role
 from shared_kernel.unit_of_work import CommandContext
 from tickets.app.commands import AddQueueMember, CreateQueue, OpenTicket, TicketCommands
 from tickets.bootstrap import tickets_codec
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.unit
 
 CODEC = tickets_codec()  # built once: building a codec takes a moment
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-AGENT = CommandContext(actor=Actor("user:agent", "back"))
+AGENT = CommandContext(Caller("user:agent", {Role.IT_SUPPORT}, "back"))
 
 
 async def queue_of(

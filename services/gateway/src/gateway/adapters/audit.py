@@ -28,7 +28,7 @@ from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,10 @@ class Decision:
     route: str | None = None
     target: str | None = None
 
-    def caller(self, identity: Identity) -> None:
-        self.subject, self.kind, self.office = identity.subject, identity.kind, identity.office
-        self.roles = tuple(sorted(identity.roles))
+    def caller(self, caller: Caller) -> None:
+        self.subject, self.kind = caller.subject, caller.kind.value
+        self.office = caller.office.value
+        self.roles = tuple(sorted(role.value for role in caller.roles))
 
     def claimed(self, subject: str, kind: str = "user") -> None:
         """Who the caller says they are before it is proven (a log-in's username)."""

@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn, cast
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from shared_kernel.errors import PermissionDenied
-from shared_kernel.identity import Identity, IdentityExpired, InvalidIdentity
+from shared_kernel.identity import Caller, IdentityExpired, InvalidIdentity
 from shared_kernel.web import Unauthenticated
 
 from gateway.adapters.audit import current_decision
@@ -53,7 +53,7 @@ async def caller_identity(
     rid: RequestId,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_api_key: Annotated[str | None, Depends(_api_key)],
-) -> Identity:
+) -> Caller:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     keys = [
         key for key in (value.strip() if scheme.lower() == "apikey" else None, x_api_key) if key
@@ -77,7 +77,7 @@ async def caller_identity(
     return replace(identity, request_id=rid)
 
 
-async def _operator(gateway: Gateway, token: str) -> Identity:
+async def _operator(gateway: Gateway, token: str) -> Caller:
     decision = current_decision()
     try:
         identity = gateway.verify_access_token(token)
@@ -100,7 +100,7 @@ async def _operator(gateway: Gateway, token: str) -> Identity:
         _refuse_unsegregated(exc)
 
 
-async def _system(gateway: Gateway, key: str, rid: str) -> Identity:
+async def _system(gateway: Gateway, key: str, rid: str) -> Caller:
     try:
         return await gateway.callers.authenticate_key(key, rid)
     except IdentityBreaksSegregation as exc:
@@ -126,10 +126,10 @@ def _refuse_unsegregated(exc: IdentityBreaksSegregation) -> NoReturn:
     raise exc
 
 
-CallerIdentity = Annotated[Identity, Depends(caller_identity)]
+CallerIdentity = Annotated[Caller, Depends(caller_identity)]
 
 
-async def admin_identity(identity: CallerIdentity) -> Identity:
+async def admin_identity(identity: CallerIdentity) -> Caller:
     """The caller, when it holds the admin role; 403 otherwise."""
     if ADMIN not in identity.roles:
         raise PermissionDenied(
@@ -138,4 +138,4 @@ async def admin_identity(identity: CallerIdentity) -> Identity:
     return identity
 
 
-AdminIdentity = Annotated[Identity, Depends(admin_identity)]
+AdminIdentity = Annotated[Caller, Depends(admin_identity)]

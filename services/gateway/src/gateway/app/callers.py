@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
-from shared_kernel.envelope import Actor
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
+from shared_kernel.roles import CallerKind
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork, sql_connection
 
 from gateway.adapters.api_keys import ApiKeyStore, StoredKey, key_matches
@@ -25,7 +24,7 @@ from gateway.domain.api_keys import System, key_id_in, system_stream_id
 from gateway.domain.operator import Operator, operator_stream_id
 
 T = TypeVar("T")
-READER = CommandContext(actor=Actor.system("gateway"))
+READER = CommandContext.system("gateway")
 
 
 class CallerRejected(Exception):
@@ -58,23 +57,25 @@ class Callers:
         self._loading: dict[str, asyncio.Task[Any]] = {}
         self._generation = 0
 
-    async def confirm(self, identity: Identity) -> Identity:
-        """The identity of a verified access token, with the operator's current roles; raises
+    async def confirm(self, identity: Caller) -> Caller:
+        """The caller of a verified access token, with the operator's current roles; raises
         CallerRejected when the operator is gone or disabled, IdentityBreaksSegregation (403)
         when their roles break segregation of duties."""
-        if identity.kind != "user":
+        if identity.kind is not CallerKind.PERSON:
             raise CallerRejected("NotAnOperatorToken", "the access token is not valid")
         stream_id = operator_stream_id(identity.subject)
-        operator = await self._cached(stream_id, lambda: self._find(Operator, stream_id))
+        operator: Operator | None = await self._cached(
+            stream_id, lambda: self._find(Operator, stream_id)
+        )
         if operator is None:
             raise CallerRejected("OperatorUnknown", "the operator of this token does not exist")
         if not operator.enabled:
             raise CallerRejected("OperatorDisabled", "this operator has been disabled")
         operator.ensure_segregated()
-        return replace(identity, roles=operator.roles, office=operator.office.value)
+        return operator.caller(identity.request_id)
 
-    async def authenticate_key(self, key_text: str, request_id: str) -> Identity:
-        """The identity of the system whose active API key this is; CallerRejected otherwise,
+    async def authenticate_key(self, key_text: str, request_id: str) -> Caller:
+        """The caller (a system) whose active API key this is; CallerRejected otherwise,
         IdentityBreaksSegregation (403) when its roles break segregation of duties."""
         key_id = key_id_in(key_text)
         if key_id is None:
@@ -83,17 +84,11 @@ class Callers:
         if stored is None or not key_matches(key_text, stored):
             raise CallerRejected("ApiKeyUnknown", "the API key is not valid", f"key:{key_id}")
         stream_id = system_stream_id(stored.system)
-        system = await self._cached(stream_id, lambda: self._find(System, stream_id))
+        system: System | None = await self._cached(stream_id, lambda: self._find(System, stream_id))
         if system is None or not system.accepts(key_id):
             raise CallerRejected("ApiKeyRevoked", "the API key has been revoked", stored.system)
         system.ensure_segregated()
-        return Identity(
-            subject=system.name,
-            roles=system.roles,
-            office=system.office.value,
-            request_id=request_id,
-            kind="system",
-        )
+        return system.caller(request_id)
 
     def forget(self) -> None:
         """Drop everything cached (after an administrative change in this process); loads

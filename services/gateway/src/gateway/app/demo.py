@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from gateway.app.api_keys import RegisterSystem
 from gateway.app.operators import RegisterOperator
-from gateway.domain.roles import ROLES
+from gateway.domain.roles import ROLES, Role
 
 # Second operators of a role: username ``<role>-2``, password ``demo-<role>-2``.
-SECOND_OPERATORS = ("risk-officer", "it-support")
+SECOND_OPERATORS = (Role.RISK_OFFICER, Role.IT_SUPPORT)
 
 
 def demo_operators() -> list[RegisterOperator]:
-    firsts = [(role, role) for role in sorted(ROLES)]
-    seconds = [(f"{role}-2", role) for role in SECOND_OPERATORS]
+    firsts = [(role.value, role) for role in sorted(ROLES)]
+    seconds = [(f"{role.value}-2", role) for role in SECOND_OPERATORS]
     return [
         RegisterOperator(
             username=username,
@@ -29,6 +29,6 @@ def demo_operators() -> list[RegisterOperator]:
 
 def demo_systems() -> list[RegisterSystem]:
     return [
-        RegisterSystem("trading-system", "Demo trading system", frozenset({"trader"})),
-        RegisterSystem("monitoring-system", "Demo monitoring system", frozenset({"monitoring"})),
+        RegisterSystem("trading-system", "Demo trading system", frozenset({Role.TRADER})),
+        RegisterSystem("monitoring-system", "Demo monitoring system", frozenset({Role.MONITORING})),
     ]

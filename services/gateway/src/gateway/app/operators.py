@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared_kernel.errors import Conflict, NotFound
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, sql_connection
 
 from gateway.adapters.credentials import NAME_LOCK, CredentialStore
@@ -121,8 +121,8 @@ async def _operator(uow: UnitOfWork, username: str) -> Operator:
 
 async def log_in(
     command: LogIn, uow: UnitOfWork, credentials: CredentialStore, passwords: Passwords
-) -> Identity:
-    """The identity of the enabled operator whose password matches; InvalidCredentials
+) -> Caller:
+    """The caller (a person) of the enabled operator whose password matches; InvalidCredentials
     otherwise. An operator whose stored roles break segregation of duties is refused (403,
     IdentityBreaksSegregation) once the password is proven: they are told why, nobody else."""
     async with uow:
@@ -135,9 +135,4 @@ async def log_in(
     if not operator.enabled:
         raise OperatorDisabled()
     operator.ensure_segregated()
-    return Identity(
-        subject=operator.username,
-        roles=operator.roles,
-        office=operator.office.value,
-        request_id=command.request_id,
-    )
+    return operator.caller(command.request_id)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from shared_kernel.errors import DomainError, NotFound, PermissionDenied
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentitySigner
 
 from gateway.adapters.audit import current_decision
 from gateway.adapters.upstream import UpstreamClient, UpstreamResponse
@@ -54,7 +54,7 @@ class Proxy:
         self._upstream = upstream
         self._routes = routes
 
-    async def forward(self, identity: Identity, request: ProxiedRequest) -> UpstreamResponse:
+    async def forward(self, identity: Caller, request: ProxiedRequest) -> UpstreamResponse:
         if not self._upstream.knows(request.service):
             raise NotFound(f"no service named {request.service!r}", code="UnknownService")
         segments = path_segments(request.path)
@@ -73,7 +73,7 @@ class Proxy:
         )
 
     def _decide(
-        self, identity: Identity, request: ProxiedRequest, segments: tuple[str, ...]
+        self, identity: Caller, request: ProxiedRequest, segments: tuple[str, ...]
     ) -> RouteRule:
         """405 when the route exists without this method, else the policy's verdict. Any
         unforeseen error while deciding is a refusal."""

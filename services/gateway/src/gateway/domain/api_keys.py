@@ -17,6 +17,8 @@ from typing import Self
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import Conflict, DomainError, NotFound
+from shared_kernel.identity import Caller
+from shared_kernel.roles import CallerKind, Role, roles_of
 
 from gateway.domain.events import ApiKeyIssued, ApiKeyRevoked, SystemRegistered
 from gateway.domain.operator import check_display_name, check_name
@@ -64,7 +66,7 @@ class System(Aggregate):
         super().__init__(aggregate_id)
         self.name = ""
         self.display_name = ""
-        self.roles: frozenset[str] = frozenset()
+        self.roles: frozenset[Role] = frozenset()
         self.office = Office.OVERSIGHT
         self.keys: dict[str, ApiKey] = {}
 
@@ -97,6 +99,10 @@ class System(Aggregate):
         violation = segregation_violation(self.roles)
         if violation is not None:
             raise IdentityBreaksSegregation("system", self.name, violation)
+
+    def caller(self, request_id: str) -> Caller:
+        """The system as the caller of a request made with one of its keys."""
+        return Caller(self.name, self.roles, self.office, request_id, CallerKind.SYSTEM)
 
     @property
     def active_keys(self) -> list[ApiKey]:
@@ -131,7 +137,7 @@ class System(Aggregate):
             case SystemRegistered():
                 self.name = event.name
                 self.display_name = event.display_name
-                self.roles = frozenset(event.roles)
+                self.roles = roles_of(event.roles)
                 self.office = Office(event.office)
             case ApiKeyIssued():
                 self.keys[event.key_id] = ApiKey(event.key_id, event.issued_at)

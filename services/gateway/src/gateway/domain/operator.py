@@ -7,6 +7,8 @@ from typing import Self
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import ConcurrencyConflict, DomainError, PermissionDenied
+from shared_kernel.identity import Caller
+from shared_kernel.roles import CallerKind, Role, roles_of
 
 from gateway.domain.events import (
     OperatorDisabled,
@@ -67,7 +69,7 @@ class Operator(Aggregate):
         super().__init__(aggregate_id)
         self.username = ""
         self.display_name = ""
-        self.roles: frozenset[str] = frozenset()
+        self.roles: frozenset[Role] = frozenset()
         self.office = Office.OVERSIGHT
         self.enabled = True
 
@@ -93,10 +95,10 @@ class Operator(Aggregate):
         """One more role, unless the result would mix front and back office. Granting a role
         the operator already holds changes nothing."""
         self._check_change(by, expected_version, "change their own roles")
-        check_roles({role})
-        if role in self.roles:
+        (granted,) = check_roles({role})
+        if granted in self.roles:
             return
-        roles = self.roles | {role}
+        roles = self.roles | {granted}
         office = office_of(roles)  # raises SegregationOfDutiesViolated
         self._record(
             OperatorRoleGranted(
@@ -110,10 +112,10 @@ class Operator(Aggregate):
         repairs roles stored before segregation of duties was complete, so it is allowed even
         when the remaining roles still break the rule (one more revoke will repair them)."""
         self._check_change(by, expected_version, "change their own roles")
-        check_roles({role})
-        if role not in self.roles:
+        (revoked,) = check_roles({role})
+        if revoked not in self.roles:
             return
-        roles = self.roles - {role}
+        roles = self.roles - {revoked}
         if not roles:
             raise DomainError(
                 f"{role} is the last role of {self.username}; disable the operator instead",
@@ -134,6 +136,10 @@ class Operator(Aggregate):
         if violation is not None:
             raise IdentityBreaksSegregation("operator", self.username, violation)
 
+    def caller(self, request_id: str) -> Caller:
+        """The operator as the caller (a person) of a request, with their current roles."""
+        return Caller(self.username, self.roles, self.office, request_id, CallerKind.PERSON)
+
     def disable(self, *, by: str, expected_version: int | None = None) -> None:
         """From now on the operator can neither log in nor use a token issued before."""
         self._check_change(by, expected_version, "disable themselves")
@@ -153,10 +159,10 @@ class Operator(Aggregate):
             case OperatorRegistered():
                 self.username = event.username
                 self.display_name = event.display_name
-                self.roles = frozenset(event.roles)
+                self.roles = roles_of(event.roles)
                 self.office = Office(event.office)
             case OperatorRoleGranted() | OperatorRoleRevoked():
-                self.roles = frozenset(event.roles)
+                self.roles = roles_of(event.roles)
                 self.office = Office(event.office)
             case OperatorDisabled():
                 self.enabled = False

@@ -29,7 +29,7 @@ from typing import Any
 
 from shared_kernel.errors import DomainError, PermissionDenied
 
-from gateway.domain.roles import ROLES
+from gateway.domain.roles import ROLES, Role
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/v1/"
@@ -115,7 +115,7 @@ class RouteRule:
     service: str
     method: str
     template: PathTemplate
-    roles: frozenset[str]
+    roles: frozenset[Role]
     people_only: bool = False  # refused to systems (API keys) whatever their roles
 
     def describe(self) -> str:
@@ -178,7 +178,7 @@ class Policy:
         return None
 
     def authorize(
-        self, service: str, method: str, path: str, roles: frozenset[str], *, person: bool
+        self, service: str, method: str, path: str, roles: frozenset[Role], *, person: bool
     ) -> RouteRule:
         """The deciding rule when the caller (a person or not) may make this request;
         PermissionDenied otherwise."""
@@ -250,4 +250,4 @@ def _rule(service: str, entry: str, roles: Any) -> RouteRule:
         template = PathTemplate.parse(path.strip())
     except PolicyError as exc:
         raise PolicyError(f"{where}: {exc}") from None
-    return RouteRule(service, method, template, frozenset(roles))
+    return RouteRule(service, method, template, frozenset(Role(r) for r in roles))

@@ -10,49 +10,38 @@ combination is refused at registration and when one more role is granted.
 Identities stored before this rule was complete may still break it; they load (so that an
 administrator can revoke the offending role) but ``segregation_violation`` names what is wrong,
 and the gateway refuses them until then.
+
+The roles and offices themselves, and which office a role belongs to, are the kernel's
+(``shared_kernel.roles``): every service names them; this module adds the gateway's rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 from shared_kernel.errors import DomainError, PermissionDenied
+from shared_kernel.roles import ROLE_OFFICES, Office, Role, UnknownRole, roles_of
 
+__all__ = [
+    "ADMIN",
+    "READ_ONLY_ROLES",
+    "ROLES",
+    "ROLE_OFFICES",
+    "IdentityBreaksSegregation",
+    "Office",
+    "Role",
+    "SegregationOfDutiesViolated",
+    "UnknownRole",
+    "check_roles",
+    "office_of",
+    "segregation_violation",
+]
 
-class Office(StrEnum):
-    FRONT = "front"
-    BACK = "back"
-    OVERSIGHT = "oversight"  # admin, auditor: they control the two offices, work in neither
-
-    @classmethod
-    def _missing_(cls, value: object) -> Office | None:
-        # Events written before oversight was an office of its own say "none": replay them.
-        return cls.OVERSIGHT if value == "none" else None
-
-
-ROLE_OFFICES: dict[str, Office] = {
-    "trader": Office.FRONT,
-    "customer-service": Office.FRONT,
-    "accountant": Office.BACK,
-    "risk-officer": Office.BACK,
-    "it-support": Office.BACK,
-    "controller": Office.BACK,
-    # Monitoring systems (and the people on watch) raise IT incidents and post risk indicators.
-    "monitoring": Office.BACK,
-    "admin": Office.OVERSIGHT,
-    "auditor": Office.OVERSIGHT,
-}
-
-ROLES: frozenset[str] = frozenset(ROLE_OFFICES)
-ADMIN = "admin"
+ROLES: frozenset[Role] = frozenset(Role)
+ADMIN = Role.ADMIN
 # Oversight that only looks: the policy gives these roles read routes (GET) only.
-READ_ONLY_ROLES: frozenset[str] = frozenset({"auditor"})
+READ_ONLY_ROLES: frozenset[Role] = frozenset({Role.AUDITOR})
 SEGREGATION_OF_DUTIES = "SegregationOfDuties"
-
-
-class UnknownRole(DomainError):
-    """A role name that the back office does not define."""
 
 
 class SegregationOfDutiesViolated(DomainError):
@@ -74,15 +63,9 @@ class IdentityBreaksSegregation(PermissionDenied):
         )
 
 
-def check_roles(roles: Iterable[str]) -> frozenset[str]:
+def check_roles(roles: Iterable[str]) -> frozenset[Role]:
     """The roles as a set, refusing unknown names and an empty set."""
-    wanted = frozenset(roles)
-    unknown = sorted(wanted - ROLES)
-    if unknown:
-        raise UnknownRole(
-            f"unknown role(s) {', '.join(unknown)}; known roles are {', '.join(sorted(ROLES))}",
-            field="roles",
-        )
+    wanted = roles_of(roles)
     if not wanted:
         raise DomainError("at least one role is needed", field="roles", code="NoRole")
     return wanted
@@ -90,9 +73,10 @@ def check_roles(roles: Iterable[str]) -> frozenset[str]:
 
 def segregation_violation(roles: Iterable[str]) -> str | None:
     """What breaks segregation of duties in these (known) roles, or None when nothing does."""
-    held = frozenset(roles)
+    held = roles_of(roles)
     by_office = {
-        office: sorted(role for role in held if ROLE_OFFICES[role] is office) for office in Office
+        office: sorted(role.value for role in held if role.office is office)
+        for office in (Office.FRONT, Office.BACK, Office.OVERSIGHT)
     }
     offices = [office for office, named in by_office.items() if named]
     oversight = by_office[Office.OVERSIGHT]
@@ -119,4 +103,4 @@ def office_of(roles: Iterable[str]) -> Office:
     violation = segregation_violation(wanted)
     if violation is not None:
         raise SegregationOfDutiesViolated(violation)
-    return ROLE_OFFICES[next(iter(wanted))]
+    return next(iter(wanted)).office

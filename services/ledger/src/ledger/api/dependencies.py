@@ -8,16 +8,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 from shared_kernel.command_api import CommandCall, CommandRoutes
 from shared_kernel.commands import CommandBus
-from shared_kernel.identity import Identity, IdentityVerifier
+from shared_kernel.identity import Caller as SignedCaller
+from shared_kernel.identity import IdentityVerifier
 from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.roles import Role
 from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
 
 from ledger.bootstrap import Ledger
 
-BOOKKEEPERS = frozenset({"accountant", "controller"})
-REQUESTERS = frozenset({"trader", "customer-service"}) | BOOKKEEPERS
-READERS = BOOKKEEPERS | {"risk-officer", "auditor"}
-AUDITORS = BOOKKEEPERS | {"auditor"}
+BOOKKEEPERS = frozenset({Role.ACCOUNTANT, Role.CONTROLLER})
+REQUESTERS = frozenset({Role.TRADER, Role.CUSTOMER_SERVICE}) | BOOKKEEPERS
+READERS = BOOKKEEPERS | {Role.RISK_OFFICER, Role.AUDITOR}
+AUDITORS = BOOKKEEPERS | {Role.AUDITOR}
 
 
 def ledger_of(request: Request) -> Ledger:
@@ -36,7 +38,7 @@ async def get_ledger(request: Request) -> Ledger:
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 _identity = identity_dependency(_verifier)
-Caller = Annotated[Identity, Depends(_identity)]
+Caller = Annotated[SignedCaller, Depends(_identity)]
 
 
 def _bus(request: Request) -> CommandBus:

@@ -14,8 +14,8 @@ from uuid import NAMESPACE_URL, uuid5
 from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import new_event_id
+from shared_kernel.roles import Office
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
-from shared_kernel.visibility import FRONT_OFFICE
 
 from ledger.app.bulk import PostJournalEntries, post_journal_entries
 from ledger.app.loading import (
@@ -226,7 +226,7 @@ class LedgerCommands:
             except InsufficientFunds as refused:
                 # The front office learns that a request cannot be reserved, never an
                 # account's balance: that would let a trader probe any account.
-                if uow.context.actor.office == FRONT_OFFICE:
+                if uow.context.caller.office is Office.FRONT:
                     raise refused.without_figures() from None
                 raise
             (await load_voucher(uow, details)).claim(request_id=request_id)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared_kernel.commands import CommandBus
-from shared_kernel.envelope import Actor
+from shared_kernel.identity import Caller
 from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
 
@@ -22,7 +22,7 @@ from ledger.app.queries import LedgerQueries
 
 
 class ExpirySweeper(Sweeper[str]):
-    actor = Actor.system("ledger-expiry")
+    caller = Caller.system("ledger-expiry")
     name = "expiry"
 
     def __init__(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 from ledger.domain.accounts import Account
 from ledger.domain.events import PostedLine
@@ -87,7 +87,7 @@ def approve_request(
     entry_id: str,
     accounts: Mapping[str, Account],
     period: Period,
-    approver: Approver,
+    approver: Caller,
     now: datetime,
 ) -> JournalEntry:
     """Approve (four-eyes) and post the request as ``entry_id``: its reservations become
@@ -110,7 +110,7 @@ def approve_request(
 def reject_request(
     request: BookingRequest,
     accounts: Mapping[str, Account],
-    rejecter: Approver,
+    rejecter: Caller,
     reason: str,
     now: datetime,
 ) -> None:

@@ -11,7 +11,9 @@ from enum import StrEnum
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import Conflict, PermissionDenied
-from shared_kernel.four_eyes import BACK_OFFICE, Approver, ensure_four_eyes, ensure_person
+from shared_kernel.four_eyes import ensure_four_eyes, ensure_person
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Office, Role
 
 from ledger.domain.accounts import Account
 from ledger.domain.events import (
@@ -24,7 +26,7 @@ from ledger.domain.events import (
 from ledger.domain.journal import EntryDetails, required_text
 from ledger.domain.lines import LineInput, check_lines
 
-APPROVER_ROLES = frozenset({"accountant", "controller"})
+APPROVER_ROLES = frozenset({Role.ACCOUNTANT, Role.CONTROLLER})
 """Who may approve or reject a booking request: back-office bookkeepers."""
 
 
@@ -98,7 +100,7 @@ class BookingRequest(Aggregate):
     def line_inputs(self) -> tuple[LineInput, ...]:
         return tuple(LineInput(ln.account_id, ln.side, ln.amount, ln.currency) for ln in self.lines)
 
-    def approve(self, approver: Approver, entry_id: str, now: datetime) -> None:
+    def approve(self, approver: Caller, entry_id: str, now: datetime) -> None:
         """Approve: four-eyes (never the submitter; a back-office bookkeeper), and only a
         pending request that has not expired."""
         ensure_four_eyes(
@@ -107,10 +109,10 @@ class BookingRequest(Aggregate):
         self._ensure_pending("approved", now)
         self._record(BookingRequestApproved(self.id, entry_id, approver.subject))
 
-    def reject(self, rejecter: Approver, reason: str, now: datetime) -> None:
+    def reject(self, rejecter: Caller, reason: str, now: datetime) -> None:
         """Reject a pending request: back-office work for a person, with a reason."""
         ensure_person(rejecter, "rejecting a booking request")
-        if rejecter.office != BACK_OFFICE or not rejecter.roles & APPROVER_ROLES:
+        if rejecter.office is not Office.BACK or not rejecter.has_any(APPROVER_ROLES):
             raise PermissionDenied(
                 "rejecting a booking request is back-office work for "
                 f"{' or '.join(sorted(APPROVER_ROLES))}",

@@ -9,17 +9,25 @@ from fastapi import Depends, Request
 from shared_kernel.command_api import CommandCall, CommandRoutes
 from shared_kernel.commands import CommandBus
 from shared_kernel.errors import PermissionDenied
-from shared_kernel.identity import Identity, IdentityVerifier, require_any_role
+from shared_kernel.identity import Caller as SignedCaller
+from shared_kernel.identity import IdentityVerifier, require_any_role
 from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.roles import Office, Role
 from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
 
 from risk.bootstrap import Risk
 
 # Back office: the risk officer maintains register, limits and KRIs and approves.
-RISK_OFFICERS = frozenset({"risk-officer"})
+RISK_OFFICERS = frozenset({Role.RISK_OFFICER})
 # Who may read the register, limits, KRIs and reports.
-READERS = RISK_OFFICERS | {"controller", "auditor"}
-BACK_OFFICE = "back"
+READERS = RISK_OFFICERS | {Role.CONTROLLER, Role.AUDITOR}
+# Who records the measures taken on a limit breach.
+MEASURE_RECORDERS = RISK_OFFICERS | {Role.CONTROLLER}
+# Who may check a deal against the limits before making it (the front office too).
+PRE_DEAL_CALLERS = READERS | {Role.TRADER, Role.CUSTOMER_SERVICE}
+# Who posts KRI measurements (monitoring systems too) and who reads KRIs.
+MEASURERS = RISK_OFFICERS | {Role.MONITORING}
+KRI_READERS = READERS | {Role.MONITORING}
 
 
 def risk_of(request: Request) -> Risk:
@@ -38,17 +46,16 @@ async def get_risk(request: Request) -> Risk:
 
 RiskDep = Annotated[Risk, Depends(get_risk)]
 _identity = identity_dependency(_verifier)
-Caller = Annotated[Identity, Depends(_identity)]
+Caller = Annotated[SignedCaller, Depends(_identity)]
 
 
-def require_back_office(identity: Identity, allowed: frozenset[str], action: str) -> None:
+def require_back_office(caller: SignedCaller, allowed: frozenset[Role], action: str) -> None:
     """One of ``allowed`` roles, acting for the back office (front office never maintains
     the register or approves)."""
-    require_any_role(identity, allowed, action)
-    if identity.office != BACK_OFFICE:
+    require_any_role(caller, allowed, action)
+    if caller.office is not Office.BACK:
         raise PermissionDenied(
-            f"{action} is back-office work; {identity.subject} acts for the "
-            f"{identity.office} office",
+            f"{action} is back-office work; {caller.subject} acts for the {caller.office} office",
             code="BackOfficeRequired",
         )
 

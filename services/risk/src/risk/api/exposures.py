@@ -16,13 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
 
-from risk.api.dependencies import READERS, Caller, Consistent, RiskDep
+from risk.api.dependencies import PRE_DEAL_CALLERS, READERS, Caller, Consistent, RiskDep
 from risk.app.limits_queries import MAX_PAGE, LimitFilter, PreDealCheck
 from risk.domain.limits import Dimension
 
 router = APIRouter(tags=["pre-deal checks"])
 
-PRE_DEAL_CALLERS = READERS | {"trader", "customer-service"}
 PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 KeyValue = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
 

@@ -19,6 +19,8 @@ from shared_kernel.eventstore import new_event_id
 from shared_kernel.identity import Identity, require_any_role
 
 from risk.api.dependencies import (
+    KRI_READERS,
+    MEASURERS,
     READERS,
     RISK_OFFICERS,
     Caller,
@@ -39,8 +41,6 @@ from risk.domain.kri import KriDefinition, KriSource
 
 router = APIRouter(tags=["kris"])
 
-MEASURERS = frozenset({"monitoring"}) | RISK_OFFICERS
-KRI_READERS = READERS | {"monitoring"}
 PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 KRI_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _GENERATED_IDS = uuid5(NAMESPACE_URL, "urn:backoffice:risk:kri")

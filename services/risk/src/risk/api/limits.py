@@ -18,6 +18,7 @@ from shared_kernel.api_types import JSON_INTEGER
 from shared_kernel.identity import require_any_role
 
 from risk.api.dependencies import (
+    MEASURE_RECORDERS,
     READERS,
     RISK_OFFICERS,
     Caller,
@@ -38,7 +39,6 @@ from risk.domain.thresholds import DEFAULT_WARNING_BP, FULL_BP
 
 router = APIRouter(tags=["limits"])
 
-MEASURE_RECORDERS = RISK_OFFICERS | {"controller"}
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
 PLAIN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 

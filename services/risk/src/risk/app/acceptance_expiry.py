@@ -13,20 +13,20 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared_kernel.commands import CommandBus
-from shared_kernel.envelope import Actor
+from shared_kernel.identity import Caller
 from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
 
 from risk.app.register import DecideAcceptance, RegisterCommands
 from risk.app.register_queries import RegisterQueries
 
-SWEEPER = Actor.system("risk-acceptance-expiry")
+SWEEPER = Caller.system("risk-acceptance-expiry")
 
 
 class AcceptanceExpirySweeper(Sweeper[tuple[str, str]]):
     """Candidates are (risk id, acceptance id) pairs."""
 
-    actor = SWEEPER
+    caller = SWEEPER
     name = "expiry"
 
     def __init__(

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.commands import CommandBus, Handler
 from shared_kernel.domain import DomainEvent
-from shared_kernel.envelope import Actor, EventEnvelope
+from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import Conflict
+from shared_kernel.identity import Caller
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
@@ -40,7 +41,7 @@ from risk.domain.tickets_events import TICKETS_EVENTS, TicketEvent
 
 log = logging.getLogger(__name__)
 
-SETUP = Actor.system("risk-kri-setup")
+SETUP = Caller.system("risk-kri-setup")
 
 # Contenders for one KRI (many systems posting to it, several tickets partitions moving one
 # count) queue on this lock instead of colliding and rerunning; only an optimisation, stream
@@ -83,7 +84,7 @@ async def ensure_stream_kri(
     """Define the stream-fed KRI at start-up unless it exists (``define``, the KRI handler
     refusing an existing one with a conflict); True when this call did."""
     try:
-        await bus.execute(CommandContext(actor=SETUP), define, spec)
+        await bus.execute(CommandContext(SETUP), define, spec)
     except Conflict:
         return False
     log.info("defined the stream-fed KRI %s", spec.kri_id)

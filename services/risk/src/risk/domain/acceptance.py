@@ -14,9 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from shared_kernel.errors import Conflict, DomainError
-from shared_kernel.four_eyes import Approver, ensure_four_eyes
+from shared_kernel.four_eyes import ensure_four_eyes
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Role
 
-APPROVER_ROLES = frozenset({"risk-officer"})
+APPROVER_ROLES = frozenset({Role.RISK_OFFICER})
 
 
 class AcceptanceStatus(StrEnum):
@@ -57,7 +59,7 @@ class Acceptance:
     def is_due_to_expire(self, now: datetime) -> bool:
         return self.is_open and now >= self.expires_at
 
-    def check_approval(self, approver: Approver, now: datetime) -> None:
+    def check_approval(self, approver: Caller, now: datetime) -> None:
         """Refuse an approval that four-eyes or the state does not allow."""
         self._check_pending("approved")
         ensure_four_eyes(

@@ -32,7 +32,9 @@ from enum import StrEnum
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import Conflict, DomainError, NotFound
-from shared_kernel.four_eyes import Approver, ensure_four_eyes
+from shared_kernel.four_eyes import ensure_four_eyes
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Role
 
 from risk.domain.kri_events import (
     KriDefined,
@@ -159,7 +161,7 @@ class PendingThresholdChange:
     reason: str
 
 
-APPROVER_ROLES = frozenset({"risk-officer"})
+APPROVER_ROLES = frozenset({Role.RISK_OFFICER})
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,7 @@ class Kri(Aggregate):
             )
         )
 
-    def approve_threshold_change(self, change_id: str, approver: Approver, note: str = "") -> None:
+    def approve_threshold_change(self, change_id: str, approver: Caller, note: str = "") -> None:
         """Four-eyes: a back-office risk officer other than the requester puts the requested
         thresholds in force; the latest value is judged again under them."""
         pending = self._requested_change(change_id)

@@ -13,7 +13,9 @@ from enum import StrEnum
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import Conflict, DomainError
-from shared_kernel.four_eyes import Approver, ensure_four_eyes
+from shared_kernel.four_eyes import ensure_four_eyes
+from shared_kernel.identity import Caller
+from shared_kernel.roles import Role
 
 from risk.domain.exposure import ExposureKey
 from risk.domain.limits_events import (
@@ -24,7 +26,7 @@ from risk.domain.limits_events import (
 )
 from risk.domain.thresholds import DEFAULT_WARNING_BP, FULL_BP
 
-APPROVER_ROLES = frozenset({"risk-officer"})
+APPROVER_ROLES = frozenset({Role.RISK_OFFICER})
 MAX_AMOUNT = 10**17  # minor units; far beyond any limit, well inside BIGINT
 MAX_TEXT = 2000
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -155,7 +157,7 @@ class Limit(Aggregate):
         assert self.scope is not None
         self._request(request_id, "change", self.scope, terms.checked(), reason, requested_by, at)
 
-    def approve(self, approver: Approver, at: datetime) -> LimitVersion:
+    def approve(self, approver: Caller, at: datetime) -> LimitVersion:
         """Approve the pending request (four-eyes: never the requester; a back-office
         risk officer): its terms become the next version."""
         pending = self._pending_or_refuse("approved")
@@ -184,7 +186,7 @@ class Limit(Aggregate):
         )
         return self.versions[-1]
 
-    def reject(self, rejecter: Approver, reason: str, at: datetime) -> None:
+    def reject(self, rejecter: Caller, reason: str, at: datetime) -> None:
         """Reject (or, by the requester, withdraw) the pending request, with a reason."""
         pending = self._pending_or_refuse("rejected")
         if rejecter.subject != pending.requested_by:

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import Conflict, DomainError, NotFound
-from shared_kernel.four_eyes import Approver
+from shared_kernel.identity import Caller
 
 from risk.domain.acceptance import Acceptance, AcceptanceStatus, check_request
 from risk.domain.register_events import (
@@ -399,7 +399,7 @@ class RegisteredRisk(Aggregate):
         )
 
     def approve_acceptance(
-        self, acceptance_id: str, approver: Approver, note: str, *, at: datetime
+        self, acceptance_id: str, approver: Caller, note: str, *, at: datetime
     ) -> None:
         """Four-eyes: never by the requester; a back-office ``risk-officer`` only."""
         self._check_open()

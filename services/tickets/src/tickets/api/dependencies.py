@@ -9,18 +9,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 from shared_kernel.command_api import CommandCall, CommandRoutes
 from shared_kernel.commands import CommandBus
-from shared_kernel.identity import Identity, IdentityVerifier
+from shared_kernel.identity import Caller as SignedCaller
+from shared_kernel.identity import IdentityVerifier
 from shared_kernel.readmodel import PositionWaiter
+from shared_kernel.roles import Role
 from shared_kernel.visibility import Visibility
 from shared_kernel.web import IfMatch, identity_dependency, read_your_writes
 
 from tickets.bootstrap import Tickets
 
-FRONT_OFFICE = frozenset({"trader", "customer-service"})
-AGENTS = frozenset({"it-support"})
-ADMINS = frozenset({"admin"})
-OBSERVERS = frozenset({"auditor", "controller", "risk-officer"})
-MONITORING = frozenset({"monitoring"})
+FRONT_OFFICE = frozenset({Role.TRADER, Role.CUSTOMER_SERVICE})
+AGENTS = frozenset({Role.IT_SUPPORT})
+ADMINS = frozenset({Role.ADMIN})
+OBSERVERS = frozenset({Role.AUDITOR, Role.CONTROLLER, Role.RISK_OFFICER})
+MONITORING = frozenset({Role.MONITORING})
 
 REQUESTERS = FRONT_OFFICE | AGENTS
 # Who sees every ticket with its internal notes.
@@ -29,7 +31,7 @@ READERS = FULL_READERS | FRONT_OFFICE
 QUEUE_MANAGERS = ADMINS
 
 
-def visibility(caller: Identity) -> Visibility:
+def visibility(caller: SignedCaller) -> Visibility:
     """Back-office readers see all tickets and internal notes; a front-office requester
     sees the tickets they requested, without internal notes."""
     return Visibility.of(caller, FULL_READERS)
@@ -50,7 +52,7 @@ async def get_tickets(request: Request) -> Tickets:
 
 TicketsDep = Annotated[Tickets, Depends(get_tickets)]
 _identity = identity_dependency(_verifier)
-Caller = Annotated[Identity, Depends(_identity)]
+Caller = Annotated[SignedCaller, Depends(_identity)]
 
 
 def _bus(request: Request) -> CommandBus:

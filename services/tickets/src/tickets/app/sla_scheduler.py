@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared_kernel.commands import CommandBus
-from shared_kernel.envelope import Actor
+from shared_kernel.identity import Caller
 from shared_kernel.sweeper import Sweeper
 from shared_kernel.unit_of_work import CommandContext
 
@@ -26,7 +26,7 @@ class SlaScheduler(Sweeper[str]):
     """``sweep_once`` answers on how many tickets an alarm was recorded (0 when everything
     due had fired already)."""
 
-    actor = Actor.system("tickets-sla")
+    caller = Caller.system("tickets-sla")
     name = "sla"
 
     def __init__(
