@@ -29,7 +29,7 @@ import httpx
 from bench_common import PY, ROOT, Report, Result, create_database, kafka_bootstrap, namespace
 from shared_kernel.identity import (
     IDENTITY_HEADER,
-    Identity,
+    Caller,
     IdentitySigner,
     ensure_keypair,
     key_id_of,
@@ -293,7 +293,7 @@ class Signed:
 
     def __call__(self) -> dict[str, str]:
         if time.monotonic() - self._signed_at > self.resign_seconds:
-            identity = Identity(
+            identity = Caller(
                 subject=self.subject,
                 roles=self.roles,
                 office=self.office,
@@ -445,7 +445,7 @@ async def run_load(report: Report) -> None:
     async with services() as (gateway, ledger, signer, reason):
 
         def signed() -> dict[str, str]:
-            identity = Identity(
+            identity = Caller(
                 subject="operator:accountant",
                 roles=frozenset({"accountant"}),
                 office="back",

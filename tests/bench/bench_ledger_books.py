@@ -57,7 +57,7 @@ from shared_kernel.db import create_engine
 from shared_kernel.eventstore import EventStore, NewEvent, PostgresEventStore, StreamAppend
 from shared_kernel.identity import (
     IDENTITY_HEADER,
-    Identity,
+    Caller,
     IdentitySigner,
     ensure_keypair,
     key_id_of,
@@ -256,7 +256,7 @@ async def trial_balance_over_http(url: str) -> list[float]:
             run_expiry_sweeper=False,
         )
         app = create_app(settings)
-        identity = Identity("user:bench", frozenset({"auditor"}), "none", "bench")
+        identity = Caller("user:bench", frozenset({"auditor"}), "none", "bench")
         headers = {IDENTITY_HEADER: signer.sign(identity, audience="ledger")}
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

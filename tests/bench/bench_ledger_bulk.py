@@ -26,7 +26,7 @@ from bench_http import Service, log_in, services
 from bench_ledger_books import drop_database
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import NewEvent, PostgresEventStore, StreamAppend
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentitySigner
 
 ENTRIES = 10_000
 ACCOUNTS = 20
@@ -253,5 +253,5 @@ async def run(report: Report) -> None:
 
 
 def signed(signer: IdentitySigner) -> dict[str, str]:
-    identity = Identity("operator:accountant", frozenset({"accountant"}), "back", "bench")
+    identity = Caller("operator:accountant", frozenset({"accountant"}), "back", "bench")
     return {IDENTITY_HEADER: signer.sign(identity, audience="ledger")}

@@ -86,10 +86,6 @@ class Caller:
         return Actor(subject=self.subject, office=self.office.value)
 
 
-# Deprecated: the earlier name of Caller (routes still import it; use Caller).
-Identity = Caller
-
-
 class IdentitySigner:
     def __init__(self, private_key_pem: bytes, key_id: str, *, ttl_seconds: int = 60) -> None:
         self._key = serialization.load_pem_private_key(private_key_pem, password=None)

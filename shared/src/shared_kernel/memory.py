@@ -11,7 +11,7 @@ Like PostgreSQL's position lock, a transaction that appends holds the database's
 until it ends, so versions are checked and positions allocated with no other append in between.
 
     backend = InMemoryBackend(codec)
-    result = await run_command(backend.make_uow, context, handler, command)
+    result = await CommandBus(backend.make_uow).execute(context, handler, command)
     assert backend.events()[-1].type == "ledger.AccountOpened.v1"
 """
 

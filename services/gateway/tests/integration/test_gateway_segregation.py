@@ -15,7 +15,7 @@ from gateway.domain.roles import office_of
 from shared_kernel.domain import DomainEvent
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import NewEvent, StreamAppend
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
 from shared_kernel.unit_of_work import sql_connection
 
 from .conftest import RunningGateway, StartGateway
@@ -135,7 +135,7 @@ async def test_an_operator_stored_breaking_the_rule_is_refused_until_an_admin_re
 
     # A token issued before the rule was complete is refused on every request.
     token = running.gateway.issue_access_token(
-        Identity("max", frozenset({"trader"}), "front", "old-login")
+        Caller("max", frozenset({"trader"}), "front", "old-login")
     )
     per_request = await running.client.get(
         "/ledger/v1/booking-requests", headers={"Authorization": f"Bearer {token}"}

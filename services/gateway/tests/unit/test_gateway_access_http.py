@@ -28,7 +28,7 @@ from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from shared_kernel.codec import EventCodec
 from shared_kernel.domain import Aggregate, DomainEvent
-from shared_kernel.identity import Identity, IdentityVerifier, ensure_keypair, key_id_of
+from shared_kernel.identity import Caller, IdentityVerifier, ensure_keypair, key_id_of
 
 from .conftest import InMemoryCallers
 
@@ -47,7 +47,7 @@ class Harness:
 
     def bearer(self, username: str) -> dict[str, str]:
         # The token's roles do not matter: the gateway acts on the operator's current roles.
-        identity = Identity(username, frozenset({"admin"}), "none", request_id="login")
+        identity = Caller(username, frozenset({"admin"}), "none", request_id="login")
         return {"Authorization": f"Bearer {self.gateway.issue_access_token(identity)}"}
 
     def audited(self) -> list[AuditRecord]:
@@ -55,9 +55,9 @@ class Harness:
         queue = self.gateway.audit.queue
         return [queue.get_nowait() for _ in range(queue.qsize())]
 
-    def forwarded_identity(self, request: httpx.Request) -> Identity:
+    def forwarded_identity(self, request: httpx.Request) -> Caller:
         verifier = IdentityVerifier({key_id_of(self.public_pem): self.public_pem}, "ledger")
-        return verifier.verify(request.headers.get("X-Backoffice-Identity"))
+        return verifier.verify(request.headers.get("X-Backoffice-Caller"))
 
 
 HarnessFactory = Callable[..., Awaitable[Harness]]

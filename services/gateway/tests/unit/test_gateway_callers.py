@@ -10,15 +10,15 @@ from gateway.adapters.api_keys import new_api_key
 from gateway.app.callers import CallerRejected
 from gateway.domain.api_keys import System
 from gateway.domain.operator import Operator
-from shared_kernel.identity import Identity
+from shared_kernel.identity import Caller
 
 from .conftest import Clock, InMemoryCallers
 
 pytestmark = pytest.mark.unit
 
 
-def token_of(subject: str, *roles: str) -> Identity:
-    return Identity(subject, frozenset(roles), "back", "login-request")
+def token_of(subject: str, *roles: str) -> Caller:
+    return Caller(subject, frozenset(roles), "back", "login-request")
 
 
 async def test_an_operator_acts_with_the_roles_held_now_not_those_in_the_token(
@@ -115,5 +115,5 @@ async def test_a_wrong_or_unknown_key_is_refused(callers: InMemoryCallers, damag
 async def test_a_bearer_token_of_a_system_is_refused(callers: InMemoryCallers) -> None:
     with pytest.raises(CallerRejected):
         await callers.confirm(
-            Identity("trading-system", frozenset({"trader"}), "front", "r", "system")
+            Caller("trading-system", frozenset({"trader"}), "front", "r", "system")
         )

@@ -22,7 +22,7 @@ from gateway.bootstrap import Gateway
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from shared_kernel.identity import (
-    Identity,
+    Caller,
     IdentitySigner,
     IdentityVerifier,
     ensure_keypair,
@@ -53,7 +53,7 @@ class TrustingCallers(Callers):
     def __init__(self) -> None:
         pass
 
-    async def confirm(self, identity: Identity) -> Identity:
+    async def confirm(self, identity: Caller) -> Caller:
         return identity
 
 
@@ -65,15 +65,15 @@ class Harness:
     public_pem: bytes
 
     def token(self, *roles: str, office: str = "back", subject: str = "ada") -> str:
-        identity = Identity(subject, frozenset(roles), office, request_id="login-request")
+        identity = Caller(subject, frozenset(roles), office, request_id="login-request")
         return self.gateway.issue_access_token(identity)
 
     def bearer(self, *roles: str, office: str = "back") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*roles, office=office)}"}
 
-    def forwarded_identity(self, request: httpx.Request) -> Identity:
+    def forwarded_identity(self, request: httpx.Request) -> Caller:
         verifier = IdentityVerifier({key_id_of(self.public_pem): self.public_pem}, "ledger")
-        return verifier.verify(request.headers.get("X-Backoffice-Identity"))
+        return verifier.verify(request.headers.get("X-Backoffice-Caller"))
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ async def test_without_a_token_the_caller_is_asked_to_log_in(harness: Harness) -
 async def test_forged_expired_and_misdirected_tokens_are_refused(harness: Harness) -> None:
     key = harness.gateway.settings.identity_private_key_file.read_bytes()
     kid = key_id_of(harness.public_pem)
-    identity = Identity("ada", frozenset({"accountant"}), "back", "r")
+    identity = Caller("ada", frozenset({"accountant"}), "back", "r")
     expired = IdentitySigner(key, kid, ttl_seconds=-5).sign(identity, audience="gateway")
     for_ledger = IdentitySigner(key, kid).sign(identity, audience="ledger")
     tampered = harness.token("accountant")[:-4] + "AAAA"
@@ -178,11 +178,11 @@ async def test_only_the_listed_client_headers_pass_and_backoffice_headers_are_dr
     harness: Harness,
 ) -> None:
     forged = harness.gateway.forwarded_identities.sign(
-        Identity("mallory", frozenset({"controller"}), "back", "r"), audience="ledger"
+        Caller("mallory", frozenset({"controller"}), "back", "r"), audience="ledger"
     )
     headers = {
         **harness.bearer("accountant"),
-        "X-Backoffice-Identity": forged,
+        "X-Backoffice-Caller": forged,
         "X-Backoffice-Actor": "system:ledger",
         "Idempotency-Key": "key-1",
         "If-Match": '"3"',

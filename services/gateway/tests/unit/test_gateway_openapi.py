@@ -22,7 +22,7 @@ from gateway.bootstrap import Gateway
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 from pydantic import BaseModel
-from shared_kernel.identity import Identity, ensure_keypair
+from shared_kernel.identity import Caller, ensure_keypair
 
 POLICY = """
 [routes.ledger]
@@ -76,7 +76,7 @@ class TrustingCallers(Callers):
     def __init__(self) -> None:
         pass
 
-    async def confirm(self, identity: Identity) -> Identity:
+    async def confirm(self, identity: Caller) -> Caller:
         return identity
 
 
@@ -99,7 +99,7 @@ class Harness:
     service: FakeService
 
     def bearer(self, *roles: str) -> dict[str, str]:
-        token = self.gateway.issue_access_token(Identity("ada", frozenset(roles), "back", "r"))
+        token = self.gateway.issue_access_token(Caller("ada", frozenset(roles), "back", "r"))
         return {"Authorization": f"Bearer {token}"}
 
 

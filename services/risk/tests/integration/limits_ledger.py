@@ -19,7 +19,7 @@ from ledger.bootstrap import LedgerSettings
 from ledger.main import create_app as create_ledger_app
 from shared_kernel import schema
 from shared_kernel.db import create_engine
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentitySigner
 from shared_kernel.migrations import upgrade
 from shared_kernel.testing import CreateDatabase
 
@@ -50,7 +50,7 @@ class LedgerCaller:
     def __call__(
         self, role: str, office: str = "back", subject: str | None = None
     ) -> dict[str, str]:
-        identity = Identity(
+        identity = Caller(
             subject=subject or f"user:{role}",
             roles=frozenset({role}),
             office=office,

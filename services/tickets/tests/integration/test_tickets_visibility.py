@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from shared_kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentitySigner
 from shared_kernel.testing import Headers
 
 from .tickets_api import open_ticket, post, read
@@ -38,7 +38,7 @@ async def test_a_front_office_caller_sees_only_their_own_whatever_else_they_hold
     """An identity of the front office that also holds a full-reading role (which the
     gateway refuses to issue) still reads only its own tickets, without internal notes."""
     agent = as_role("it-support")
-    ava = Identity("user:ava", frozenset({"trader", "auditor"}), "front", str(uuid.uuid4()))
+    ava = Caller("user:ava", frozenset({"trader", "auditor"}), "front", str(uuid.uuid4()))
     front_auditor = {IDENTITY_HEADER: identity_signer.sign(ava, audience="tickets")}
     own = await open_ticket(
         tickets_client, as_role("trader", "front", subject="user:ava"), title="Mine"

@@ -16,7 +16,8 @@ from uuid import NAMESPACE_URL, uuid5
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared_kernel.eventstore import new_event_id
-from shared_kernel.identity import Identity, require_any_role
+from shared_kernel.identity import Caller as SignedCaller
+from shared_kernel.identity import require_any_role
 
 from risk.api.dependencies import (
     KRI_READERS,
@@ -213,7 +214,7 @@ def _written(result: Any) -> Written:
     )
 
 
-def generated_id(caller: Identity, idempotency_key: str | None, what: str) -> str:
+def generated_id(caller: SignedCaller, idempotency_key: str | None, what: str) -> str:
     """The id of a new measurement or change request. A retry with the same Idempotency-Key
     names the same one (the stored first answer holds no such id, so it derives from the key)."""
     if idempotency_key is None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from shared_kernel.identity import Identity, require_any_role
+from shared_kernel.identity import Caller as SignedCaller
+from shared_kernel.identity import require_any_role
 
 from tickets.api.dependencies import (
     AGENTS,
@@ -103,7 +104,7 @@ async def list_tickets(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-async def _visible_ticket(service: Tickets, caller: Identity, ticket_id: str) -> dict[str, Any]:
+async def _visible_ticket(service: Tickets, caller: SignedCaller, ticket_id: str) -> dict[str, Any]:
     """The ticket if the caller may see it; 404 otherwise (a stranger's ticket is not
     revealed to exist)."""
     require_any_role(caller, READERS, "reading a ticket")
