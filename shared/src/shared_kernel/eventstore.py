@@ -200,6 +200,12 @@ class EventStore(ABC, Generic[Conn]):
         """The newest event of a stream (its ``stream_version`` is the stream's version)."""
 
     @abstractmethod
+    async def stream_ids(
+        self, conn: Conn, stream_type: str, *, after: str | None, limit: int
+    ) -> list[str]:
+        """Up to ``limit`` ids of the streams of ``stream_type``, in id order, after ``after``."""
+
+    @abstractmethod
     async def read_after(self, conn: Conn, position: int, limit: int) -> list[EventEnvelope]:
         """Up to ``limit`` events after ``position``, in position order."""
 
@@ -329,6 +335,20 @@ class PostgresEventStore(EventStore[AsyncConnection]):
             .first()
         )
         return None if row is None else self._envelope(row)
+
+    async def stream_ids(
+        self, conn: AsyncConnection, stream_type: str, *, after: str | None, limit: int
+    ) -> list[str]:
+        # Each stream has exactly one event at version 1: one row per stream, by the index.
+        query = (
+            sa.select(events.c.stream_id)
+            .where(events.c.stream_type == stream_type, events.c.stream_version == 1)
+            .order_by(events.c.stream_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(events.c.stream_id > after)
+        return [str(stream_id) for stream_id in (await conn.execute(query)).scalars()]
 
     async def read_after(
         self, conn: AsyncConnection, position: int, limit: int

@@ -170,6 +170,18 @@ class InMemoryEventStore(EventStore[MemoryTransaction]):
         stream = await self.read_stream(conn, stream_id)
         return stream[-1] if stream else None
 
+    async def stream_ids(
+        self, conn: MemoryTransaction, stream_type: str, *, after: str | None, limit: int
+    ) -> list[str]:
+        found = sorted(
+            e.subject
+            for e in conn.visible_events()
+            if e.stream_type == stream_type
+            and e.stream_version == 1
+            and (after is None or e.subject > after)
+        )
+        return found[:limit]
+
     async def read_after(
         self, conn: MemoryTransaction, position: int, limit: int
     ) -> list[EventEnvelope]:

@@ -211,6 +211,15 @@ class UnitOfWork(ABC):
                 self.add(loaded[stream_id])
         return loaded
 
+    async def stream_ids(
+        self, cls: type[Aggregate], *, after: str | None = None, limit: int
+    ) -> list[str]:
+        """Up to ``limit`` ids of the aggregates of ``cls``, in id order, after ``after`` (a
+        page of them; loaded with ``find``/``find_many`` when needed)."""
+        return await self.store.stream_ids(
+            self.transaction, cls.stream_type, after=after, limit=limit
+        )
+
     async def find_latest(self, cls: type[A], stream_id: str) -> A:
         """The aggregate folded from its stream's last event only, at the stream's version (a
         new aggregate when the stream is empty), tracked: for aggregates whose every event

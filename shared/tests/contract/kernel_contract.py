@@ -349,6 +349,22 @@ class KernelContract:
             fresh = await uow.find_latest(RoundRobin, f"turns-{uuid4()}")
             assert (fresh.turns, fresh.version) == (0, 0)
 
+    async def test_stream_ids_page_through_the_streams_of_one_type_in_id_order(
+        self, make_uow: MakeUnitOfWork
+    ) -> None:
+        prefix = new_id()
+        for suffix in ("c", "a", "b"):
+            await count(make_uow, f"{prefix}-{suffix}", 1, 2)  # two events: listed once
+        async with make_uow(context()) as uow:
+            turns = await uow.find_latest(RoundRobin, f"{prefix}-a0")  # another type
+            turns.take("anna")
+            await uow.commit()
+        async with make_uow(context()) as uow:
+            first = await uow.stream_ids(Counter, after=prefix, limit=2)
+            rest = await uow.stream_ids(Counter, after=first[-1], limit=2)
+        assert first == [f"{prefix}-a", f"{prefix}-b"]
+        assert rest[0] == f"{prefix}-c"
+
     async def test_a_lock_is_held_until_the_transaction_ends(
         self, make_uow: MakeUnitOfWork
     ) -> None:

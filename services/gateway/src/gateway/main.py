@@ -41,7 +41,7 @@ def create_app(
         try:
             await gateway.runtime.start()
             assert gateway.runtime.producer is not None
-            gateway.audit.start(gateway.runtime.producer)
+            gateway.audit.start(gateway.runtime.producer, gateway.runtime.supervisor)
             async with gateway.upstream_client() as http:
                 gateway.connect(http)
                 # Refuses to start when the policy misses a route of a service.

@@ -269,3 +269,24 @@ async def test_a_key_revoked_in_one_gateway_process_is_refused_by_another_within
 
     assert revoked.status_code == 200
     assert status == 401 and elapsed < 1.5
+
+
+async def test_systems_are_listed_by_name_a_page_at_a_time(running: RunningGateway) -> None:
+    admin = await running.admin()
+    for name in ("payroll", "crm", "monitor"):
+        registered = await running.client.post(
+            "/admin/v1/systems",
+            json={"name": name, "display_name": name.title(), "roles": ["auditor"]},
+            headers=admin,
+        )
+        assert registered.status_code == 201, registered.text
+
+    first = await running.client.get("/admin/v1/systems?limit=2", headers=admin)
+    cursor = first.json()["next_cursor"]
+    rest = await running.client.get(f"/admin/v1/systems?limit=2&cursor={cursor}", headers=admin)
+
+    assert [s["name"] for s in first.json()["items"]] == ["crm", "monitor"]
+    assert cursor == "monitor"
+    assert [s["name"] for s in rest.json()["items"]] == ["payroll"]
+    assert rest.json()["next_cursor"] is None
+    assert rest.json()["items"][0]["display_name"] == "Payroll"

@@ -29,6 +29,7 @@ from gateway.settings import GatewaySettings
 from shared_kernel.codec import EventCodec
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.identity import Caller, IdentityVerifier, ensure_keypair, key_id_of
+from shared_kernel.supervisor import Supervisor
 
 from .conftest import InMemoryCallers
 
@@ -57,7 +58,7 @@ class Harness:
 
     def forwarded_identity(self, request: httpx.Request) -> Caller:
         verifier = IdentityVerifier({key_id_of(self.public_pem): self.public_pem}, "ledger")
-        return verifier.verify(request.headers.get("X-Backoffice-Caller"))
+        return verifier.verify(request.headers.get("X-Backoffice-Identity"))
 
 
 HarnessFactory = Callable[..., Awaitable[Harness]]
@@ -321,7 +322,7 @@ async def test_the_audit_log_publishes_cloudevents_keyed_by_who_and_flushes_on_s
         log.record(record)
     producer = FakeProducer()
 
-    log.start(producer)
+    log.start(producer, Supervisor("gateway"))
     await log.stop()
 
     [(topic, key, value)] = producer.sent

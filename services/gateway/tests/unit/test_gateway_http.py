@@ -73,7 +73,7 @@ class Harness:
 
     def forwarded_identity(self, request: httpx.Request) -> Caller:
         verifier = IdentityVerifier({key_id_of(self.public_pem): self.public_pem}, "ledger")
-        return verifier.verify(request.headers.get("X-Backoffice-Caller"))
+        return verifier.verify(request.headers.get("X-Backoffice-Identity"))
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ async def test_only_the_listed_client_headers_pass_and_backoffice_headers_are_dr
     )
     headers = {
         **harness.bearer("accountant"),
-        "X-Backoffice-Caller": forged,
+        "X-Backoffice-Identity": forged,
         "X-Backoffice-Actor": "system:ledger",
         "Idempotency-Key": "key-1",
         "If-Match": '"3"',

@@ -15,10 +15,9 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from shared_kernel.schema import events
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.domain.api_keys import KEY_PREFIX, system_stream_id
+from gateway.domain.api_keys import KEY_PREFIX
 
 metadata = sa.MetaData()
 
@@ -78,18 +77,3 @@ class ApiKeyStore:
             )
         ).first()
         return StoredKey(row.system, row.key_hash) if row else None
-
-
-async def system_names(conn: AsyncConnection, after: str | None, limit: int) -> list[str]:
-    """Registered system names in order, after ``after``, read from the event store: each
-    system stream starts with exactly one ``SystemRegistered`` at version 1."""
-    query = (
-        sa.select(events.c.stream_id)
-        .where(events.c.stream_type == "system", events.c.stream_version == 1)
-        .order_by(events.c.stream_id)
-        .limit(limit)
-    )
-    if after is not None:
-        query = query.where(events.c.stream_id > system_stream_id(after))
-    rows = await conn.execute(query)
-    return [str(stream_id).removeprefix("system:") for stream_id in rows.scalars()]

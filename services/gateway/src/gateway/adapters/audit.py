@@ -29,6 +29,7 @@ from uuid import UUID
 from aiokafka import AIOKafkaProducer
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.identity import Caller
+from shared_kernel.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +177,11 @@ class AuditLog:
                 record.decision,
             )
 
-    def start(self, producer: AIOKafkaProducer) -> None:
-        self._task = asyncio.create_task(self._drain(producer), name="gateway audit")
-        self._task.add_done_callback(_log_crash)
+    def start(self, producer: AIOKafkaProducer, supervisor: Supervisor) -> None:
+        """Publish the queue under the service's ``supervisor``: a crash of the publisher is
+        logged and it is started again (meanwhile the queue fills and the gateway fails
+        closed)."""
+        self._task = supervisor.spawn("audit publisher", lambda: self._drain(producer))
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Give the queue ``timeout`` seconds to drain, then stop; what is left is lost."""
@@ -233,9 +236,3 @@ class AuditLog:
                 log.error("publishing %d audit records failed; retrying", len(pending))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-
-
-def _log_crash(task: asyncio.Task[None]) -> None:
-    # The queue then fills up and the gateway refuses requests: loud, and fail closed.
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the audit publisher stopped: %r", task.exception())

@@ -22,7 +22,7 @@ from shared_kernel.unit_of_work import (
     sql_connection,
 )
 
-from gateway.adapters.api_keys import ApiKeyStore, system_names
+from gateway.adapters.api_keys import ApiKeyStore
 from gateway.adapters.credentials import CredentialStore
 from gateway.adapters.passwords import Passwords
 from gateway.app import api_keys, operators
@@ -181,11 +181,12 @@ class Administration:
 
     async def systems(self, after: str | None, limit: int) -> Page[SystemView]:
         async with self._make_uow(READER) as uow:
-            names = await system_names(sql_connection(uow), after, limit + 1)
-            ids = [system_stream_id(name) for name in names[:limit]]
-            found = await uow.find_many(System, ids)
-        items = [SystemView.of(found[i]) for i in ids if i in found]
-        return Page(items, names[limit - 1] if len(names) > limit else None)
+            start = None if after is None else system_stream_id(after)
+            ids = await uow.stream_ids(System, after=start, limit=limit + 1)
+            found = await uow.find_many(System, ids[:limit])
+        items = [SystemView.of(found[i]) for i in ids[:limit] if i in found]
+        cursor = ids[limit - 1].removeprefix("system:") if len(ids) > limit else None
+        return Page(items, cursor)
 
     async def api_keys(self, system: str) -> list[ApiKeyView]:
         """The keys of a system, oldest first: ids and dates, never a key's text or hash."""
