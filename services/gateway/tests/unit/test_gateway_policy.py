@@ -116,7 +116,6 @@ def test_the_shipped_policy_keeps_traders_out_of_the_journal() -> None:
     )
 
 
-
 @pytest.mark.parametrize("role", ["trader", "customer-service", "risk-officer", "auditor"])
 def test_the_shipped_policy_lets_only_the_back_office_bookkeepers_rename_an_account(
     role: str,
