@@ -116,6 +116,18 @@ def test_the_shipped_policy_keeps_traders_out_of_the_journal() -> None:
     )
 
 
+@pytest.mark.parametrize("role", ["trader", "customer-service", "risk-officer", "auditor"])
+def test_the_shipped_policy_lets_only_the_back_office_bookkeepers_rename_an_account(
+    role: str,
+) -> None:
+    shipped = load_policy(Path(gateway.__file__).parent / "policy.toml")
+
+    with pytest.raises(PermissionDenied):
+        shipped.authorize("ledger", "PUT", "/v1/accounts/7/name", roles(role), person=True)
+    for bookkeeper in ("accountant", "controller"):
+        shipped.authorize("ledger", "PUT", "/v1/accounts/7/name", roles(bookkeeper), person=True)
+
+
 APPROVAL = "POST /v1/requests/{request_id}/approval"
 
 

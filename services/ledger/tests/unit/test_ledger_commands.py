@@ -10,13 +10,14 @@ from ledger.app.commands import (
     LedgerCommands,
     OpenAccount,
     PostJournalEntry,
+    RenameAccount,
     ReverseJournalEntry,
     account_id_for,
 )
 from ledger.bootstrap import ledger_codec
-from ledger.domain import EntryDetails, LineInput
-from shared_kernel.commands import CommandBus
-from shared_kernel.errors import DomainError
+from ledger.domain import AccountRenamed, EntryDetails, LineInput
+from shared_kernel.commands import CommandBus, PreconditionFailed
+from shared_kernel.errors import DomainError, NotFound
 from shared_kernel.identity import Caller
 from shared_kernel.memory import InMemoryBackend
 from shared_kernel.roles import Role
@@ -108,3 +109,36 @@ async def test_an_entry_is_reversed_once() -> None:
     assert refused.value.code == "EntryAlreadyReversed"
     types = [e.event_type for e in backend.events(posted.aggregate_id)]
     assert types == ["ledger.JournalEntryPosted", "ledger.JournalEntryReversed"]
+
+
+async def test_a_rename_is_stored_with_who_and_why_and_a_stale_version_stores_nothing() -> None:
+    commands, bus, backend = await ledger_with_accounts()
+    bank = account_id_for("1200")
+    stale = RenameAccount(bank, "Bank Sparkasse", "merger", expected_version=7)
+
+    with pytest.raises(PreconditionFailed) as refused:
+        await bus.execute(anna(), commands.rename_account, stale)
+    assert (refused.value.status, refused.value.field) == (412, "If-Match")
+    current = RenameAccount(bank, "Bank Sparkasse", "merger", expected_version=1)
+    renamed = await bus.execute(anna(), commands.rename_account, current)
+
+    stored = backend.events(bank)
+    assert [e.event_type for e in stored] == ["ledger.AccountOpened", "ledger.AccountRenamed"]
+    assert (renamed.aggregate_id, renamed.version, renamed.position) == (
+        bank,
+        2,
+        stored[-1].position,
+    )
+    event = CODEC.decode_envelope(stored[-1])
+    assert event == AccountRenamed(bank, "Bank Sparkasse", "user:anna", "merger")
+
+
+async def test_renaming_an_unknown_account_is_not_found_naming_the_account() -> None:
+    commands, bus, backend = await ledger_with_accounts()
+    before = len(backend.events())
+
+    with pytest.raises(NotFound) as refused:
+        await bus.execute(anna(), commands.rename_account, RenameAccount("nope", "X", "why"))
+
+    assert refused.value.field == "account_id"
+    assert len(backend.events()) == before

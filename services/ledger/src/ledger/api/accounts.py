@@ -25,10 +25,11 @@ from ledger.api.schemas import (
     IsoDate,
     LinePage,
     OpenAccountBody,
+    RenameAccountBody,
     Statement,
     Written,
 )
-from ledger.app.commands import CloseAccount, OpenAccount
+from ledger.app.commands import CloseAccount, OpenAccount, RenameAccount
 from ledger.app.queries import MAX_PAGE
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -66,6 +67,20 @@ async def close_account_route(
     """Close the account: nothing may be booked on it afterwards."""
     command = CloseAccount(account_id, body.reason, expected_version=cmd.expected_version)
     return await cmd.written(ledger.commands.close_account, command)
+
+
+@router.put("/{account_id}/name", response_model=Written)
+async def rename_account_route(
+    account_id: AccountId,
+    body: RenameAccountBody,
+    ledger: LedgerDep,
+    cmd: Annotated[
+        CommandCall, Depends(command_call(BOOKKEEPERS, "renaming an account", if_match=True))
+    ],
+) -> Any:
+    """Give the account a new name; its code, type and currency stay."""
+    command = RenameAccount(account_id, body.name, body.reason, cmd.expected_version)
+    return await cmd.written(ledger.commands.rename_account, command)
 
 
 @router.get("", response_model=AccountPage, dependencies=[Consistent])

@@ -37,9 +37,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+AccountName = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
+
+
 class OpenAccountBody(Body):
     code: Code
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
+    name: AccountName
     account_type: Literal["asset", "liability", "equity", "revenue", "expense"]
     currency: CurrencyCode
     balance_constraint: Annotated[
@@ -58,6 +61,11 @@ class OpenAccountBody(Body):
 
 
 class CloseAccountBody(Body):
+    reason: Text
+
+
+class RenameAccountBody(Body):
+    name: AccountName
     reason: Text
 
 

@@ -69,6 +69,14 @@ class CloseAccount:
 
 
 @dataclass(frozen=True)
+class RenameAccount:
+    account_id: str
+    name: str
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class PostJournalEntry:
     details: EntryDetails
     lines: tuple[LineInput, ...]
@@ -144,11 +152,14 @@ class LedgerCommands:
 
     async def close_account(self, command: CloseAccount, uow: UnitOfWork) -> CommandResult:
         async with uow:
-            account = await uow.find(Account, command.account_id)
-            if account is None:
-                raise NotFound(f"account {command.account_id} does not exist", field="account_id")
-            check_version(account.version, command.expected_version, f"account {account.code}")
+            account = await _get_account(uow, command.account_id, command.expected_version)
             account.close(uow.context.actor.subject, command.reason)
+            return await uow.commit(account)
+
+    async def rename_account(self, command: RenameAccount, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            account = await _get_account(uow, command.account_id, command.expected_version)
+            account.rename(command.name, uow.context.actor.subject, command.reason)
             return await uow.commit(account)
 
     async def post_journal_entry(self, command: PostJournalEntry, uow: UnitOfWork) -> CommandResult:
@@ -289,6 +300,16 @@ async def _release_voucher(uow: UnitOfWork, request: BookingRequest, outcome: st
     """A request that ends without an entry frees the voucher number it reserved."""
     assert request.details is not None
     (await load_voucher(uow, request.details)).release(request.id, outcome)
+
+
+async def _get_account(uow: UnitOfWork, account_id: str, expected_version: int | None) -> Account:
+    """The account (404 naming ``account_id`` when there is none), at the version the client
+    decided on (412 otherwise)."""
+    account = await uow.find(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist", field="account_id")
+    check_version(account.version, expected_version, f"account {account.code}")
+    return account
 
 
 async def _get_request(uow: UnitOfWork, command: DecideBookingRequest) -> BookingRequest:

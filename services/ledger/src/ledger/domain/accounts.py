@@ -22,6 +22,7 @@ from ledger.domain.events import (
     AccountFundsReserved,
     AccountOpened,
     AccountPostingRecorded,
+    AccountRenamed,
     AccountReservationReleased,
 )
 from ledger.domain.money import MAX_AMOUNT, Currency
@@ -184,6 +185,25 @@ class Account(Aggregate):
             )
         self._record(AccountClosed(self.id, closed_by, reason.strip() or "closed"))
 
+    def rename(self, name: str, renamed_by: str, reason: str) -> None:
+        """Give the account a new name (code, type and currency stay); refused for a blank or
+        too long name, on a closed account (409, as closing it again), and when the name is
+        already the account's (409, nothing would change: as a KRI's unchanged details)."""
+        name = _check_name(name)
+        if self.closed:
+            raise Conflict(
+                f"Account {self.code} is closed; its name stays as it was.",
+                field="account_id",
+                code="AccountClosed",
+            )
+        if name == self.name:
+            raise Conflict(
+                f"Account {self.code} is already named {name!r}; nothing changes.",
+                field="name",
+                code="AccountNameUnchanged",
+            )
+        self._record(AccountRenamed(self.id, name, renamed_by, reason.strip() or "renamed"))
+
     def ensure_bookable(self, *, field: str) -> None:
         """Refuse a booking on a closed account."""
         if self.closed:
@@ -295,6 +315,8 @@ class Account(Aggregate):
                 self.parent_code = event.parent_code
                 self.constraint = BalanceConstraint(event.balance_constraint)
                 self.credit_limit = event.credit_limit
+            case AccountRenamed():
+                self.name = event.name
             case AccountClosed():
                 self.closed = True
             case AccountPostingRecorded():

@@ -51,6 +51,20 @@ class AccountClosed(DomainEvent):
 
 
 @dataclass(frozen=True)
+class AccountRenamed(DomainEvent):
+    """An account got a new name; its code, type and currency stay. ``reason`` says why
+    (master data changes are traceable like everything else in the books)."""
+
+    event_type: ClassVar[str] = "ledger.AccountRenamed"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    name: str
+    renamed_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class AccountPostingRecorded(DomainEvent):
     """A posted entry moved a constrained account by these amounts (minor units).
 
@@ -256,6 +270,7 @@ class VoucherNumberReleased(DomainEvent):
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     AccountOpened,
     AccountClosed,
+    AccountRenamed,
     AccountPostingRecorded,
     AccountFundsReserved,
     AccountReservationReleased,

@@ -55,6 +55,7 @@ class LedgerView(TypedProjection):
     reads = (
         ev.AccountOpened,
         ev.AccountClosed,
+        ev.AccountRenamed,
         ev.AccountPostingRecorded,
         ev.AccountFundsReserved,
         ev.AccountReservationReleased,
@@ -85,6 +86,8 @@ class _Batch:
 
     opened: list[dict[str, Any]] = field(default_factory=list)
     closed: list[dict[str, Any]] = field(default_factory=list)
+    # account id -> its latest name in the batch (a stream's events come in order)
+    renamed: dict[str, str] = field(default_factory=dict)
     account_versions: dict[str, int] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
@@ -162,6 +165,13 @@ class _Batch:
                 .values(closed_at=sa.bindparam("b_closed_at"), closed_by=sa.bindparam("b_by")),
                 self.closed,
             )
+        if self.renamed:
+            await conn.execute(
+                accounts.update()
+                .where(accounts.c.account_id == sa.bindparam("b_account_id"))
+                .values(name=sa.bindparam("b_name")),
+                [{"b_account_id": a, "b_name": n} for a, n in sorted(self.renamed.items())],
+            )
         if self.account_versions:
             await conn.execute(
                 accounts.update()
@@ -236,6 +246,11 @@ def _account_closed(batch: _Batch, envelope: EventEnvelope, event: ev.AccountClo
     batch.closed.append(
         {"b_account_id": envelope.subject, "b_closed_at": envelope.time, "b_by": event.closed_by}
     )
+    _account_changed(batch, envelope, event)
+
+
+def _account_renamed(batch: _Batch, envelope: EventEnvelope, event: ev.AccountRenamed) -> None:
+    batch.renamed[envelope.subject] = event.name
     _account_changed(batch, envelope, event)
 
 
@@ -395,6 +410,8 @@ def _collect(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None
             _account_opened(batch, envelope, event)
         case ev.AccountClosed():
             _account_closed(batch, envelope, event)
+        case ev.AccountRenamed():
+            _account_renamed(batch, envelope, event)
         case (
             ev.AccountPostingRecorded()
             | ev.AccountFundsReserved()
