@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -37,6 +37,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy.exc import DBAPIError
 
 from shared_kernel.codec import EventCodec, MalformedEvent, RecordedEvent
+from shared_kernel.commands import MakeUnitOfWork
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.identity import Caller
@@ -74,9 +75,6 @@ class InboxHandler(ABC):
 
     @abstractmethod
     async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None: ...
-
-
-MakeUnitOfWork = Callable[[CommandContext], UnitOfWork]
 
 
 @dataclass(frozen=True)

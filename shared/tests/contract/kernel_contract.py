@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import uuid4
 
 import pytest
 from shared_kernel.codec import EventCodec
+from shared_kernel.commands import MakeUnitOfWork
 from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import NewEvent, StreamAppend
@@ -25,7 +25,6 @@ from shared_kernel.unit_of_work import (
     DuplicateRequest,
     Idempotency,
     IdempotencyKeyReused,
-    UnitOfWork,
 )
 
 
@@ -78,7 +77,6 @@ class RoundRobin(Aggregate):
 
 
 CODEC = EventCodec([Counted, TurnTaken])
-MakeUnitOfWork = Callable[[CommandContext], UnitOfWork]
 
 
 def context(key: str | None = None, request: str = "r1", who: str = "user:anna") -> CommandContext:

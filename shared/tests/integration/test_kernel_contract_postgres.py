@@ -4,8 +4,9 @@ test in a fresh database."""
 from __future__ import annotations
 
 import pytest
-from kernel_contract import CODEC, KernelContract, MakeUnitOfWork
+from kernel_contract import CODEC, KernelContract
 from shared_kernel import schema
+from shared_kernel.commands import MakeUnitOfWork
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncEngine

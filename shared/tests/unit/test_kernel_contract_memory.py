@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kernel_contract import CODEC, KernelContract, MakeUnitOfWork
+from kernel_contract import CODEC, KernelContract
+from shared_kernel.commands import MakeUnitOfWork
 from shared_kernel.memory import InMemoryBackend
 
 pytestmark = pytest.mark.unit
