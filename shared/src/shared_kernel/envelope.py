@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from shared_kernel.domain import Cause
+
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 DATA_CONTENT_TYPE = "application/json"
@@ -64,6 +66,11 @@ class EventEnvelope:
     @property
     def version(self) -> int:
         return int(self.type.rsplit(".v", 1)[1])
+
+    @property
+    def cause(self) -> Cause:
+        """What an event this one causes carries: this event's case, caused by this event."""
+        return Cause(self.correlation_id, str(self.id))
 
     def to_cloudevent(self) -> dict[str, Any]:
         return {**self.attributes(), "data": self.data}

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from typing_extensions import TypeVar
 from uuid_utils import uuid7
 
+from shared_kernel.domain import Cause
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.schema import events
@@ -48,6 +49,8 @@ class NewEvent:
     event_type: str
     version: int
     data: dict[str, Any]
+    # The business case and cause of this event when not the command's own (``caused_by``).
+    cause: Cause | None = None
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,8 @@ def chain_events(
                 stream_type=append.stream_type,
                 stream_version=append.expected_version + offset,
                 position=position,
-                correlation_id=metadata.correlation_id,
-                causation_id=metadata.causation_id,
+                correlation_id=new.cause.correlation_id if new.cause else metadata.correlation_id,
+                causation_id=new.cause.causation_id if new.cause else metadata.causation_id,
                 actor=metadata.actor,
             )
             previous_hash = chain_hash(previous_hash, envelope)

@@ -97,6 +97,8 @@ class MemoryTransaction:
         db.hashes.extend(self.hashes)
         db.answers.update(self.answers)
         db.claims.update(self.claims)
+        # Published: reads after the commit see them once, in the database.
+        self.events, self.hashes, self.answers, self.claims = [], [], {}, set()
         self._end()
 
     def rollback(self) -> None:

@@ -18,7 +18,8 @@ under that key in the same transaction, so a retry can never run the command twi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -31,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from shared_kernel.codec import EventCodec
-from shared_kernel.domain import Aggregate
+from shared_kernel.domain import Aggregate, Cause, caused_by
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
@@ -126,6 +127,7 @@ class UnitOfWork(ABC):
         # tracked twice (its last read counts in ``ensure_current``).
         self._tracked: dict[int, Aggregate] = {}
         self._guards: list[Aggregate] = []
+        self._cases: dict[str, str] = {}  # stream id -> correlation id of its first event
 
     # -- what a backend supplies ---------------------------------------------------------------
 
@@ -206,6 +208,7 @@ class UnitOfWork(ABC):
         loaded: dict[str, A] = {}
         for stream_id, envelopes in streams.items():
             if envelopes and envelopes[0].stream_type == cls.stream_type:
+                self._cases[stream_id] = envelopes[0].correlation_id
                 history = [self.codec.decode_envelope(e) for e in envelopes]
                 loaded[stream_id] = cls.load(stream_id, history)
                 self.add(loaded[stream_id])
@@ -230,8 +233,24 @@ class UnitOfWork(ABC):
         else:
             aggregate = cls.load(stream_id, [self.codec.decode_envelope(last)])
             aggregate.version = last.stream_version
+            self._cases.setdefault(stream_id, last.correlation_id)
         self.add(aggregate)
         return aggregate
+
+    def case_of(self, aggregate: Aggregate) -> str | None:
+        """The business case (correlation id) an aggregate belongs to: that of the first event
+        of its stream (None for a new one, or one not loaded by this unit of work)."""
+        return self._cases.get(aggregate.id)
+
+    @contextmanager
+    def continuing_case(self, aggregate: Aggregate) -> Iterator[None]:
+        """Events recorded inside continue the case of ``aggregate`` (say approving a booking
+        request continues the case its submission started), caused by this command's request.
+        Without a known case, they carry the command's own correlation."""
+        case = self.case_of(aggregate)
+        cause = Cause(case, self.context.correlation_id) if case else None
+        with caused_by(cause):
+            yield
 
     def add(self, aggregate: Aggregate) -> None:
         """Track a new aggregate: its events are appended at ``commit``."""
@@ -265,8 +284,8 @@ class UnitOfWork(ABC):
                 stream_type=a.stream_type,
                 expected_version=a.version,
                 events=[
-                    NewEvent(e.event_type, e.version, self.codec.encode(e))
-                    for e in a.pending_events()
+                    NewEvent(e.event_type, e.version, self.codec.encode(e), cause)
+                    for e, cause in zip(a.pending_events(), a.pending_causes(), strict=True)
                 ],
             )
             for a in changed

@@ -16,7 +16,7 @@ from uuid import uuid4
 import pytest
 from shared_kernel.codec import EventCodec
 from shared_kernel.commands import MakeUnitOfWork
-from shared_kernel.domain import Aggregate, DomainEvent
+from shared_kernel.domain import Aggregate, Cause, DomainEvent, caused_by
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import NewEvent, StreamAppend
 from shared_kernel.identity import Caller
@@ -250,6 +250,61 @@ class KernelContract:
             result = await uow.commit()
         assert (result.aggregate_id, result.version) == (stream_id, 1)
         assert await totals(make_uow, stream_id) == {stream_id: (4, 1)}
+
+    # -- business cases: correlation and causation per event -------------------------------------
+
+    async def test_events_recorded_inside_caused_by_carry_that_case_and_cause(
+        self, make_uow: MakeUnitOfWork
+    ) -> None:
+        first, second = new_id(), new_id()
+        async with make_uow(context()) as uow:
+            a, b = Counter(first), Counter(second)
+            uow.add(a)
+            uow.add(b)
+            a.count(1)
+            with caused_by(Cause("case-1", "event-1")):
+                a.count(2)
+                with caused_by(Cause("case-2", "event-2")):
+                    b.count(3)
+            b.count(4)
+            b.restamp(lambda e: Cause("case-3", "event-3") if e == Counted(4) else None)
+            await uow.commit()
+            own = uow.context.correlation_id
+            streams = await uow.store.read_streams(uow.transaction, [first, second])
+        stamped = [
+            (e.data["by"], e.correlation_id, e.causation_id)
+            for e in streams[first] + streams[second]
+        ]
+        assert stamped == [
+            (1, own, own),
+            (2, "case-1", "event-1"),
+            (3, "case-2", "event-2"),
+            (4, "case-3", "event-3"),
+        ]
+
+    async def test_a_command_on_an_existing_aggregate_can_continue_its_case(
+        self, make_uow: MakeUnitOfWork
+    ) -> None:
+        stream_id = new_id()
+        started = context()
+        async with make_uow(started) as uow:
+            counter = Counter(stream_id)
+            uow.add(counter)
+            assert uow.case_of(counter) is None
+            counter.count(1)
+            await uow.commit()
+        later = context()
+        async with make_uow(later) as uow:
+            counter = await uow.get(Counter, stream_id)
+            assert uow.case_of(counter) == started.correlation_id
+            with uow.continuing_case(counter):
+                counter.count(2)
+            await uow.commit()
+            stored = (await uow.store.read_streams(uow.transaction, [stream_id]))[stream_id]
+        assert [(e.correlation_id, e.causation_id) for e in stored] == [
+            (started.correlation_id, started.correlation_id),
+            (started.correlation_id, later.correlation_id),
+        ]
 
     async def test_tracking_many_new_aggregates_takes_linear_time(
         self, make_uow: MakeUnitOfWork
