@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
                                           ledger-books tickets tickets-queue risk
-                                          risk-exposure] [--profile]
+                                          risk-exposure clearance] [--profile]
 
 Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and Kafka (``KAFKA_BOOTSTRAP_SERVERS``);
 ``deploy/bench.sh`` starts throw-away ones on bench ports. A benchmark that fails is reported
@@ -41,6 +41,7 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
         "bench_risk_exposure",
         240,
     ),
+    "clearance": ("12. deal clearance: submission -> cleared", "bench_clearance", 240),
 }
 
 

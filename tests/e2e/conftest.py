@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -42,10 +43,27 @@ class System:
     service_urls: dict[str, str]
     kafka_bootstrap: str
     topic_namespace: str
+    # The running processes by name, and how to start one again (for the fault tests).
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     @property
     def ledger_url(self) -> str:
         return self.service_urls["ledger"]
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one service: SIGTERM (a clean stop) or SIGKILL (no clean-up of any kind)."""
+        proc = self.processes[name]
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    async def start(self, name: str) -> None:
+        """Start a stopped service again, on its port, and wait until it is healthy."""
+        args, env = self.commands[name]
+        proc = subprocess.Popen(args, cwd=ROOT, env=env)  # noqa: ASYNC220 - a server
+        self.processes[name] = proc
+        url = self.gateway_url if name == "gateway" else self.service_urls[name]
+        await _wait_healthy(url, proc)
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
@@ -145,39 +163,45 @@ async def running_system(
         *(asyncio.to_thread(_run, ["-m", name, "migrate"], env) for name, env in envs.items())
     )
     await asyncio.to_thread(_run, ["-m", "gateway", "seed-demo"], envs["gateway"])
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for name, port in ports.items():
-            proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running server, not awaited
-                [
-                    sys.executable,
-                    *(
-                        ["-m", name, "serve"]
-                        if name == "gateway"
-                        else ["-m", "uvicorn", "--factory", f"{name}.main:create_app"]
-                    ),  # the gateway serves itself: gateway/server.py
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=envs[name],
-            )
-            procs.append(proc)
-        for name, proc in zip(ports, procs, strict=True):
-            await _wait_healthy(urls[name], proc)
-        yield System(
-            gateway_url=urls["gateway"],
-            service_urls={name: urls[name] for name in SERVICES},
-            kafka_bootstrap=kafka_bootstrap,
-            topic_namespace=topic_namespace,
+    commands = {
+        name: (
+            [
+                sys.executable,
+                *(
+                    ["-m", name, "serve"]
+                    if name == "gateway"
+                    else ["-m", "uvicorn", "--factory", f"{name}.main:create_app"]
+                ),  # the gateway serves itself: gateway/server.py
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            envs[name],
         )
+        for name, port in ports.items()
+    }
+    up = System(
+        gateway_url=urls["gateway"],
+        service_urls={name: urls[name] for name in SERVICES},
+        kafka_bootstrap=kafka_bootstrap,
+        topic_namespace=topic_namespace,
+        commands=commands,
+    )
+    try:
+        for name, (args, env) in commands.items():
+            # A long-running server, not awaited.
+            up.processes[name] = subprocess.Popen(args, cwd=ROOT, env=env)  # noqa: ASYNC220
+        for name, proc in up.processes.items():
+            await _wait_healthy(urls[name], proc)
+        yield up
     finally:
+        procs = list(up.processes.values())
         for proc in procs:
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
         for proc in procs:
             try:
                 proc.wait(timeout=20)
