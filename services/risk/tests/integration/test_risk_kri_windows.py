@@ -77,11 +77,12 @@ async def test_window_kris_measure_on_each_event_fall_at_the_daily_roll_and_repl
     try:
         sla = {"clock": "resolution", "priority": 2, "target_seconds": 3600}
         rated = {"comment": "", "rated_by": "user:c", "queue_id": "q", "agent": "user:a"}
+        breaches = [
+            at(tickets, "SlaBreached", B + timedelta(minutes=n), due_at=B.isoformat(), **sla)
+            for n in range(3)
+        ]
         await tickets.publish(
-            *[
-                at(tickets, "SlaBreached", B + timedelta(minutes=n), due_at=B.isoformat(), **sla)
-                for n in range(3)
-            ],
+            *breaches,
             at(tickets, "TicketRated", B, rating=5, **rated),
             at(tickets, "TicketRated", B + timedelta(days=-5), rating=3, **rated),
             at(tickets, "TicketRated", B + timedelta(minutes=5), rating=2, **rated),
@@ -100,6 +101,10 @@ async def test_window_kris_measure_on_each_event_fall_at_the_daily_roll_and_repl
             await wait_until(lambda: measured(SLA, 3), "three breaches")
             await wait_until(lambda: measured(CSAT, 3), "three ratings")
             assert _now(await kri(SLA)) == (3.0, "red", 2.0, 3.0, "higher_is_worse")
+            # Each breach's measurement joins the breach's case, caused by the breach.
+            assert await measurement_causes(risk, SLA) == [
+                (b.correlation_id, str(b.id)) for b in breaches
+            ]
             # (5 + 3 + 2) / 3: the rating of 5 days before B is in B's window.
             assert _now(await kri(CSAT)) == (
                 pytest.approx(10 / 3),
@@ -167,6 +172,19 @@ async def test_window_kris_measure_on_each_event_fall_at_the_daily_roll_and_repl
             assert {p: await read(client, officer, p, await head(risk)) for p in paths} == answers
     finally:
         await producer.stop()
+
+
+async def measurement_causes(risk: Risk, kri_id: str) -> list[tuple[str, str]]:
+    async with risk.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(events.c.correlation_id, events.c.causation_id)
+            .where(
+                events.c.stream_id == f"kri:{kri_id}",
+                events.c.event_type == "risk.KriMeasurementRecorded",
+            )
+            .order_by(events.c.stream_version)
+        )
+        return [(str(c), str(k)) for c, k in rows]
 
 
 def _now(kri: dict[str, Any]) -> tuple[Any, ...]:

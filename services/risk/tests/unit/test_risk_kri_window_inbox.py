@@ -13,6 +13,8 @@ from uuid import uuid4
 import pytest
 from aiokafka import ConsumerRecord
 from risk.app.kri_commands import KriCommands, RollKriWindow
+from risk.app.kri_queries import KriQueries
+from risk.app.kri_window_roll import KriWindowRoll
 from risk.app.kri_windows import WindowKriInbox, customer_satisfaction_spec, sla_breaches_spec
 from risk.bootstrap import risk_codec
 from risk.domain.kri import kri_stream_id
@@ -227,3 +229,39 @@ async def test_an_event_after_a_roll_is_measured_no_earlier_than_the_roll() -> N
     await setup.feed(late)
     last = [e for e in setup.events(SLA) if isinstance(e, KriMeasurementRecorded)][-1]
     assert (last.value, last.measured_at, last.current) == (2.0, midnight, True)
+
+
+class StaleKriQueries(KriQueries):
+    """A read model that still lists the KRIs as measured before today's 00:00."""
+
+    def __init__(self, kri_ids: list[str]) -> None:
+        self.kri_ids = kri_ids
+
+    async def measured_before(self, kri_ids: list[str], at: datetime) -> list[str]:
+        return [k for k in self.kri_ids if k in kri_ids]
+
+
+async def test_the_roll_sweeper_records_one_reading_per_day_however_often_it_sweeps() -> None:
+    setup = Setup()
+    await setup.feed(breach(T0))
+    clock = [T0 + timedelta(days=31, hours=5)]
+    roll = KriWindowRoll(
+        setup.bus,
+        setup.commands,
+        StaleKriQueries([SLA_BREACHES.kri_id]),
+        lambda: clock[0],
+        interval_seconds=60,
+    )
+
+    assert await roll.sweep_once() == 1
+    assert await roll.sweep_once() == 0  # listed again by a stale read model: not due
+    clock[0] += timedelta(hours=12)  # the next day
+    assert await roll.sweep_once() == 1
+
+    assert setup.values(SLA) == [1.0, 0.0, 0.0]
+    rolled = [e for e in setup.backend.events(SLA) if e.event_type == "risk.KriMeasurementRecorded"]
+    assert [e.causation_id for e in rolled[1:]] == [
+        "kri-window-roll:sla-breaches-30d@2026-12-03",
+        "kri-window-roll:sla-breaches-30d@2026-12-04",
+    ]
+    assert rolled[1].actor == Actor("system:risk-kri-window-roll", "system")
