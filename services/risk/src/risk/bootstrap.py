@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -30,11 +31,14 @@ from risk.app.kri_stream import (
     define_stream_kri_at_start,
     open_critical_incidents_spec,
 )
+from risk.app.kri_window_roll import KriWindowRoll
+from risk.app.kri_windows import WindowKriInbox, customer_satisfaction_spec, sla_breaches_spec
 from risk.app.limits import LimitCommands
 from risk.app.limits_queries import LimitQueries
 from risk.app.register import RegisterCommands
 from risk.app.register_queries import RegisterQueries
 from risk.domain import ALL_EVENTS
+from risk.domain.kri_windows import CUSTOMER_SATISFACTION, SLA_BREACHES
 from risk.domain.register import RegisterRules
 from risk.domain.scoring import (
     DEFAULT_LEVEL_FLOORS,
@@ -76,6 +80,15 @@ class RiskSettings(ServiceSettings):
     kri_open_critical_incidents_amber: float = Field(default=1, allow_inf_nan=False)
     kri_open_critical_incidents_red: float = Field(default=3, allow_inf_nan=False)
     kri_stream_owner: str = "risk-office"
+    # ... and of the rolling-window KRIs "sla-breaches-30d" (higher is worse) and
+    # "customer-satisfaction-30d" (average rating 1..5, lower is worse).
+    kri_sla_breaches_amber: float = Field(default=5, allow_inf_nan=False)
+    kri_sla_breaches_red: float = Field(default=10, allow_inf_nan=False)
+    kri_customer_satisfaction_amber: float = Field(default=4.0, allow_inf_nan=False)
+    kri_customer_satisfaction_red: float = Field(default=3.0, allow_inf_nan=False)
+    # The daily window roll (00:00 UTC) is looked for this often.
+    run_kri_window_roll: bool = True
+    kri_window_roll_interval_seconds: float = Field(default=60.0, gt=0)
 
     def register_rules(self) -> RegisterRules:
         scores = tuple(tuple(row) for row in self.risk_matrix_scores or ()) or None
@@ -117,6 +130,7 @@ class Risk:
     # -- KRIs --
     kri_commands: KriCommands
     kri_queries: KriQueries
+    kri_window_roll: KriWindowRoll
     # -- limits --
     limits: LimitCommands
     limit_queries: LimitQueries
@@ -136,7 +150,17 @@ def bootstrap(
         settings.kri_open_critical_incidents_red,
         settings.kri_stream_owner,
     )
+    sla_breaches = sla_breaches_spec(
+        settings.kri_sla_breaches_amber, settings.kri_sla_breaches_red, settings.kri_stream_owner
+    )
+    satisfaction = customer_satisfaction_spec(
+        settings.kri_customer_satisfaction_amber,
+        settings.kri_customer_satisfaction_red,
+        settings.kri_stream_owner,
+    )
+    window_kris = [(SLA_BREACHES, sla_breaches), (CUSTOMER_SATISFACTION, satisfaction)]
     inboxes: list[InboxHandler] = [OpenCriticalIncidentsInbox(kri_spec, settings.topic_namespace)]
+    inboxes += [WindowKriInbox(rule, spec, settings.topic_namespace) for rule, spec in window_kris]
     inboxes.append(LedgerExposures(settings.topic_namespace))
     runtime = ServiceRuntime(SERVICE, settings, codec, projections, inboxes=inboxes)
     bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
@@ -158,6 +182,14 @@ def bootstrap(
     )
 
     kri_commands = KriCommands(clock)
+    kri_queries = KriQueries(runtime.read_models[kri_view.name])
+    kri_window_roll = KriWindowRoll(
+        bus,
+        kri_commands,
+        kri_queries,
+        clock,
+        interval_seconds=settings.kri_window_roll_interval_seconds,
+    )
     background: list[BackgroundTask] = []
     if settings.run_acceptance_sweeper:
         background.append(BackgroundTask("acceptance expiry", acceptance_sweeper.run))
@@ -167,6 +199,11 @@ def bootstrap(
             lambda: define_stream_kri_at_start(bus, kri_commands.define_stream_kri, kri_spec),
         )
     )
+    for _, spec in window_kris:
+        define = partial(define_stream_kri_at_start, bus, kri_commands.define_stream_kri, spec)
+        background.append(BackgroundTask(f"stream KRI definition {spec.kri_id}", define))
+    if settings.run_kri_window_roll:
+        background.append(BackgroundTask("KRI window roll", kri_window_roll.run))
 
     return Risk(
         settings=settings,
@@ -179,7 +216,8 @@ def bootstrap(
         register_queries=register_queries,
         acceptance_sweeper=acceptance_sweeper,
         kri_commands=kri_commands,
-        kri_queries=KriQueries(runtime.read_models[kri_view.name]),
+        kri_queries=kri_queries,
+        kri_window_roll=kri_window_roll,
         limits=LimitCommands(limit_queries.breach_limit, clock),
         limit_queries=limit_queries,
     )

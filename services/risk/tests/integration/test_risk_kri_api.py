@@ -376,7 +376,7 @@ async def test_the_rebuilt_kri_view_equals_the_live_one(
     rebuilt = await snapshot()
 
     assert rebuilt == live
-    assert len(live[0]["items"]) == 4  # and the stream-fed one
+    assert len(live[0]["items"]) == 6  # and the three stream-fed ones
     assert sorted(c[0]["state"] for _, c in live[1] if c) == ["approved", "pending", "rejected"]
 
 

@@ -71,7 +71,12 @@ class DefineKriBody(Body):
         Field(description="'measurement': posted by systems; 'stream': counted by the service"),
     ] = "measurement"
     stream_rule: Annotated[
-        Literal["tickets.open-critical-incidents"] | None,
+        Literal[
+            "tickets.open-critical-incidents",
+            "tickets.sla-breaches-30d",
+            "tickets.customer-satisfaction-30d",
+        ]
+        | None,
         Field(description="The stream rule of a stream-fed KRI"),
     ] = None
     owner: Text
@@ -157,9 +162,9 @@ class KriPage(BaseModel):
 
 class MeasurementView(BaseModel):
     measurement_id: str
-    value: float
+    value: float | None = Field(description="None: nothing to measure (say no ratings)")
     measured_at: datetime
-    status: Literal["green", "amber", "red"]
+    status: Literal["green", "amber", "red"] | None
     current: bool = Field(description="False for an out-of-order measurement (kept, not used)")
     source: str
     recorded_by: str
@@ -175,8 +180,8 @@ class MeasurementPage(BaseModel):
 class StatusChangeView(BaseModel):
     kri_id: str
     from_status: str | None
-    to_status: str
-    value: float
+    to_status: str = Field(description="green, amber, red, or unmeasured (value cleared)")
+    value: float | None
     measurement_id: str
     measured_at: datetime
     cause: str

@@ -1,4 +1,5 @@
-"""KRI command handlers: define a KRI, change its thresholds, record a measurement.
+"""KRI command handlers: define a KRI, change its thresholds, record a measurement, measure a
+rolling-window KRI again when its window moves on (the daily window roll).
 
 Each handler loads the KRI, calls the domain and commits in one unit of work, so a measurement
 and the status change it causes are stored together (or not at all).
@@ -14,6 +15,7 @@ from shared_kernel.errors import Conflict, DomainError, NotFound
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
 from risk.app.kri_stream import KRI_LOCK, StreamKriSpec, define_stream_kri
+from risk.app.kri_windows import WindowDays
 from risk.domain.kri import (
     Kri,
     KriDefinition,
@@ -23,9 +25,21 @@ from risk.domain.kri import (
     parse_kri_id,
 )
 from risk.domain.kri_tickets import OPEN_CRITICAL_INCIDENTS, OPEN_CRITICAL_INCIDENTS_RULE
+from risk.domain.kri_windows import (
+    WINDOW_RULES,
+    measure_window,
+    roll_due,
+    roll_measurement_id,
+    window_days,
+)
 
 # Which KRI each stream rule feeds.
-STREAM_RULES = {OPEN_CRITICAL_INCIDENTS_RULE: OPEN_CRITICAL_INCIDENTS}
+STREAM_RULES = {
+    OPEN_CRITICAL_INCIDENTS_RULE: OPEN_CRITICAL_INCIDENTS,
+    **{rule.stream_rule: rule.kri_id for rule in WINDOW_RULES},
+}
+WINDOW_RULES_BY_KRI = {rule.kri_id: rule for rule in WINDOW_RULES}
+WINDOW_ROLL_SOURCE = "window-roll"
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,14 @@ class RecordKriMeasurement:
     measured_at: datetime | None
     source: str | None
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RollKriWindow:
+    """Measure a rolling-window KRI again at ``at`` (a day's 00:00 UTC)."""
+
+    kri_id: str
+    at: datetime
 
 
 @dataclass
@@ -172,6 +194,32 @@ class KriCommands:
                 source=command.source or uow.context.actor.subject,
                 recorded_by=uow.context.actor.subject,
                 now=now,
+            )
+            return await uow.commit(kri)
+
+    async def roll_window(self, command: RollKriWindow, uow: UnitOfWork) -> CommandResult:
+        """The window roll: measure the window KRI again at ``at`` (its reading's id is fixed
+        by KRI and instant). A conflict when it is not due: measured at or after ``at``
+        already (by an inbox batch or another roll), or without a value."""
+        rule = WINDOW_RULES_BY_KRI.get(command.kri_id)
+        if rule is None:
+            raise NotFound(f"{command.kri_id} is not a rolling-window KRI", field="kri_id")
+        async with uow:
+            kri = await _get(uow, command.kri_id)
+            if not roll_due(kri, command.at):
+                raise Conflict(
+                    f"KRI {kri.kri_id} needs no window roll at {command.at.isoformat()}",
+                    field="kri_id",
+                    code="WindowRollNotDue",
+                )
+            measure_window(
+                kri,
+                rule,
+                await WindowDays(uow, rule.kri_id).totals(window_days(command.at)),
+                roll_measurement_id(rule.kri_id, command.at),
+                command.at,
+                source=WINDOW_ROLL_SOURCE,
+                recorded_by=uow.context.actor.subject,
             )
             return await uow.commit(kri)
 

@@ -87,6 +87,17 @@ class KriQueries:
             raise NotFound(f"KRI {kri_id} does not exist", field="kri_id")
         return _kri_row(row)
 
+    async def measured_before(self, kri_ids: list[str], at: datetime) -> list[str]:
+        """Those of ``kri_ids`` that have a value measured before ``at`` (window KRIs whose
+        window may have moved on since)."""
+        query = (
+            sa.select(kris.c.kri_id)
+            .where(kris.c.kri_id.in_(kri_ids), kris.c.value.is_not(None), kris.c.measured_at < at)
+            .order_by(kris.c.kri_id)
+        )
+        async with self._read_model.reading() as conn:
+            return [str(kri_id) for (kri_id,) in await conn.execute(query)]
+
     async def measurements(
         self,
         kri_id: str,

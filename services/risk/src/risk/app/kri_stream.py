@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.commands import CommandBus, Handler
-from shared_kernel.domain import DomainEvent
+from shared_kernel.domain import DomainEvent, caused_by
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import Conflict
 from shared_kernel.identity import Caller
@@ -119,14 +119,16 @@ class OpenCriticalIncidentsInbox(InboxHandler):
             facts = facts_after(event, ticket.facts)
             if facts is None:
                 continue
-            delta = ticket.observe(
-                facts, source_event_id=str(envelope.id), source_event_type=envelope.event_type
-            )
-            if stream_id not in tickets:
-                tickets[stream_id] = ticket
-                uow.add(ticket)
-            if delta or kri.latest is None:
-                self._count(kri, delta, envelope, uow.context.actor.subject)
+            # What a tickets event causes joins its business case, caused by it.
+            with caused_by(envelope.cause):
+                delta = ticket.observe(
+                    facts, source_event_id=str(envelope.id), source_event_type=envelope.event_type
+                )
+                if stream_id not in tickets:
+                    tickets[stream_id] = ticket
+                    uow.add(ticket)
+                if delta or kri.latest is None:
+                    self._count(kri, delta, envelope, uow.context.actor.subject)
 
     @staticmethod
     def _count(kri: Kri, delta: int, event: EventEnvelope, recorded_by: str) -> None:

@@ -20,6 +20,10 @@ Out-of-order measurements: a measurement older than the latest one (``measured_a
 latest ``measured_at``) is recorded in the history, with the status its value has, but it
 changes neither the current value nor the current status; the newer measurement stays the
 truth. One measured at the same instant as the latest replaces it (a correction).
+
+No value: a stream-fed KRI over a rolling window may find nothing to measure (no ratings in
+the window, so no average). Its value is then cleared: no current value and no status (shown
+as unmeasured, never as red) until the next value.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from risk.domain.kri_events import (
     KriThresholdChangeRejected,
     KriThresholdChangeRequested,
     KriThresholdsChanged,
+    KriValueCleared,
 )
 
 STREAM_PREFIX = "kri:"
@@ -188,6 +193,8 @@ class Kri(Aggregate):
         self.definition: KriDefinition | None = None
         self.thresholds: Thresholds | None = None
         self.latest: Measurement | None = None
+        # When the current value (or its absence) was measured: the order of measurements.
+        self.last_measured_at: datetime | None = None
         self.status: KriStatus | None = None
         self.measurements = 0
         self.pending_change: PendingThresholdChange | None = None
@@ -372,7 +379,7 @@ class Kri(Aggregate):
                 code="MeasuredInFuture",
             )
         status = kri_status(value, thresholds)
-        current = self.latest is None or measured_at >= self.latest.measured_at
+        current = self.last_measured_at is None or measured_at >= self.last_measured_at
         recorded = KriMeasurementRecorded(
             kri_id=self.kri_id,
             measurement_id=measurement_id,
@@ -391,6 +398,41 @@ class Kri(Aggregate):
                 "measurement",
             )
         return recorded
+
+    def clear_value(
+        self,
+        measurement_id: str,
+        measured_at: datetime,
+        *,
+        source: str,
+        recorded_by: str,
+        reason: str,
+    ) -> KriValueCleared | None:
+        """A stream-fed KRI found nothing to measure at ``measured_at``: it has no value and
+        no status until the next one. Nothing is recorded when it has no value already, or
+        when a newer measurement stands (an older "nothing" does not undo it)."""
+        if not self.is_stream_fed:
+            raise Conflict(
+                f"KRI {self.kri_id} takes posted measurements; only a stream-fed KRI loses its "
+                "value when its window empties",
+                field="kri_id",
+                code="KriNotFedByStream",
+            )
+        if self.latest is None:
+            return None
+        if self.last_measured_at is not None and measured_at < self.last_measured_at:
+            return None
+        cleared = KriValueCleared(
+            kri_id=self.kri_id,
+            measurement_id=measurement_id,
+            measured_at=measured_at,
+            from_status=self.status.value if self.status else None,
+            source=source,
+            recorded_by=recorded_by,
+            reason=reason,
+        )
+        self._record(cleared)
+        return cleared
 
     def _change_status(self, status: KriStatus, measurement: Measurement, cause: str) -> None:
         if status is self.status:
@@ -462,6 +504,12 @@ class Kri(Aggregate):
                         event.measured_at,
                         KriStatus(event.status),
                     )
+                    self.last_measured_at = event.measured_at
+            case KriValueCleared():
+                self.measurements += 1
+                self.latest = None
+                self.status = None
+                self.last_measured_at = event.measured_at
             case KriStatusChanged():
                 self.status = KriStatus(event.to_status)
             case _:

@@ -8,7 +8,7 @@ A status that was never measured is ``None`` (JSON ``null``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from shared_kernel.domain import DomainEvent
@@ -161,6 +161,43 @@ class WatchedTicketRecorded(DomainEvent):
     source_event_type: str
 
 
+@dataclass(frozen=True)
+class KriValueCleared(DomainEvent):
+    """A measurement of the KRI found nothing to measure (say no ratings left in its window):
+    the KRI has no current value and no status (``from_status`` was its status) until the
+    next value. Recorded only when the KRI had a value."""
+
+    event_type: ClassVar[str] = "risk.KriValueCleared"
+    version: ClassVar[int] = 1
+
+    kri_id: str
+    measurement_id: str
+    measured_at: datetime
+    from_status: str | None
+    source: str
+    recorded_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KriWindowEntryRecorded(DomainEvent):
+    """One source event a rolling-window KRI counts (an SLA breach, a rating), kept in the
+    risk service's own day stream ``kri-window:<kri_id>:<day>`` so that the window's value can
+    be measured again at any time, and a replay changes nothing. ``value`` is what the entry
+    adds (1 for a breach, the rating for a rating); ``at`` is when it happened (``day`` is its
+    UTC day)."""
+
+    event_type: ClassVar[str] = "risk.KriWindowEntryRecorded"
+    version: ClassVar[int] = 1
+
+    kri_id: str
+    day: date
+    entry_id: str
+    value: float
+    at: datetime
+    source_event_type: str
+
+
 KRI_EVENTS: tuple[type[DomainEvent], ...] = (
     KriDefined,
     KriDetailsChanged,
@@ -170,4 +207,6 @@ KRI_EVENTS: tuple[type[DomainEvent], ...] = (
     KriMeasurementRecorded,
     KriStatusChanged,
     WatchedTicketRecorded,
+    KriValueCleared,
+    KriWindowEntryRecorded,
 )

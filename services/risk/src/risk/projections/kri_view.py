@@ -4,8 +4,10 @@ the history of its measurements, and its status changes (for the KRI status repo
 All events of one KRI sit on one stream, hence one Kafka partition, and arrive in order, so
 each event sets the columns it changes. Every value comes from the events themselves (the
 status of a measurement is recorded in its event), so a rebuild gives the same rows. Threshold
-change requests and their decisions are listed per KRI. The per-ticket facts of stream-fed
-KRIs are not needed here and are skipped.
+change requests and their decisions are listed per KRI. The per-ticket facts and the window
+entries of stream-fed KRIs are not needed here and are skipped. A cleared value (a window KRI
+with nothing to measure) is a history row without value or status, and a status change to
+``unmeasured``.
 """
 
 from __future__ import annotations
@@ -61,9 +63,9 @@ kri_measurements = sa.Table(
     metadata,
     sa.Column("kri_id", sa.Text, primary_key=True),
     sa.Column("measurement_id", sa.Text, primary_key=True),
-    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("value", sa.Double, nullable=True),  # null: nothing to measure (value cleared)
     sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=True),
     sa.Column("current", sa.Boolean, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
@@ -78,8 +80,8 @@ kri_status_changes = sa.Table(
     sa.Column("position", sa.BigInteger, primary_key=True),
     sa.Column("kri_id", sa.Text, nullable=False),
     sa.Column("from_status", sa.Text, nullable=True),
-    sa.Column("to_status", sa.Text, nullable=False),
-    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("to_status", sa.Text, nullable=False),  # or "unmeasured" (value cleared)
+    sa.Column("value", sa.Double, nullable=True),
     sa.Column("measurement_id", sa.Text, nullable=False),
     sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("cause", sa.Text, nullable=False),
@@ -109,7 +111,7 @@ kri_threshold_changes = sa.Table(
 
 
 class KriView(TypedProjection):
-    name = "kri_view_v1"  # a new name (and a rebuild from zero) when the tables change
+    name = "kri_view_v2"  # a new name (and a rebuild from zero) when the tables change
     metadata = metadata
     reads = (
         ev.KriDefined,
@@ -119,6 +121,7 @@ class KriView(TypedProjection):
         ev.KriThresholdChangeRejected,
         ev.KriMeasurementRecorded,
         ev.KriStatusChanged,
+        ev.KriValueCleared,
     )
 
     def __init__(self, topic_namespace: str = "", *, codec: EventCodec | None = None) -> None:
@@ -169,6 +172,8 @@ async def _apply(conn: AsyncConnection, envelope: EventEnvelope, event: DomainEv
             await _measured(conn, envelope, event)
         case ev.KriStatusChanged():
             await _status_changed(conn, envelope, event)
+        case ev.KriValueCleared():
+            await _value_cleared(conn, envelope, event)
 
 
 def _stamp(envelope: EventEnvelope) -> dict[str, Any]:
@@ -293,3 +298,50 @@ async def _status_changed(
         .on_conflict_do_nothing()
     )
     await _update(conn, envelope, event.kri_id, status=event.to_status, status_since=envelope.time)
+
+
+async def _value_cleared(
+    conn: AsyncConnection, envelope: EventEnvelope, event: ev.KriValueCleared
+) -> None:
+    await conn.execute(
+        pg_insert(kri_measurements)
+        .values(
+            kri_id=event.kri_id,
+            measurement_id=event.measurement_id,
+            value=None,
+            measured_at=event.measured_at,
+            status=None,
+            current=True,
+            source=event.source,
+            recorded_by=event.recorded_by,
+            recorded_at=envelope.time,
+            position=envelope.position,
+        )
+        .on_conflict_do_nothing()
+    )
+    await conn.execute(
+        pg_insert(kri_status_changes)
+        .values(
+            position=envelope.position,
+            kri_id=event.kri_id,
+            from_status=event.from_status,
+            to_status="unmeasured",
+            value=None,
+            measurement_id=event.measurement_id,
+            measured_at=event.measured_at,
+            cause="no_value",
+            changed_at=envelope.time,
+        )
+        .on_conflict_do_nothing()
+    )
+    await _update(
+        conn,
+        envelope,
+        event.kri_id,
+        value=None,
+        status=None,
+        measured_at=event.measured_at,
+        measurement_id=event.measurement_id,
+        measurement_count=kris.c.measurement_count + 1,
+        status_since=envelope.time,
+    )
