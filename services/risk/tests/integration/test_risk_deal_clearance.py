@@ -167,6 +167,15 @@ async def test_deals_cleared_refused_released_rechecked_and_posted_exactly_once(
             600_00,
         )
         await exposure_reaches(client, officer, limit_id, 0, 400_00)
+        # The pre-deal check counts the cleared reservation, not the refused deal.
+        for amount, allowed in ((600_00, True), (600_01, False)):
+            pre = await client.post(
+                "/v1/pre-deal-checks",
+                json={"counterparty": acme, "currency": "EUR", "amount": amount},
+                headers=as_role("trader", "front"),
+            )
+            assert pre.status_code == 200, pre.text
+            assert pre.json()["allowed"] is allowed, pre.text
         unlimited = await submit(books, as_ledger, 100_00, counterparty=beta)
         no_limit = await deal_reaches(client, officer, unlimited, "refused")
         assert (no_limit["code"], no_limit["limit_id"]) == ("NoActiveLimit", None)
