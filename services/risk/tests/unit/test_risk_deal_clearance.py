@@ -20,7 +20,14 @@ from ledger.domain.events import (
     PostedLine,
 )
 from risk.app.exposures import LedgerExposures
-from risk.app.limits import DecideLimitChange, LimitCommands, RequestLimit, RequestLimitChange
+from risk.app.limits import (
+    BreachRef,
+    DecideLimitChange,
+    LimitCommands,
+    RecordBreachMeasures,
+    RequestLimit,
+    RequestLimitChange,
+)
 from risk.bootstrap import risk_codec
 from risk.domain.deal_events import DealCleared, DealPosted, DealRefused, DealReleased
 from risk.domain.deals import (
@@ -389,3 +396,21 @@ async def test_a_limit_created_or_raised_clears_the_waiting_deals_oldest_first()
 
 async def _no_breach(breach_id: str) -> None:
     return None
+
+
+async def test_measures_on_a_breach_continue_the_breach_case() -> None:
+    backend = InMemoryBackend(RISK)
+
+    async def breach(breach_id: str) -> BreachRef | None:
+        return BreachRef("l1", "case-breach") if breach_id == "b1" else None
+
+    commands = LimitCommands(breach_limit=breach, clock=lambda: T0)
+    context = CommandContext(Caller("user:carl", frozenset({"controller"}), "back"))
+    await CommandBus(backend.make_uow).execute(
+        context, commands.record_measures, RecordBreachMeasures("b1", "trading suspended")
+    )
+    [recorded] = backend.events()
+    assert (recorded.correlation_id, recorded.causation_id) == (
+        "case-breach",
+        context.correlation_id,
+    )
