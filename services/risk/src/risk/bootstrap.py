@@ -23,6 +23,7 @@ from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 
 from risk.app.acceptance_expiry import AcceptanceExpirySweeper
+from risk.app.deal_queries import DealQueries
 from risk.app.exposures import LedgerExposures
 from risk.app.kri_commands import KriCommands
 from risk.app.kri_queries import KriQueries
@@ -47,6 +48,7 @@ from risk.domain.scoring import (
     ReviewPolicy,
     ScoringMatrix,
 )
+from risk.projections.deal_view import DealView
 from risk.projections.kri_view import KriView
 from risk.projections.limit_view import LimitView
 from risk.projections.register_view import RegisterView
@@ -134,6 +136,8 @@ class Risk:
     # -- limits --
     limits: LimitCommands
     limit_queries: LimitQueries
+    # -- deal clearance (decided by the ledger inbox and limit approvals) --
+    deal_queries: DealQueries
 
 
 def bootstrap(
@@ -144,7 +148,8 @@ def bootstrap(
     register_view = RegisterView(settings.topic_namespace, codec=codec)
     kri_view = KriView(settings.topic_namespace, codec=codec)
     limit_view = LimitView(settings.topic_namespace, codec=codec)
-    projections: list[Projection] = [register_view, kri_view, limit_view]
+    deal_view = DealView(settings.topic_namespace, codec=codec)
+    projections: list[Projection] = [register_view, kri_view, limit_view, deal_view]
     kri_spec = open_critical_incidents_spec(
         settings.kri_open_critical_incidents_amber,
         settings.kri_open_critical_incidents_red,
@@ -220,4 +225,5 @@ def bootstrap(
         kri_window_roll=kri_window_roll,
         limits=LimitCommands(limit_queries.breach_limit, clock),
         limit_queries=limit_queries,
+        deal_queries=DealQueries(runtime.read_models[deal_view.name]),
     )

@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from shared_kernel.commands import utc_now
 from shared_kernel.web import create_service_app
 
-from risk.api import exposures, kris, limits, reports_register, risks
+from risk.api import deals, exposures, kris, limits, reports_register, risks
 from risk.bootstrap import Risk, RiskSettings, bootstrap
 
 # Every router module of the service (each exposes ``router``); add yours here.
-ROUTERS = (risks, reports_register, kris, limits, exposures)
+ROUTERS = (risks, reports_register, kris, limits, exposures, deals)
 
 
 def create_app(

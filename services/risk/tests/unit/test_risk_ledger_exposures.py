@@ -1,7 +1,8 @@
 """The ledger inbox handler on the kernel's in-memory backend: posted entries, approved,
 rejected and pending booking requests and reversals give the same exposures in every order
 the ledger's streams can arrive in (Kafka keeps order per stream only), and handling the
-same events again changes nothing."""
+same events again changes nothing. (Pending requests are deals: they reserve only when a
+limit clears them, so the backends here start with a generous limit on ACME.)"""
 
 from __future__ import annotations
 
@@ -181,11 +182,22 @@ def totals(backend: InMemoryBackend) -> dict[Any, tuple[int, int]]:
     return found
 
 
+async def with_acme_limit(backend: InMemoryBackend, amount: int = 1_000_000_00) -> None:
+    """An active limit on ACME in EUR, attached as its approval attaches it."""
+    [key, *_] = keys_for("ACME", None, "EUR")
+    async with backend.make_uow(CONTEXT) as uow:
+        exposure = Exposure.of(key)
+        exposure.attach("l-acme", 1, amount, 8000, T0 - timedelta(days=1), None, at=T0)
+        uow.add(exposure)
+        await uow.commit()
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32))
 async def test_every_arrival_order_gives_the_same_exposures(seed: int) -> None:
     rng = random.Random(seed)
     backend = InMemoryBackend(RISK_CODEC)
+    await with_acme_limit(backend)
     handler = LedgerExposures()
     events = envelopes(ledger_streams(), rng)
     await handle_in_batches(handler, backend, events, rng)
@@ -210,6 +222,8 @@ async def test_a_stale_cached_exposure_is_reloaded_after_a_conflict() -> None:
         other.attach("l1", 1, 700_00, 8000, T0, None, at=T0)  # 500/700: below
         await uow.commit()
 
+    # The cached exposure knows no limit: the deal would be refused (NoActiveLimit), but its
+    # refusal writes to the exposure it read, so the stale read fails the commit.
     second = envelopes({"r3": streams["r3"]}, rng)
     with pytest.raises(ConcurrencyConflict):
         await handle(handler, backend, second)

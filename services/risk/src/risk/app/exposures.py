@@ -1,13 +1,16 @@
-"""Live exposures from the ledger: an inbox over the ledger's event topic that counts posted
-entries, reversals and pending booking requests into this service's ``Exposure`` streams
-(see ``risk.domain.exposure`` for the rule), exactly once, with every threshold crossing of
-the attached limits decided and recorded in the same transaction.
+"""Live exposures and deal clearance from the ledger: an inbox over the ledger's event topic
+that decides every deal (a booking request naming a counterparty or desk: cleared or refused
+against the active limits, see ``risk.domain.deals``) and counts posted entries, reversals and
+the reservations of cleared deals into this service's ``Exposure`` streams (see
+``risk.domain.exposure`` for the rule), exactly once, with every threshold crossing of the
+attached limits decided and recorded in the same transaction.
 
 It reads the ledger's events through its own classes of them (``risk.domain.ledger_events``,
 the published language), decoded and validated by the kernel's inbox: the services share no
 code but the kernel, and a malformed ledger event is dead-lettered, never counted. "Now" is
 the ledger event's own time, so that a retried batch decides exactly as the first attempt
-would have.
+would have. Every event recorded for a ledger event joins that event's business case, caused
+by it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.domain import Cause, DomainEvent, caused_by
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import events_topic
 from shared_kernel.unit_of_work import UnitOfWork
 
+from risk.domain.deals import DealClearance, DealTerms, clearance_id
 from risk.domain.exposure import (
     Exposure,
     ExposureKey,
@@ -28,6 +33,7 @@ from risk.domain.exposure import (
     exposure_amounts,
     keys_for,
 )
+from risk.domain.exposure_events import ExposureChanged, ThresholdCrossed
 from risk.domain.exposure_items import CountedItem, ItemStatus, item_id
 from risk.domain.ledger_events import (
     LEDGER_EVENTS,
@@ -40,6 +46,9 @@ from risk.domain.ledger_events import (
 
 ENTRY = "entry"
 REQUEST = "booking_request"
+# The cause of a move that releases a request's reservation (rejected or expired): apart
+# from the submission's, so that every move's (cause, cause id) names one ledger event.
+RELEASE = "booking_request_release"
 
 
 class LedgerExposures(InboxHandler):
@@ -48,7 +57,8 @@ class LedgerExposures(InboxHandler):
     writer moved (a limit approval, another instance) fails the commit with a concurrency
     conflict; the runner retries, and a cached aggregate still holding unsaved events (its
     commit failed) is dropped and loaded afresh. The event store's version check is exact,
-    so the cache can be stale but never wrong."""
+    so the cache can be stale but never wrong: every deal's decision writes to every
+    exposure it read (a reservation or a waiting refusal)."""
 
     name = "ledger_exposures"
 
@@ -65,48 +75,74 @@ class LedgerExposures(InboxHandler):
         if len(self._cache) > self._cache_size:
             self._cache.clear()
         batch = _Batch(uow, self._cache)
-        await batch.prefetch_items(events)
+        await batch.prefetch(events)
         # Approvals are not read: they arrive as the posted entry (it names its request).
         for envelope, event in events:
-            match event:
-                case JournalEntryPosted():
-                    await batch.entry_posted(event, envelope.time)
-                case BookingRequestSubmitted():
-                    await batch.request_submitted(event, envelope.time)
-                case BookingRequestRejected() | BookingRequestExpired():
-                    await batch.request_released(event.request_id, envelope.time)
+            batch.cause = envelope.cause
+            with caused_by(envelope.cause):
+                match event:
+                    case JournalEntryPosted():
+                        await batch.entry_posted(event, envelope.time)
+                    case BookingRequestSubmitted():
+                        await batch.request_submitted(event, envelope.time)
+                    case BookingRequestRejected():
+                        await batch.request_released(event.request_id, "rejected", envelope.time)
+                    case BookingRequestExpired():
+                        await batch.request_released(event.request_id, "expired", envelope.time)
         await batch.move_exposures()
 
 
 class _Batch:
     """The aggregates of one batch, each loaded once (a second load would conflict).
 
-    Counted items change as the events come; the exposures' moves are collected per key in
-    event order and applied at the end (``move_exposures``), every exposure the batch
-    touches loaded in one query, so that each exposure decides its crossings move by move
-    but records the moves between crossings as one change."""
+    Counted items and clearances change as the events come; the exposures' moves are
+    collected per key in event order and applied at the end (``move_exposures``), so that
+    each exposure decides its crossings move by move but records the moves between crossings
+    as one change. A deal decided in the middle of the batch sees the moves before it
+    (``_unsaved``). The moves' events get the case of the ledger event that caused them
+    (``_causes``, by the move's cause and cause id)."""
 
     def __init__(self, uow: UnitOfWork, exposures: dict[str, Exposure]) -> None:
         self._uow = uow
         self._items: dict[str, CountedItem | None] = {}
+        self._clearances: dict[str, DealClearance | None] = {}
         self._exposures = exposures
         self._moves: dict[ExposureKey, list[ExposureMove]] = {}
+        self._unsaved: dict[str, int] = {}
+        self._causes: dict[tuple[str, str], Cause] = {}
+        self.cause: Cause | None = None  # of the ledger event being handled
 
-    async def prefetch_items(self, events: Sequence[RecordedEvent]) -> None:
-        """Load every counted item the batch may need in one query."""
-        wanted: set[str] = set()
+    async def prefetch(self, events: Sequence[RecordedEvent]) -> None:
+        """Load every counted item, clearance and deal exposure the batch may need, one
+        query for each kind."""
+        items: set[str] = set()
+        requests: set[str] = set()
+        keys: list[ExposureKey] = []
         for _, event in events:
             match event:
                 case JournalEntryPosted():
-                    wanted.add(item_id(ENTRY, event.entry_id))
+                    items.add(item_id(ENTRY, event.entry_id))
                     if event.request_id:
-                        wanted.add(item_id(REQUEST, event.request_id))
+                        items.add(item_id(REQUEST, event.request_id))
+                        requests.add(event.request_id)
                     if event.reverses:
-                        wanted.add(item_id(ENTRY, event.reverses))
-                case BookingRequestSubmitted() | BookingRequestRejected() | BookingRequestExpired():
-                    wanted.add(item_id(REQUEST, event.request_id))
-        found = await self._uow.find_many(CountedItem, sorted(wanted)) if wanted else {}
-        self._items = {stream_id: found.get(stream_id) for stream_id in wanted}
+                        items.add(item_id(ENTRY, event.reverses))
+                case BookingRequestSubmitted():
+                    counterparty, desk = counterparty_and_desk(event.metadata)
+                    if counterparty or desk:
+                        items.add(item_id(REQUEST, event.request_id))
+                        requests.add(event.request_id)
+                        for currency in exposure_amounts(_lines(event.lines)):
+                            keys.extend(keys_for(counterparty, desk, currency))
+                case BookingRequestRejected() | BookingRequestExpired():
+                    items.add(item_id(REQUEST, event.request_id))
+                    requests.add(event.request_id)
+        found = await self._uow.find_many(CountedItem, sorted(items)) if items else {}
+        self._items = {stream_id: found.get(stream_id) for stream_id in items}
+        ids = {clearance_id(request_id): request_id for request_id in requests}
+        decided = await self._uow.find_many(DealClearance, sorted(ids)) if ids else {}
+        self._clearances = {ids[i]: decided.get(i) for i in ids}
+        await self._load_exposures(keys)
 
     async def entry_posted(self, entry: JournalEntryPosted, at: datetime) -> None:
         entry_id = entry.entry_id
@@ -114,13 +150,16 @@ class _Batch:
             await self._reverse(entry.reverses, entry_id, at)
             return
         counterparty, desk = counterparty_and_desk(entry.metadata)
+        request_id = entry.request_id
+        if request_id:
+            await self._deal_posted(request_id, entry_id, at)
         if not counterparty and not desk:
             return
         moves = _Moves()
-        request_id = entry.request_id
         if request_id:
-            # The request's pending exposure becomes this entry's posted exposure: one
-            # change, so the total never dips in between (no false crossings).
+            # The request's reservation becomes this entry's posted exposure: one change, so
+            # the total never dips in between (no false crossings). A request never cleared
+            # reserved nothing: its entry just counts as posted.
             request = await self._item(REQUEST, request_id)
             if request is None:
                 self._add_item(CountedItem.settled_before_seen(REQUEST, request_id, at))
@@ -139,13 +178,30 @@ class _Batch:
         await self._apply(moves, "ledger_entry", entry_id, at)
 
     async def request_submitted(self, submitted: BookingRequestSubmitted, at: datetime) -> None:
+        """A deal: cleared (it reserves its amounts) or refused (it waits on its keys)."""
         request_id = submitted.request_id
         counterparty, desk = counterparty_and_desk(submitted.metadata)
         if not counterparty and not desk:
-            return
+            return  # not a deal: needs no clearance, counts nothing until posted
         if await self._item(REQUEST, request_id) is not None:
             return  # its posted entry came first: counted as posted already
+        if await self._clearance(request_id) is not None:
+            return  # decided before
         amounts = exposure_amounts(_lines(submitted.lines))
+        terms = DealTerms(request_id, counterparty, desk, amounts)
+        keys = terms.keys()
+        exposures = await self._load_exposures(keys)
+        states = {
+            key: exposure.state_at(at, self._unsaved.get(key.id, 0))
+            for key, exposure in zip(keys, exposures, strict=True)
+        }
+        clearance = DealClearance.decide(terms, states, submitted_at=at)
+        self._clearances[request_id] = clearance
+        self._uow.add(clearance)
+        if not clearance.reserved:
+            for exposure in exposures:
+                exposure.wait(request_id, at, at)
+            return
         self._add_item(
             CountedItem.count(
                 REQUEST, request_id, ItemStatus.PENDING, counterparty, desk, amounts, at
@@ -155,14 +211,37 @@ class _Batch:
         moves.add(counterparty, desk, amounts, 0, 1)
         await self._apply(moves, REQUEST, request_id, at)
 
-    async def request_released(self, request_id: str, at: datetime) -> None:
+    async def request_released(self, request_id: str, outcome: str, at: datetime) -> None:
+        """Rejected or expired: a cleared deal's reservation is released, a refused deal
+        stops waiting."""
+        clearance = await self._clearance(request_id)
+        if clearance is not None:
+            waiting = clearance.waiting
+            clearance.release(outcome, at)
+            if waiting:
+                await self._stop_waiting(clearance, at)
         request = await self._item(REQUEST, request_id)
         if request is None or request.status is not ItemStatus.PENDING:
             return
         request.settle("released", request_id, at)
         moves = _Moves()
         moves.add(request.counterparty, request.desk, request.amounts, 0, -1)
-        await self._apply(moves, REQUEST, request_id, at)
+        await self._apply(moves, RELEASE, request_id, at)
+
+    async def _deal_posted(self, request_id: str, entry_id: str, at: datetime) -> None:
+        clearance = await self._clearance(request_id)
+        if clearance is None:
+            return
+        waiting = clearance.waiting
+        clearance.post(entry_id, at)
+        if waiting:
+            await self._stop_waiting(clearance, at)
+
+    async def _stop_waiting(self, clearance: DealClearance, at: datetime) -> None:
+        assert clearance.terms is not None
+        request_id = clearance.terms.request_id
+        for exposure in await self._load_exposures(clearance.terms.keys()):
+            exposure.stop_waiting(request_id, at)
 
     async def _reverse(self, original_id: str, reversal_id: str, at: datetime) -> None:
         original = await self._item(ENTRY, original_id)
@@ -175,19 +254,44 @@ class _Batch:
             await self._apply(moves, "entry_reversal", reversal_id, at)
 
     async def _apply(self, moves: _Moves, cause: str, cause_id: str, at: datetime) -> None:
+        if self.cause is not None:
+            self._causes[(cause, cause_id)] = self.cause
         for key, (posted, pending) in moves.by_key.items():
             move = ExposureMove(posted, pending, cause, cause_id, at)
             self._moves.setdefault(key, []).append(move)
+            self._unsaved[key.id] = self._unsaved.get(key.id, 0) + posted + pending
 
     async def move_exposures(self) -> None:
-        """Apply the batch's moves, each exposure's in event order."""
-        missing = sorted({key.id for key in self._moves} - self._exposures.keys())
+        """Apply the batch's moves, each exposure's in event order; each event they record
+        carries the case of the ledger event that caused it."""
+        exposures = await self._load_exposures(list(self._moves))
+        for exposure, moves in zip(exposures, self._moves.values(), strict=True):
+            exposure.change_many(moves)
+            exposure.restamp(self._cause_of)
+
+    def _cause_of(self, event: DomainEvent) -> Cause | None:
+        if isinstance(event, ExposureChanged | ThresholdCrossed):
+            return self._causes.get((event.cause, event.cause_id))
+        return None
+
+    async def _load_exposures(self, keys: Sequence[ExposureKey]) -> list[Exposure]:
+        """The exposures of ``keys`` (cached, loaded in one query, or new), tracked."""
+        missing = sorted({key.id for key in keys} - self._exposures.keys())
         found = await self._uow.find_many(Exposure, missing) if missing else {}
-        for key, moves in self._moves.items():
+        loaded: list[Exposure] = []
+        for key in keys:
             exposure = self._exposures.get(key.id) or found.get(key.id) or Exposure.of(key)
             self._exposures[key.id] = exposure
             self._uow.add(exposure)
-            exposure.change_many(moves)
+            loaded.append(exposure)
+        return loaded
+
+    async def _clearance(self, request_id: str) -> DealClearance | None:
+        if request_id not in self._clearances:
+            self._clearances[request_id] = await self._uow.find(
+                DealClearance, clearance_id(request_id)
+            )
+        return self._clearances[request_id]
 
     async def _item(self, kind: str, ledger_id: str) -> CountedItem | None:
         stream_id = item_id(kind, ledger_id)

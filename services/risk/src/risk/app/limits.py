@@ -1,19 +1,23 @@
 """Command handlers of limits: request a new limit or a change, approve (which attaches the
-new version to its exposure and evaluates it at once) or reject, and record the measures
-taken about a breach."""
+new version to its exposure, evaluates it at once and, when it creates or raises the limit,
+re-checks the refused deals waiting on it) or reject, and record the measures taken about a
+breach (continuing the breach's case)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared_kernel.commands import Clock, check_version, utc_now
+from shared_kernel.domain import Cause, caused_by
 from shared_kernel.errors import NotFound
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork, approver_of
 
+from risk.app.deal_recheck import recheck_waiting_deals
 from risk.domain.exposure import Exposure
-from risk.domain.limits import Limit, LimitBreachFile, LimitScope, LimitTerms
+from risk.domain.limits import Limit, LimitBreachFile, LimitScope, LimitTerms, LimitVersion
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,17 @@ class RecordBreachMeasures:
     expected_version: int | None = None
 
 
-BreachLimit = Callable[[str], Awaitable[str | None]]
-"""The limit a breach (by its id) belongs to, or None when there is no such breach."""
+@dataclass(frozen=True)
+class BreachRef:
+    """A recorded breach: the limit it belongs to and its business case (the correlation id
+    of its ``LimitBreached`` event; None for one recorded before cases were kept)."""
+
+    limit_id: str
+    case: str | None = None
+
+
+BreachLimit = Callable[[str], Awaitable[BreachRef | None]]
+"""The breach (by its id), or None when there is no such breach."""
 
 
 @dataclass
@@ -84,10 +97,13 @@ class LimitCommands:
 
     async def approve(self, command: DecideLimitChange, uow: UnitOfWork) -> CommandResult:
         """Approve and attach the new version to its exposure in the same transaction, so the
-        exposure evaluates the new terms at once (a lower amount may itself breach)."""
+        exposure evaluates the new terms at once (a lower amount may itself breach). A
+        version that creates, raises or reactivates the limit re-checks the refused deals
+        waiting on its key (``recheck_waiting_deals``)."""
         async with uow:
             limit = await self._limit(uow, command.limit_id, command.expected_version)
             now = self.clock()
+            previous = limit.current
             version = limit.approve(approver_of(uow.context), now)
             assert limit.scope is not None
             key = limit.scope.exposure_key
@@ -105,6 +121,8 @@ class LimitCommands:
                 terms.valid_to,
                 at=now,
             )
+            if _opens_headroom(previous, version, now):
+                await recheck_waiting_deals(uow, exposure, now)
             return await uow.commit(limit)
 
     async def reject(self, command: DecideLimitChange, uow: UnitOfWork) -> CommandResult:
@@ -116,21 +134,31 @@ class LimitCommands:
     async def record_measures(
         self, command: RecordBreachMeasures, uow: UnitOfWork
     ) -> CommandResult:
-        limit_id = await self.breach_limit(command.breach_id)
-        if limit_id is None:
+        breach = await self.breach_limit(command.breach_id)
+        if breach is None:
             raise NotFound(f"limit breach {command.breach_id} does not exist")
+        # The measures continue the breach's case, caused by this request.
+        cause = Cause(breach.case, uow.context.correlation_id) if breach.case else None
         async with uow:
             file = await uow.find(LimitBreachFile, command.breach_id)
             if file is None:
                 file = LimitBreachFile(command.breach_id)
                 uow.add(file)
             check_version(file.version, command.expected_version, f"breach {command.breach_id}")
-            file.record_measures(
-                limit_id, command.measures, by=uow.context.actor.subject, at=self.clock()
-            )
+            with caused_by(cause):
+                file.record_measures(
+                    breach.limit_id, command.measures, by=uow.context.actor.subject, at=self.clock()
+                )
             return await uow.commit(file)
 
     async def _limit(self, uow: UnitOfWork, limit_id: str, expected: int | None) -> Limit:
         limit = await uow.get(Limit, limit_id)
         check_version(limit.version, expected, f"limit {limit_id}")
         return limit
+
+
+def _opens_headroom(previous: LimitVersion | None, version: LimitVersion, at: datetime) -> bool:
+    """Does the approved version create the limit, raise it, or make it active again?"""
+    if previous is None or not previous.terms.valid_at(at):
+        return True
+    return version.terms.amount > previous.terms.amount

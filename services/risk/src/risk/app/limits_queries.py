@@ -1,7 +1,9 @@
 """Reads of limits, exposures and breaches from the read model, and the pre-deal check.
 
 The pre-deal check is one indexed query: the active limits on the exposure keys a deal would
-count under, joined to those exposures. Utilisation counts posted and pending exposure.
+count under, joined to those exposures. Utilisation counts posted exposure and the
+reservations of cleared deals (``pending``: a refused or undecided request reserves nothing),
+the same figures the clearance of a submitted deal decides on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from shared_kernel.errors import DomainError, NotFound
 from shared_kernel.readmodel import ReadModelStore
 
+from risk.app.limits import BreachRef
 from risk.domain.exposure import keys_for
 from risk.domain.thresholds import FULL_BP, pre_deal_refusal, state_of, utilisation_bp
 from risk.projections.limit_view import (
@@ -231,16 +234,17 @@ class LimitQueries:
         more = len(rows) > page_size
         return Page(items, items[-1]["id"] if more and items else None)
 
-    async def breach_limit(self, breach_id: str) -> str | None:
+    async def breach_limit(self, breach_id: str) -> BreachRef | None:
+        """The breach's limit and business case, or None when there is no such breach."""
         async with self._read_model.reading() as conn:
-            row = await conn.execute(
-                sa.select(limit_crossings.c.limit_id).where(
+            found = await conn.execute(
+                sa.select(limit_crossings.c.limit_id, limit_crossings.c.correlation_id).where(
                     limit_crossings.c.crossing_id == breach_id,
                     limit_crossings.c.kind == "breached",
                 )
             )
-            found: str | None = row.scalar_one_or_none()
-            return found
+            row = found.first()
+        return BreachRef(row.limit_id, row.correlation_id) if row else None
 
     async def pre_deal_check(self, check: PreDealCheck, now: datetime) -> dict[str, Any]:
         """Would ``amount`` fit every active limit the deal counts under? No active limit at

@@ -5,13 +5,16 @@ The exposure rule: a ledger entry (or booking request) whose metadata names a ``
 and/or a ``desk`` counts, per currency, its gross amount: the sum of its debit lines in that
 currency (equal to the sum of its credit lines, the entry being balanced). It counts under
 every key its metadata allows: the counterparty, the desk, and the counterparty on the desk.
-A posted entry is *posted* exposure; a pending booking request is *pending* exposure until it
-is approved (it becomes the posted entry: moved, never counted twice), rejected or expires
-(released). A reversal (Storno) takes the original's amounts off the original's keys. Limits
-are measured against posted plus pending exposure: deals count the moment they are entered.
+A posted entry is *posted* exposure; a booking request that risk cleared (a deal, see
+``risk.domain.deals``) is *pending* exposure, its reservation, until it is approved (it becomes
+the posted entry: moved, never counted twice), rejected or expires (released). A refused deal
+reserves nothing. A reversal (Storno) takes the original's amounts off the original's keys.
+Limits are measured against posted plus reserved exposure: deals count the moment they are
+cleared.
 
 One ``Exposure`` stream per key and currency holds the totals, the limits attached to that
-key, and their threshold states; it decides every crossing once, recorded as an event.
+key, their threshold states and the refused deals waiting for a limit on that key; it decides
+every crossing once, recorded as an event.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from uuid import NAMESPACE_URL, uuid5
 from shared_kernel.domain import Aggregate, DomainEvent
 
 from risk.domain.exposure_events import (
+    DealStoppedWaiting,
+    DealWaitingForLimit,
     ExposureChanged,
     LimitAttached,
     LimitBackWithinThreshold,
@@ -104,6 +109,24 @@ class AttachedLimit:
 
 
 @dataclass(frozen=True)
+class LimitInForce:
+    """A limit active at the time of a decision, and its amount (minor units)."""
+
+    limit_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class ExposureState:
+    """What a deal is checked against on one key: the exposure (posted plus reserved) and
+    the limits in force on it."""
+
+    key: ExposureKey
+    exposure: int
+    limits: tuple[LimitInForce, ...]
+
+
+@dataclass(frozen=True)
 class ExposureMove:
     """One ledger item's move of an exposure (posted and pending deltas) and its cause."""
 
@@ -139,6 +162,8 @@ class Exposure(Aggregate):
         self.posted = 0
         self.pending = 0
         self.limits: dict[str, AttachedLimit] = {}
+        # Refused deals that count under this key: request id -> submitted at.
+        self.waiting: dict[str, datetime] = {}
 
     @classmethod
     def of(cls, key: ExposureKey) -> Exposure:
@@ -149,6 +174,42 @@ class Exposure(Aggregate):
     @property
     def total(self) -> int:
         return self.posted + self.pending
+
+    def state_at(self, at: datetime, unsaved: int = 0) -> ExposureState:
+        """The exposure (plus ``unsaved`` moves not applied yet) and the limits active at
+        ``at``, for a deal's decision."""
+        in_force = tuple(
+            LimitInForce(limit.limit_id, limit.amount)
+            for limit in sorted(self.limits.values(), key=lambda limit: limit.limit_id)
+            if limit.valid_at(at)
+        )
+        return ExposureState(self._key(), self.total + unsaved, in_force)
+
+    def waiting_deals(self) -> list[str]:
+        """The refused deals waiting here, oldest first."""
+        return sorted(self.waiting, key=lambda request_id: (self.waiting[request_id], request_id))
+
+    def wait(self, request_id: str, since: datetime, at: datetime) -> None:
+        """A refused deal waits for a limit on this key to be created or raised."""
+        if request_id in self.waiting:
+            return
+        key = self._key()
+        self._record(
+            DealWaitingForLimit(
+                exposure_id=self.id,
+                dimension=key.dimension,
+                counterparty=key.counterparty,
+                desk=key.desk,
+                currency=key.currency,
+                request_id=request_id,
+                since=since,
+                at=at,
+            )
+        )
+
+    def stop_waiting(self, request_id: str, at: datetime) -> None:
+        if request_id in self.waiting:
+            self._record(DealStoppedWaiting(self.id, request_id, at))
 
     def change(
         self, *, posted: int = 0, pending: int = 0, cause: str, cause_id: str, at: datetime
@@ -303,9 +364,14 @@ class Exposure(Aggregate):
             case ThresholdCrossed():
                 limit = self.limits[event.limit_id]
                 self.limits[event.limit_id] = replace(limit, state=ThresholdState(event.state))
+            case DealWaitingForLimit():
+                self.key = self.key or _key_of(event)
+                self.waiting[event.request_id] = event.since
+            case DealStoppedWaiting():
+                self.waiting.pop(event.request_id, None)
             case _:
                 raise TypeError(f"Exposure cannot apply {type(event).__name__}")
 
 
-def _key_of(event: ExposureChanged | LimitAttached) -> ExposureKey:
+def _key_of(event: ExposureChanged | LimitAttached | DealWaitingForLimit) -> ExposureKey:
     return ExposureKey(event.dimension, event.counterparty, event.desk, event.currency)

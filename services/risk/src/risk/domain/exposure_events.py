@@ -108,6 +108,34 @@ class LimitBackWithinThreshold(ThresholdCrossed):
 
 
 @dataclass(frozen=True)
+class DealWaitingForLimit(DomainEvent):
+    """A refused deal (``request_id``, submitted at ``since``) counts under this key: it is
+    re-checked when a limit on this key is created or raised."""
+
+    event_type = "risk.DealWaitingForLimit"
+
+    exposure_id: str
+    dimension: str
+    counterparty: str | None
+    desk: str | None
+    currency: str
+    request_id: str
+    since: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DealStoppedWaiting(DomainEvent):
+    """The deal no longer waits here: cleared by a re-check, rejected, expired or posted."""
+
+    event_type = "risk.DealStoppedWaiting"
+
+    exposure_id: str
+    request_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class LedgerItemCounted(DomainEvent):
     """A ledger entry or booking request counts into exposures: ``kind`` is ``entry`` or
     ``booking_request``; ``status`` ``posted`` or ``pending``. ``amounts`` per currency.
@@ -147,6 +175,8 @@ EXPOSURE_EVENTS: tuple[type[DomainEvent], ...] = (
     LimitWarningReached,
     LimitBreached,
     LimitBackWithinThreshold,
+    DealWaitingForLimit,
+    DealStoppedWaiting,
     LedgerItemCounted,
     LedgerItemSettled,
 )

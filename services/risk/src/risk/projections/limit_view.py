@@ -131,6 +131,9 @@ limit_crossings = sa.Table(
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("cause", sa.Text, nullable=False),
     sa.Column("cause_id", sa.Text, nullable=False),
+    # The business case of the crossing (its event's correlation id): measures recorded
+    # about a breach continue it.
+    sa.Column("correlation_id", sa.Text, nullable=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
@@ -173,7 +176,7 @@ def _iso(at: datetime) -> str:
 
 
 class LimitView(TypedProjection):
-    name = "limit_view_v1"
+    name = "limit_view_v2"  # v2: crossings keep their case
     metadata = metadata
     reads = (
         xe.ExposureChanged,
@@ -278,6 +281,7 @@ def _crossing_row(envelope: EventEnvelope, event: ThresholdCrossed) -> dict[str,
         "state": event.state,
         "cause": event.cause,
         "cause_id": event.cause_id,
+        "correlation_id": envelope.correlation_id,
         "at": event.at,
         "position": envelope.position,
     }
