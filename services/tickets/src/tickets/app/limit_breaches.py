@@ -13,6 +13,7 @@ is the risk event's own time, so that a retried batch decides the same.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.domain import caused_by
@@ -132,7 +133,8 @@ class _Batch:
             ticket = await self._ticket(ticket_id)
             if ticket is not None:
                 note = back_within_note(event)
-                ticket.add_note(
+                _note_once(
+                    ticket,
                     note_id_for(f"{event.crossing_id}/{breach_id}"),
                     author=self._uow.context.actor.subject,
                     body=note,
@@ -180,9 +182,17 @@ class _Batch:
 def _add_measures(ticket: Ticket, breach_id: str, held: HeldMeasures) -> None:
     """An internal note by the user who recorded the measures (the event's actor stays the
     inbox)."""
-    ticket.add_note(
+    _note_once(
+        ticket,
         note_id_for(held.source_id),
         author=held.recorded_by,
         body=measures_note(breach_id, held.measures),
         at=held.at,
     )
+
+
+def _note_once(ticket: Ticket, message_id: str, *, author: str, body: str, at: datetime) -> None:
+    """A note whose id derives from its source event: added once, even by a replay that
+    finds no inbox claim."""
+    if message_id not in ticket.message_ids:
+        ticket.add_note(message_id, author=author, body=body, at=at)

@@ -88,6 +88,7 @@ class Ticket(Aggregate):
         self.origin: dict[str, str] | None = None
         self.resolved_by: str | None = None  # the assignee when it was last resolved
         self.rating: int | None = None
+        self.message_ids: set[str] = set()
 
     @property
     def exists(self) -> bool:
@@ -460,14 +461,9 @@ class Ticket(Aggregate):
                 self.escalated_to = event.escalated_to
             case TicketRated():
                 self.rating = event.rating
-            case (
-                TicketReplied()
-                | TicketNoteAdded()
-                | TicketDuplicateAbsorbed()
-                | AlertRecorded()
-                | SlaWarningRaised()
-                | SlaBreached()
-            ):
+            case TicketReplied() | TicketNoteAdded():
+                self.message_ids.add(event.message_id)
+            case TicketDuplicateAbsorbed() | AlertRecorded() | SlaWarningRaised() | SlaBreached():
                 pass
             case _:
                 raise TypeError(f"Ticket cannot apply {type(event).__name__}")
