@@ -149,7 +149,7 @@ async def test_only_the_requester_rates() -> None:
     with pytest.raises(PermissionDenied):  # the back office sees it, but did not request it
         await bus.execute(AGENT, commands.rate_ticket, RateTicket(ticket_id, 1, "", True))
     system = CommandContext(Caller("user:tina", {Role.TRADER}, "front", kind="system"))
-    with pytest.raises(NotFound):  # a system under the same name is not the person
+    with pytest.raises(PermissionDenied):  # a system under the same name is no person
         await bus.execute(system, commands.rate_ticket, RateTicket(ticket_id, 1, "", False))
 
     assert len(backend.events()) == before

@@ -353,12 +353,17 @@ class TicketCommands:
         caller = uow.context.caller
         async with uow:
             ticket = await get_ticket(uow, command.ticket_id, None)
-            if ticket.requester != caller.subject or not caller.is_person:
+            if ticket.requester != caller.subject:
                 if not command.sees_every_ticket:
                     raise NotFound(f"ticket {command.ticket_id} does not exist", field="ticket_id")
                 raise PermissionDenied(
                     f"only the requester of ticket {command.ticket_id} may rate it",
                     code="RequesterOnly",
+                )
+            if not caller.is_person:
+                raise PermissionDenied(
+                    "a rating is a person's satisfaction; a system cannot give one",
+                    code="PersonRequired",
                 )
             with uow.continuing_case(ticket):
                 ticket.rate(
