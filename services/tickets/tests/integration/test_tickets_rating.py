@@ -86,6 +86,13 @@ async def test_requesters_rate_resolved_tickets_and_the_statistics_follow(
     assert ticket["rating"] == 4
 
     reader = as_role("controller")
+    by_name = await read(tickets_client, reader, "/v1/tickets", 0, queue="vpn desk")
+    by_id = await read(tickets_client, reader, "/v1/tickets", 0, queue=queue_id)
+    assert len(by_name["items"]) == 4 and by_id == by_name
+    both = await tickets_client.get(
+        "/v1/tickets", params={"queue": "vpn desk", "queue_id": queue_id}, headers=reader
+    )
+    assert (both.status_code, both.json()["field"]) == (422, "queue")
     per_queue = await satisfaction(tickets_client, reader)
     assert [
         (r["queue_name"], r["ratings"], r["average"], r["distribution"]) for r in per_queue
