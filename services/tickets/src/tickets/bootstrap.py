@@ -19,9 +19,11 @@ from shared_kernel.unit_of_work import CommandContext, CommandResult
 from tickets.app.alerts import AlertCommands
 from tickets.app.commands import CreateQueue, TicketCommands
 from tickets.app.history import TicketHistory
+from tickets.app.limit_breaches import LimitBreachIncidents
 from tickets.app.queries import TicketQueries
 from tickets.app.sla_scheduler import SlaScheduler
 from tickets.domain import ALL_EVENTS, DEFAULT_QUEUE_NAME
+from tickets.domain.limit_breaches import RISK_LIMITS_ESCALATION_GROUP, RISK_LIMITS_QUEUE
 from tickets.projections.tickets_view import TicketsView
 
 SERVICE = "tickets"
@@ -43,6 +45,9 @@ class TicketsSettings(ServiceSettings):
     default_queue_name: str = DEFAULT_QUEUE_NAME
     default_escalation_group: str = "it-managers"
     create_default_queue: bool = True
+    # Where risk limit breaches open incidents (created at start-up and when missing).
+    risk_limits_queue_name: str = RISK_LIMITS_QUEUE
+    risk_limits_escalation_group: str = RISK_LIMITS_ESCALATION_GROUP
 
 
 def tickets_codec() -> EventCodec:
@@ -71,6 +76,16 @@ class Tickets:
         context = CommandContext.system("tickets-setup")
         return await self.bus.execute(context, self.commands.ensure_queue, command)
 
+    async def ensure_risk_limits_queue(self) -> CommandResult:
+        """Create the queue of limit breach incidents unless it exists (the inbox creates it
+        too when a breach comes first)."""
+        command = CreateQueue(
+            name=self.settings.risk_limits_queue_name,
+            escalation_group=self.settings.risk_limits_escalation_group,
+        )
+        context = CommandContext.system("tickets-setup")
+        return await self.bus.execute(context, self.commands.ensure_queue, command)
+
 
 def bootstrap(
     settings: TicketsSettings | None = None, *, clock: Callable[[], datetime] = utc_now
@@ -78,12 +93,18 @@ def bootstrap(
     settings = settings or TicketsSettings()
     codec = tickets_codec()
     view = TicketsView(settings.topic_namespace, codec=codec)
-    runtime = ServiceRuntime(SERVICE, settings, codec, [view])
-    read_model = runtime.read_models[view.name]
-    bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     commands = TicketCommands(
         clock=clock, reopen_window=timedelta(seconds=settings.reopen_window_seconds)
     )
+    breaches = LimitBreachIncidents(
+        commands,
+        settings.topic_namespace,
+        queue_name=settings.risk_limits_queue_name,
+        escalation_group=settings.risk_limits_escalation_group,
+    )
+    runtime = ServiceRuntime(SERVICE, settings, codec, [view], inboxes=[breaches])
+    read_model = runtime.read_models[view.name]
+    bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     queries = TicketQueries(read_model)
     return Tickets(
         settings=settings,

@@ -27,6 +27,7 @@ def create_app(
         await service.runtime.start()
         if service.settings.create_default_queue:
             await service.ensure_default_queue()
+            await service.ensure_risk_limits_queue()
         if service.settings.run_sla_scheduler:
             service.runtime.spawn("SLA scheduler", service.scheduler.run)
         try:

@@ -1,6 +1,6 @@
 """The tickets view applies a batch exactly as it applies the same events one at a time:
 a mixed history of queues and tickets (every ticket event type, reopenings, merges, links,
-alerts, SLA alarms with escalations, events of a ticket without a row and replayed
+alerts, SLA alarms with escalations, ratings, origins, events of a ticket without a row and replayed
 ``TicketOpened``/``QueueCreated``) gives the same rows whether applied event by event, in
 batches of a few dozen (tickets that exist and tickets opened within a batch) or in one."""
 
@@ -20,7 +20,13 @@ from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from tickets.bootstrap import TicketsSettings
 from tickets.domain import Queue, Status, Ticket
 from tickets.domain.sla import DEFAULT_SLA_POLICY
-from tickets.projections.tables import queues, ticket_links, ticket_messages, tickets
+from tickets.projections.tables import (
+    queues,
+    ticket_links,
+    ticket_messages,
+    ticket_ratings,
+    tickets,
+)
 from tickets.projections.tickets_view import TicketsView
 
 from .tickets_history import History
@@ -60,6 +66,9 @@ def history() -> list[EventEnvelope]:
             requester="user:tina",
             requester_kind="person",
             at=made.now,
+            origin={"service": "risk", "kind": "limit_breach", "id": f"b{number}"}
+            if number % 5 == 0
+            else None,
         )
         made.emit(ticket)
         opened.append(ticket)
@@ -70,6 +79,16 @@ def history() -> list[EventEnvelope]:
             act(rng, made, rng.choice(opened), opened, desks)
     for _ in range(6 * TICKETS):
         act(rng, made, rng.choice(opened), opened, desks)
+    for ticket in opened:  # the requester rates what is resolved (some were rated already)
+        if ticket.status is Status.RESOLVED and ticket.rating is None:
+            ticket.rate(
+                rng.randrange(1, 6),
+                "",
+                rated_by="user:tina",
+                at=made.now,
+                reopen_window=timedelta(days=365),
+            )
+            made.emit(ticket)
     desks[1].remove_member(desks[1].members[0])
     made.emit(desks[1])
     envelopes = made.envelopes
@@ -91,7 +110,7 @@ def act(
     at = made.now
     desk = desks[0] if ticket.queue_id == desks[0].id else desks[1]
     other = rng.choice(all_)
-    kind = rng.randrange(14)
+    kind = rng.randrange(15)
     try:
         if kind == 0:
             ticket.assign(rng.choice(desk.members), how="assign", at=at)
@@ -121,6 +140,10 @@ def act(
             ticket.link(rng.choice(("parent_of", "child_of", "duplicate_of")), other, at=at)
         elif kind == 9:
             ticket.merge_into(other, reason="same thing", at=at)
+        elif kind == 10:
+            ticket.rate(
+                rng.randrange(1, 6), "ok", rated_by="user:tina", at=at, reopen_window=WINDOW
+            )
         else:  # the scheduler: alarms due by now, escalation on a breach
             made.now += timedelta(hours=rng.randrange(1, 30))
             if ticket.raise_due_alarms(made.now):
@@ -132,7 +155,7 @@ def act(
 
 async def contents(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
     found: dict[str, list[tuple[Any, ...]]] = {}
-    for table in (tickets, queues, ticket_messages, ticket_links):
+    for table in (tickets, queues, ticket_messages, ticket_links, ticket_ratings):
         keys = [c for c in table.primary_key.columns]
         rows = (await conn.execute(sa.select(table).order_by(*keys))).all()
         found[table.name] = [tuple(r) for r in rows]
@@ -174,5 +197,8 @@ async def test_batches_give_the_same_rows_as_one_event_at_a_time(
     assert len(one_by_one["queues"]) == 2
     assert len(one_by_one["ticket_messages"]) > 50
     assert len(one_by_one["ticket_links"]) > 10
+    assert len(one_by_one["ticket_ratings"]) > 3
+    origin_id = [c.name for c in tickets.c].index("origin_id")
+    assert sum(row[origin_id] is not None for row in one_by_one["tickets"]) > 5
     assert in_batches == one_by_one
     assert in_one == one_by_one

@@ -167,6 +167,15 @@ class MessageBody(Body):
     body: Annotated[str, Field(min_length=1, max_length=20_000, pattern=PLAIN)]
 
 
+class RatingBody(Body):
+    rating: Annotated[
+        StrictInt,
+        Field(ge=1, le=5, description="1 = very dissatisfied ... 5 = very satisfied"),
+        JSON_INTEGER,
+    ]
+    comment: Annotated[str, Field(max_length=2_000, pattern=PLAIN)] = ""
+
+
 class LinkBody(Body):
     kind: Literal["parent_of", "child_of", "caused_by", "duplicate_of"]
     target_id: Id

@@ -4,8 +4,10 @@ merge, read (a front-office requester sees only their own tickets, never interna
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from shared_kernel.errors import DomainError
 from shared_kernel.identity import Caller as SignedCaller
 from shared_kernel.identity import require_any_role
 
@@ -29,6 +31,7 @@ from tickets.api.schemas import (
     MergeBody,
     MessageBody,
     OpenTicketBody,
+    RatingBody,
     TransitionBody,
     Written,
 )
@@ -40,6 +43,7 @@ from tickets.app.commands import (
     MergeTicket,
     OpenTicket,
     PostMessage,
+    RateTicket,
     TransitionTicket,
 )
 from tickets.app.queries import MAX_PAGE, TicketFilter
@@ -78,6 +82,18 @@ async def list_tickets(
     service: TicketsDep,
     caller: Caller,
     queue_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    queue: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=PLAIN,
+            description="A queue's id or name (e.g. risk-limits); instead of queue_id",
+        ),
+    ] = None,
+    origin_id: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="What opened it, e.g. a breach id")
+    ] = None,
     status: Literal["new", "open", "pending", "resolved", "closed", "cancelled"] | None = None,
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     assignee: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
@@ -90,6 +106,10 @@ async def list_tickets(
     """The queue view: filters, full-text search (``q``, web-search syntax) over title and
     description, newest first. A front-office caller sees their own tickets only."""
     require_any_role(caller, READERS, "reading tickets")
+    if queue is not None:
+        if queue_id is not None:
+            raise DomainError("give queue_id or queue, not both", field="queue")
+        queue_id = _queue_id_of(queue)
     where = TicketFilter(
         queue_id=queue_id,
         status=status,
@@ -99,9 +119,18 @@ async def list_tickets(
         sla=sla,
         q=q,
         ticket_type=ticket_type,
+        origin_id=origin_id,
     )
     page = await service.queries.tickets(where, cursor, limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _queue_id_of(queue: str) -> str:
+    """A queue's id as given, or the id its name derives to (queue ids are UUIDs)."""
+    try:
+        return str(UUID(queue))
+    except ValueError:
+        return queue_id_for(queue)
 
 
 async def _visible_ticket(service: Tickets, caller: SignedCaller, ticket_id: str) -> dict[str, Any]:
@@ -277,3 +306,25 @@ async def merge(
         ticket_id, body.survivor_id, body.reason, expected_version=cmd.expected_version
     )
     return await cmd.written(service.commands.merge_ticket, command)
+
+
+@router.post("/{ticket_id}/rating", status_code=status.HTTP_201_CREATED, response_model=Written)
+async def rate(
+    ticket_id: TicketId,
+    body: RatingBody,
+    service: TicketsDep,
+    cmd: Annotated[CommandCall, Depends(command_call(REQUESTERS, "rating a ticket"))],
+) -> Any:
+    """The requester's satisfaction with a resolved ticket: 1 (very dissatisfied) to 5 (very
+    satisfied) and a comment, once, until the reopen window closes (409 ``AlreadyRated``,
+    ``TicketNotResolved``, ``RatingWindowClosed``). Only the requester, a person, may rate:
+    403 for a back-office caller who is not, 404 for a ticket the caller may not see."""
+    command = RateTicket(
+        ticket_id,
+        body.rating,
+        body.comment,
+        sees_every_ticket=visibility(cmd.caller).everything,
+    )
+    return await cmd.written(
+        service.commands.rate_ticket, command, location=f"/v1/tickets/{ticket_id}"
+    )

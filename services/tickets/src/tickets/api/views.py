@@ -60,6 +60,9 @@ class TicketView(BaseModel):
     resolution_business_seconds: int | None
     alert_count: int
     last_alert_at: datetime | None
+    origin: dict[str, str] | None = None
+    origin_id: str | None = None
+    rating: int | None = None
     first_response_warning_at: datetime | None
     first_response_due_at: datetime | None
     resolution_warning_at: datetime | None
@@ -135,3 +138,21 @@ class ResolutionTimeRow(BaseModel):
 
 class ResolutionTimes(BaseModel):
     items: list[ResolutionTimeRow]
+
+
+class SatisfactionRow(BaseModel):
+    queue_id: str | None
+    queue_name: str | None
+    agent: str | None = None
+    ratings: int
+    average: float
+    distribution: dict[str, int]
+
+
+class Satisfaction(BaseModel):
+    """Customer satisfaction over ``since`` .. ``until`` (open ends: all time)."""
+
+    by: str
+    since: datetime | None
+    until: datetime | None
+    items: list[SatisfactionRow]

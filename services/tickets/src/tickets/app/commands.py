@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared_kernel.commands import Clock, check_version, utc_now
-from shared_kernel.errors import Conflict, DomainError, NotFound
+from shared_kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
@@ -82,6 +82,7 @@ class OpenTicket:
     category: str = ""
     configuration_item: str | None = None
     requester_kind: str = "person"  # "person" or "system"
+    origin: dict[str, str] | None = None  # what opened it (say a risk limit breach)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,17 @@ class PostMessage:
     internal: bool
     as_agent: bool
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RateTicket:
+    """The requester's satisfaction with a resolved ticket. ``sees_every_ticket``: the
+    caller reads all tickets (back office), so a refusal may say why instead of 404."""
+
+    ticket_id: str
+    rating: int
+    comment: str
+    sees_every_ticket: bool
 
 
 @dataclass(frozen=True)
@@ -209,13 +221,25 @@ class TicketCommands:
             ticket = await self.open_in(uow, command)
             return await uow.commit(ticket)
 
-    async def open_in(self, uow: UnitOfWork, command: OpenTicket) -> Ticket:
-        """Open a ticket inside ``uow`` and hand it to the member next in turn."""
+    async def open_in(
+        self,
+        uow: UnitOfWork,
+        command: OpenTicket,
+        *,
+        ticket_id: str | None = None,
+        at: datetime | None = None,
+        queue: Queue | None = None,
+    ) -> Ticket:
+        """Open a ticket inside ``uow`` and hand it to the member next in turn. An inbox
+        gives the id (derived from its source event), the source's time and the queue it
+        may just have created (not in the store yet)."""
         await uow.lock(QUEUE_LOCK, command.queue_id)
-        queue = await get_queue(uow, command.queue_id, None, field="queue_id")
+        if queue is None:
+            queue = await get_queue(uow, command.queue_id, None, field="queue_id")
         turns = await uow.find_latest(RoundRobin, turns_stream_id(queue.id))
+        at = at or self.clock()
         ticket = Ticket.open(
-            str(new_event_id()),
+            ticket_id or str(new_event_id()),
             ticket_type=command.ticket_type,
             queue=queue,
             impact=command.impact,
@@ -226,11 +250,12 @@ class TicketCommands:
             configuration_item=command.configuration_item,
             requester=uow.context.actor.subject,
             requester_kind=command.requester_kind,
-            at=self.clock(),
+            at=at,
+            origin=command.origin,
         )
         member = turns.hand_out(queue, ticket.id)
         if member is not None:
-            ticket.assign(member, how="round_robin", at=self.clock())
+            ticket.assign(member, how="round_robin", at=at)
         uow.add(ticket)
         return ticket
 
@@ -238,13 +263,14 @@ class TicketCommands:
         async with uow:
             ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
             queue = await get_queue(uow, ticket.queue_id, None)
-            ticket.classify(
-                queue.matrix,
-                impact=command.impact,
-                urgency=command.urgency,
-                reason=command.reason,
-                at=self.clock(),
-            )
+            with uow.continuing_case(ticket):
+                ticket.classify(
+                    queue.matrix,
+                    impact=command.impact,
+                    urgency=command.urgency,
+                    reason=command.reason,
+                    at=self.clock(),
+                )
             return await uow.commit(ticket)
 
     async def transition_ticket(self, command: TransitionTicket, uow: UnitOfWork) -> CommandResult:
@@ -252,9 +278,10 @@ class TicketCommands:
         async with uow:
             ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
             now = self.clock()
-            ticket.transition(
-                target, reason=command.reason, at=now, reopen_window=self.reopen_window
-            )
+            with uow.continuing_case(ticket):
+                ticket.transition(
+                    target, reason=command.reason, at=now, reopen_window=self.reopen_window
+                )
             if command.resolve_linked_incidents:
                 await self._resolve_incidents_of(uow, ticket, command.reason, now)
             uow.add(ticket)
@@ -272,19 +299,19 @@ class TicketCommands:
         incidents = await uow.find_many(Ticket, problem.linked("causes"))
         for incident in incidents.values():
             if incident.is_active:
-                incident.transition(
-                    Status.RESOLVED,
-                    reason=f"problem {problem.id} resolved: {reason}",
-                    at=at,
-                    reopen_window=self.reopen_window,
-                )
+                with uow.continuing_case(incident):
+                    incident.transition(
+                        Status.RESOLVED,
+                        reason=f"problem {problem.id} resolved: {reason}",
+                        at=at,
+                        reopen_window=self.reopen_window,
+                    )
 
     async def assign_ticket(self, command: AssignTicket, uow: UnitOfWork) -> CommandResult:
         async with uow:
             ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
-            if command.assignee is None:
-                ticket.assign(uow.context.actor.subject, how="take", at=self.clock())
-            else:
+            assignee, how = uow.context.actor.subject, "take"
+            if command.assignee is not None:
                 queue = await get_queue(uow, ticket.queue_id, None)
                 if not queue.is_member(command.assignee):
                     raise DomainError(
@@ -292,7 +319,9 @@ class TicketCommands:
                         field="assignee",
                         code="NotAMember",
                     )
-                ticket.assign(command.assignee, how="assign", at=self.clock())
+                assignee, how = command.assignee, "assign"
+            with uow.continuing_case(ticket):
+                ticket.assign(assignee, how=how, at=self.clock())
             return await uow.commit(ticket)
 
     async def post_message(self, command: PostMessage, uow: UnitOfWork) -> CommandResult:
@@ -304,15 +333,45 @@ class TicketCommands:
             # Only now: a stranger's stale If-Match must not learn that the ticket exists.
             check_version(ticket.version, command.expected_version, f"ticket {command.ticket_id}")
             message_id = str(new_event_id())
-            if command.internal:
-                ticket.add_note(message_id, author=author, body=command.body, at=self.clock())
-            else:
-                ticket.reply(
-                    message_id,
-                    author=author,
-                    body=command.body,
-                    by_agent=command.as_agent,
+            with uow.continuing_case(ticket):
+                if command.internal:
+                    ticket.add_note(message_id, author=author, body=command.body, at=self.clock())
+                else:
+                    ticket.reply(
+                        message_id,
+                        author=author,
+                        body=command.body,
+                        by_agent=command.as_agent,
+                        at=self.clock(),
+                    )
+            return await uow.commit(ticket)
+
+    async def rate_ticket(self, command: RateTicket, uow: UnitOfWork) -> CommandResult:
+        """The requester rates a resolved ticket (see ``Ticket.rate``). A caller who may not
+        see the ticket gets 404, as for one that does not exist; one who may see it but did
+        not request it (an agent) 403."""
+        caller = uow.context.caller
+        async with uow:
+            ticket = await get_ticket(uow, command.ticket_id, None)
+            if ticket.requester != caller.subject:
+                if not command.sees_every_ticket:
+                    raise NotFound(f"ticket {command.ticket_id} does not exist", field="ticket_id")
+                raise PermissionDenied(
+                    f"only the requester of ticket {command.ticket_id} may rate it",
+                    code="RequesterOnly",
+                )
+            if not caller.is_person:
+                raise PermissionDenied(
+                    "a rating is a person's satisfaction; a system cannot give one",
+                    code="PersonRequired",
+                )
+            with uow.continuing_case(ticket):
+                ticket.rate(
+                    command.rating,
+                    command.comment,
+                    rated_by=caller.subject,
                     at=self.clock(),
+                    reopen_window=self.reopen_window,
                 )
             return await uow.commit(ticket)
 
@@ -320,7 +379,8 @@ class TicketCommands:
         async with uow:
             ticket = await get_ticket(uow, command.ticket_id, command.expected_version)
             target = await get_ticket(uow, command.target_id, None, field="target_id")
-            ticket.link(command.kind, target, at=self.clock())
+            with uow.continuing_case(ticket):
+                ticket.link(command.kind, target, at=self.clock())
             uow.add(target)
             return await uow.commit(ticket)
 
@@ -328,7 +388,8 @@ class TicketCommands:
         async with uow:
             duplicate = await get_ticket(uow, command.ticket_id, command.expected_version)
             survivor = await get_ticket(uow, command.survivor_id, None, field="survivor_id")
-            duplicate.merge_into(survivor, reason=command.reason, at=self.clock())
+            with uow.continuing_case(duplicate):
+                duplicate.merge_into(survivor, reason=command.reason, at=self.clock())
             uow.add(survivor)
             return await uow.commit(duplicate)
 
@@ -341,15 +402,17 @@ class TicketCommands:
         async with uow:
             ticket = await get_ticket(uow, command.ticket_id, None)
             now = self.clock()
-            breaches = ticket.raise_due_alarms(now)
+            with uow.continuing_case(ticket):
+                breaches = ticket.raise_due_alarms(now)
             if not ticket.pending_events():
                 return CommandResult(ticket.id, ticket.version, position=0)
             if breaches:
                 queue = await get_queue(uow, ticket.queue_id, None)
                 clocks = " and ".join(b.clock.replace("_", " ") for b in breaches)
-                ticket.escalate(
-                    queue.escalation_group, reason=f"SLA breached: {clocks} target", at=now
-                )
+                with uow.continuing_case(ticket):
+                    ticket.escalate(
+                        queue.escalation_group, reason=f"SLA breached: {clocks} target", at=now
+                    )
             return await uow.commit(ticket)
 
 

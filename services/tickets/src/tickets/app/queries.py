@@ -20,10 +20,12 @@ from tickets.projections.tables import (
     queues,
     ticket_links,
     ticket_messages,
+    ticket_ratings,
     tickets,
 )
 
 MAX_PAGE = 500
+SCORES = range(1, 6)  # the satisfaction scale
 ACTIVE_STATUSES = sorted(s.value for s in ACTIVE)
 TICKET_COLUMNS = [c for c in tickets.c if c.name not in ("sla_state", "search")]
 
@@ -44,6 +46,7 @@ class TicketFilter:
     sla: str | None = None  # "breached" | "at_risk"
     q: str | None = None
     ticket_type: str | None = None
+    origin_id: str | None = None  # say a risk limit breach id
 
 
 # Characters of tsquery syntax: websearch_to_tsquery reads them as word separators, yet a run of
@@ -134,7 +137,7 @@ class TicketQueries:
     async def tickets(self, where: TicketFilter, cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor)
         query = sa.select(*TICKET_COLUMNS).limit(limit + 1)
-        if where.queue_id or where.assignee or where.requester or where.q:
+        if where.queue_id or where.assignee or where.requester or where.q or where.origin_id:
             # Served by the index of the filter (see projections/tables.py).
             query = query.order_by(tickets.c.position.desc())
             if after is not None:
@@ -150,6 +153,7 @@ class TicketQueries:
             "assignee": tickets.c.assignee,
             "requester": tickets.c.requester,
             "ticket_type": tickets.c.ticket_type,
+            "origin_id": tickets.c.origin_id,
         }
         for name, column in conditions.items():
             value = getattr(where, name)
@@ -251,3 +255,43 @@ class TicketQueries:
             row["mean_seconds"] = float(row["mean_seconds"])
             row["mean_business_seconds"] = float(row["mean_business_seconds"])
         return rows
+
+    async def satisfaction(
+        self, by: str, since: datetime | None, until: datetime | None
+    ) -> list[dict[str, Any]]:
+        """Ratings rated in [since, until) per queue (``by`` "queue") or per agent and queue
+        (``by`` "agent"): how many, the average, and how many of each score 1..5."""
+        query = sa.select(
+            ticket_ratings.c.queue_id,
+            queues.c.name.label("queue_name"),
+            sa.func.count().label("ratings"),
+            sa.func.avg(ticket_ratings.c.rating).label("average"),
+            *(
+                sa.func.count().filter(ticket_ratings.c.rating == score).label(f"score_{score}")
+                for score in SCORES
+            ),
+        ).select_from(
+            ticket_ratings.outerjoin(queues, queues.c.queue_id == ticket_ratings.c.queue_id)
+        )
+        groups: list[Any] = [ticket_ratings.c.queue_id, queues.c.name]
+        if by == "agent":
+            query = query.add_columns(ticket_ratings.c.agent)
+            groups.append(ticket_ratings.c.agent)
+        if since is not None:
+            query = query.where(ticket_ratings.c.at >= since)
+        if until is not None:
+            query = query.where(ticket_ratings.c.at < until)
+        query = query.group_by(*groups).order_by(*groups)
+        async with self._read_model.reading() as conn:
+            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+        return [
+            {
+                "queue_id": row["queue_id"],
+                "queue_name": row["queue_name"],
+                "agent": row.get("agent"),
+                "ratings": row["ratings"],
+                "average": round(float(row["average"]), 2),
+                "distribution": {str(score): row[f"score_{score}"] for score in SCORES},
+            }
+            for row in rows
+        ]

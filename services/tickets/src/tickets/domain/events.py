@@ -101,6 +101,9 @@ class TicketOpened(DomainEvent):
     opened_at: datetime
     sla_policy: dict[str, Any]
     status: str = "new"
+    # What opened it when not a person or a monitoring alert, e.g. {"service": "risk",
+    # "kind": "limit_breach", "id": <breach id>, "limit_id": ..., "exposure_id": ...}.
+    origin: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,22 @@ class TicketEscalated(DomainEvent):
     at: datetime
 
 
+@dataclass(frozen=True)
+class TicketRated(DomainEvent):
+    """The requester rated a resolved ticket (1 = very dissatisfied ... 5 = very satisfied).
+    ``agent`` is the assignee when it was resolved; read by risk (satisfaction KRI)."""
+
+    event_type: ClassVar[str] = "tickets.TicketRated"
+
+    ticket_id: str
+    rating: int
+    comment: str
+    rated_by: str
+    queue_id: str | None
+    agent: str | None
+    at: datetime
+
+
 # ---------------------------------------------------------------- alert sources
 
 
@@ -292,6 +311,47 @@ class AlertIncidentRecovered(DomainEvent):
     ticket_id: str
 
 
+# ---------------------------------------------------------------- limit breaches
+
+
+@dataclass(frozen=True)
+class LimitBreachIncidentOpened(DomainEvent):
+    """A risk limit breach opened incident ``ticket_id`` (stream per limit)."""
+
+    event_type: ClassVar[str] = "tickets.LimitBreachIncidentOpened"
+
+    limit_id: str
+    breach_id: str
+    exposure_id: str
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class LimitBreachMeasuresHeld(DomainEvent):
+    """Measures on a breach arrived before the breach itself (other partition): kept until
+    its incident opens, then added to it as notes."""
+
+    event_type: ClassVar[str] = "tickets.LimitBreachMeasuresHeld"
+
+    limit_id: str
+    breach_id: str
+    measures: str
+    recorded_by: str
+    source_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LimitBreachIncidentClosed(DomainEvent):
+    """The exposure went back within the limit: the breach's incident was resolved."""
+
+    event_type: ClassVar[str] = "tickets.LimitBreachIncidentClosed"
+
+    limit_id: str
+    breach_id: str
+    ticket_id: str
+
+
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     QueueCreated,
     QueueMemberAdded,
@@ -314,4 +374,8 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     TicketEscalated,
     AlertIncidentOpened,
     AlertIncidentRecovered,
+    TicketRated,
+    LimitBreachIncidentOpened,
+    LimitBreachMeasuresHeld,
+    LimitBreachIncidentClosed,
 )

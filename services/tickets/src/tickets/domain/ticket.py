@@ -25,6 +25,7 @@ from tickets.domain.events import (
     TicketNoteAdded,
     TicketOpened,
     TicketPriorityChanged,
+    TicketRated,
     TicketReplied,
     TicketStatusChanged,
 )
@@ -50,6 +51,8 @@ LINK_INVERSES = {
 }
 LINK_KINDS = frozenset({"parent_of", "child_of", "caused_by", "duplicate_of"})
 MAX_TEXT = 20_000
+RATINGS = range(1, 6)
+MAX_RATING_COMMENT = 2_000
 
 
 def _text(value: str, field: str, maximum: int, *, required: bool = True) -> str:
@@ -82,6 +85,10 @@ class Ticket(Aggregate):
         self.links: set[tuple[str, str]] = set()
         self.merged_into: str | None = None
         self.escalated_to: str | None = None
+        self.origin: dict[str, str] | None = None
+        self.resolved_by: str | None = None  # the assignee when it was last resolved
+        self.rating: int | None = None
+        self.message_ids: set[str] = set()
 
     @property
     def exists(self) -> bool:
@@ -103,6 +110,7 @@ class Ticket(Aggregate):
         requester: str,
         requester_kind: str,
         at: datetime,
+        origin: dict[str, str] | None = None,
     ) -> Ticket:
         try:
             kind = TicketType(ticket_type)
@@ -133,6 +141,7 @@ class Ticket(Aggregate):
                 requester_kind=requester_kind,
                 opened_at=at,
                 sla_policy=queue.sla_policy_data,
+                origin=origin,
             )
         )
         return ticket
@@ -207,6 +216,53 @@ class Ticket(Aggregate):
                 f"ticket {self.id} is {self.status.value}; it can no longer be {what}",
                 code="TicketFinal",
             )
+
+    # ------------------------------------------------------------ satisfaction
+
+    def rate(
+        self, rating: int, comment: str, *, rated_by: str, at: datetime, reopen_window: timedelta
+    ) -> None:
+        """The requester's rating of a resolved ticket, once, until the reopen window closes
+        (the window in which the requester could still say "not solved" instead). A ticket
+        reopened and resolved again keeps its first rating."""
+        if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
+            raise DomainError(
+                f"rating must be an integer from 1 to 5, not {rating!r}",
+                field="rating",
+                code="InvalidRating",
+            )
+        comment = _text(comment, "comment", MAX_RATING_COMMENT, required=False)
+        if self.rating is not None:
+            raise Conflict(
+                f"ticket {self.id} was rated already ({self.rating}); a rating is given once",
+                field="rating",
+                code="AlreadyRated",
+            )
+        if self.status is not Status.RESOLVED:
+            raise Conflict(
+                f"ticket {self.id} is {self.status.value}; only a resolved ticket can be rated",
+                field="rating",
+                code="TicketNotResolved",
+            )
+        assert self.resolved_at is not None
+        if at - self.resolved_at > reopen_window:
+            raise Conflict(
+                f"ticket {self.id} was resolved at {self.resolved_at.isoformat()}; it may be "
+                f"rated within {reopen_window} only",
+                field="rating",
+                code="RatingWindowClosed",
+            )
+        self._record(
+            TicketRated(
+                ticket_id=self.id,
+                rating=rating,
+                comment=comment,
+                rated_by=rated_by,
+                queue_id=self.queue_id or None,
+                agent=self.resolved_by,
+                at=at,
+            )
+        )
 
     # ------------------------------------------------------------ assignment
 
@@ -385,6 +441,7 @@ class Ticket(Aggregate):
                 self.impact, self.urgency = event.impact, event.urgency
                 self.priority = event.priority
                 self.status = Status(event.status)
+                self.origin = event.origin
             case TicketClassified():
                 self.impact, self.urgency = event.impact, event.urgency
             case TicketPriorityChanged():
@@ -393,6 +450,7 @@ class Ticket(Aggregate):
                 self.status = Status(event.status)
                 if self.status is Status.RESOLVED:
                     self.resolved_at = event.at
+                    self.resolved_by = self.assignee
             case TicketAssigned():
                 self.assignee = event.assignee
             case TicketLinked():
@@ -401,14 +459,11 @@ class Ticket(Aggregate):
                 self.merged_into = event.survivor_id
             case TicketEscalated():
                 self.escalated_to = event.escalated_to
-            case (
-                TicketReplied()
-                | TicketNoteAdded()
-                | TicketDuplicateAbsorbed()
-                | AlertRecorded()
-                | SlaWarningRaised()
-                | SlaBreached()
-            ):
+            case TicketRated():
+                self.rating = event.rating
+            case TicketReplied() | TicketNoteAdded():
+                self.message_ids.add(event.message_id)
+            case TicketDuplicateAbsorbed() | AlertRecorded() | SlaWarningRaised() | SlaBreached():
                 pass
             case _:
                 raise TypeError(f"Ticket cannot apply {type(event).__name__}")

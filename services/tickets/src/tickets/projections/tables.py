@@ -70,6 +70,11 @@ tickets = sa.Table(
     sa.Column("resolution_seconds", sa.BigInteger, nullable=True),
     sa.Column("resolution_business_seconds", sa.BigInteger, nullable=True),
     sa.Column("alert_count", sa.Integer, nullable=False, server_default="0"),
+    # What opened it, if not a person or an alert: {"service", "kind", "id", ...}; ``origin_id``
+    # is its ``id`` (say a risk limit breach), indexed to find a breach's incident.
+    sa.Column("origin", JSONB, nullable=True),
+    sa.Column("origin_id", sa.Text, nullable=True),
+    sa.Column("rating", sa.Integer, nullable=True),
     sa.Column("last_alert_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("sla_state", JSONB, nullable=False),
     sa.Column("first_response_warning_at", sa.DateTime(timezone=True), nullable=True),
@@ -112,6 +117,12 @@ tickets = sa.Table(
         postgresql_where=sa.text(BREACHED),
     ),
     sa.Index("ix_tickets_search", "search", postgresql_using="gin"),
+    sa.Index(
+        "ix_tickets_origin_id",
+        "origin_id",
+        sa.text("position DESC"),
+        postgresql_where=sa.text("origin_id IS NOT NULL"),
+    ),
     # The SLA scheduler's candidates: deadlines whose alarm has not fired yet.
     sa.Index(
         "ix_tickets_fr_warning_due",
@@ -162,4 +173,19 @@ ticket_links = sa.Table(
     sa.Column("kind", sa.Text, primary_key=True),
     sa.Column("target_id", sa.Text, primary_key=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Satisfaction: one rating per ticket, with the queue and the agent (assignee when resolved)
+# it counts for; the statistics group these by queue or agent over a period of ``at``.
+ticket_ratings = sa.Table(
+    "ticket_ratings",
+    metadata,
+    sa.Column("ticket_id", sa.Text, primary_key=True),
+    sa.Column("queue_id", sa.Text, nullable=True),
+    sa.Column("agent", sa.Text, nullable=True),
+    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("rated_by", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
 )

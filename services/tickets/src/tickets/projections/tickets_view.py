@@ -41,6 +41,7 @@ from tickets.projections.tables import (
     queues,
     ticket_links,
     ticket_messages,
+    ticket_ratings,
     tickets,
 )
 
@@ -52,7 +53,7 @@ ADDED = frozenset({"alert_count"})
 
 
 class TicketsView(TypedProjection):
-    name = "tickets_view_v1"
+    name = "tickets_view_v2"  # v2: origin, ratings
     metadata = metadata
     reads = ALL_EVENTS
 
@@ -105,6 +106,7 @@ class _TicketBatch:
     folds: dict[str, _TicketFold] = field(default_factory=dict)
     messages: list[Row] = field(default_factory=list)
     links: list[Row] = field(default_factory=list)
+    ratings: list[Row] = field(default_factory=list)
 
     async def apply(
         self, conn: AsyncConnection, events: list[tuple[EventEnvelope, DomainEvent]]
@@ -150,6 +152,8 @@ class _TicketBatch:
                     "at": event.at,
                 }
             )
+        elif isinstance(event, ev.TicketRated):
+            self.ratings.append(_rating_row(envelope, event))
         if fold.exists or fold.new_row is not None:  # an event without a row changes nothing
             fold.change(_ticket_changes(event, state), stamp)
 
@@ -170,6 +174,7 @@ class _TicketBatch:
             await update_rows(conn, tickets, "ticket_id", rows, coalesce=COALESCED, add=ADDED)
         await insert_new(conn, ticket_messages, self.messages)
         await insert_new(conn, ticket_links, self.links)
+        await insert_new(conn, ticket_ratings, self.ratings)
 
 
 def _opened_row(ticket_id: str, event: ev.TicketOpened, stamp: Row) -> Row:
@@ -198,6 +203,9 @@ def _opened_row(ticket_id: str, event: ev.TicketOpened, stamp: Row) -> Row:
         "resolution_business_seconds": None,
         "alert_count": 0,
         "last_alert_at": None,
+        "origin": event.origin,
+        "origin_id": event.origin.get("id") if event.origin else None,
+        "rating": None,
         "first_response_warning_at": None,
         "first_response_due_at": None,
         "resolution_warning_at": None,
@@ -220,6 +228,19 @@ def _message_row(envelope: EventEnvelope, event: ev.TicketReplied | ev.TicketNot
         "by_agent": True if internal else getattr(event, "by_agent", False),
         "author": event.author,
         "body": event.body,
+        "at": event.at,
+        "position": envelope.position,
+    }
+
+
+def _rating_row(envelope: EventEnvelope, event: ev.TicketRated) -> Row:
+    return {
+        "ticket_id": event.ticket_id,
+        "queue_id": event.queue_id,
+        "agent": event.agent,
+        "rating": event.rating,
+        "comment": event.comment,
+        "rated_by": event.rated_by,
         "at": event.at,
         "position": envelope.position,
     }
@@ -261,6 +282,8 @@ def _ticket_changes(event: DomainEvent, state: TicketSla | None) -> Row:
             return {"escalated_to": event.escalated_to}
         case ev.AlertRecorded():
             return {"alert_count": 1, "last_alert_at": event.at}
+        case ev.TicketRated():
+            return {"rating": event.rating}
     return {}
 
 
