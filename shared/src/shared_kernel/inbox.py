@@ -72,6 +72,10 @@ class InboxHandler(ABC):
     # the fields it uses), with upcasters. The writer decodes and validates every event with
     # it; a malformed one of a known type is dead-lettered, one of another type is skipped.
     codec: EventCodec
+    # At most this many events per unit of work (None: the runner's whole batch), for a
+    # handler whose decisions one unit of work cannot hold several of (each would load the
+    # same stream again, say a queue's round-robin turn, and conflict with itself).
+    batch_size: int | None = None
 
     @abstractmethod
     async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None: ...
@@ -120,7 +124,9 @@ class InboxWriter:
         self.handled = 0
 
     async def write(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        await self._write(records)
+        size = self.handler.batch_size or len(records) or 1
+        for start in range(0, len(records), size):
+            await self._write(records[start : start + size])
         self.seen += len(records)
 
     async def _write(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:

@@ -18,6 +18,7 @@ from shared_kernel.unit_of_work import CommandContext, CommandResult
 
 from tickets.app.alerts import AlertCommands
 from tickets.app.commands import CreateQueue, TicketCommands
+from tickets.app.dead_letters import DeadLetterIncidents
 from tickets.app.history import TicketHistory
 from tickets.app.queries import TicketQueries
 from tickets.app.sla_scheduler import SlaScheduler
@@ -83,6 +84,11 @@ def bootstrap(
     bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     commands = TicketCommands(
         clock=clock, reopen_window=timedelta(seconds=settings.reopen_window_seconds)
+    )
+    runtime.inboxes.append(
+        DeadLetterIncidents(
+            bus, commands, settings.default_escalation_group, settings.topic_namespace
+        )
     )
     queries = TicketQueries(read_model)
     return Tickets(

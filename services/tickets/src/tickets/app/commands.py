@@ -82,6 +82,7 @@ class OpenTicket:
     category: str = ""
     configuration_item: str | None = None
     requester_kind: str = "person"  # "person" or "system"
+    ticket_id: str | None = None  # None: a new id (an inbox derives one from its source)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ class TicketCommands:
         queue = await get_queue(uow, command.queue_id, None, field="queue_id")
         turns = await uow.find_latest(RoundRobin, turns_stream_id(queue.id))
         ticket = Ticket.open(
-            str(new_event_id()),
+            command.ticket_id or str(new_event_id()),
             ticket_type=command.ticket_type,
             queue=queue,
             impact=command.impact,
