@@ -67,7 +67,7 @@ class DeadLetterIncidents(InboxHandler):
         self._queue_ready = False
 
     async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None:
-        if not self._queue_ready:
+        if not self._queue_ready and any(isinstance(e, DeadLettered) for _, e in events):
             await self._ensure_queue()
         for envelope, notice in events:
             assert isinstance(notice, DeadLettered | DeadLettersRecovered)  # the codec's types
