@@ -101,16 +101,15 @@ class ServiceRuntime:
     async def start(self) -> None:
         bootstrap = self.settings.kafka_bootstrap_servers
         partitions = self.settings.topic_partitions
-        await ensure_topics(
-            bootstrap,
-            [
-                TopicSpec(self.topic, partitions),
-                TopicSpec(dead_letter_topic(self.service, self.namespace), 1),
-                TopicSpec(dead_letter_notices_topic(self.service, self.namespace), 1),
-            ]
-            + [TopicSpec(t, partitions) for t in self.extra_topics]
-            + [TopicSpec(t, partitions) for h in self.inboxes for t in h.topics],
-        )
+        specs = [
+            TopicSpec(self.topic, partitions),
+            TopicSpec(dead_letter_topic(self.service, self.namespace), 1),
+            TopicSpec(dead_letter_notices_topic(self.service, self.namespace), 1),
+        ]
+        specs += [TopicSpec(t, partitions) for t in self.extra_topics]
+        specs += [TopicSpec(t, partitions) for h in self.inboxes for t in h.topics]
+        # Once per name, the first spec wins (an inbox may read this service's own topics).
+        await ensure_topics(bootstrap, list({s.name: s for s in reversed(specs)}.values()))
         self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")
         await self.producer.start()
         for read_model in self.read_models.values():
