@@ -1,14 +1,16 @@
-"""The office watches itself, with PostgreSQL and Kafka: a projection of the tickets service
-meets a poison event -> a ``DeadLettered`` notice on ``tickets.dead-letter-notices`` -> the
-running tickets service's inbox opens an incident in ``it-support`` (host tickets, check the
-projection). A rebuild that still meets the poison announces nothing; once the projection is
-fixed, a rebuild that meets none announces the recovery and the incident is resolved."""
+"""The office watches itself, with PostgreSQL and Kafka: a projection (or an inbox) of the
+tickets service meets a poison event -> a ``DeadLettered`` notice on
+``tickets.dead-letter-notices`` -> the running tickets service's inbox opens an incident in
+``it-support`` (host tickets, check the consumer). A rebuild (a re-drive) that still meets the
+poison announces nothing; once the consumer is fixed, a rebuild (``python -m tickets redrive``)
+that meets none announces the recovery and the incident is resolved."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -17,20 +19,25 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from shared_kernel.codec import EventCodec, RecordedEvent
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope
+from shared_kernel.inbox import InboxHandler, InboxWriter
 from shared_kernel.kafka import (
     TopicSpec,
     create_producer,
     dead_letter_notices_topic,
+    dead_letter_topic,
     ensure_topics,
 )
 from shared_kernel.projections import Projection, ProjectionWriter
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from shared_kernel.rebuild import rebuild
+from shared_kernel.redrive import read_dead_letters, redrive, redrive_service
 from shared_kernel.testing import Headers
-from shared_kernel.unit_of_work import CommandContext
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncConnection
-from tickets.bootstrap import TicketsSettings
+from tickets.bootstrap import TicketsSettings, bootstrap
 from tickets.domain import AlertSource, Status, Ticket, queue_id_for, source_id_for
 
 from .conftest import FakeClock, running_tickets
@@ -41,6 +48,13 @@ pytestmark = pytest.mark.integration
 CONTEXT = CommandContext.system("test")
 metadata = sa.MetaData(schema=READ_MODEL_SCHEMA)
 counts = sa.Table("flaky_counts", metadata, sa.Column("id", sa.Text, primary_key=True))
+
+
+@dataclass(frozen=True)
+class Happened(DomainEvent):
+    event_type = "flaky.Happened"
+
+    poison: bool = False
 
 
 class FlakyView(Projection):
@@ -74,6 +88,20 @@ def envelope(subject: str, **data: Any) -> EventEnvelope:
         causation_id=f"case-{subject}",
         actor=Actor("user:op", "back"),
     )
+
+
+async def flaky_topic(bootstrap: str, namespace: str) -> str:
+    """A topic with three events, the second of them poison."""
+    topic = f"{namespace}flaky.events"
+    await ensure_topics(bootstrap, [TopicSpec(topic, 1)])
+    producer = create_producer(bootstrap, client_id="flaky-test")
+    await producer.start()
+    try:
+        for event in (envelope("a"), envelope("b", poison=True), envelope("c")):
+            await producer.send_and_wait(topic, event.to_json_bytes(), partition=0)
+    finally:
+        await producer.stop()
+    return topic
 
 
 async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
@@ -110,15 +138,7 @@ async def test_a_dead_letter_opens_an_incident_and_a_clean_rebuild_resolves_it(
     topic_namespace: str,
     as_role: Headers,
 ) -> None:
-    topic = f"{topic_namespace}flaky.events"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
-    producer = create_producer(kafka_bootstrap, client_id="flaky-test")
-    await producer.start()
-    try:
-        for event in (envelope("a"), envelope("b", poison=True), envelope("c")):
-            await producer.send_and_wait(topic, event.to_json_bytes(), partition=0)
-    finally:
-        await producer.stop()
+    topic = await flaky_topic(kafka_bootstrap, topic_namespace)
     notices_topic = dead_letter_notices_topic("tickets", topic_namespace)
 
     async with running_tickets(tickets_settings, clock) as client:
@@ -163,14 +183,74 @@ async def test_a_dead_letter_opens_an_incident_and_a_clean_rebuild_resolves_it(
         assert await open_incident(client) is None
 
 
+class FlakyInbox(InboxHandler):
+    """An inbox with a bug: it cannot handle an event marked ``poison`` until fixed."""
+
+    name = "flaky_inbox"
+    codec = EventCodec([Happened])
+    batch_size = 1  # ``handled`` is outside the transaction: no batch rolled back after it
+
+    def __init__(self, topic: str) -> None:
+        self.topics = (topic,)
+        self.fixed = False
+        self.handled: list[str] = []
+
+    async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None:
+        for envelope, event in events:
+            assert isinstance(event, Happened)
+            if event.poison and not self.fixed:
+                raise ValueError("cannot decide on a poison event")
+            self.handled.append(envelope.subject)
+
+
+async def test_an_inbox_dead_letter_opens_an_incident_and_a_clean_redrive_resolves_it(
+    tickets_settings: TicketsSettings,
+    clock: FakeClock,
+    kafka_bootstrap: str,
+    topic_namespace: str,
+) -> None:
+    topic = await flaky_topic(kafka_bootstrap, topic_namespace)
+    dead_letters = dead_letter_topic("tickets", topic_namespace)
+    inbox = FlakyInbox(topic)
+
+    async with running_tickets(tickets_settings, clock) as client:
+        service = service_of(client)
+        dead = service.runtime.dead_letters()
+        writer = InboxWriter(inbox, "tickets", service.runtime.unit_of_work, dead)
+        await writer.write(await read_all(kafka_bootstrap, topic))
+        assert inbox.handled == ["a", "c"]
+        incident = await eventually(lambda: open_incident(client, "tickets.flaky_inbox"), "one")
+        assert incident.title == "tickets: tickets.flaky_inbox"
+
+        records, end = await read_dead_letters(kafka_bootstrap, dead_letters)
+        still_broken = await redrive(writer, records, dead, run=f"{dead_letters}@{end}")
+        assert (still_broken.redriven, len(still_broken.failed)) == (0, 1)
+
+        # Fixed, and re-driven as an operator does it: python -m tickets redrive <consumer>.
+        inbox.fixed = True
+        quiet = tickets_settings.model_copy(
+            update={"run_relay": False, "run_projections": False, "run_inboxes": False}
+        )
+        operator = bootstrap(quiet)
+        operator.runtime.inboxes.append(inbox)
+        report = await redrive_service(operator.runtime, "tickets.flaky_inbox")
+        assert (report.redriven, report.clean) == (1, True)
+        assert inbox.handled == ["a", "c", "b"]
+
+        resolved = await eventually(lambda: ticket_in(client, incident.id, Status.RESOLVED), "fix")
+        assert resolved.status is Status.RESOLVED
+        again = await redrive(writer, records, dead, run=f"{dead_letters}@{end}")
+        assert (again.redriven, again.skipped) == (0, 1) and inbox.handled == ["a", "c", "b"]
+
+
 def notices(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
     return [json.loads(r.value or b"") for r in records]
 
 
-async def open_incident(client: httpx.AsyncClient) -> Ticket | None:
+async def open_incident(client: httpx.AsyncClient, check: str = "flaky_view") -> Ticket | None:
     service = service_of(client)
     async with service.runtime.unit_of_work(CONTEXT) as uow:
-        source = await uow.find(AlertSource, source_id_for("tickets", "flaky_view"))
+        source = await uow.find(AlertSource, source_id_for("tickets", check))
         if source is None or source.open_ticket_id is None:
             return None
         return await uow.get(Ticket, source.open_ticket_id)
