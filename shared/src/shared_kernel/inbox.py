@@ -18,7 +18,9 @@ never handled; events of other types are only recorded as seen.
 
 A concurrency conflict (another writer moved a stream the handler touched) retries the batch;
 an event the handler cannot handle (a "poison" event) goes to the dead-letter topic, recorded
-as handled, and the runner moves on; a database or broker failure ends the run, and the
+as handled and marked as dead-lettered (a claim of ``<consumer>#dead-lettered``, which
+``InboxWriter.redrive`` releases to handle it once its cause is fixed; see ``redrive``), and
+the runner moves on; a database or broker failure ends the run, and the
 ``Supervisor`` that runs it restarts the consumer after a back-off, like ``ProjectionRunner``.
 """
 

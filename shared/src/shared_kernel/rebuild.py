@@ -148,6 +148,7 @@ async def rebuild_service(runtime: ServiceRuntime) -> list[RebuildReport]:
                 f"{projection.name}: generation {report.generation} live, "
                 f"{report.events} events in {report.seconds:.2f}s "
                 f"({report.events_per_second:,.0f}/s)"
+                + (f", {report.poisoned} poison records" if report.poisoned else "")
             )
             reports.append(report)
     finally:
