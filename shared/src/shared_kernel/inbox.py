@@ -18,7 +18,9 @@ never handled; events of other types are only recorded as seen.
 
 A concurrency conflict (another writer moved a stream the handler touched) retries the batch;
 an event the handler cannot handle (a "poison" event) goes to the dead-letter topic, recorded
-as handled, and the runner moves on; a database or broker failure ends the run, and the
+as handled and marked as dead-lettered (a claim of ``<consumer>#dead-lettered``, which
+``InboxWriter.redrive`` releases to handle it once its cause is fixed; see ``redrive``), and
+the runner moves on; a database or broker failure ends the run, and the
 ``Supervisor`` that runs it restarts the consumer after a back-off, like ``ProjectionRunner``.
 """
 
@@ -72,6 +74,10 @@ class InboxHandler(ABC):
     # the fields it uses), with upcasters. The writer decodes and validates every event with
     # it; a malformed one of a known type is dead-lettered, one of another type is skipped.
     codec: EventCodec
+    # At most this many events per unit of work (None: the runner's whole batch), for a
+    # handler whose decisions one unit of work cannot hold several of (each would load the
+    # same stream again, say a queue's round-robin turn, and conflict with itself).
+    batch_size: int | None = None
 
     @abstractmethod
     async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None: ...
@@ -112,6 +118,8 @@ class InboxWriter:
     ) -> None:
         self.handler = handler
         self.consumer = f"{service}.{handler.name}"
+        # The claims of the events it dead-lettered and never handled (see ``redrive``).
+        self.dead_mark = f"{self.consumer}#dead-lettered"
         self.caller = Caller.system(f"{service}-{handler.name}")
         self._make_uow = make_uow
         self._dead = dead
@@ -120,7 +128,9 @@ class InboxWriter:
         self.handled = 0
 
     async def write(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        await self._write(records)
+        size = self.handler.batch_size or len(records) or 1
+        for start in range(0, len(records), size):
+            await self._write(records[start : start + size])
         self.seen += len(records)
 
     async def _write(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
@@ -157,18 +167,32 @@ class InboxWriter:
             await self._dead.send(self.consumer, message.record, f"{type(exc).__name__}: {exc}")
             await self._with_retries([message], handle=False)
 
-    async def _with_retries(self, messages: Sequence[_Message], *, handle: bool = True) -> None:
+    async def redrive(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Handle again an event this inbox dead-lettered (``record``, from the dead-letter
+        topic), once its cause is fixed: its claim is released and it is handled in one
+        transaction. False when it is not a dead letter of this inbox left to re-drive (one
+        re-driven before, or one never dead-lettered here). Raises what decoding or handling
+        raises, and then nothing changes."""
+        envelope = EventEnvelope.from_json_bytes(record.value or b"")
+        message = _Message(record, envelope, self.handler.codec.read(envelope))
+        return await self._with_retries([message], redrive=True)
+
+    async def _with_retries(
+        self, messages: Sequence[_Message], *, handle: bool = True, redrive: bool = False
+    ) -> bool:
         for attempt in range(1, self._attempts + 1):
             try:
-                await self._transaction(messages, handle=handle)
-                return
+                return await self._transaction(messages, handle=handle, redrive=redrive)
             except ConcurrencyConflict:
                 if attempt == self._attempts:
                     raise
                 log.info("inbox %s: concurrent change, retrying (%d)", self.consumer, attempt)
                 await asyncio.sleep(min(0.005 * 2**attempt, 0.5))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _transaction(self, messages: Sequence[_Message], *, handle: bool) -> None:
+    async def _transaction(
+        self, messages: Sequence[_Message], *, handle: bool, redrive: bool = False
+    ) -> bool:
         first = messages[0].envelope
         context = CommandContext(
             self.caller,
@@ -176,7 +200,13 @@ class InboxWriter:
             causation_id=str(first.id),
         )
         async with self._make_uow(context) as uow:
-            fresh_ids = await uow.claim(self.consumer, [m.envelope.id for m in messages])
+            ids = [m.envelope.id for m in messages]
+            if redrive:
+                # Only a dead letter still marked: the mark goes in this transaction.
+                if not await uow.release(self.dead_mark, ids):
+                    return False
+                await uow.release(self.consumer, ids)
+            fresh_ids = await uow.claim(self.consumer, ids)
             seen: set[UUID] = set()
             typed: list[RecordedEvent] = []  # the fresh events of types the handler reads
             malformed: list[_Message] = []
@@ -196,9 +226,13 @@ class InboxWriter:
                 await self._dead.send(
                     self.consumer, message.record, f"malformed: {message.malformed}"
                 )
+            never_handled = seen if not handle else {m.envelope.id for m in malformed}
+            if never_handled:
+                await uow.claim(self.dead_mark, list(never_handled))
             await uow.commit()
         if handle:
             self.handled += len(seen) - len(malformed)
+        return True
 
 
 class InboxRunner:

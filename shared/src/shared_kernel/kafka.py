@@ -27,6 +27,11 @@ def dead_letter_topic(service: str, namespace: str = "") -> str:
     return f"{namespace}{service}.dead-letters"
 
 
+def dead_letter_notices_topic(service: str, namespace: str = "") -> str:
+    """Where a service announces what it dead-lettered and recovered (``dead_letter_notices``)."""
+    return f"{namespace}{service}.dead-letter-notices"
+
+
 @lru_cache(maxsize=65536)
 def partition_for(key: str, partitions: int) -> int:
     """The partition the Java client's default partitioner picks for ``key``.

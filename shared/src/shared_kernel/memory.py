@@ -66,6 +66,7 @@ class MemoryTransaction:
         self.hashes: list[str] = []
         self.answers: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.claims: set[tuple[str, UUID]] = set()
+        self.released: set[tuple[str, UUID]] = set()
         self.active = True
         self._holds_position_lock = False
         self._held: dict[tuple[str, str], asyncio.Lock] = {}
@@ -96,9 +97,11 @@ class MemoryTransaction:
         db.events.extend(self.events)
         db.hashes.extend(self.hashes)
         db.answers.update(self.answers)
+        db.claims.difference_update(self.released)
         db.claims.update(self.claims)
         # Published: reads after the commit see them once, in the database.
         self.events, self.hashes, self.answers, self.claims = [], [], {}, set()
+        self.released = set()
         self._end()
 
     def rollback(self) -> None:
@@ -251,10 +254,24 @@ class InMemoryUnitOfWork(UnitOfWork):
         fresh: set[UUID] = set()
         for event_id in event_ids:
             key = (consumer, event_id)
-            if key not in self.database.claims and key not in tx.claims:
+            claimed = key in self.database.claims and key not in tx.released
+            if not claimed and key not in tx.claims:
                 tx.claims.add(key)
                 fresh.add(event_id)
         return fresh
+
+    async def release(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        tx = self.transaction
+        released: set[UUID] = set()
+        for event_id in event_ids:
+            key = (consumer, event_id)
+            if key in tx.claims:
+                tx.claims.discard(key)
+                released.add(event_id)
+            elif key in self.database.claims and key not in tx.released:
+                tx.released.add(key)
+                released.add(event_id)
+        return released
 
     async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
         tx = self.transaction

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared_kernel.dead_letter_notices import DeadLetterNotices, is_notices_topic
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from shared_kernel.schema import read_model_generations
@@ -60,11 +61,18 @@ class Projection(ABC):
 
 
 class DeadLetters:
-    """Sends events a projection cannot apply to a dead-letter topic, with the reason."""
+    """Sends events a consumer cannot apply to a dead-letter topic, with the reason; with
+    ``notices``, also announces each one (and a consumer's recovery) as a CloudEvent (see
+    ``dead_letter_notices``)."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+    _notices: DeadLetterNotices | None = None
+
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, notices: DeadLetterNotices | None = None
+    ) -> None:
         self._producer = producer
         self._topic = topic
+        self._notices = notices
 
     async def send(self, projection: str, record: ConsumerRecord[bytes, bytes], error: str) -> None:
         headers = [
@@ -80,6 +88,14 @@ class DeadLetters:
         log.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
         )
+        # A notice its reader cannot handle raises no notice of its own: no loop of notices.
+        if self._notices is not None and not is_notices_topic(record.topic):
+            await self._notices.dead_lettered(projection, record, error, self._topic)
+
+    async def recovered(self, consumer: str, *, how: str, detail: str, run: str) -> None:
+        """Announce that ``consumer`` has handled what it dead-lettered after all."""
+        if self._notices is not None:
+            await self._notices.recovered(consumer, how=how, detail=detail, run=run)
 
 
 class GenerationSwitched(Exception):
@@ -129,6 +145,7 @@ class ProjectionWriter:
         self._schema = read_model.schema(generation)
         self._claim = _claim_statement(read_model.applied_events)
         self.applied = 0
+        self.poisoned = 0  # records it could not apply, dead-lettered here or not
 
     async def checkpoint(self, tp: TopicPartition) -> Checkpoint | None:
         async with self.read_model.engine.connect() as raw:
@@ -223,6 +240,7 @@ class ProjectionWriter:
                 await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        self.poisoned += 1
         tp = TopicPartition(record.topic, record.partition)
         if self._handled_elsewhere is not None and await self._handled_elsewhere(tp, record.offset):
             log.info(

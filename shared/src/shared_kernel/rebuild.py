@@ -8,6 +8,9 @@ meanwhile), and the pointer moves in one transaction that re-checks this under a
 The live runner notices the switch and continues the new generation from its checkpoints.
 Projections are pure, so a rebuild triggers no side effect again, and a poison record the live
 generation has already handled (and so dead-lettered) is not sent to the dead-letter topic again.
+A rebuild that switches without meeting any poison record has handled everything the read model
+ever dead-lettered: it announces the projection's recovery (``DeadLetters.recovered``), which
+resolves the incident its dead letters opened.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class RebuildReport:
     generation: int
     events: int
     seconds: float
+    poisoned: int = 0  # records it could not apply (no recovery announced then)
 
     @property
     def events_per_second(self) -> float:
@@ -89,7 +93,15 @@ async def rebuild(
     if switch:
         await read_model.drop_generations_except({live, generation})
         log.info("read model %s switched to generation %s", read_model.name, generation)
-    return RebuildReport(generation, writer.applied, time.perf_counter() - started)
+        if writer.poisoned == 0:
+            await dead.recovered(
+                projection.name,
+                how="rebuild",
+                detail=f"read model {read_model.name} rebuilt into generation {generation}: "
+                f"{writer.applied} events applied, none dead-lettered",
+                run=f"generation {generation}",
+            )
+    return RebuildReport(generation, writer.applied, time.perf_counter() - started, writer.poisoned)
 
 
 class _Fill:
@@ -136,6 +148,7 @@ async def rebuild_service(runtime: ServiceRuntime) -> list[RebuildReport]:
                 f"{projection.name}: generation {report.generation} live, "
                 f"{report.events} events in {report.seconds:.2f}s "
                 f"({report.events_per_second:,.0f}/s)"
+                + (f", {report.poisoned} poison records" if report.poisoned else "")
             )
             reports.append(report)
     finally:

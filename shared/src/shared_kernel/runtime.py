@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
+from shared_kernel.dead_letter_notices import DeadLetterNotices
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.identity import IdentityVerifier, key_id_of
 from shared_kernel.inbox import InboxHandler, InboxRunner
 from shared_kernel.kafka import (
     TopicSpec,
     create_producer,
+    dead_letter_notices_topic,
     dead_letter_topic,
     ensure_topics,
     events_topic,
@@ -88,21 +90,26 @@ class ServiceRuntime:
         return self._waiters[projection]
 
     def dead_letters(self) -> DeadLetters:
+        """The dead-letter topic of the service, announcing each dead letter (and recovery) on
+        its notices topic."""
         assert self.producer is not None, "start() first"
-        return DeadLetters(self.producer, dead_letter_topic(self.service, self.namespace))
+        notices = DeadLetterNotices(
+            self.producer, self.service, dead_letter_notices_topic(self.service, self.namespace)
+        )
+        return DeadLetters(self.producer, dead_letter_topic(self.service, self.namespace), notices)
 
     async def start(self) -> None:
         bootstrap = self.settings.kafka_bootstrap_servers
         partitions = self.settings.topic_partitions
-        await ensure_topics(
-            bootstrap,
-            [
-                TopicSpec(self.topic, partitions),
-                TopicSpec(dead_letter_topic(self.service, self.namespace), 1),
-            ]
-            + [TopicSpec(t, partitions) for t in self.extra_topics]
-            + [TopicSpec(t, partitions) for h in self.inboxes for t in h.topics],
-        )
+        specs = [
+            TopicSpec(self.topic, partitions),
+            TopicSpec(dead_letter_topic(self.service, self.namespace), 1),
+            TopicSpec(dead_letter_notices_topic(self.service, self.namespace), 1),
+        ]
+        specs += [TopicSpec(t, partitions) for t in self.extra_topics]
+        specs += [TopicSpec(t, partitions) for h in self.inboxes for t in h.topics]
+        # Once per name, the first spec wins (an inbox may read this service's own topics).
+        await ensure_topics(bootstrap, list({s.name: s for s in reversed(specs)}.values()))
         self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")
         await self.producer.start()
         for read_model in self.read_models.values():

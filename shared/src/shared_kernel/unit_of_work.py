@@ -161,6 +161,11 @@ class UnitOfWork(ABC):
         that were not recorded before (an inbox handles only those)."""
 
     @abstractmethod
+    async def release(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        """Forget claims of ``consumer`` in this transaction (so an inbox may handle those
+        events again: a re-drive of dead letters); answer the ids that were claimed."""
+
+    @abstractmethod
     async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
         """The (request hash, result) stored under an idempotency key, if any."""
 
@@ -388,6 +393,17 @@ class PostgresUnitOfWork(UnitOfWork):
         unique = list(dict.fromkeys(event_ids))
         rows = await self.connection.execute(_CLAIM, {"consumer": consumer, "ids": unique})
         return {row.event_id for row in rows}
+
+    async def release(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+        statement = (
+            inbox_messages.delete()
+            .where(
+                inbox_messages.c.consumer == consumer,
+                inbox_messages.c.event_id.in_(list(dict.fromkeys(event_ids))),
+            )
+            .returning(inbox_messages.c.event_id)
+        )
+        return {row.event_id for row in await self.connection.execute(statement)}
 
     async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
         row = (

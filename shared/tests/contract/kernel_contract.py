@@ -387,6 +387,29 @@ class KernelContract:
             assert await uow.claim("risk.other", [a]) == {a}  # per consumer
             await uow.commit()
 
+    async def test_a_released_claim_can_be_claimed_again_once_its_release_commits(
+        self, make_uow: MakeUnitOfWork
+    ) -> None:
+        a, b = uuid4(), uuid4()
+        async with make_uow(context()) as uow:
+            await uow.claim("risk.inbox", [a])
+            await uow.commit()
+        async with make_uow(context()) as uow:
+            assert await uow.release("risk.inbox", [a, b]) == {a}
+            # not committed: a stays claimed
+        async with make_uow(context()) as uow:
+            assert await uow.claim("risk.inbox", [a]) == set()
+            assert await uow.release("risk.inbox", [a]) == {a}
+            assert await uow.release("risk.inbox", [a]) == set()
+            assert await uow.claim("risk.inbox", [a]) == {a}  # handled again, in this one
+            await uow.commit()
+        async with make_uow(context()) as uow:
+            assert await uow.claim("risk.inbox", [a]) == set()
+            assert await uow.release("risk.inbox", [a]) == {a}
+            await uow.commit()
+        async with make_uow(context()) as uow:
+            assert await uow.claim("risk.inbox", [a]) == {a}
+
     async def test_find_latest_folds_the_last_event_at_the_stream_version(
         self, make_uow: MakeUnitOfWork
     ) -> None:

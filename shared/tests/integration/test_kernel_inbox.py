@@ -171,9 +171,14 @@ async def source_values(engine: AsyncEngine) -> dict[str, tuple[str, int]]:
         }
 
 
-async def handled_count(engine: AsyncEngine) -> int:
+async def handled_count(engine: AsyncEngine, consumer: str = f"{CONSUMER}.{Tallies.name}") -> int:
+    """Claims of the inbox (``#dead-lettered`` marks are claims of a consumer of their own)."""
     async with engine.connect() as conn:
-        row = await conn.execute(sa.select(sa.func.count()).select_from(schema.inbox_messages))
+        row = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(schema.inbox_messages)
+            .where(schema.inbox_messages.c.consumer == consumer)
+        )
         return int(row.scalar_one())
 
 
@@ -268,3 +273,5 @@ async def test_poison_events_are_dead_lettered_once_and_the_inbox_moves_on(
     assert [EventEnvelope.from_json_bytes(r.value or b"").id for r in dead] == [poison.id]
     # Malformed (a value that is no number): refused when decoded, never handed to the handler.
     assert dict(dead[0].headers)["dlq.error"].startswith(b"malformed: ")
+    # Marked as dead-lettered, for a re-drive once fixed (``shared_kernel.redrive``).
+    assert await handled_count(consumer_engine, f"{CONSUMER}.{Tallies.name}#dead-lettered") == 1

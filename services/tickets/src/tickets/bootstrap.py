@@ -18,6 +18,7 @@ from shared_kernel.unit_of_work import CommandContext, CommandResult
 
 from tickets.app.alerts import AlertCommands
 from tickets.app.commands import CreateQueue, TicketCommands
+from tickets.app.dead_letters import DeadLetterIncidents
 from tickets.app.history import TicketHistory
 from tickets.app.limit_breaches import LimitBreachIncidents
 from tickets.app.queries import TicketQueries
@@ -105,6 +106,11 @@ def bootstrap(
     runtime = ServiceRuntime(SERVICE, settings, codec, [view], inboxes=[breaches])
     read_model = runtime.read_models[view.name]
     bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
+    runtime.inboxes.append(
+        DeadLetterIncidents(
+            bus, commands, settings.default_escalation_group, settings.topic_namespace
+        )
+    )
     queries = TicketQueries(read_model)
     return Tickets(
         settings=settings,

@@ -39,6 +39,9 @@ class RecordAlert:
     queue_id: str
     severity: str | None = None
     occurred_at: datetime | None = None
+    category: str = "monitoring"
+    # The id of the incident it opens, if it opens one (an inbox derives it from its source).
+    incident_id: str | None = None
 
 
 @dataclass
@@ -48,6 +51,17 @@ class AlertCommands:
     tickets: TicketCommands
 
     async def record_alert(self, command: RecordAlert, uow: UnitOfWork) -> CommandResult:
+        async with uow:
+            source, ticket = await self.record_in(uow, command)
+            if ticket is None:
+                return await uow.commit(source)
+            return await uow.commit(ticket)
+
+    async def record_in(
+        self, uow: UnitOfWork, command: RecordAlert
+    ) -> tuple[AlertSource, Ticket | None]:
+        """Record the alert inside ``uow`` (a command's, or an inbox's batch): the alert
+        source and its incident (None when a recovery finds none open: nothing changes)."""
         state = parse_alert_state(command.state)
         host, check = command.host.strip(), command.check.strip()
         severity = (command.severity or DEFAULT_SEVERITY).strip().lower()
@@ -58,54 +72,54 @@ class AlertCommands:
                 code="InvalidSeverity",
             )
         now = self.tickets.clock()
-        async with uow:
-            await uow.lock(ALERT_SOURCE_LOCK, source_id_for(host, check))
-            source = await uow.find(AlertSource, source_id_for(host, check))
-            if source is None:
-                source = AlertSource.for_check(host, check)
-                uow.add(source)
-            ticket = None
-            if source.open_ticket_id is not None:
-                found = await uow.find(Ticket, source.open_ticket_id)
-                ticket = found if found is not None and found.is_active else None
-            if ticket is None and state is AlertState.FIRING:
-                impact, urgency = SEVERITY_CLASSIFICATION[severity]
-                ticket = await self.tickets.open_in(
-                    uow,
-                    OpenTicket(
-                        ticket_type="incident",
-                        queue_id=command.queue_id,
-                        impact=impact,
-                        urgency=urgency,
-                        title=f"{host}: {check}"[:300],
-                        description=command.summary,
-                        category="monitoring",
-                        configuration_item=host,
-                        requester_kind="system",
-                    ),
-                )
-                source.incident_opened(host, check, ticket.id)
-            if ticket is None:
-                # A recovery without an open incident: nothing to resolve, nothing written.
-                uow.expect_unchanged(source)
-                return await uow.commit(source)
-            ticket.record_alert(
-                host=host,
-                check=check,
-                state=state.value,
-                summary=command.summary,
-                severity=severity,
-                occurred_at=command.occurred_at or now,
-                at=now,
+        await uow.lock(ALERT_SOURCE_LOCK, source_id_for(host, check))
+        source = await uow.find(AlertSource, source_id_for(host, check))
+        if source is None:
+            source = AlertSource.for_check(host, check)
+            uow.add(source)
+        ticket = None
+        if source.open_ticket_id is not None:
+            found = await uow.find(Ticket, source.open_ticket_id)
+            ticket = found if found is not None and found.is_active else None
+        if ticket is None and state is AlertState.FIRING:
+            impact, urgency = SEVERITY_CLASSIFICATION[severity]
+            ticket = await self.tickets.open_in(
+                uow,
+                OpenTicket(
+                    ticket_type="incident",
+                    queue_id=command.queue_id,
+                    impact=impact,
+                    urgency=urgency,
+                    title=f"{host}: {check}"[:300],
+                    description=command.summary,
+                    category=command.category,
+                    configuration_item=host,
+                    requester_kind="system",
+                    ticket_id=command.incident_id,
+                ),
             )
-            if state is AlertState.RESOLVED:
-                ticket.transition(
-                    Status.RESOLVED,
-                    reason=f"recovery alert: {command.summary}"[:500],
-                    at=now,
-                    reopen_window=self.tickets.reopen_window,
-                )
-                source.recovered()
-            else:
-                uow.expect_unchanged(source)
-            return await uow.commit(ticket)
+            source.incident_opened(host, check, ticket.id)
+        if ticket is None:
+            # A recovery without an open incident: nothing to resolve, nothing written.
+            uow.expect_unchanged(source)
+            return source, None
+        ticket.record_alert(
+            host=host,
+            check=check,
+            state=state.value,
+            summary=command.summary,
+            severity=severity,
+            occurred_at=command.occurred_at or now,
+            at=now,
+        )
+        if state is AlertState.RESOLVED:
+            ticket.transition(
+                Status.RESOLVED,
+                reason=f"recovery alert: {command.summary}"[:500],
+                at=now,
+                reopen_window=self.tickets.reopen_window,
+            )
+            source.recovered()
+        else:
+            uow.expect_unchanged(source)
+        return source, ticket

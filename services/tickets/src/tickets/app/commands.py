@@ -83,6 +83,7 @@ class OpenTicket:
     configuration_item: str | None = None
     requester_kind: str = "person"  # "person" or "system"
     origin: dict[str, str] | None = None  # what opened it (say a risk limit breach)
+    ticket_id: str | None = None  # None: a new id (an inbox derives one from its source)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ class TicketCommands:
         turns = await uow.find_latest(RoundRobin, turns_stream_id(queue.id))
         at = at or self.clock()
         ticket = Ticket.open(
-            ticket_id or str(new_event_id()),
+            ticket_id or command.ticket_id or str(new_event_id()),
             ticket_type=command.ticket_type,
             queue=queue,
             impact=command.impact,

@@ -1,4 +1,5 @@
-"""The kernel inbox: risk events (limit breaches) handled exactly once.
+"""The kernel inbox: other services' events handled exactly once (risk's limit breaches, the
+dead-letter notices of every service).
 
 Revision ID: 0002
 """
