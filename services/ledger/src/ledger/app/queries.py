@@ -222,6 +222,16 @@ class LedgerQueries:
             await _attach_lines(conn, request_lines, "request_id", [request])
         return request
 
+    async def pending_request_ids(self, period: str) -> list[str]:
+        """The requests pending in a period (candidates for the period close guard)."""
+        async with self._read_model.reading() as conn:
+            rows = await conn.execute(
+                sa.select(booking_requests.c.request_id).where(
+                    booking_requests.c.status == "pending", booking_requests.c.period == period
+                )
+            )
+            return [str(r) for r in rows.scalars()]
+
     async def due_requests(self, now: datetime, limit: int) -> list[str]:
         """Pending requests whose time is up, oldest first (for the expiry sweeper)."""
         async with self._read_model.reading() as conn:
