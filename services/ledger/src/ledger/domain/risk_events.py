@@ -17,13 +17,12 @@ from shared_kernel.domain import DomainEvent
 @dataclass(frozen=True)
 class DealCleared(DomainEvent):
     """Risk found headroom for the deal of ``request_id`` under every limit it counts against
-    (``recheck``: after a limit change, for a deal refused before)."""
+    (at its submission, or by a re-check after a limit change for a deal refused before)."""
 
     event_type = "risk.DealCleared"
 
     request_id: str
     at: datetime
-    recheck: bool = False
 
 
 @dataclass(frozen=True)
