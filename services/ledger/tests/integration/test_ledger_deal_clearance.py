@@ -145,7 +145,8 @@ async def test_a_deal_is_approved_only_once_risk_cleared_it_all_in_its_case(
         f"/v1/booking-requests/{deal}/approval", headers=accountant
     )
     assert (turned_down.status_code, turned_down.json()["code"]) == (409, "DealRefused")
-    assert "L-9" in turned_down.json()["detail"] and "15000 EUR" in turned_down.json()["detail"]
+    detail = turned_down.json()["detail"]
+    assert "L-9" in detail and "shortfall 150.00 EUR" in detail
 
     clearance = risk_answer(
         "risk.DealCleared", deal, case, checks=[], recheck=True, at=AT.isoformat()

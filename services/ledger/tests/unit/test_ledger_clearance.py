@@ -231,7 +231,7 @@ async def test_a_refused_deal_cannot_be_approved_until_a_recheck_clears_it() -> 
     with pytest.raises(Conflict) as refusal:
         await ledger.approve(deal)
     assert refusal.value.code == "DealRefused"
-    assert "L-7" in refusal.value.detail and "15000 EUR" in refusal.value.detail
+    assert "L-7" in refusal.value.detail and "shortfall 150.00 EUR" in refusal.value.detail
 
     await ledger.deliver(cleared(deal, recheck=True))  # the limit was raised
     assert (await ledger.request(deal)).clearance is ClearanceStatus.CLEARED

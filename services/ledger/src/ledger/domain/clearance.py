@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared_kernel.errors import DomainError
+
+from ledger.domain.money import Currency
+
 
 class ClearanceStatus(StrEnum):
     NOT_REQUIRED = "not_required"
@@ -59,5 +63,11 @@ class Refusal:
         if self.limit_id:
             facts.append(f"limit {self.limit_id}")
         if self.shortfall is not None:
-            facts.append(f"shortfall {self.shortfall} {self.currency} (minor units)")
+            facts.append(f"shortfall {self._amount(self.shortfall)} {self.currency}")
         return f"{self.reason} ({', '.join(facts)})" if facts else self.reason
+
+    def _amount(self, minor_units: int) -> str:
+        try:
+            return Currency.of(self.currency).format(minor_units)
+        except DomainError:  # a currency the ledger does not book: shown in minor units
+            return f"{minor_units} (minor units)"
