@@ -4,6 +4,7 @@ do not count; the write side decides, whatever the read model's candidates say."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from uuid import uuid4
@@ -21,11 +22,12 @@ from ledger.app.period_close import PendingSnapshot
 from ledger.bootstrap import ledger_codec
 from ledger.domain import EntryDetails, LineInput
 from shared_kernel.commands import CommandBus
+from shared_kernel.domain import Aggregate
 from shared_kernel.errors import Conflict, DomainError
 from shared_kernel.identity import Caller
-from shared_kernel.memory import InMemoryBackend
+from shared_kernel.memory import InMemoryBackend, InMemoryUnitOfWork
 from shared_kernel.roles import Role
-from shared_kernel.unit_of_work import CommandContext
+from shared_kernel.unit_of_work import CommandContext, CommandResult
 
 pytestmark = pytest.mark.unit
 
@@ -106,3 +108,30 @@ async def test_the_write_side_decides_over_stale_candidates_and_sees_later_submi
 
     await bus.execute(ANNA, commands.reject_booking_request, DecideBookingRequest(late, "no"))
     await bus.execute(CARLA, commands.close_period, ClosePeriod("2026-09"))
+
+
+async def test_a_submission_committing_while_a_close_decides_meets_the_closed_month() -> None:
+    """The narrowest race: the close has found nothing pending and is about to commit when a
+    submission for its month commits. It must not: it waits for the close, then its guard on
+    the period fails and, rerun, it is refused for the closed month."""
+    commands, bus, backend = await books()
+    racing: list[asyncio.Task[str]] = []
+
+    class CloseAboutToCommit(InMemoryUnitOfWork):
+        async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
+            racing.append(asyncio.create_task(submit(commands, bus, date(2026, 8, 14))))
+            await asyncio.sleep(0.05)  # room for the submission to run to its commit
+            return await super().commit(result_for)
+
+    def closing_uow(context: CommandContext) -> InMemoryUnitOfWork:
+        return CloseAboutToCommit(backend.database, backend.store, backend.codec, context)
+
+    closed = await CommandBus(closing_uow).execute(
+        CARLA, commands.close_period, ClosePeriod("2026-08")
+    )
+
+    assert closed.aggregate_id == "period:2026-08"
+    with pytest.raises(DomainError) as refused:
+        await racing[0]
+    assert refused.value.code == "PeriodClosed"
+    assert not [e for e in backend.events() if e.stream_type == "booking_request"]

@@ -302,6 +302,9 @@ class LedgerCommands:
         snapshot = await self.pending_requests.pending_in(period.period)
         async with uow:
             period = await uow.find(Period, period.id) or period
+            # From here no submission commits before the close: each either shows below or
+            # meets the closed period at its own commit (its guard), never both unnoticed.
+            await uow.hold_appends()
             pending = await pending_requests_in(uow, period.period, snapshot)
             period.close(uow.context.actor.subject, pending)
             uow.add(period)

@@ -5,17 +5,16 @@ booked).
 Which requests are pending in a month? The write side decides, the read model only helps it
 find them fast. ``PendingRequestIndex.pending_in`` names candidates from the read model, with
 the position of the event store up to which the read model is known complete (it waited for
-the projection to reach the store's head). The close command then reads, inside its own
-transaction, the booking-request submissions stored after that position (usually none or a
-few), loads every candidate from its stream and keeps those still pending: exact for
-everything committed before that read, with no scan of the whole history. Without an index
-(unit tests) the position is zero and the store's events are read from the start.
+the projection to reach the store's head). The close command then holds the event store's
+appends (``uow.hold_appends``: no other command commits events until the close ends), reads
+the booking-request submissions stored after that position (usually none or a few), loads
+every candidate from its stream and keeps those still pending. Without an index (unit tests)
+the position is zero and the store's events are read from the start.
 
-What is left: a submission that commits after the close command's read and before its commit
-(milliseconds). A submission guards its period (``uow.expect_unchanged``), so a close that
-commits first makes it fail; in the other order the request is pending in a closed month: it
-can still be rejected or expire, never approved (posting checks the period), so nothing is
-booked into the closed month either way.
+No race: a submission either committed before the close held the appends (then the close
+sees it and refuses), or it commits after the close, and its guard on the period
+(``uow.expect_unchanged``, checked under the same lock) fails: rerun, it meets the closed
+period (422). The appends are held for the few reads of a close, once a month.
 """
 
 from __future__ import annotations
