@@ -249,6 +249,9 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def lock(self, scope: str, *keys: str) -> None:
         await self.transaction.lock(scope, keys)
 
+    async def hold_appends(self) -> None:
+        await self.transaction.take_position_lock()
+
     async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
         tx = self.transaction
         fresh: set[UUID] = set()

@@ -35,7 +35,13 @@ from shared_kernel.codec import EventCodec
 from shared_kernel.domain import Aggregate, Cause, caused_by
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import Conflict, NotFound
-from shared_kernel.eventstore import EventMetadata, EventStore, NewEvent, StreamAppend
+from shared_kernel.eventstore import (
+    POSITION_LOCK_KEY,
+    EventMetadata,
+    EventStore,
+    NewEvent,
+    StreamAppend,
+)
 from shared_kernel.identity import Caller
 from shared_kernel.roles import CallerKind, Role
 from shared_kernel.schema import idempotency_keys, inbox_messages
@@ -154,6 +160,14 @@ class UnitOfWork(ABC):
         taken in one global order. Contenders queue instead of colliding and retrying (or, for
         a rule across streams such as "one name, whatever its kind", decide one at a time).
         Deadlock-free when every command takes its scopes in one fixed order."""
+
+    @abstractmethod
+    async def hold_appends(self) -> None:
+        """Take the event store's position lock now rather than at commit: until this
+        transaction ends no other append commits, and every read from here on sees every event
+        committed before. For a rare command that refuses on what other commands append (a
+        period close while requests of its month are pending): it stops every writer, so hold
+        it briefly."""
 
     @abstractmethod
     async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
@@ -388,6 +402,10 @@ class PostgresUnitOfWork(UnitOfWork):
         if not keys:
             return
         await self.connection.execute(_LOCK, {"scope": scope, "keys": sorted(set(keys))})
+
+    async def hold_appends(self) -> None:
+        # The lock every append takes before its version check (re-entrant in a transaction).
+        await self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
 
     async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
         unique = list(dict.fromkeys(event_ids))

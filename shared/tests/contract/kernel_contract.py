@@ -461,6 +461,25 @@ class KernelContract:
         await asyncio.wait_for(waiting, 10)
         assert order == ["first ends", "second locked"]
 
+    async def test_holding_appends_makes_other_appends_wait_until_the_transaction_ends(
+        self, make_uow: MakeUnitOfWork
+    ) -> None:
+        stream = new_id()
+        order: list[str] = []
+
+        async def append() -> None:
+            await count(make_uow, stream, 1)
+            order.append("appended")
+
+        async with make_uow(context()) as uow:
+            await uow.hold_appends()
+            await uow.hold_appends()  # re-entrant
+            waiting = asyncio.create_task(append())
+            await asyncio.sleep(0.05)
+            order.append("holder ends")
+        await asyncio.wait_for(waiting, 10)
+        assert order == ["holder ends", "appended"]
+
     async def test_locks_of_other_keys_and_scopes_do_not_wait(
         self, make_uow: MakeUnitOfWork
     ) -> None:

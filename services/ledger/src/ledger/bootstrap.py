@@ -14,9 +14,11 @@ from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 
+from ledger.app.clearance import RiskClearances
 from ledger.app.commands import LedgerCommands
 from ledger.app.expiry import ExpirySweeper
 from ledger.app.exports import LedgerExports
+from ledger.app.period_close import ReadModelPendingIndex
 from ledger.app.queries import LedgerQueries
 from ledger.app.reports import LedgerReports
 from ledger.app.verification import JournalVerifier
@@ -65,14 +67,24 @@ def bootstrap(
     settings = settings or LedgerSettings()
     codec = ledger_codec()
     view = LedgerView(settings.topic_namespace, codec=codec)
-    runtime = ServiceRuntime(SERVICE, settings, codec, [view])
+    # Risk's answers to the deals (``DealCleared`` / ``DealRefused``) recorded on the requests.
+    inboxes = [RiskClearances(settings.topic_namespace)]
+    runtime = ServiceRuntime(SERVICE, settings, codec, [view], inboxes=inboxes)
     read_model = runtime.read_models[view.name]
 
     bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
-    commands = LedgerCommands(
-        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds), clock=clock
-    )
     queries = LedgerQueries(read_model)
+    waiter = runtime.waiter(view.name)
+
+    async def store_head() -> int:
+        async with runtime.engine.connect() as conn:
+            return await runtime.store.head(conn)
+
+    commands = LedgerCommands(
+        request_ttl=timedelta(seconds=settings.booking_request_ttl_seconds),
+        clock=clock,
+        pending_requests=ReadModelPendingIndex(queries.pending_request_ids, store_head, waiter),
+    )
     return Ledger(
         settings=settings,
         runtime=runtime,
@@ -85,6 +97,6 @@ def bootstrap(
         sweeper=ExpirySweeper(
             bus, commands, queries, clock, interval_seconds=settings.expiry_sweep_interval_seconds
         ),
-        waiter=runtime.waiter(view.name),
+        waiter=waiter,
         clock=clock,
     )

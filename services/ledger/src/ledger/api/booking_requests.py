@@ -62,7 +62,9 @@ async def approve(
 ) -> Any:
     """Approve (four-eyes: never the submitter) and post. 200: the request changed state;
     the answer names the entry it was posted as (``id``, readable at
-    ``/v1/journal-entries/{id}``) and the request."""
+    ``/v1/journal-entries/{id}``) and the request. A deal (a counterparty or a desk in its
+    metadata) needs risk's clearance first: 409 ``AwaitingRiskClearance`` before risk's answer,
+    409 ``DealRefused`` (naming the limit and the shortfall) after a refusal."""
     command = DecideBookingRequest(request_id, expected_version=cmd.expected_version)
     result = await cmd.run(ledger.commands.approve_booking_request, command)
     return ApprovalWritten(
@@ -105,13 +107,17 @@ async def list_requests(
             "its own requests, so naming someone else gives it an empty page.",
         ),
     ] = None,
+    clearance: Annotated[
+        Literal["not_required", "awaiting", "cleared", "refused"] | None,
+        Query(description="Only the requests with this risk clearance status."),
+    ] = None,
 ) -> Any:
     """Booking requests in the order they were submitted. The back office and auditors see
     all; the front office sees only the requests it submitted itself."""
     require_any_role(caller, READERS | REQUESTERS, "reading booking requests")
     visibility = Visibility.of(caller, READERS)
     page = await ledger.queries.booking_requests(
-        cursor, limit, visibility, status=status, submitted_by=submitted_by
+        cursor, limit, visibility, status=status, submitted_by=submitted_by, clearance=clearance
     )
     return BookingRequestPage(items=page.items, next_cursor=page.next_cursor)
 

@@ -243,6 +243,19 @@ class RequestLineView(BaseModel):
     currency: str
 
 
+class ClearanceView(BaseModel):
+    """Risk's clearance of a deal. ``status``: ``not_required`` (not a deal: no counterparty,
+    no desk), ``awaiting`` (risk has not answered yet), ``cleared`` or ``refused`` (then
+    ``code``, ``reason``, ``limit_id`` and ``shortfall`` say why; approval is refused)."""
+
+    status: Literal["not_required", "awaiting", "cleared", "refused"]
+    code: str | None = None
+    reason: str | None = None
+    limit_id: str | None = None
+    shortfall: Annotated[int | None, Field(description="Minor units over the limit")] = None
+    currency: str | None = None
+
+
 class BookingRequestView(BaseModel):
     request_id: str
     status: str
@@ -260,6 +273,7 @@ class BookingRequestView(BaseModel):
     decided_at: datetime | None
     reason: str | None
     entry_id: str | None
+    clearance: ClearanceView
     version: int
     position: int
     lines: list[RequestLineView]

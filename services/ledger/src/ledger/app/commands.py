@@ -7,7 +7,7 @@ rerun on a ``ConcurrencyConflict``), see ``shared_kernel.commands``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import NAMESPACE_URL, uuid5
 
@@ -25,6 +25,7 @@ from ledger.app.loading import (
     load_period,
     load_voucher,
 )
+from ledger.app.period_close import NoPendingIndex, PendingRequestIndex, pending_requests_in
 from ledger.domain import (
     Account,
     BookingRequest,
@@ -123,6 +124,8 @@ class LedgerCommands:
 
     request_ttl: timedelta = timedelta(days=3)
     clock: Clock = utc_now
+    # Where a period close finds the pending requests of its month fast (the read model).
+    pending_requests: PendingRequestIndex = field(default_factory=NoPendingIndex)
 
     async def open_account(self, command: OpenAccount, uow: UnitOfWork) -> CommandResult:
         account_id = account_id_for(command.code)
@@ -202,16 +205,18 @@ class LedgerCommands:
             ).checked()
             accounts = await load_accounts(uow, touched_accounts(original.lines))
             period = await load_period(uow, details.booking_date)
-            reversal = reverse_entry(
-                original,
-                reversal_id,
-                details,
-                accounts,
-                period,
-                reversed_by=uow.context.actor.subject,
-                reason=command.reason,
-            )
-            (await load_voucher(uow, details)).claim(entry_id=reversal_id)
+            # A reversal continues the case of the entry it reverses.
+            with uow.continuing_case(original):
+                reversal = reverse_entry(
+                    original,
+                    reversal_id,
+                    details,
+                    accounts,
+                    period,
+                    reversed_by=uow.context.actor.subject,
+                    reason=command.reason,
+                )
+                (await load_voucher(uow, details)).claim(entry_id=reversal_id)
             guard_unconstrained(uow, accounts)
             uow.add(reversal)
             return await uow.commit(reversal)
@@ -254,11 +259,13 @@ class LedgerCommands:
             assert request.details is not None
             accounts = await load_accounts(uow, touched_accounts(request.lines))
             period = await load_period(uow, request.details.booking_date)
-            entry = approve_request(
-                request, entry_id, accounts, period, approver_of(uow.context), self.clock()
-            )
-            voucher = await load_voucher(uow, request.details)
-            voucher.claim(entry_id=entry_id, request_id=request.id)
+            # The approval and its posted entry continue the case the submission started.
+            with uow.continuing_case(request):
+                entry = approve_request(
+                    request, entry_id, accounts, period, approver_of(uow.context), self.clock()
+                )
+                voucher = await load_voucher(uow, request.details)
+                voucher.claim(entry_id=entry_id, request_id=request.id)
             guard_unconstrained(uow, accounts)
             uow.add(entry)  # last: its position is the one to wait for to read the balance
             return await uow.commit(entry)
@@ -269,10 +276,11 @@ class LedgerCommands:
         async with uow:
             request = await _get_request(uow, command)
             accounts = await load_accounts(uow, touched_accounts(request.lines))
-            reject_request(
-                request, accounts, approver_of(uow.context), command.reason, self.clock()
-            )
-            await _release_voucher(uow, request, "rejected")
+            with uow.continuing_case(request):
+                reject_request(
+                    request, accounts, approver_of(uow.context), command.reason, self.clock()
+                )
+                await _release_voucher(uow, request, "rejected")
             uow.add(request)
             return await uow.commit(request)
 
@@ -282,16 +290,23 @@ class LedgerCommands:
         async with uow:
             request = await _get_request(uow, DecideBookingRequest(command.request_id))
             accounts = await load_accounts(uow, touched_accounts(request.lines))
-            expire_request(request, accounts, self.clock())
-            await _release_voucher(uow, request, "expired")
+            with uow.continuing_case(request):
+                expire_request(request, accounts, self.clock())
+                await _release_voucher(uow, request, "expired")
             uow.add(request)
             return await uow.commit(request)
 
     async def close_period(self, command: ClosePeriod, uow: UnitOfWork) -> CommandResult:
+        """Close a month that has no pending booking requests (see ``app.period_close``)."""
+        period = Period.of(command.period)
+        snapshot = await self.pending_requests.pending_in(period.period)
         async with uow:
-            period = Period.of(command.period)
             period = await uow.find(Period, period.id) or period
-            period.close(uow.context.actor.subject)
+            # From here no submission commits before the close: each either shows below or
+            # meets the closed period at its own commit (its guard), never both unnoticed.
+            await uow.hold_appends()
+            pending = await pending_requests_in(uow, period.period, snapshot)
+            period.close(uow.context.actor.subject, pending)
             uow.add(period)
             return await uow.commit(period)
 

@@ -33,6 +33,20 @@ class Page:
     next_cursor: str | None
 
 
+def _request(row: sa.RowMapping) -> dict[str, Any]:
+    """A booking request row with its risk clearance as one object."""
+    request = {k: v for k, v in row.items() if not k.startswith("clearance_")}
+    request["clearance"] = {
+        "status": row["clearance_status"],
+        "code": row["clearance_code"],
+        "reason": row["clearance_reason"],
+        "limit_id": row["clearance_limit_id"],
+        "shortfall": row["clearance_shortfall"],
+        "currency": row["clearance_currency"],
+    }
+    return request
+
+
 def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
@@ -195,6 +209,7 @@ class LedgerQueries:
         *,
         status: str | None = None,
         submitted_by: str | None = None,
+        clearance: str | None = None,
     ) -> Page:
         """The requests ``visibility`` shows, narrowed by the client's filters."""
         after = decode_cursor(cursor, int)
@@ -206,8 +221,10 @@ class LedgerQueries:
             query = query.where(booking_requests.c.status == status)
         if submitted_by is not None:
             query = query.where(booking_requests.c.submitted_by == submitted_by)
+        if clearance is not None:
+            query = query.where(booking_requests.c.clearance_status == clearance)
         async with self._read_model.reading() as conn:
-            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+            rows = [_request(r) for r in (await conn.execute(query)).mappings()]
             page = page_of(rows, limit, lambda r: r["position"])
             await _attach_lines(conn, request_lines, "request_id", page.items)
         return page
@@ -218,9 +235,19 @@ class LedgerQueries:
             row = (await conn.execute(query)).mappings().first()
             if row is None:
                 raise NotFound(f"booking request {request_id} does not exist", field="request_id")
-            request = dict(row)
+            request = _request(row)
             await _attach_lines(conn, request_lines, "request_id", [request])
         return request
+
+    async def pending_request_ids(self, period: str) -> list[str]:
+        """The requests pending in a period (candidates for the period close guard)."""
+        async with self._read_model.reading() as conn:
+            rows = await conn.execute(
+                sa.select(booking_requests.c.request_id).where(
+                    booking_requests.c.status == "pending", booking_requests.c.period == period
+                )
+            )
+            return [str(r) for r in rows.scalars()]
 
     async def due_requests(self, now: datetime, limit: int) -> list[str]:
         """Pending requests whose time is up, oldest first (for the expiry sweeper)."""

@@ -228,6 +228,36 @@ class BookingRequestExpired(DomainEvent):
 
 
 @dataclass(frozen=True)
+class BookingRequestCleared(DomainEvent):
+    """Risk cleared the deal: it may now be approved (recorded by the clearance inbox, in the
+    deal's case, caused by risk's ``DealCleared``)."""
+
+    event_type: ClassVar[str] = "ledger.BookingRequestCleared"
+    version: ClassVar[int] = 1
+
+    request_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BookingRequestRefused(DomainEvent):
+    """Risk refused the deal (``code`` ``NoActiveLimit`` or ``LimitExceeded``; ``reason`` names
+    the limit and the shortfall, in minor units of ``currency``): it cannot be approved unless
+    a re-check clears it later."""
+
+    event_type: ClassVar[str] = "ledger.BookingRequestRefused"
+    version: ClassVar[int] = 1
+
+    request_id: str
+    code: str
+    reason: str
+    limit_id: str | None
+    currency: str
+    shortfall: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PeriodClosed(DomainEvent):
     """A month was closed (Festschreibung): nothing may be booked into it any more."""
 
@@ -280,6 +310,8 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     BookingRequestApproved,
     BookingRequestRejected,
     BookingRequestExpired,
+    BookingRequestCleared,
+    BookingRequestRefused,
     PeriodClosed,
     VoucherNumberClaimed,
     VoucherNumberReleased,

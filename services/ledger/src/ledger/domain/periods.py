@@ -9,6 +9,7 @@ after its close, not even by back-dating. There is no reopening.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from shared_kernel.domain import Aggregate, DomainEvent
@@ -75,14 +76,24 @@ class Period(Aggregate):
     def is_closed(self) -> bool:
         return self.closed_by is not None
 
-    def close(self, closed_by: str) -> None:
-        """Close the month; a second close is refused (there is no reopening either)."""
+    def close(self, closed_by: str, pending_requests: Sequence[str] = ()) -> None:
+        """Close the month; a second close is refused (there is no reopening either), and so is
+        a close while booking requests dated in it are pending (``pending_requests``): they
+        must be approved, rejected or expire first."""
         if self.is_closed:
             raise Conflict(
                 f"Period {self.period} was already closed by {self.closed_by}; a closed period "
                 "is never reopened.",
                 field="period",
                 code="PeriodAlreadyClosed",
+            )
+        if pending_requests:
+            raise Conflict(
+                f"Period {self.period} has {len(pending_requests)} pending booking request(s) "
+                f"dated in it: {', '.join(pending_requests)}. Approve or reject them (or let "
+                "them expire) before closing the period.",
+                field="period",
+                code="PendingBookingRequests",
             )
         self._record(PeriodClosed(period=self.period, closed_by=closed_by))
 

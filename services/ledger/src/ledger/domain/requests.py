@@ -1,6 +1,10 @@
 """Booking requests: two-phase entries. Submitted (by the front office, typically), they
 reserve their amounts; a second person of the back office approves (the entry is posted) or
 rejects them; undecided, they expire. Each ends exactly once: its stream allows one decision.
+
+A request that names a counterparty or a desk is a deal (``clearance``): it may be approved
+only once risk has cleared it; until then, or when risk refused it, it can still be rejected
+or expire.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from shared_kernel.identity import Caller
 from shared_kernel.roles import Office, Role
 
 from ledger.domain.accounts import Account
+from ledger.domain.clearance import ClearanceStatus, Refusal, clearance_on_submission
 from ledger.domain.events import (
     BookingRequestApproved,
+    BookingRequestCleared,
     BookingRequestExpired,
+    BookingRequestRefused,
     BookingRequestRejected,
     BookingRequestSubmitted,
     PostedLine,
@@ -51,6 +58,8 @@ class BookingRequest(Aggregate):
         self.expires_at: datetime | None = None
         self.entry_id: str | None = None
         self.decided_by: str | None = None
+        self.clearance = ClearanceStatus.NOT_REQUIRED
+        self.refusal: Refusal | None = None
 
     @classmethod
     def submit(
@@ -101,13 +110,68 @@ class BookingRequest(Aggregate):
         return tuple(LineInput(ln.account_id, ln.side, ln.amount, ln.currency) for ln in self.lines)
 
     def approve(self, approver: Caller, entry_id: str, now: datetime) -> None:
-        """Approve: four-eyes (never the submitter; a back-office bookkeeper), and only a
-        pending request that has not expired."""
+        """Approve: four-eyes (never the submitter; a back-office bookkeeper), only a pending
+        request that has not expired, and a deal only once risk has cleared it."""
         ensure_four_eyes(
             self.submitted_by, approver, what="booking request", approver_roles=APPROVER_ROLES
         )
         self._ensure_pending("approved", now)
+        self._ensure_cleared()
         self._record(BookingRequestApproved(self.id, entry_id, approver.subject))
+
+    def record_clearance(self, at: datetime) -> bool:
+        """Risk cleared the deal; True when that changed the request. Only a pending deal
+        records it (a decided request no longer needs an answer); a clearance is final, so a
+        repeated one changes nothing, and it replaces a refusal (a re-check after a limit
+        was raised)."""
+        if not self._awaits_answer() or self.clearance is ClearanceStatus.CLEARED:
+            return False
+        self._record(BookingRequestCleared(self.id, at))
+        return True
+
+    def record_refusal(self, refusal: Refusal, at: datetime) -> bool:
+        """Risk refused the deal; True when that changed the request. Ignored once cleared
+        (a clearance is final, whatever order the answers arrive in), for a decided request,
+        and when it repeats the refusal on record."""
+        if not self._awaits_answer() or self.clearance is ClearanceStatus.CLEARED:
+            return False
+        if self.refusal == refusal:
+            return False
+        self._record(
+            BookingRequestRefused(
+                request_id=self.id,
+                code=refusal.code,
+                reason=refusal.reason,
+                limit_id=refusal.limit_id,
+                currency=refusal.currency,
+                shortfall=refusal.shortfall,
+                at=at,
+            )
+        )
+        return True
+
+    def _awaits_answer(self) -> bool:
+        return (
+            self.exists
+            and self.status is RequestStatus.PENDING
+            and self.clearance is not ClearanceStatus.NOT_REQUIRED
+        )
+
+    def _ensure_cleared(self) -> None:
+        if self.clearance is ClearanceStatus.AWAITING:
+            raise Conflict(
+                f"Booking request {self.id} is a deal awaiting risk clearance; it can be "
+                "approved once risk has cleared it against the counterparty's and desk's limits.",
+                code="AwaitingRiskClearance",
+            )
+        if self.clearance is ClearanceStatus.REFUSED:
+            assert self.refusal is not None
+            raise Conflict(
+                f"Booking request {self.id} is a deal that risk refused: "
+                f"{self.refusal.describe()}. It can be approved only if risk clears it after "
+                "the limit is raised; otherwise reject it.",
+                code="DealRefused",
+            )
 
     def reject(self, rejecter: Caller, reason: str, now: datetime) -> None:
         """Reject a pending request: back-office work for a person, with a reason."""
@@ -169,6 +233,15 @@ class BookingRequest(Aggregate):
                 self.lines = tuple(event.lines)
                 self.submitted_by = event.submitted_by
                 self.expires_at = event.expires_at
+                self.clearance = clearance_on_submission(event.metadata)
+            case BookingRequestCleared():
+                self.clearance = ClearanceStatus.CLEARED
+                self.refusal = None
+            case BookingRequestRefused():
+                self.clearance = ClearanceStatus.REFUSED
+                self.refusal = Refusal(
+                    event.code, event.reason, event.limit_id, event.currency, event.shortfall
+                )
             case BookingRequestApproved():
                 self.status = RequestStatus.APPROVED
                 self.entry_id = event.entry_id

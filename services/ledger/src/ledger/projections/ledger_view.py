@@ -29,8 +29,9 @@ from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.domain import ALL_EVENTS, AccountType
+from ledger.domain import ALL_EVENTS, AccountType, ClearanceStatus
 from ledger.domain import events as ev
+from ledger.domain.clearance import clearance_on_submission
 from ledger.projections.sql import add_to, insert_rows
 from ledger.projections.tables import (
     account_balances,
@@ -50,7 +51,7 @@ class LedgerView(TypedProjection):
     # The name carries the schema's version: a deploy that changes the tables builds the new
     # read model from offset zero under a new name (and consumer group) instead of reading
     # an old generation it cannot understand.
-    name = "ledger_view_v2"
+    name = "ledger_view_v3"
     metadata = metadata
     reads = (
         ev.AccountOpened,
@@ -65,6 +66,8 @@ class LedgerView(TypedProjection):
         ev.BookingRequestApproved,
         ev.BookingRequestRejected,
         ev.BookingRequestExpired,
+        ev.BookingRequestCleared,
+        ev.BookingRequestRefused,
         ev.PeriodClosed,
     )
 
@@ -107,6 +110,8 @@ class _Batch:
     requests: list[dict[str, Any]] = field(default_factory=list)
     request_lines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    # risk's answers, in stream order (a later answer overwrites an earlier one)
+    clearances: list[dict[str, Any]] = field(default_factory=list)
     approved_by_entry: list[dict[str, Any]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     closed_periods: list[dict[str, Any]] = field(default_factory=list)
@@ -204,6 +209,22 @@ class _Batch:
                     version=sa.func.greatest(booking_requests.c.version, 2),
                 ),
                 self.approved_by_entry,
+            )
+        if self.clearances:
+            await conn.execute(
+                booking_requests.update()
+                .where(booking_requests.c.request_id == sa.bindparam("b_request_id"))
+                .values(
+                    clearance_status=sa.bindparam("b_status"),
+                    clearance_code=sa.bindparam("b_code"),
+                    clearance_reason=sa.bindparam("b_reason"),
+                    clearance_limit_id=sa.bindparam("b_limit_id"),
+                    clearance_currency=sa.bindparam("b_currency"),
+                    clearance_shortfall=sa.bindparam("b_shortfall"),
+                    clearance_at=sa.bindparam("b_at"),
+                    version=sa.func.greatest(booking_requests.c.version, sa.bindparam("b_version")),
+                ),
+                self.clearances,
             )
         if self.decisions:
             await conn.execute(
@@ -355,6 +376,7 @@ def _request_submitted(
             "submitted_by": event.submitted_by,
             "submitted_at": envelope.time,
             "expires_at": event.expires_at,
+            "clearance_status": clearance_on_submission(event.metadata).value,
             "version": envelope.stream_version,
             "position": envelope.position,
         }
@@ -393,6 +415,30 @@ def _decided(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None
         batch.released.append(envelope.subject)
 
 
+def _clearance(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None:
+    row: dict[str, Any] = {
+        "b_request_id": envelope.subject,
+        "b_status": ClearanceStatus.CLEARED.value,
+        "b_code": None,
+        "b_reason": None,
+        "b_limit_id": None,
+        "b_currency": None,
+        "b_shortfall": None,
+        "b_at": envelope.time,
+        "b_version": envelope.stream_version,
+    }
+    if isinstance(event, ev.BookingRequestRefused):
+        row |= {
+            "b_status": ClearanceStatus.REFUSED.value,
+            "b_code": event.code,
+            "b_reason": event.reason,
+            "b_limit_id": event.limit_id,
+            "b_currency": event.currency,
+            "b_shortfall": event.shortfall,
+        }
+    batch.clearances.append(row)
+
+
 def _period_closed(batch: _Batch, envelope: EventEnvelope, event: ev.PeriodClosed) -> None:
     batch.closed_periods.append(
         {
@@ -426,6 +472,8 @@ def _collect(batch: _Batch, envelope: EventEnvelope, event: DomainEvent) -> None
             _request_submitted(batch, envelope, event)
         case ev.BookingRequestApproved() | ev.BookingRequestRejected() | ev.BookingRequestExpired():
             _decided(batch, envelope, event)
+        case ev.BookingRequestCleared() | ev.BookingRequestRefused():
+            _clearance(batch, envelope, event)
         case ev.PeriodClosed():
             _period_closed(batch, envelope, event)
 

@@ -128,9 +128,20 @@ booking_requests = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("entry_id", sa.Text, nullable=True),
+    # Risk clearance of a deal: not_required, awaiting, cleared or refused (with risk's
+    # refusal: code, reason, limit, currency and shortfall in minor units).
+    sa.Column("clearance_status", sa.Text, nullable=False, server_default="not_required"),
+    sa.Column("clearance_code", sa.Text, nullable=True),
+    sa.Column("clearance_reason", sa.Text, nullable=True),
+    sa.Column("clearance_limit_id", sa.Text, nullable=True),
+    sa.Column("clearance_currency", sa.Text, nullable=True),
+    sa.Column("clearance_shortfall", sa.BigInteger, nullable=True),
+    sa.Column("clearance_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Index("booking_requests_due", "status", "expires_at"),
+    # The period close guard looks for the pending requests of a month.
+    sa.Index("booking_requests_pending", "status", "period"),
     # The front office lists only its own requests (shared_kernel.visibility).
     sa.Index("booking_requests_submitter", "submitted_by", "position"),
 )
