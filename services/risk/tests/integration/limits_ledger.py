@@ -138,6 +138,14 @@ class Books:
         return str(response.json()["id"])
 
     async def approve(self, request_id: str) -> str:
+        """Approve once risk has answered (a deal needs its clearance first)."""
+        for _ in range(300):
+            request = await self.client.get(
+                f"/v1/booking-requests/{request_id}", headers=self.accountant
+            )
+            if request.json()["clearance"]["status"] != "awaiting":
+                break
+            await asyncio.sleep(0.1)
         response = await self.client.post(
             f"/v1/booking-requests/{request_id}/approval", headers=self.accountant
         )
