@@ -171,17 +171,25 @@ class Office:
         return submitted
 
     async def request_view(self, request_id: str) -> Json:
-        return ok(
-            await self.gateway.get(
-                f"/ledger/v1/booking-requests/{request_id}", headers=self.accountant
-            )
+        """The request as the back office reads it, once the read model has it."""
+        view = await eventually(
+            f"booking request {request_id} in the read model",
+            lambda: self._request_or_nothing(request_id),
+            bool,
         )
+        return view
+
+    async def _request_or_nothing(self, request_id: str) -> Json:
+        found = await self.gateway.get(
+            f"/ledger/v1/booking-requests/{request_id}", headers=self.accountant
+        )
+        return {} if found.status_code == 404 else ok(found)
 
     async def clearance_is(self, request_id: str, status: str) -> Json:
         return await eventually(
             f"booking request {request_id} {status}",
-            lambda: self.request_view(request_id),
-            lambda view: bool(view["clearance"]["status"] == status),
+            lambda: self._request_or_nothing(request_id),
+            lambda view: bool(view and view["clearance"]["status"] == status),
         )
 
     async def approve(self, request_id: str) -> httpx.Response:
