@@ -1,0 +1,378 @@
+"""One line a person can read for every event of a case: "Deal refused: limit L exceeded by
+EUR 1,000.00".
+
+Pure functions, one per family of event types, over the timeline's own classes of the other
+services' events (``case_events``). Amounts are minor units in the data and shown in major
+units with the currency's decimals. An event of a type the timeline does not know, or whose
+data does not fit its class, gets the generic summary (its type in words and its subject):
+the timeline shows every event and never fails on one.
+
+Each summary also says whether the event is *internal*: a detail of the back office's work
+(an internal note on a ticket, an exposure total) that a caller who sees only the cases it
+started (front office, systems) is not shown, as the tickets service hides internal notes from
+requesters. A type the timeline does not know is internal too: fail closed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from shared_kernel.domain import DomainEvent
+
+from gateway.domain import case_events as ev
+from gateway.domain import events as gw
+
+# Decimals of the minor unit where it is not 2 (ISO 4217).
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+MAX_QUOTE = 120  # characters of free text (a reason, a note) quoted in a summary
+MAX_SUMMARY = 400
+_BLANKS = re.compile(r"[\s\x00-\x1f\x7f]+")
+_WORDS = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class Summary:
+    text: str
+    internal: bool = False
+
+
+def summarize(
+    event: DomainEvent | None, event_type: str, stream_type: str, subject: str
+) -> Summary:
+    """The summary of one event; ``event`` is None when it could not be read with the
+    timeline's classes (then, and when a family cannot say more, the generic one)."""
+    family = _FAMILIES.get(type(event)) if event is not None else None
+    if family is not None:
+        try:
+            summary = family(event)
+        except Exception:  # odd data (say a negative currency exponent) must not stop anyone
+            summary = None
+        if summary is not None:
+            # Names and ids from the data are interpolated too: one line, no control characters.
+            return Summary(_said(summary.text, MAX_SUMMARY), summary.internal)
+    return generic(event_type, stream_type, subject)
+
+
+def generic(event_type: str, stream_type: str, subject: str) -> Summary:
+    """``ledger.AccountPostingRecorded`` on account 42: "Account posting recorded (account 42)"."""
+    name = event_type.rsplit(".", 1)[-1] or event_type
+    words = _WORDS.sub(" ", name).lower().capitalize()
+    where = " ".join(_said(part, 80) for part in (stream_type, subject) if part)
+    return Summary(_clip(f"{words} ({where})" if where else words, MAX_SUMMARY), internal=True)
+
+
+# --- money and text -------------------------------------------------------------------------
+
+
+def money(amount: int, currency: str) -> str:
+    """``500000, "EUR"`` -> ``EUR 5,000.00`` (minor units shown in major units)."""
+    decimals = MINOR_UNITS.get(currency, 2)
+    sign = "-" if amount < 0 else ""
+    major, minor = divmod(abs(amount), 10**decimals)
+    fraction = f".{minor:0{decimals}d}" if decimals else ""
+    return f"{currency} {sign}{major:,}{fraction}"
+
+
+def compact(amount: int, currency: str) -> str:
+    """``120000000, "EUR"`` -> ``EUR 1.2M``: for a limit's usage, where the scale matters."""
+    major = abs(amount) / 10 ** MINOR_UNITS.get(currency, 2)
+    sign = "-" if amount < 0 else ""
+    for step, suffix in ((10**9, "bn"), (10**6, "M"), (10**3, "k")):
+        if major >= step:
+            return f"{currency} {sign}{major / step:.1f}".removesuffix(".0") + suffix
+    return money(amount, currency)
+
+
+def percent(basis_points: int) -> str:
+    """``12050`` -> ``120.5 %``."""
+    whole, rest = divmod(basis_points, 100)
+    return f"{whole}.{rest:02d}".rstrip("0") + " %" if rest else f"{whole} %"
+
+
+def _said(text: str, limit: int = MAX_QUOTE) -> str:
+    """Free text on one line (control characters and runs of blanks become one space)."""
+    return _clip(_BLANKS.sub(" ", text).strip(), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _total(lines: Iterable[ev.Line]) -> str:
+    """The amount of an entry or request: per currency, the sum of its debit lines."""
+    sums: dict[str, int] = {}
+    for line in lines:
+        if line.side == "debit":
+            sums[line.currency] = sums.get(line.currency, 0) + line.amount
+    return " + ".join(money(amount, currency) for currency, amount in sums.items()) or "no amount"
+
+
+def _party(counterparty: str | None, desk: str | None) -> str:
+    if counterparty and desk:
+        return f"{_said(counterparty, 60)} (desk {_said(desk, 60)})"
+    if counterparty:
+        return _said(counterparty, 60)
+    return f"desk {_said(desk, 60)}" if desk else ""
+
+
+# --- the families -------------------------------------------------------------------------
+
+
+def _booking_requests(event: Any) -> Summary | None:
+    match event:
+        case ev.BookingRequestSubmitted():
+            party = _party(event.metadata.get("counterparty"), event.metadata.get("desk"))
+            what = f"{_total(event.lines)} to {party}" if party else _total(event.lines)
+            text = "" if party else f" - {_said(event.text)}"
+            return Summary(f"Booking request submitted by {event.submitted_by}: {what}{text}")
+        case ev.BookingRequestApproved():
+            return Summary(
+                f"Booking request approved by {event.approved_by}: entry {event.entry_id} posted"
+            )
+        case ev.BookingRequestRejected():
+            return Summary(
+                f"Booking request rejected by {event.rejected_by}: {_said(event.reason)}"
+            )
+        case ev.BookingRequestExpired():
+            return Summary("Booking request expired undecided")
+        case ev.BookingRequestCleared():
+            return Summary("Risk clearance recorded on the booking request: it may be approved")
+        case ev.BookingRequestRefused():
+            return Summary(f"Risk refusal recorded on the booking request: {_refusal(event)}")
+    return None
+
+
+def _refusal(event: ev.BookingRequestRefused | ev.DealRefused) -> str:
+    if event.code == "LimitExceeded" and event.limit_id and event.shortfall is not None:
+        return f"limit {event.limit_id} exceeded by {money(event.shortfall, event.currency)}"
+    if event.code == "NoActiveLimit" and isinstance(event, ev.DealRefused):
+        party = _party(event.counterparty, event.desk)
+        return f"no active limit for {party}" if party else "no active limit"
+    return _said(event.reason) or event.code
+
+
+def _journal(event: Any) -> Summary | None:
+    match event:
+        case ev.JournalEntryPosted():
+            kind = f"Reversal of entry {event.reverses}" if event.reverses else "Journal entry"
+            party = _party(event.metadata.get("counterparty"), event.metadata.get("desk"))
+            for_whom = f" for {party}" if party else ""
+            return Summary(
+                f"{kind} {event.voucher_number} posted: {_total(event.lines)}{for_whom}"
+                f" - {_said(event.text)}"
+            )
+        case ev.JournalEntryReversed():
+            return Summary(
+                f"Journal entry reversed by {event.reversed_by} "
+                f"(reversal {event.reversal_entry_id}): {_said(event.reason)}"
+            )
+        case ev.PeriodClosed():
+            return Summary(f"Period {event.period} closed by {event.closed_by}")
+        case ev.AccountOpened():
+            name = _said(event.name, 80)
+            return Summary(f"Account {event.code} {name} ({event.currency}) opened")
+        case ev.AccountClosed():
+            return Summary(f"Account closed by {event.closed_by}: {_said(event.reason)}")
+        case ev.AccountRenamed():
+            return Summary(f"Account renamed by {event.renamed_by} to {_said(event.name, 80)}")
+    return None
+
+
+def _deals(event: Any) -> Summary | None:
+    match event:
+        case ev.DealCleared():
+            how = "Deal cleared on re-check" if event.recheck else "Deal cleared"
+            if not event.checks:
+                return Summary(how)
+            tightest = min(event.checks, key=lambda c: c.headroom_after)
+            more = len(event.checks) - 1
+            return Summary(
+                f"{how}: within limit {tightest.limit_id}, "
+                f"{money(tightest.headroom_after, tightest.currency)} of "
+                f"{money(tightest.limit_amount, tightest.currency)} left"
+                + (f" (and {more} more limit{'s' * (more > 1)})" if more else "")
+            )
+        case ev.DealRefused():
+            return Summary(f"Deal refused: {_refusal(event)}")
+    return None
+
+
+def _limit_usage(event: Any) -> Summary | None:
+    if not isinstance(event, ev.LimitUsage):
+        return None
+    usage = (
+        f"{compact(event.exposure, event.currency)} of "
+        f"{compact(event.limit_amount, event.currency)} ({percent(event.utilisation_bp)})"
+    )
+    scope = _party(event.counterparty, event.desk) or event.dimension
+    match event:
+        case ev.LimitBreached():
+            return Summary(f"Limit breached for {scope}: {usage}")
+        case ev.LimitWarningReached():
+            return Summary(f"Limit warning for {scope}: {usage}")
+        case ev.LimitBackWithinThreshold() if event.threshold == "warning":
+            return Summary(f"Back below the warning threshold for {scope}: {usage}")
+        case ev.LimitBackWithinThreshold():
+            return Summary(f"Back within the limit for {scope}: {usage}")
+    return None
+
+
+def _limits(event: Any) -> Summary | None:
+    match event:
+        case ev.LimitBreachMeasuresRecorded():
+            return Summary(
+                f"Measures recorded on the breach of limit {event.limit_id} by "
+                f"{event.recorded_by}: {_said(event.measures)}",
+                internal=True,
+            )
+        case ev.LimitChangeRequested():
+            scope = _party(event.counterparty, event.desk)
+            return Summary(
+                f"Limit {event.change} requested by {event.requested_by}: "
+                f"{money(event.amount, event.currency)}{' for ' + scope if scope else ''}"
+                f" - {_said(event.reason)}"
+            )
+        case ev.LimitChangeApproved():
+            return Summary(
+                f"Limit change approved by {event.approved_by}: limit {event.limit_id} is now "
+                f"{money(event.amount, event.currency)}"
+            )
+        case ev.LimitChangeRejected():
+            return Summary(f"Limit change rejected by {event.rejected_by}: {_said(event.reason)}")
+        case ev.ExposureChanged():
+            # A total over every deal of the counterparty or desk: back-office knowledge.
+            scope = _party(event.counterparty, event.desk) or event.dimension
+            return Summary(
+                f"Exposure of {scope} changed: posted {money(event.posted_delta, event.currency)},"
+                f" pending {money(event.pending_delta, event.currency)}",
+                internal=True,
+            )
+        case ev.KriStatusChanged():
+            was = f"{event.from_status} → " if event.from_status else ""
+            return Summary(f"KRI {event.kri_id}: {was}{event.to_status} (value {event.value:g})")
+        case ev.RiskIdentified():
+            return Summary(f"Risk identified by {event.by}: {_said(event.title)}")
+    return None
+
+
+def _tickets(event: Any) -> Summary | None:
+    match event:
+        case ev.TicketOpened():
+            kind = event.ticket_type.replace("_", " ").capitalize()
+            return Summary(
+                f"{kind} opened in {event.queue_id}: {_said(event.title)} "
+                f"(P{event.priority}, for {event.requester})"
+            )
+        case ev.TicketNoteAdded():
+            return Summary(
+                f"Internal note added by {event.author}: {_said(event.body)}", internal=True
+            )
+        case ev.TicketReplied():
+            return Summary(f"Reply by {event.author}: {_said(event.body)}")
+        case ev.TicketStatusChanged():
+            why = f": {_said(event.reason)}" if event.reason.strip() else ""
+            return Summary(f"Ticket {event.previous_status} → {event.status}{why}")
+        case ev.TicketAssigned():
+            return Summary(f"Ticket assigned to {event.assignee}")
+        case ev.TicketPriorityChanged():
+            why = f": {_said(event.reason)}" if event.reason.strip() else ""
+            return Summary(f"Priority P{event.previous_priority} → P{event.priority}{why}")
+        case ev.TicketEscalated():
+            why = f": {_said(event.reason)}" if event.reason.strip() else ""
+            return Summary(f"Ticket escalated to {event.escalated_to}{why}")
+        case ev.SlaWarningRaised():
+            return Summary(f"SLA warning: {event.clock} clock of a P{event.priority} ticket")
+        case ev.SlaBreached():
+            return Summary(f"SLA breached: {event.clock} clock of a P{event.priority} ticket")
+        case ev.TicketRated():
+            said = f": {_said(event.comment)}" if event.comment.strip() else ""
+            return Summary(f"Ticket rated {event.rating}/5 by {event.rated_by}{said}")
+        case ev.AlertRecorded():
+            return Summary(
+                f"Alert {event.state} on {_said(event.host, 60)}/{_said(event.check, 60)}: "
+                f"{_said(event.summary)}"
+            )
+    return None
+
+
+def _access(event: Any) -> Summary | None:
+    match event:
+        case gw.OperatorRegistered():
+            return Summary(f"Operator {event.username} registered ({', '.join(event.roles)})")
+        case gw.OperatorRoleGranted():
+            return Summary(f"Role {event.role} granted to {event.username}")
+        case gw.OperatorRoleRevoked():
+            return Summary(f"Role {event.role} revoked from {event.username}")
+        case gw.OperatorDisabled():
+            return Summary(f"Operator {event.username} disabled")
+        case gw.SystemRegistered():
+            return Summary(f"System {event.name} registered ({', '.join(event.roles)})")
+        case gw.ApiKeyIssued():
+            return Summary(f"API key {event.key_id} issued to {event.system}")
+        case gw.ApiKeyRevoked():
+            return Summary(f"API key {event.key_id} of {event.system} revoked")
+    return None
+
+
+_Family = Callable[[Any], Summary | None]
+_BY_FAMILY: tuple[tuple[_Family, tuple[type[DomainEvent], ...]], ...] = (
+    (
+        _booking_requests,
+        (
+            ev.BookingRequestSubmitted,
+            ev.BookingRequestApproved,
+            ev.BookingRequestRejected,
+            ev.BookingRequestExpired,
+            ev.BookingRequestCleared,
+            ev.BookingRequestRefused,
+        ),
+    ),
+    (
+        _journal,
+        (
+            ev.JournalEntryPosted,
+            ev.JournalEntryReversed,
+            ev.PeriodClosed,
+            ev.AccountOpened,
+            ev.AccountClosed,
+            ev.AccountRenamed,
+        ),
+    ),
+    (_deals, (ev.DealCleared, ev.DealRefused)),
+    (_limit_usage, (ev.LimitBreached, ev.LimitWarningReached, ev.LimitBackWithinThreshold)),
+    (
+        _limits,
+        (
+            ev.LimitBreachMeasuresRecorded,
+            ev.LimitChangeRequested,
+            ev.LimitChangeApproved,
+            ev.LimitChangeRejected,
+            ev.ExposureChanged,
+            ev.KriStatusChanged,
+            ev.RiskIdentified,
+        ),
+    ),
+    (
+        _tickets,
+        (
+            ev.TicketOpened,
+            ev.TicketNoteAdded,
+            ev.TicketReplied,
+            ev.TicketStatusChanged,
+            ev.TicketAssigned,
+            ev.TicketPriorityChanged,
+            ev.TicketEscalated,
+            ev.SlaWarningRaised,
+            ev.SlaBreached,
+            ev.TicketRated,
+            ev.AlertRecorded,
+        ),
+    ),
+    (_access, gw.EVENTS),
+)
+_FAMILIES: dict[type[DomainEvent], _Family] = {
+    cls: family for family, classes in _BY_FAMILY for cls in classes
+}
