@@ -115,9 +115,9 @@ def test_a_refused_deal_names_the_limit_and_the_shortfall() -> None:
         "Deal refused: no active limit for Acme"
     )
     ledger_side = {k: refused[k] for k in ("request_id", "code", "reason", "limit_id", "currency")}
-    assert row("ledger.BookingRequestRefused", ledger_side | {"shortfall": 100_000})[
-        "summary"
-    ] == ("Risk refusal recorded on the booking request: limit L-1 exceeded by EUR 1,000.00")
+    assert row("ledger.BookingRequestRefused", ledger_side | {"shortfall": 100_000})["summary"] == (
+        "Risk refusal recorded on the booking request: limit L-1 exceeded by EUR 1,000.00"
+    )
 
 
 def test_a_cleared_deal_names_its_tightest_limit() -> None:
