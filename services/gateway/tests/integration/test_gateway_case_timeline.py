@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from uuid import uuid4
 
 import httpx
@@ -74,7 +75,8 @@ class Office:
             )
 
     async def case(self, correlation_id: str, headers: dict[str, str], **params: Any) -> Any:
-        return await self.client.get(f"/cases/{correlation_id}", headers=headers, params=params)
+        path = f"/cases/{quote(correlation_id, safe='')}"
+        return await self.client.get(path, headers=headers, params=params)
 
 
 @pytest.fixture
@@ -252,6 +254,11 @@ async def test_a_case_across_three_services_in_order_for_those_who_may_see_it(
         unknown.url.path.rsplit("/", 1)[1], "?"
     )
     assert (await office.client.get(f"/cases/{case}")).status_code == 401
+    for nasty in ("x" * 201, "a b", "a\x7fb"):
+        refused = await office.case(nasty, anna)
+        assert (refused.status_code, refused.json()["field"]) == (422, "path.correlation_id")
+    nul = await office.case("a\x00b", anna)  # refused at the edge, before any route
+    assert (nul.status_code, nul.json()["field"]) == (400, "path")
     # Tom's own cases only: Anna's case is hidden from him, shown to Anna.
     assert (await office.case(other, tom)).status_code == 404
     assert (await until_events(office, other, anna, 6))["started_by"]["subject"] == "anna"

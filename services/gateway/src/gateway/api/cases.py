@@ -31,6 +31,8 @@ CorrelationId = Annotated[
     Path(
         min_length=1,
         max_length=200,
+        # Ids are printable ASCII without blanks; a NUL byte could not even be looked up.
+        pattern=r"^[!-~]+$",
         description="The case: the request id (X-Request-Id) of the request that started it",
     ),
 ]
