@@ -177,6 +177,22 @@ def test_a_breach_shows_usage_at_a_glance() -> None:
     )
 
 
+def test_an_exposure_move_says_what_moved_and_stays_internal() -> None:
+    moved = {"exposure_id": "e", "dimension": "counterparty_desk", "counterparty": "Acme",
+             "desk": "rates", "currency": "EUR", "posted_delta": 500_000,
+             "pending_delta": -500_000, "posted": 1, "pending": 0, "cause": "c", "cause_id": "i",
+             "at": "2026-03-02T09:30:01Z"}  # fmt: skip
+
+    approved = row("risk.ExposureChanged", moved)
+    submitted = row("risk.ExposureChanged", moved | {"posted_delta": 0, "pending_delta": 7})
+
+    assert approved["summary"] == (
+        "Exposure of Acme (desk rates): posted +EUR 5,000.00, pending -EUR 5,000.00"
+    )
+    assert submitted["summary"] == "Exposure of Acme (desk rates): pending +EUR 0.07"
+    assert approved["internal"] is True  # a total over everyone's deals
+
+
 def test_an_incident_and_its_internal_note() -> None:
     opened = row(
         "tickets.TicketOpened",

@@ -245,11 +245,15 @@ def _limits(event: Any) -> Summary | None:
         case ev.ExposureChanged():
             # A total over every deal of the counterparty or desk: back-office knowledge.
             scope = _party(event.counterparty, event.desk) or event.dimension
-            return Summary(
-                f"Exposure of {scope} changed: posted {money(event.posted_delta, event.currency)},"
-                f" pending {money(event.pending_delta, event.currency)}",
-                internal=True,
-            )
+            moves = [
+                f"{what} {'+' if delta > 0 else '-'}{money(abs(delta), event.currency)}"
+                for what, delta in (
+                    ("posted", event.posted_delta),
+                    ("pending", event.pending_delta),
+                )
+                if delta
+            ]
+            return Summary(f"Exposure of {scope}: {', '.join(moves) or 'unchanged'}", internal=True)
         case ev.KriStatusChanged():
             was = f"{event.from_status} → " if event.from_status else ""
             return Summary(f"KRI {event.kri_id}: {was}{event.to_status} (value {event.value:g})")

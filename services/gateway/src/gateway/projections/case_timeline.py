@@ -69,6 +69,8 @@ BIGINT = 2**63 - 1
 class CaseTimeline(Projection):
     """Every event of the given topics as a row of its case."""
 
+    # Summaries are stored: a change of a summary or of the rows bumps the version, and the
+    # new name is built from offset zero (as any read model whose tables change).
     name = "case_timeline_v1"
     metadata = metadata
 
