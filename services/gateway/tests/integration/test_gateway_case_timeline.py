@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from argon2 import PasswordHasher
 from gateway.adapters.passwords import Passwords
 from gateway.adapters.policy_file import load_policy
+from gateway.app.api_keys import IssueApiKey, RegisterSystem
 from gateway.app.operators import RegisterOperator
 from gateway.bootstrap import Gateway
 from gateway.main import create_app
@@ -29,6 +30,7 @@ from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.identity import Caller
 from shared_kernel.kafka import create_producer, events_topic, partition_for
 from shared_kernel.rebuild import rebuild
+from shared_kernel.unit_of_work import CommandContext
 
 pytestmark = pytest.mark.integration
 
@@ -262,6 +264,23 @@ async def test_a_case_across_three_services_in_order_for_those_who_may_see_it(
     # Tom's own cases only: Anna's case is hidden from him, shown to Anna.
     assert (await office.case(other, tom)).status_code == 404
     assert (await until_events(office, other, anna, 6))["started_by"]["subject"] == "anna"
+
+
+async def test_a_system_sees_the_cases_it_started_whatever_its_roles(office: Office) -> None:
+    context = CommandContext(Caller.system("test"))
+    admin = office.gateway.admin
+    await admin.register_system(context, RegisterSystem("bot", "Bot", frozenset({"monitoring"})))
+    bot = {"X-API-Key": (await admin.issue_api_key(context, IssueApiKey("bot"))).key.text}
+    its, toms = str(uuid4()), str(uuid4())
+    await office.publish(*deal_story(its, "bot"), *deal_story(toms, "tom"))
+    anna = await office.log_in("anna")
+    await until_events(office, its, anna, 6)
+    await until_events(office, toms, anna, 6)
+
+    own = await office.case(its, bot)
+    assert own.status_code == 200, own.text
+    assert len(own.json()["events"]) == 4  # a key with a back-office role reads no internal event
+    assert (await office.case(toms, bot)).status_code == 404
 
 
 async def test_pages_a_replay_and_a_rebuild_give_the_same_case(office: Office) -> None:
