@@ -2,10 +2,11 @@
 EUR 1,000.00".
 
 Pure functions, one per family of event types, over the timeline's own classes of the other
-services' events (``case_events``). Amounts are minor units in the data and shown in major
-units with the currency's decimals. An event of a type the timeline does not know, or whose
-data does not fit its class, gets the generic summary (its type in words and its subject):
-the timeline shows every event and never fails on one.
+services' events (``case_ledger_events``, ``case_risk_events``, ``case_tickets_events``).
+Amounts are minor units in the data and shown in major units with the currency's decimals. An
+event of a type the timeline does not know, or whose data does not fit its class, gets the
+generic summary (its type in words and its subject): the timeline shows every event and never
+fails on one.
 
 Each summary also says whether the event is *internal*: a detail of the back office's work
 (an internal note on a ticket, an exposure total) that a caller who sees only the cases it
@@ -22,7 +23,9 @@ from typing import Any
 
 from shared_kernel.domain import DomainEvent
 
-from gateway.domain import case_events as ev
+from gateway.domain import case_ledger_events as ledger
+from gateway.domain import case_risk_events as risk
+from gateway.domain import case_tickets_events as tickets
 from gateway.domain import events as gw
 
 # Decimals of the minor unit where it is not 2 (ISO 4217).
@@ -101,7 +104,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _total(lines: Iterable[ev.Line]) -> str:
+def _total(lines: Iterable[ledger.Line]) -> str:
     """The amount of an entry or request: per currency, the sum of its debit lines."""
     sums: dict[str, int] = {}
     for line in lines:
@@ -123,32 +126,32 @@ def _party(counterparty: str | None, desk: str | None) -> str:
 
 def _booking_requests(event: Any) -> Summary | None:
     match event:
-        case ev.BookingRequestSubmitted():
+        case ledger.BookingRequestSubmitted():
             party = _party(event.metadata.get("counterparty"), event.metadata.get("desk"))
             what = f"{_total(event.lines)} to {party}" if party else _total(event.lines)
             text = "" if party else f" - {_said(event.text)}"
             return Summary(f"Booking request submitted by {event.submitted_by}: {what}{text}")
-        case ev.BookingRequestApproved():
+        case ledger.BookingRequestApproved():
             return Summary(
                 f"Booking request approved by {event.approved_by}: entry {event.entry_id} posted"
             )
-        case ev.BookingRequestRejected():
+        case ledger.BookingRequestRejected():
             return Summary(
                 f"Booking request rejected by {event.rejected_by}: {_said(event.reason)}"
             )
-        case ev.BookingRequestExpired():
+        case ledger.BookingRequestExpired():
             return Summary("Booking request expired undecided")
-        case ev.BookingRequestCleared():
+        case ledger.BookingRequestCleared():
             return Summary("Risk clearance recorded on the booking request: it may be approved")
-        case ev.BookingRequestRefused():
+        case ledger.BookingRequestRefused():
             return Summary(f"Risk refusal recorded on the booking request: {_refusal(event)}")
     return None
 
 
-def _refusal(event: ev.BookingRequestRefused | ev.DealRefused) -> str:
+def _refusal(event: ledger.BookingRequestRefused | risk.DealRefused) -> str:
     if event.code == "LimitExceeded" and event.limit_id and event.shortfall is not None:
         return f"limit {event.limit_id} exceeded by {money(event.shortfall, event.currency)}"
-    if event.code == "NoActiveLimit" and isinstance(event, ev.DealRefused):
+    if event.code == "NoActiveLimit" and isinstance(event, risk.DealRefused):
         party = _party(event.counterparty, event.desk)
         return f"no active limit for {party}" if party else "no active limit"
     return _said(event.reason) or event.code
@@ -156,7 +159,7 @@ def _refusal(event: ev.BookingRequestRefused | ev.DealRefused) -> str:
 
 def _journal(event: Any) -> Summary | None:
     match event:
-        case ev.JournalEntryPosted():
+        case ledger.JournalEntryPosted():
             kind = f"Reversal of entry {event.reverses}" if event.reverses else "Journal entry"
             party = _party(event.metadata.get("counterparty"), event.metadata.get("desk"))
             for_whom = f" for {party}" if party else ""
@@ -164,26 +167,26 @@ def _journal(event: Any) -> Summary | None:
                 f"{kind} {event.voucher_number} posted: {_total(event.lines)}{for_whom}"
                 f" - {_said(event.text)}"
             )
-        case ev.JournalEntryReversed():
+        case ledger.JournalEntryReversed():
             return Summary(
                 f"Journal entry reversed by {event.reversed_by} "
                 f"(reversal {event.reversal_entry_id}): {_said(event.reason)}"
             )
-        case ev.PeriodClosed():
+        case ledger.PeriodClosed():
             return Summary(f"Period {event.period} closed by {event.closed_by}")
-        case ev.AccountOpened():
+        case ledger.AccountOpened():
             name = _said(event.name, 80)
             return Summary(f"Account {event.code} {name} ({event.currency}) opened")
-        case ev.AccountClosed():
+        case ledger.AccountClosed():
             return Summary(f"Account closed by {event.closed_by}: {_said(event.reason)}")
-        case ev.AccountRenamed():
+        case ledger.AccountRenamed():
             return Summary(f"Account renamed by {event.renamed_by} to {_said(event.name, 80)}")
     return None
 
 
 def _deals(event: Any) -> Summary | None:
     match event:
-        case ev.DealCleared():
+        case risk.DealCleared():
             how = "Deal cleared on re-check" if event.recheck else "Deal cleared"
             if not event.checks:
                 return Summary(how)
@@ -195,13 +198,13 @@ def _deals(event: Any) -> Summary | None:
                 f"{money(tightest.limit_amount, tightest.currency)} left"
                 + (f" (and {more} more limit{'s' * (more > 1)})" if more else "")
             )
-        case ev.DealRefused():
+        case risk.DealRefused():
             return Summary(f"Deal refused: {_refusal(event)}")
     return None
 
 
 def _limit_usage(event: Any) -> Summary | None:
-    if not isinstance(event, ev.LimitUsage):
+    if not isinstance(event, risk.LimitUsage):
         return None
     usage = (
         f"{compact(event.exposure, event.currency)} of "
@@ -209,40 +212,40 @@ def _limit_usage(event: Any) -> Summary | None:
     )
     scope = _party(event.counterparty, event.desk) or event.dimension
     match event:
-        case ev.LimitBreached():
+        case risk.LimitBreached():
             return Summary(f"Limit breached for {scope}: {usage}")
-        case ev.LimitWarningReached():
+        case risk.LimitWarningReached():
             return Summary(f"Limit warning for {scope}: {usage}")
-        case ev.LimitBackWithinThreshold() if event.threshold == "warning":
+        case risk.LimitBackWithinThreshold() if event.threshold == "warning":
             return Summary(f"Back below the warning threshold for {scope}: {usage}")
-        case ev.LimitBackWithinThreshold():
+        case risk.LimitBackWithinThreshold():
             return Summary(f"Back within the limit for {scope}: {usage}")
     return None
 
 
 def _limits(event: Any) -> Summary | None:
     match event:
-        case ev.LimitBreachMeasuresRecorded():
+        case risk.LimitBreachMeasuresRecorded():
             return Summary(
                 f"Measures recorded on the breach of limit {event.limit_id} by "
                 f"{event.recorded_by}: {_said(event.measures)}",
                 internal=True,
             )
-        case ev.LimitChangeRequested():
+        case risk.LimitChangeRequested():
             scope = _party(event.counterparty, event.desk)
             return Summary(
                 f"Limit {event.change} requested by {event.requested_by}: "
                 f"{money(event.amount, event.currency)}{' for ' + scope if scope else ''}"
                 f" - {_said(event.reason)}"
             )
-        case ev.LimitChangeApproved():
+        case risk.LimitChangeApproved():
             return Summary(
                 f"Limit change approved by {event.approved_by}: limit {event.limit_id} is now "
                 f"{money(event.amount, event.currency)}"
             )
-        case ev.LimitChangeRejected():
+        case risk.LimitChangeRejected():
             return Summary(f"Limit change rejected by {event.rejected_by}: {_said(event.reason)}")
-        case ev.ExposureChanged():
+        case risk.ExposureChanged():
             # A total over every deal of the counterparty or desk: back-office knowledge.
             scope = _party(event.counterparty, event.desk) or event.dimension
             moves = [
@@ -254,47 +257,47 @@ def _limits(event: Any) -> Summary | None:
                 if delta
             ]
             return Summary(f"Exposure of {scope}: {', '.join(moves) or 'unchanged'}", internal=True)
-        case ev.KriStatusChanged():
+        case risk.KriStatusChanged():
             was = f"{event.from_status} → " if event.from_status else ""
             return Summary(f"KRI {event.kri_id}: {was}{event.to_status} (value {event.value:g})")
-        case ev.RiskIdentified():
+        case risk.RiskIdentified():
             return Summary(f"Risk identified by {event.by}: {_said(event.title)}")
     return None
 
 
 def _tickets(event: Any) -> Summary | None:
     match event:
-        case ev.TicketOpened():
+        case tickets.TicketOpened():
             kind = event.ticket_type.replace("_", " ").capitalize()
             return Summary(
                 f"{kind} opened in {event.queue_id}: {_said(event.title)} "
                 f"(P{event.priority}, for {event.requester})"
             )
-        case ev.TicketNoteAdded():
+        case tickets.TicketNoteAdded():
             return Summary(
                 f"Internal note added by {event.author}: {_said(event.body)}", internal=True
             )
-        case ev.TicketReplied():
+        case tickets.TicketReplied():
             return Summary(f"Reply by {event.author}: {_said(event.body)}")
-        case ev.TicketStatusChanged():
+        case tickets.TicketStatusChanged():
             why = f": {_said(event.reason)}" if event.reason.strip() else ""
             return Summary(f"Ticket {event.previous_status} → {event.status}{why}")
-        case ev.TicketAssigned():
+        case tickets.TicketAssigned():
             return Summary(f"Ticket assigned to {event.assignee}")
-        case ev.TicketPriorityChanged():
+        case tickets.TicketPriorityChanged():
             why = f": {_said(event.reason)}" if event.reason.strip() else ""
             return Summary(f"Priority P{event.previous_priority} → P{event.priority}{why}")
-        case ev.TicketEscalated():
+        case tickets.TicketEscalated():
             why = f": {_said(event.reason)}" if event.reason.strip() else ""
             return Summary(f"Ticket escalated to {event.escalated_to}{why}")
-        case ev.SlaWarningRaised():
+        case tickets.SlaWarningRaised():
             return Summary(f"SLA warning: {event.clock} clock of a P{event.priority} ticket")
-        case ev.SlaBreached():
+        case tickets.SlaBreached():
             return Summary(f"SLA breached: {event.clock} clock of a P{event.priority} ticket")
-        case ev.TicketRated():
+        case tickets.TicketRated():
             said = f": {_said(event.comment)}" if event.comment.strip() else ""
             return Summary(f"Ticket rated {event.rating}/5 by {event.rated_by}{said}")
-        case ev.AlertRecorded():
+        case tickets.AlertRecorded():
             return Summary(
                 f"Alert {event.state} on {_said(event.host, 60)}/{_said(event.check, 60)}: "
                 f"{_said(event.summary)}"
@@ -326,53 +329,53 @@ _BY_FAMILY: tuple[tuple[_Family, tuple[type[DomainEvent], ...]], ...] = (
     (
         _booking_requests,
         (
-            ev.BookingRequestSubmitted,
-            ev.BookingRequestApproved,
-            ev.BookingRequestRejected,
-            ev.BookingRequestExpired,
-            ev.BookingRequestCleared,
-            ev.BookingRequestRefused,
+            ledger.BookingRequestSubmitted,
+            ledger.BookingRequestApproved,
+            ledger.BookingRequestRejected,
+            ledger.BookingRequestExpired,
+            ledger.BookingRequestCleared,
+            ledger.BookingRequestRefused,
         ),
     ),
     (
         _journal,
         (
-            ev.JournalEntryPosted,
-            ev.JournalEntryReversed,
-            ev.PeriodClosed,
-            ev.AccountOpened,
-            ev.AccountClosed,
-            ev.AccountRenamed,
+            ledger.JournalEntryPosted,
+            ledger.JournalEntryReversed,
+            ledger.PeriodClosed,
+            ledger.AccountOpened,
+            ledger.AccountClosed,
+            ledger.AccountRenamed,
         ),
     ),
-    (_deals, (ev.DealCleared, ev.DealRefused)),
-    (_limit_usage, (ev.LimitBreached, ev.LimitWarningReached, ev.LimitBackWithinThreshold)),
+    (_deals, (risk.DealCleared, risk.DealRefused)),
+    (_limit_usage, (risk.LimitBreached, risk.LimitWarningReached, risk.LimitBackWithinThreshold)),
     (
         _limits,
         (
-            ev.LimitBreachMeasuresRecorded,
-            ev.LimitChangeRequested,
-            ev.LimitChangeApproved,
-            ev.LimitChangeRejected,
-            ev.ExposureChanged,
-            ev.KriStatusChanged,
-            ev.RiskIdentified,
+            risk.LimitBreachMeasuresRecorded,
+            risk.LimitChangeRequested,
+            risk.LimitChangeApproved,
+            risk.LimitChangeRejected,
+            risk.ExposureChanged,
+            risk.KriStatusChanged,
+            risk.RiskIdentified,
         ),
     ),
     (
         _tickets,
         (
-            ev.TicketOpened,
-            ev.TicketNoteAdded,
-            ev.TicketReplied,
-            ev.TicketStatusChanged,
-            ev.TicketAssigned,
-            ev.TicketPriorityChanged,
-            ev.TicketEscalated,
-            ev.SlaWarningRaised,
-            ev.SlaBreached,
-            ev.TicketRated,
-            ev.AlertRecorded,
+            tickets.TicketOpened,
+            tickets.TicketNoteAdded,
+            tickets.TicketReplied,
+            tickets.TicketStatusChanged,
+            tickets.TicketAssigned,
+            tickets.TicketPriorityChanged,
+            tickets.TicketEscalated,
+            tickets.SlaWarningRaised,
+            tickets.SlaBreached,
+            tickets.TicketRated,
+            tickets.AlertRecorded,
         ),
     ),
     (_access, gw.EVENTS),
