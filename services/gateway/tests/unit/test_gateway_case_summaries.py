@@ -5,13 +5,18 @@ projection's own decoding, so that a summary is tested with what really reaches 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 from uuid import uuid4
 
 import pytest
+from gateway.domain.case_events import CASE_EVENTS
 from gateway.domain.case_summaries import compact, generic, money, percent
 from gateway.projections.case_timeline import CaseTimeline
+from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope
 
 pytestmark = pytest.mark.unit
@@ -292,3 +297,25 @@ def test_the_generic_summary_puts_the_type_in_words() -> None:
         "Ledger item counted (ledger_item i-1)"
     )
     assert generic("weird", "", "").text == "Weird"
+
+
+def sample(annotation: Any) -> Any:
+    """A plausible JSON value of a field's type (the first member of a union)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        return sample(next(a for a in args if a is not type(None)))
+    if origin is tuple:
+        return [sample(args[0])]
+    if origin is not None and issubclass(origin, Mapping):
+        return {}
+    if dataclasses.is_dataclass(annotation):
+        hints = get_type_hints(annotation)
+        return {f.name: sample(hints[f.name]) for f in dataclasses.fields(annotation)}
+    return {str: "x", int: 2, float: 1.5, bool: True, datetime: "2026-03-02T09:30:00Z"}[annotation]
+
+
+@pytest.mark.parametrize("cls", CASE_EVENTS, ids=lambda cls: cls.event_type)
+def test_every_type_the_timeline_reads_has_a_summary_of_its_own(cls: type[DomainEvent]) -> None:
+    made = row(cls.event_type, sample(cls), subject="s-1", stream_type="thing")
+
+    assert made["summary"] != generic(cls.event_type, "thing", "s-1").text

@@ -39,6 +39,23 @@ class DealRefused(DomainEvent):
     desk: str | None = None
     limit_id: str | None = None
     shortfall: int | None = None
+    recheck: bool = False
+
+
+@dataclass(frozen=True)
+class DealReleased(DomainEvent):
+    event_type = "risk.DealReleased"
+
+    outcome: str
+    reserved: bool
+
+
+@dataclass(frozen=True)
+class DealPosted(DomainEvent):
+    event_type = "risk.DealPosted"
+
+    entry_id: str
+    reserved: bool
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,8 @@ class RiskIdentified(DomainEvent):
 RISK_EVENTS: tuple[type[DomainEvent], ...] = (
     DealCleared,
     DealRefused,
+    DealReleased,
+    DealPosted,
     LimitBreached,
     LimitWarningReached,
     LimitBackWithinThreshold,

@@ -199,7 +199,14 @@ def _deals(event: Any) -> Summary | None:
                 + (f" (and {more} more limit{'s' * (more > 1)})" if more else "")
             )
         case risk.DealRefused():
-            return Summary(f"Deal refused: {_refusal(event)}")
+            how = "Deal refused on re-check" if event.recheck else "Deal refused"
+            return Summary(f"{how}: {_refusal(event)}")
+        case risk.DealReleased():
+            released = ", its reservation released" if event.reserved else ""
+            return Summary(f"Deal closed ({event.outcome}){released}")
+        case risk.DealPosted():
+            how = "its reservation became exposure" if event.reserved else "counted as exposure"
+            return Summary(f"Deal posted as entry {event.entry_id}: {how}")
     return None
 
 
@@ -297,6 +304,18 @@ def _tickets(event: Any) -> Summary | None:
         case tickets.TicketRated():
             said = f": {_said(event.comment)}" if event.comment.strip() else ""
             return Summary(f"Ticket rated {event.rating}/5 by {event.rated_by}{said}")
+        case tickets.LimitBreachIncidentOpened():
+            return Summary(
+                f"Incident {event.ticket_id} opened for a breach of limit {event.limit_id}"
+            )
+        case tickets.LimitBreachIncidentClosed():
+            return Summary(
+                f"Incident {event.ticket_id} resolved: limit {event.limit_id} is kept again"
+            )
+        case tickets.LimitBreachMeasuresHeld():
+            return Summary(
+                f"Measures by {event.recorded_by} held until the incident opens", internal=True
+            )
         case tickets.AlertRecorded():
             return Summary(
                 f"Alert {event.state} on {_said(event.host, 60)}/{_said(event.check, 60)}: "
@@ -348,7 +367,7 @@ _BY_FAMILY: tuple[tuple[_Family, tuple[type[DomainEvent], ...]], ...] = (
             ledger.AccountRenamed,
         ),
     ),
-    (_deals, (risk.DealCleared, risk.DealRefused)),
+    (_deals, (risk.DealCleared, risk.DealRefused, risk.DealReleased, risk.DealPosted)),
     (_limit_usage, (risk.LimitBreached, risk.LimitWarningReached, risk.LimitBackWithinThreshold)),
     (
         _limits,
@@ -376,6 +395,9 @@ _BY_FAMILY: tuple[tuple[_Family, tuple[type[DomainEvent], ...]], ...] = (
             tickets.SlaBreached,
             tickets.TicketRated,
             tickets.AlertRecorded,
+            tickets.LimitBreachIncidentOpened,
+            tickets.LimitBreachIncidentClosed,
+            tickets.LimitBreachMeasuresHeld,
         ),
     ),
     (_access, gw.EVENTS),

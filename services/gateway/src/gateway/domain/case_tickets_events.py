@@ -102,6 +102,30 @@ class AlertRecorded(DomainEvent):
     summary: str = ""
 
 
+@dataclass(frozen=True)
+class LimitBreachIncidentOpened(DomainEvent):
+    event_type = "tickets.LimitBreachIncidentOpened"
+
+    limit_id: str
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class LimitBreachIncidentClosed(DomainEvent):
+    event_type = "tickets.LimitBreachIncidentClosed"
+
+    limit_id: str
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class LimitBreachMeasuresHeld(DomainEvent):
+    event_type = "tickets.LimitBreachMeasuresHeld"
+
+    limit_id: str
+    recorded_by: str
+
+
 TICKETS_EVENTS: tuple[type[DomainEvent], ...] = (
     TicketOpened,
     TicketNoteAdded,
@@ -114,4 +138,7 @@ TICKETS_EVENTS: tuple[type[DomainEvent], ...] = (
     SlaWarningRaised,
     TicketRated,
     AlertRecorded,
+    LimitBreachIncidentOpened,
+    LimitBreachIncidentClosed,
+    LimitBreachMeasuresHeld,
 )
