@@ -14,7 +14,8 @@ from uuid import uuid4
 
 import pytest
 from gateway.domain.case_events import CASE_EVENTS
-from gateway.domain.case_summaries import compact, generic, money, percent
+from gateway.domain.case_summaries import generic
+from gateway.domain.case_text import compact, money, percent
 from gateway.projections.case_timeline import CaseTimeline
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope

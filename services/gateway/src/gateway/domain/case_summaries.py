@@ -27,12 +27,9 @@ from gateway.domain import case_ledger_events as ledger
 from gateway.domain import case_risk_events as risk
 from gateway.domain import case_tickets_events as tickets
 from gateway.domain import events as gw
+from gateway.domain.case_text import clip, compact, money, percent, said
 
-# Decimals of the minor unit where it is not 2 (ISO 4217).
-MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3}
-MAX_QUOTE = 120  # characters of free text (a reason, a note) quoted in a summary
 MAX_SUMMARY = 400
-_BLANKS = re.compile(r"[\s\x00-\x1f\x7f]+")
 _WORDS = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -55,7 +52,7 @@ def summarize(
             summary = None
         if summary is not None:
             # Names and ids from the data are interpolated too: one line, no control characters.
-            return Summary(_said(summary.text, MAX_SUMMARY), summary.internal)
+            return Summary(said(summary.text, MAX_SUMMARY), summary.internal)
     return generic(event_type, stream_type, subject)
 
 
@@ -63,45 +60,8 @@ def generic(event_type: str, stream_type: str, subject: str) -> Summary:
     """``ledger.AccountPostingRecorded`` on account 42: "Account posting recorded (account 42)"."""
     name = event_type.rsplit(".", 1)[-1] or event_type
     words = _WORDS.sub(" ", name).lower().capitalize()
-    where = " ".join(_said(part, 80) for part in (stream_type, subject) if part)
-    return Summary(_clip(f"{words} ({where})" if where else words, MAX_SUMMARY), internal=True)
-
-
-# --- money and text -------------------------------------------------------------------------
-
-
-def money(amount: int, currency: str) -> str:
-    """``500000, "EUR"`` -> ``EUR 5,000.00`` (minor units shown in major units)."""
-    decimals = MINOR_UNITS.get(currency, 2)
-    sign = "-" if amount < 0 else ""
-    major, minor = divmod(abs(amount), 10**decimals)
-    fraction = f".{minor:0{decimals}d}" if decimals else ""
-    return f"{currency} {sign}{major:,}{fraction}"
-
-
-def compact(amount: int, currency: str) -> str:
-    """``120000000, "EUR"`` -> ``EUR 1.2M``: for a limit's usage, where the scale matters."""
-    major = abs(amount) / 10 ** MINOR_UNITS.get(currency, 2)
-    sign = "-" if amount < 0 else ""
-    for step, suffix in ((10**9, "bn"), (10**6, "M"), (10**3, "k")):
-        if major >= step:
-            return f"{currency} {sign}{major / step:.1f}".removesuffix(".0") + suffix
-    return money(amount, currency)
-
-
-def percent(basis_points: int) -> str:
-    """``12050`` -> ``120.5 %``."""
-    whole, rest = divmod(basis_points, 100)
-    return f"{whole}.{rest:02d}".rstrip("0") + " %" if rest else f"{whole} %"
-
-
-def _said(text: str, limit: int = MAX_QUOTE) -> str:
-    """Free text on one line (control characters and runs of blanks become one space)."""
-    return _clip(_BLANKS.sub(" ", text).strip(), limit)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    where = " ".join(said(part, 80) for part in (stream_type, subject) if part)
+    return Summary(clip(f"{words} ({where})" if where else words, MAX_SUMMARY), internal=True)
 
 
 def _total(lines: Iterable[ledger.Line]) -> str:
@@ -115,10 +75,10 @@ def _total(lines: Iterable[ledger.Line]) -> str:
 
 def _party(counterparty: str | None, desk: str | None) -> str:
     if counterparty and desk:
-        return f"{_said(counterparty, 60)} (desk {_said(desk, 60)})"
+        return f"{said(counterparty, 60)} (desk {said(desk, 60)})"
     if counterparty:
-        return _said(counterparty, 60)
-    return f"desk {_said(desk, 60)}" if desk else ""
+        return said(counterparty, 60)
+    return f"desk {said(desk, 60)}" if desk else ""
 
 
 # --- the families -------------------------------------------------------------------------
@@ -129,16 +89,14 @@ def _booking_requests(event: Any) -> Summary | None:
         case ledger.BookingRequestSubmitted():
             party = _party(event.metadata.get("counterparty"), event.metadata.get("desk"))
             what = f"{_total(event.lines)} to {party}" if party else _total(event.lines)
-            text = "" if party else f" - {_said(event.text)}"
+            text = "" if party else f" - {said(event.text)}"
             return Summary(f"Booking request submitted by {event.submitted_by}: {what}{text}")
         case ledger.BookingRequestApproved():
             return Summary(
                 f"Booking request approved by {event.approved_by}: entry {event.entry_id} posted"
             )
         case ledger.BookingRequestRejected():
-            return Summary(
-                f"Booking request rejected by {event.rejected_by}: {_said(event.reason)}"
-            )
+            return Summary(f"Booking request rejected by {event.rejected_by}: {said(event.reason)}")
         case ledger.BookingRequestExpired():
             return Summary("Booking request expired undecided")
         case ledger.BookingRequestCleared():
@@ -154,7 +112,7 @@ def _refusal(event: ledger.BookingRequestRefused | risk.DealRefused) -> str:
     if event.code == "NoActiveLimit" and isinstance(event, risk.DealRefused):
         party = _party(event.counterparty, event.desk)
         return f"no active limit for {party}" if party else "no active limit"
-    return _said(event.reason) or event.code
+    return said(event.reason) or event.code
 
 
 def _journal(event: Any) -> Summary | None:
@@ -165,22 +123,22 @@ def _journal(event: Any) -> Summary | None:
             for_whom = f" for {party}" if party else ""
             return Summary(
                 f"{kind} {event.voucher_number} posted: {_total(event.lines)}{for_whom}"
-                f" - {_said(event.text)}"
+                f" - {said(event.text)}"
             )
         case ledger.JournalEntryReversed():
             return Summary(
                 f"Journal entry reversed by {event.reversed_by} "
-                f"(reversal {event.reversal_entry_id}): {_said(event.reason)}"
+                f"(reversal {event.reversal_entry_id}): {said(event.reason)}"
             )
         case ledger.PeriodClosed():
             return Summary(f"Period {event.period} closed by {event.closed_by}")
         case ledger.AccountOpened():
-            name = _said(event.name, 80)
+            name = said(event.name, 80)
             return Summary(f"Account {event.code} {name} ({event.currency}) opened")
         case ledger.AccountClosed():
-            return Summary(f"Account closed by {event.closed_by}: {_said(event.reason)}")
+            return Summary(f"Account closed by {event.closed_by}: {said(event.reason)}")
         case ledger.AccountRenamed():
-            return Summary(f"Account renamed by {event.renamed_by} to {_said(event.name, 80)}")
+            return Summary(f"Account renamed by {event.renamed_by} to {said(event.name, 80)}")
     return None
 
 
@@ -235,7 +193,7 @@ def _limits(event: Any) -> Summary | None:
         case risk.LimitBreachMeasuresRecorded():
             return Summary(
                 f"Measures recorded on the breach of limit {event.limit_id} by "
-                f"{event.recorded_by}: {_said(event.measures)}",
+                f"{event.recorded_by}: {said(event.measures)}",
                 internal=True,
             )
         case risk.LimitChangeRequested():
@@ -243,7 +201,7 @@ def _limits(event: Any) -> Summary | None:
             return Summary(
                 f"Limit {event.change} requested by {event.requested_by}: "
                 f"{money(event.amount, event.currency)}{' for ' + scope if scope else ''}"
-                f" - {_said(event.reason)}"
+                f" - {said(event.reason)}"
             )
         case risk.LimitChangeApproved():
             return Summary(
@@ -251,7 +209,7 @@ def _limits(event: Any) -> Summary | None:
                 f"{money(event.amount, event.currency)}"
             )
         case risk.LimitChangeRejected():
-            return Summary(f"Limit change rejected by {event.rejected_by}: {_said(event.reason)}")
+            return Summary(f"Limit change rejected by {event.rejected_by}: {said(event.reason)}")
         case risk.ExposureChanged():
             # A total over every deal of the counterparty or desk: back-office knowledge.
             scope = _party(event.counterparty, event.desk) or event.dimension
@@ -268,7 +226,7 @@ def _limits(event: Any) -> Summary | None:
             was = f"{event.from_status} → " if event.from_status else ""
             return Summary(f"KRI {event.kri_id}: {was}{event.to_status} (value {event.value:g})")
         case risk.RiskIdentified():
-            return Summary(f"Risk identified by {event.by}: {_said(event.title)}")
+            return Summary(f"Risk identified by {event.by}: {said(event.title)}")
     return None
 
 
@@ -277,33 +235,33 @@ def _tickets(event: Any) -> Summary | None:
         case tickets.TicketOpened():
             kind = event.ticket_type.replace("_", " ").capitalize()
             return Summary(
-                f"{kind} opened in {event.queue_id}: {_said(event.title)} "
+                f"{kind} opened in {event.queue_id}: {said(event.title)} "
                 f"(P{event.priority}, for {event.requester})"
             )
         case tickets.TicketNoteAdded():
             return Summary(
-                f"Internal note added by {event.author}: {_said(event.body)}", internal=True
+                f"Internal note added by {event.author}: {said(event.body)}", internal=True
             )
         case tickets.TicketReplied():
-            return Summary(f"Reply by {event.author}: {_said(event.body)}")
+            return Summary(f"Reply by {event.author}: {said(event.body)}")
         case tickets.TicketStatusChanged():
-            why = f": {_said(event.reason)}" if event.reason.strip() else ""
+            why = f": {said(event.reason)}" if event.reason.strip() else ""
             return Summary(f"Ticket {event.previous_status} → {event.status}{why}")
         case tickets.TicketAssigned():
             return Summary(f"Ticket assigned to {event.assignee}")
         case tickets.TicketPriorityChanged():
-            why = f": {_said(event.reason)}" if event.reason.strip() else ""
+            why = f": {said(event.reason)}" if event.reason.strip() else ""
             return Summary(f"Priority P{event.previous_priority} → P{event.priority}{why}")
         case tickets.TicketEscalated():
-            why = f": {_said(event.reason)}" if event.reason.strip() else ""
+            why = f": {said(event.reason)}" if event.reason.strip() else ""
             return Summary(f"Ticket escalated to {event.escalated_to}{why}")
         case tickets.SlaWarningRaised():
             return Summary(f"SLA warning: {event.clock} clock of a P{event.priority} ticket")
         case tickets.SlaBreached():
             return Summary(f"SLA breached: {event.clock} clock of a P{event.priority} ticket")
         case tickets.TicketRated():
-            said = f": {_said(event.comment)}" if event.comment.strip() else ""
-            return Summary(f"Ticket rated {event.rating}/5 by {event.rated_by}{said}")
+            comment = f": {said(event.comment)}" if event.comment.strip() else ""
+            return Summary(f"Ticket rated {event.rating}/5 by {event.rated_by}{comment}")
         case tickets.LimitBreachIncidentOpened():
             return Summary(
                 f"Incident {event.ticket_id} opened for a breach of limit {event.limit_id}"
@@ -318,8 +276,8 @@ def _tickets(event: Any) -> Summary | None:
             )
         case tickets.AlertRecorded():
             return Summary(
-                f"Alert {event.state} on {_said(event.host, 60)}/{_said(event.check, 60)}: "
-                f"{_said(event.summary)}"
+                f"Alert {event.state} on {said(event.host, 60)}/{said(event.check, 60)}: "
+                f"{said(event.summary)}"
             )
     return None
 
