@@ -6,6 +6,8 @@ python -m gateway migrate     apply the database migrations (a pre-start step)
 python -m gateway seed-demo   register the demo operators and the demo system (its API key is
                               printed once, when it is created); registered ones are kept
 python -m gateway keys        create the development key pair if it is missing
+python -m gateway rebuild     rebuild the gateway's read models (the case timeline) from the
+                              topics beside the live ones, and switch to them
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from shared_kernel import migrations
 from shared_kernel.identity import Caller
+from shared_kernel.rebuild import rebuild_service
 from shared_kernel.unit_of_work import CommandContext
 
 from gateway.adapters.keys import load_signing_key
@@ -78,6 +81,12 @@ def demo_key_file(system: str) -> str:
     return "demo-api-key.txt" if system == "trading-system" else f"demo-{system}-api-key.txt"
 
 
+async def rebuild(settings: GatewaySettings) -> None:
+    # Only the read models: no relay, no live projections.
+    quiet = settings.model_copy(update={"run_relay": False, "run_projections": False})
+    await rebuild_service(bootstrap(quiet).runtime)
+
+
 def keys(settings: GatewaySettings) -> None:
     key = load_signing_key(settings)
     print(f"gateway: key {key.key_id} in {settings.identity_private_key_file}")
@@ -93,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("seed-demo", help="register one demo operator per role")
     commands.add_parser("keys", help="create the development key pair if it is missing")
+    commands.add_parser("rebuild", help="rebuild the case timeline from the topics")
     args = parser.parse_args(argv)
     settings = GatewaySettings()
     if args.command == "serve":
@@ -101,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
     elif args.command == "seed-demo":
         asyncio.run(seed_demo(settings))
+    elif args.command == "rebuild":
+        asyncio.run(rebuild(settings))
     else:
         keys(settings)
     return 0

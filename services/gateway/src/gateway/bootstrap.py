@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 from shared_kernel.codec import EventCodec
 from shared_kernel.identity import Caller, IdentitySigner
+from shared_kernel.kafka import events_topic
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.unit_of_work import CommandContext, CommandResult
 
@@ -25,11 +26,13 @@ from gateway.adapters.rate_limit import RateLimiter, RateLimits
 from gateway.adapters.upstream import UpstreamClient
 from gateway.app.admin import Administration
 from gateway.app.callers import Callers
+from gateway.app.cases import CaseQueries
 from gateway.app.catalogue import ServiceCatalogue
 from gateway.app.operators import LogIn, RegisterOperator, log_in, register_operator
 from gateway.app.proxy import Proxy
 from gateway.domain.events import EVENTS
 from gateway.domain.policy import Policy
+from gateway.projections.case_timeline import CaseTimeline
 from gateway.settings import GatewaySettings
 
 SERVICE = "gateway"
@@ -54,6 +57,8 @@ class Gateway:
     limits: RateLimits
     audit: AuditLog
     admin: Administration
+    # The case timeline over every service's events (see projections/case_timeline.py).
+    cases: CaseQueries
     upstream_transport: httpx.AsyncBaseTransport | None = None
     _proxy: Proxy | None = field(default=None, repr=False)
     # The services' routes (from their OpenAPI documents once discovered, the policy's before).
@@ -136,7 +141,17 @@ def bootstrap(
     settings = settings or GatewaySettings()
     key = load_signing_key(settings)
     audit = AuditLog(audit_topic(settings.topic_namespace), settings.audit_queue_capacity)
-    runtime = ServiceRuntime(SERVICE, settings, EventCodec(EVENTS), extra_topics=[audit.topic])
+    # The timeline reads the events of every service the gateway fronts, and its own; the
+    # gateway creates the topics it reads if they are missing, as an inbox's runtime does.
+    service_topics = [events_topic(s, settings.topic_namespace) for s in sorted(settings.services)]
+    timeline = CaseTimeline([*service_topics, events_topic(SERVICE, settings.topic_namespace)])
+    runtime = ServiceRuntime(
+        SERVICE,
+        settings,
+        EventCodec(EVENTS),
+        [timeline],
+        extra_topics=[audit.topic, *service_topics],
+    )
     runtime.verifier  # noqa: B018 -- read the public key now: a missing one stops start-up
     passwords = passwords or Passwords()
     credentials, keys = CredentialStore(), ApiKeyStore()
@@ -157,6 +172,7 @@ def bootstrap(
         limits=rate_limits(settings),
         audit=audit,
         admin=Administration(runtime.unit_of_work, credentials, passwords, keys, callers),
+        cases=CaseQueries(runtime.read_models[timeline.name]),
         upstream_transport=upstream_transport,
     )
 

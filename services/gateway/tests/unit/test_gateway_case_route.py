@@ -1,0 +1,46 @@
+"""``GET /cases/{correlation_id}`` is one of the gateway's own routes, described in its API
+and closed to anyone without credentials; no service may be named like it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gateway.main import create_app
+from gateway.settings import GatewaySettings
+from pydantic import ValidationError
+from shared_kernel.identity import ensure_keypair
+
+pytestmark = pytest.mark.unit
+
+
+def settings(tmp_path: Path, **services: str) -> GatewaySettings:
+    private, public = ensure_keypair(tmp_path / "keys")
+    return GatewaySettings(
+        environment="test",
+        identity_private_key_file=private,
+        identity_public_key_file=public,
+        services=services or {"ledger": "http://ledger.test"},
+    )
+
+
+def test_the_case_route_is_described_with_the_gateways_credentials(tmp_path: Path) -> None:
+    document = create_app(settings(tmp_path)).openapi()
+
+    operation = document["paths"]["/cases/{correlation_id}"]["get"]
+    schemes = {name for requirement in operation["security"] for name in requirement}
+    assert schemes == {"HTTPBearer", "APIKeyHeader"}
+    assert {"200", "401", "404", "422"} <= set(operation["responses"])
+    assert {p["name"] for p in operation["parameters"]} == {"correlation_id", "after", "limit"}
+
+
+def test_the_timeline_reads_every_fronted_service_and_the_gateway(tmp_path: Path) -> None:
+    app = create_app(settings(tmp_path, ledger="http://l.test", risk="http://r.test"))
+
+    [timeline] = app.state.gateway.runtime.projections
+    assert set(timeline.topics) == {"ledger.events", "risk.events", "gateway.events"}
+
+
+def test_no_service_may_be_called_cases(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="reserved"):
+        settings(tmp_path, cases="http://cases.test")
