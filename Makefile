@@ -48,4 +48,4 @@ infra-down:
 	@PYTHON=$(PY) $(PY) deploy/postgres/pg.py stop || true
 
 rebuild:
-	@for service in ledger tickets risk; do $(PY) -m $$service rebuild || exit 1; done
+	@for service in ledger tickets risk gateway; do $(PY) -m $$service rebuild || exit 1; done

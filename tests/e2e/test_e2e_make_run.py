@@ -60,7 +60,13 @@ def run(stack: MakeRunStack, *command: str) -> subprocess.CompletedProcess[str]:
 def test_make_rebuild_and_verify_work_against_make_run(stack: MakeRunStack) -> None:
     rebuilt = run(stack, "make", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
-    for read_model in ("ledger_view_v3", "tickets_view_v2", "register_view_v1", "limit_view_v2"):
+    for read_model in (
+        "ledger_view_v3",
+        "tickets_view_v2",
+        "register_view_v1",
+        "limit_view_v2",
+        "case_timeline_v1",
+    ):
         assert f"{read_model}: generation 2 live" in rebuilt.stdout, rebuilt.stdout
 
     verified = run(stack, sys.executable, "-m", "ledger", "verify")
