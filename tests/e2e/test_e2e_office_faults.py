@@ -89,7 +89,6 @@ async def test_killed_services_do_each_step_once_and_a_replay_and_rebuild_change
             "risk.LimitBreached",
             "tickets.TicketOpened",
             "risk.LimitBreachMeasuresRecorded",
-            "tickets.TicketNoteAdded",
             "risk.LimitBackWithinThreshold",
         ]
         in_order_once(await office.case_types(breach_case, *breach_steps), breach_steps)
