@@ -236,7 +236,7 @@ def test_the_readme_examples_run_as_written(stack: MakeRunStack) -> None:
     """Each command of the README's "Trying it", run by bash against a stack started as
     `make run` starts it; only the ports and the data directory are this stack's own."""
     blocks = readme_examples()
-    assert len(blocks) == 2, "the README's Trying it section changed shape"
+    assert len(blocks) == 3, "the README's Trying it section changed shape"
     outputs = []
     for block in blocks:
         script = (
@@ -254,9 +254,21 @@ def test_the_readme_examples_run_as_written(stack: MakeRunStack) -> None:
         )
         assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
         outputs.append(done.stdout)
-    ledger, support_and_risk = outputs
+    ledger, support_and_risk, story = outputs
     assert '"code":"1200"' in ledger and '"position":' in ledger
     assert '"balance":' in ledger.split('"position":', 1)[1]  # the account read after the post
     assert "ledger.JournalEntryPosted.v1" in ledger
     assert "Order entry down" in support_and_risk
     assert '"allowed":' in support_and_risk and '"inherent"' in support_and_risk
+    assert '"code":"DealRefused"' in story  # the second deal, before the limit was raised
+    assert '{"status":"cleared","recheck":true}' in story
+    timeline = story.split('"recheck":true}', 1)[1]
+    for step in (
+        "ledger BookingRequestSubmitted",
+        "risk DealCleared",
+        "ledger BookingRequestCleared",
+        "ledger BookingRequestApproved",
+        "ledger JournalEntryPosted",
+    ):
+        service, kind = step.split()
+        assert f"{service} {service}.{kind}:" in timeline, timeline
