@@ -46,11 +46,23 @@ class Clearances:
     """Sent times by request id and the arrival time of each ``risk.DealCleared``."""
 
     sent: dict[str, float] = field(default_factory=dict)
+    published: dict[str, float] = field(default_factory=dict)  # the submission on the ledger topic
     cleared: dict[str, float] = field(default_factory=dict)
     refused: int = 0
 
     def latencies_ms(self, ids: set[str]) -> list[float]:
         return [(self.cleared[i] - self.sent[i]) * 1000 for i in ids if i in self.cleared]
+
+    def breakdown(self, ids: set[str]) -> str:
+        """Median of each leg: submitted -> on the ledger topic -> cleared on the risk topic."""
+        both = [i for i in ids if i in self.cleared and i in self.published]
+        ledger = [(self.published[i] - self.sent[i]) * 1000 for i in both]
+        risk = [(self.cleared[i] - self.published[i]) * 1000 for i in both]
+        return (
+            f"median legs: request -> ledger.events {percentile(ledger, 50):.0f} ms "
+            f"(p99 {percentile(ledger, 99):.0f}), ledger.events -> DealCleared on risk.events "
+            f"{percentile(risk, 50):.0f} ms (p99 {percentile(risk, 99):.0f})"
+        )
 
 
 def signed(signer: IdentitySigner, audience: str, subject: str, role: Role, office: Office) -> str:
@@ -122,9 +134,12 @@ async def prepare(running: Stack) -> tuple[str, str]:
 @contextlib.asynccontextmanager
 async def listening(risk: Service, clearances: Clearances) -> AsyncIterator[None]:
     """Record the arrival of every deal answer on risk's topic while the block runs."""
-    topic = f"{risk.env.get('TOPIC_NAMESPACE', '')}risk.events"
+    namespace = risk.env.get("TOPIC_NAMESPACE", "")
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka_bootstrap(), auto_offset_reset="earliest"
+        f"{namespace}risk.events",
+        f"{namespace}ledger.events",
+        bootstrap_servers=kafka_bootstrap(),
+        auto_offset_reset="earliest",
     )
     await consumer.start()
 
@@ -132,7 +147,9 @@ async def listening(risk: Service, clearances: Clearances) -> AsyncIterator[None
         async for record in consumer:
             event = json.loads(record.value or b"{}")
             kind = str(event.get("type", ""))
-            if kind.startswith("risk.DealCleared."):
+            if kind.startswith("ledger.BookingRequestSubmitted."):
+                clearances.published.setdefault(event["data"]["request_id"], time.perf_counter())
+            elif kind.startswith("risk.DealCleared."):
                 clearances.cleared.setdefault(event["data"]["request_id"], time.perf_counter())
             elif kind.startswith("risk.DealRefused."):
                 clearances.refused += 1
@@ -240,7 +257,8 @@ async def run(report: Report) -> None:
                         f"{len(steady_ids)} deals in {STEADY_SECONDS:.0f} s, {len(latencies)} "
                         f"cleared, {missing} not answered in 30 s, {clearances.refused} refused; "
                         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-                        f"on {os.cpu_count()} CPUs"
+                        f"on {os.cpu_count()} CPUs",
+                        clearances.breakdown(steady_ids),
                     ],
                 )
             )
