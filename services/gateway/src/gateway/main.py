@@ -39,13 +39,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            await gateway.runtime.start()
-            assert gateway.runtime.producer is not None
-            gateway.audit.start(gateway.runtime.producer, gateway.runtime.supervisor)
             async with gateway.upstream_client() as http:
                 gateway.connect(http)
-                # Refuses to start when the policy misses a route of a service.
+                # Refuses to start when the policy misses a route of a service: first, before
+                # the database and Kafka are touched (a wrong policy is named as such).
                 await gateway.discover_services()
+                await gateway.runtime.start()
+                assert gateway.runtime.producer is not None
+                gateway.audit.start(gateway.runtime.producer, gateway.runtime.supervisor)
                 await warn_about_unsegregated_identities(gateway)
                 yield
         finally:
