@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -48,6 +49,10 @@ class Clearances:
     sent: dict[str, float] = field(default_factory=dict)
     published: dict[str, float] = field(default_factory=dict)  # the submission on the ledger topic
     cleared: dict[str, float] = field(default_factory=dict)
+    # Wall-clock times: the ledger's and risk's commits (the events' own time), the arrival.
+    submitted_at: dict[str, float] = field(default_factory=dict)
+    decided_at: dict[str, float] = field(default_factory=dict)
+    arrived_at: dict[str, float] = field(default_factory=dict)
     refused: int = 0
 
     def latencies_ms(self, ids: set[str]) -> list[float]:
@@ -58,10 +63,22 @@ class Clearances:
         both = [i for i in ids if i in self.cleared and i in self.published]
         ledger = [(self.published[i] - self.sent[i]) * 1000 for i in both]
         risk = [(self.cleared[i] - self.published[i]) * 1000 for i in both]
+        inbox = [
+            (self.decided_at[i] - self.submitted_at[i]) * 1000
+            for i in both
+            if i in self.decided_at and i in self.submitted_at
+        ]
+        relay = [
+            (self.arrived_at[i] - self.decided_at[i]) * 1000
+            for i in both
+            if i in self.decided_at and i in self.arrived_at
+        ]
         return (
             f"median legs: request -> ledger.events {percentile(ledger, 50):.0f} ms "
             f"(p99 {percentile(ledger, 99):.0f}), ledger.events -> DealCleared on risk.events "
-            f"{percentile(risk, 50):.0f} ms (p99 {percentile(risk, 99):.0f})"
+            f"{percentile(risk, 50):.0f} ms (p99 {percentile(risk, 99):.0f}): ledger commit -> "
+            f"risk commit {percentile(inbox, 50):.0f} ms (p99 {percentile(inbox, 99):.0f}), "
+            f"risk commit -> here {percentile(relay, 50):.0f} ms (p99 {percentile(relay, 99):.0f})"
         )
 
 
@@ -147,10 +164,15 @@ async def listening(risk: Service, clearances: Clearances) -> AsyncIterator[None
         async for record in consumer:
             event = json.loads(record.value or b"{}")
             kind = str(event.get("type", ""))
+            request_id = str(event.get("data", {}).get("request_id", ""))
+            at = datetime.fromisoformat(str(event.get("time", "")).replace("Z", "+00:00"))
             if kind.startswith("ledger.BookingRequestSubmitted."):
-                clearances.published.setdefault(event["data"]["request_id"], time.perf_counter())
+                clearances.published.setdefault(request_id, time.perf_counter())
+                clearances.submitted_at.setdefault(request_id, at.timestamp())
             elif kind.startswith("risk.DealCleared."):
-                clearances.cleared.setdefault(event["data"]["request_id"], time.perf_counter())
+                clearances.cleared.setdefault(request_id, time.perf_counter())
+                clearances.decided_at.setdefault(request_id, at.timestamp())
+                clearances.arrived_at.setdefault(request_id, time.time())
             elif kind.startswith("risk.DealRefused."):
                 clearances.refused += 1
 
