@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.commands import Clock, CommandBus
+from shared_kernel.dead_letter_notices import DeadLettered, DeadLettersRecovered
 from shared_kernel.domain import Cause, DomainEvent, caused_by
 from shared_kernel.inbox import InboxHandler
 from shared_kernel.kafka import dead_letter_notices_topic
@@ -30,8 +31,6 @@ from tickets.domain.dead_letters import (
     DEAD_LETTER_CATEGORY,
     DEAD_LETTER_NOTICES,
     DEAD_LETTER_SEVERITY,
-    DeadLettered,
-    DeadLettersRecovered,
     alert_of,
 )
 

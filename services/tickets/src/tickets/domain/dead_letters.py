@@ -1,17 +1,17 @@
 """The office watches itself: dead-letter notices of every service as monitoring alerts.
 
-The tickets service's own classes of the notices it reads (the published language the kernel
-writes, ``shared_kernel.dead_letter_notices``; only the fields used here). A consumer that
-dead-letters an event is a failing check: host = the service, check = the consumer, so the
-alert de-duplication (``alerts``) keeps one open incident per consumer, and its recovery
-resolves it.
+The notices are the kernel's own events (``shared_kernel.dead_letter_notices``), read with
+the kernel's classes: every service is built on the kernel, so there is no second copy.
+A consumer that dead-letters an event is a failing check: host = the service, check = the
+consumer, so the alert de-duplication (``alerts``) keeps one open incident per consumer, and
+its recovery resolves it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
+from shared_kernel.dead_letter_notices import DeadLettered, DeadLettersRecovered
 from shared_kernel.domain import DomainEvent
 
 from tickets.domain.alerts import AlertState
@@ -19,31 +19,6 @@ from tickets.domain.alerts import AlertState
 # How bad a consumer that drops events is: its read model or decisions are incomplete.
 DEAD_LETTER_SEVERITY = "major"
 DEAD_LETTER_CATEGORY = "dead-letters"
-
-
-@dataclass(frozen=True)
-class DeadLettered(DomainEvent):
-    event_type: ClassVar[str] = "backoffice.DeadLettered"
-
-    service: str
-    consumer: str
-    error: str
-    source_topic: str
-    source_partition: int
-    source_offset: int
-    dead_letter_topic: str
-    source_event_id: str | None = None
-    source_event_type: str | None = None
-
-
-@dataclass(frozen=True)
-class DeadLettersRecovered(DomainEvent):
-    event_type: ClassVar[str] = "backoffice.DeadLettersRecovered"
-
-    service: str
-    consumer: str
-    how: str
-    detail: str
 
 
 DEAD_LETTER_NOTICES: tuple[type[DomainEvent], ...] = (DeadLettered, DeadLettersRecovered)
