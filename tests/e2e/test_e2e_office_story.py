@@ -102,11 +102,11 @@ async def test_a_deal_goes_from_trader_to_risk_to_books_and_a_breach_to_an_incid
         assert types.count("ledger.JournalEntryPosted") == 2  # the posting and its reversal
         assert types.index("ledger.JournalEntryPosted") < types.index("risk.LimitBreached")
         # Two notes: the measures, then "back within limit" with the resolution.
-        notes = [i for i, t in enumerate(types) if t == "tickets.TicketNoteAdded"]
-        assert len(notes) == 2, types
-        assert types.index("risk.LimitBreachMeasuresRecorded") < notes[0]
-        assert notes[0] < types.index("risk.LimitBackWithinThreshold") < notes[1]
-        assert notes[1] < types.index("tickets.TicketStatusChanged")
+        note_at = [i for i, t in enumerate(types) if t == "tickets.TicketNoteAdded"]
+        assert len(note_at) == 2, types
+        assert types.index("risk.LimitBreachMeasuresRecorded") < note_at[0]
+        assert note_at[0] < types.index("risk.LimitBackWithinThreshold") < note_at[1]
+        assert note_at[1] < types.index("tickets.TicketStatusChanged")
 
         # Who sees the cases: the trader its own deal's, not the accountant's posting.
         assert (await office.case(case, office.trader)).status_code == 200
