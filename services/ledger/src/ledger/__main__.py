@@ -1,4 +1,7 @@
-"""Ledger commands: ``python -m ledger migrate | rebuild | verify``.
+"""Ledger commands: ``python -m ledger migrate | rebuild | verify | redrive <inbox>``.
+
+``redrive`` handles again what the inbox (risk's clearances) dead-lettered, once its cause is
+fixed; it exits 0 when none failed (and announces the inbox's recovery), 1 otherwise.
 
 ``verify`` recomputes the journal's hash chain and names the first entry that does not
 match; it exits 0 when the chain is intact, 1 when it is broken, 2 when it could not check.
@@ -17,6 +20,7 @@ from shared_kernel.db import create_engine
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.migrations import upgrade
 from shared_kernel.rebuild import rebuild_service
+from shared_kernel.redrive import redrive_service
 
 from ledger.app.verification import JournalVerifier
 from ledger.bootstrap import SERVICE, LedgerSettings, bootstrap
@@ -24,9 +28,18 @@ from ledger.bootstrap import SERVICE, LedgerSettings, bootstrap
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _quiet() -> LedgerSettings:
+    """Only the command's work: no relay, no live projections, no inboxes."""
+    return LedgerSettings(run_relay=False, run_projections=False, run_inboxes=False)
+
+
 async def _rebuild() -> None:
-    settings = LedgerSettings(run_relay=False, run_projections=False)
-    await rebuild_service(bootstrap(settings).runtime)
+    await rebuild_service(bootstrap(_quiet()).runtime)
+
+
+async def _redrive(consumer: str) -> int:
+    report = await redrive_service(bootstrap(_quiet()).runtime, consumer)
+    return 0 if report.clean else 1
 
 
 async def _verify(as_json: bool) -> int:
@@ -54,7 +67,8 @@ async def _verify(as_json: bool) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="ledger")
-    parser.add_argument("command", choices=["migrate", "rebuild", "verify"])
+    parser.add_argument("command", choices=["migrate", "rebuild", "verify", "redrive"])
+    parser.add_argument("consumer", nargs="?", help="redrive: the inbox, e.g. ledger.<name>")
     parser.add_argument("--json", action="store_true", help="verify: print the result as JSON")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if args.command != "verify" else logging.WARNING)
@@ -62,8 +76,12 @@ def main() -> None:
         upgrade(LedgerSettings().database_url, MIGRATIONS)
     elif args.command == "rebuild":
         asyncio.run(_rebuild())
-    else:
+    elif args.command == "verify":
         sys.exit(asyncio.run(_verify(args.json)))
+    elif args.consumer is None:
+        parser.error("redrive needs the inbox: python -m ledger redrive <consumer>")
+    else:
+        sys.exit(asyncio.run(_redrive(args.consumer)))
 
 
 if __name__ == "__main__":
