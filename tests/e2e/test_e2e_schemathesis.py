@@ -72,6 +72,22 @@ ignored_auth.enabled = true
 """
 
 
+# A crash inside the tool (CPython 3.11's ast.parse under hypothesis' lambda descriptions),
+# not an answer of ours: such a run is repeated once; a failure of a check never is.
+TOOL_CRASH = "AST constructor recursion depth mismatch"
+
+
+def tool_crash_only(stdout: str) -> bool:
+    """Did the run fail only by the tool's own known crash (errors, no failed check)?"""
+    tail = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+    return TOOL_CRASH in stdout and "error" in tail and "failure" not in tail
+
+
+def schemathesis(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # In cwd: schemathesis keeps a cache (.schemathesis) where it runs.
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
 @pytest.mark.parametrize("role", ["accountant", "trader"], ids=["back-office", "front-office"])
 async def test_generated_requests_get_no_server_error_and_invalid_data_a_4xx(
     module_system: System, role: str, tmp_path: Path
@@ -85,15 +101,9 @@ async def test_generated_requests_get_no_server_error_and_invalid_data_a_4xx(
     command += ["--phases", "examples,coverage,fuzzing", "--request-timeout", "30"]
     command += ["--header", f"Authorization: {auth['Authorization']}"]
 
-    run = await asyncio.to_thread(
-        # In tmp_path: schemathesis keeps a cache (.schemathesis) where it runs.
-        subprocess.run,
-        command,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    run = await asyncio.to_thread(schemathesis, command, tmp_path)
+    if run.returncode != 0 and tool_crash_only(run.stdout):
+        run = await asyncio.to_thread(schemathesis, command, tmp_path)  # once more
 
     output = tmp_path / "schemathesis.out"
     output.write_text(run.stdout + run.stderr)

@@ -209,6 +209,25 @@ async def test_only_the_listed_client_headers_pass_and_backoffice_headers_are_dr
     assert response.headers["X-Client-Request-Id"] == "client-chosen-id-01"
 
 
+async def test_a_header_value_beyond_ascii_is_passed_on_as_it_came_not_a_500(
+    harness: Harness,
+) -> None:
+    """HTTP allows Latin-1 octets in a header value; the service judges the value."""
+    odd = '"no limit for \xd5[~"'.encode("latin-1")
+    response = await harness.client.post(
+        "/ledger/v1/accounts",
+        json={"code": "1000"},
+        headers=[
+            *((k.encode(), v.encode()) for k, v in harness.bearer("accountant").items()),
+            (b"If-Match", odd),
+        ],
+    )
+
+    assert response.status_code == 200, response.text
+    [sent] = harness.ledger.received
+    assert sent.headers.raw[[k.lower() for k, _ in sent.headers.raw].index(b"if-match")][1] == odd
+
+
 async def test_a_client_request_id_is_never_the_request_id_so_two_requests_never_share_one(
     harness: Harness,
 ) -> None:

@@ -112,7 +112,10 @@ class UpstreamClient:
         url = f"{self._base_urls[service]}/{path}"
         if query:
             url += "?" + query
-        request = self._http.build_request(method, url, headers=dict(headers), content=body or None)
+        # Header values arrive decoded as Latin-1 (HTTP allows such octets): sent on as the
+        # same bytes, not as ASCII text, which a value like "Öl" cannot be.
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        request = self._http.build_request(method, url, headers=raw, content=body or None)
         response = await self._exchange(service, request)
         returned = {
             name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
