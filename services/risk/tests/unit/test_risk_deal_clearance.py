@@ -6,7 +6,7 @@ limit is created or raised, and the business case every decision carries)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -15,9 +15,6 @@ from ledger.bootstrap import ledger_codec
 from ledger.domain.events import (
     BookingRequestExpired,
     BookingRequestRejected,
-    BookingRequestSubmitted,
-    JournalEntryPosted,
-    PostedLine,
 )
 from risk.app.exposures import LedgerExposures
 from risk.app.limits import (
@@ -50,9 +47,10 @@ from shared_kernel.identity import Caller
 from shared_kernel.memory import InMemoryBackend
 from shared_kernel.unit_of_work import CommandContext
 
+from .ledger_feed import T0, deal, posted, submitted
+
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 LEDGER = ledger_codec()
 RISK = risk_codec()
 INBOX = CommandContext.system("risk-ledger_exposures")
@@ -138,40 +136,6 @@ def test_a_recheck_clears_a_waiting_deal_once_and_an_unchanged_refusal_records_n
 
 
 # -- the ledger inbox ----------------------------------------------------------------------
-
-
-def deal_lines(amount: int, currency: str = "EUR") -> tuple[PostedLine, ...]:
-    return (
-        PostedLine("acc-d", "1400", "debit", amount, currency),
-        PostedLine("acc-c", "8000", "credit", amount, currency),
-    )
-
-
-def submitted(request_id: str, amount: int, metadata: dict[str, str]) -> BookingRequestSubmitted:
-    return BookingRequestSubmitted(
-        request_id,
-        "V-" + request_id,
-        date(2026, 11, 26),
-        date(2026, 11, 26),
-        "2026-11",
-        "deal",
-        deal_lines(amount),
-        "user:trader",
-        T0 + timedelta(days=3),
-        metadata=metadata,
-    )
-
-
-def posted(entry_id: str, amount: int, metadata: dict[str, str], **fields: Any) -> DomainEvent:
-    return JournalEntryPosted(
-        entry_id,
-        "V-" + entry_id,
-        date(2026, 11, 26),
-        "deal",
-        deal_lines(amount),
-        metadata=metadata,
-        **fields,
-    )
 
 
 def envelope(subject: str, event: DomainEvent, case: str | None = None) -> EventEnvelope:
@@ -291,14 +255,18 @@ async def test_a_cleared_reservation_moves_to_posted_and_postings_breach() -> No
     backend, handler = InMemoryBackend(RISK), LedgerExposures()
     await attach(backend, ACME_EUR, "cp", 1000)
     await handle(backend, handler, [envelope("r1", submitted("r1", 900, ACME_FX))])
-    await handle(backend, handler, [envelope("e1", posted("e1", 900, ACME_FX, request_id="r1"))])
+    await handle(
+        backend, handler, [envelope("e1", posted("e1", deal(900), ACME_FX, request_id="r1"))]
+    )
     [(_, done)] = stored(backend, DealPosted)
     assert (done.entry_id, done.reserved) == ("e1", True)
     exposure = await exposure_of(backend, ACME_EUR)
     assert (exposure.posted, exposure.pending) == (900, 0)
     assert stored(backend, LimitBreached) == []
     # An accountant's journal entry naming the counterparty: posted exposure, a breach.
-    await handle(backend, handler, [envelope("e2", posted("e2", 200, {"counterparty": "ACME"}))])
+    await handle(
+        backend, handler, [envelope("e2", posted("e2", deal(200), {"counterparty": "ACME"}))]
+    )
     [(_, breach)] = stored(backend, LimitBreached)
     assert (breach.cause_id, breach.exposure) == ("e2", 1100)
 
@@ -308,7 +276,7 @@ async def test_every_event_for_a_ledger_event_carries_its_case_and_replays_chang
     await attach(backend, ACME_EUR, "cp", 1000)
     batch = [
         envelope("r1", submitted("r1", 850, ACME_FX), case="case-r1"),  # reaches the warning
-        envelope("e1", posted("e1", 200, ACME_FX), case="case-e1"),  # this posting breaches
+        envelope("e1", posted("e1", deal(200), ACME_FX), case="case-e1"),  # this posting breaches
         envelope("r2", submitted("r2", 10, ACME_FX), case="case-r2"),  # refused: over
     ]
     await handle(backend, handler, batch)

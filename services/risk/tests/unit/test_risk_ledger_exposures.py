@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -19,10 +19,7 @@ from ledger.bootstrap import ledger_codec
 from ledger.domain.events import (
     BookingRequestApproved,
     BookingRequestRejected,
-    BookingRequestSubmitted,
-    JournalEntryPosted,
     JournalEntryReversed,
-    PostedLine,
 )
 from risk.app.exposures import LedgerExposures
 from risk.bootstrap import risk_codec
@@ -34,9 +31,10 @@ from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.memory import InMemoryBackend
 from shared_kernel.unit_of_work import CommandContext
 
+from .ledger_feed import T0, deal, line, posted, submitted
+
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CODEC = ledger_codec()
 RISK_CODEC = risk_codec()  # built once: a codec takes ~0.2 s to build
 
@@ -61,37 +59,6 @@ async def handle(
     async with backend.make_uow(CONTEXT) as uow:
         await handler.handle(uow, handler.codec.read_all(batch))
         await uow.commit()
-
-
-def line(side: str, amount: int, currency: str = "EUR") -> PostedLine:
-    return PostedLine("acc-" + side, "1400" if side == "debit" else "8000", side, amount, currency)
-
-
-def deal(amount: int, currency: str = "EUR") -> tuple[PostedLine, ...]:
-    return (line("debit", amount, currency), line("credit", amount, currency))
-
-
-def posted(
-    entry_id: str, lines: tuple[PostedLine, ...], metadata: dict[str, str], **fields: Any
-) -> JournalEntryPosted:
-    return JournalEntryPosted(
-        entry_id, "V-" + entry_id, date(2026, 11, 26), "deal", lines, metadata=metadata, **fields
-    )
-
-
-def submitted(request_id: str, amount: int, metadata: dict[str, str]) -> BookingRequestSubmitted:
-    return BookingRequestSubmitted(
-        request_id,
-        "V-" + request_id,
-        date(2026, 11, 26),
-        date(2026, 11, 26),
-        "2026-11",
-        "deal",
-        deal(amount),
-        "user:trader",
-        T0 + timedelta(days=3),
-        metadata=metadata,
-    )
 
 
 ACME_FX = {"counterparty": "ACME", "desk": "FX"}
