@@ -33,8 +33,8 @@ test-unit: install
 lint: install
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
-	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src services/tickets/src services/risk/src
-	@$(PY) -m mypy shared/tests services/ledger/tests services/gateway/tests services/tickets/tests services/risk/tests tests
+	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src services/tickets/src services/risk/src services/console/src
+	@$(PY) -m mypy shared/tests services/ledger/tests services/gateway/tests services/tickets/tests services/risk/tests services/console/tests tests
 	@$(PY) -m mypy deploy
 
 bench: install

@@ -40,6 +40,7 @@ DATABASES = (*SERVICES, "gateway")
 @dataclass
 class System:
     gateway_url: str
+    console_url: str
     service_urls: dict[str, str]
     kafka_bootstrap: str
     topic_namespace: str
@@ -62,7 +63,8 @@ class System:
         args, env = self.commands[name]
         proc = subprocess.Popen(args, cwd=ROOT, env=env)  # noqa: ASYNC220 - a server
         self.processes[name] = proc
-        url = self.gateway_url if name == "gateway" else self.service_urls[name]
+        url = {"gateway": self.gateway_url, "console": self.console_url}.get(name)
+        url = url or self.service_urls[name]
         await _wait_healthy(url, proc)
 
 
@@ -145,7 +147,7 @@ async def running_system(
 ) -> AsyncIterator[System]:
     """Every service and the gateway migrated, demo operators seeded, all running under
     uvicorn."""
-    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    ports = {name: free_port() for name in (*SERVICES, "gateway", "console")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {
         **os.environ,
@@ -159,8 +161,18 @@ async def running_system(
     envs = {
         name: {**common, f"{name.upper()}_DATABASE_URL": url} for name, url in databases.items()
     }
+    # The console is a client of the gateway, with no database of its own.
+    envs["console"] = {
+        **common,
+        "CONSOLE_GATEWAY_URL": urls["gateway"],
+        "CONSOLE_SESSION_KEY_FILE": str(identity_keys[0].parent / "console_session.key"),
+    }
     await asyncio.gather(
-        *(asyncio.to_thread(_run, ["-m", name, "migrate"], env) for name, env in envs.items())
+        *(
+            asyncio.to_thread(_run, ["-m", name, "migrate"], env)
+            for name, env in envs.items()
+            if name in databases
+        )
     )
     await asyncio.to_thread(_run, ["-m", "gateway", "seed-demo"], envs["gateway"])
     commands = {
@@ -169,7 +181,7 @@ async def running_system(
                 sys.executable,
                 *(
                     ["-m", name, "serve"]
-                    if name == "gateway"
+                    if name in ("gateway", "console")
                     else ["-m", "uvicorn", "--factory", f"{name}.main:create_app"]
                 ),  # the gateway serves itself: gateway/server.py
                 "--host",
@@ -185,6 +197,7 @@ async def running_system(
     }
     up = System(
         gateway_url=urls["gateway"],
+        console_url=urls["console"],
         service_urls={name: urls[name] for name in SERVICES},
         kafka_bootstrap=kafka_bootstrap,
         topic_namespace=topic_namespace,

@@ -1,0 +1,3 @@
+"""German texts of the console's admin pages."""
+
+GERMAN: dict[str, str] = {}

@@ -1,0 +1,3 @@
+"""German texts of the console's ledger pages."""
+
+GERMAN: dict[str, str] = {}

@@ -1,0 +1,3 @@
+"""German texts of the console's office pages."""
+
+GERMAN: dict[str, str] = {}

@@ -1,0 +1,3 @@
+"""German texts of the console's risk pages."""
+
+GERMAN: dict[str, str] = {}

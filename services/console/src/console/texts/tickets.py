@@ -1,0 +1,3 @@
+"""German texts of the console's tickets pages."""
+
+GERMAN: dict[str, str] = {}
