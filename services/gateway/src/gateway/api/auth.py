@@ -6,7 +6,6 @@ import logging
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from gateway.adapters.audit import current_decision
@@ -19,6 +18,7 @@ from gateway.domain.own_routes import OwnRoute
 from gateway.domain.passwords import MAX_PASSWORD_LENGTH
 from gateway.domain.permissions import permissions
 from gateway.domain.roles import IdentityBreaksSegregation
+from gateway.domain.routes import OPENAPI_METHODS
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
@@ -117,11 +117,11 @@ async def me(identity: CallerIdentity, gateway: GatewayDep, request: Request) ->
 
 
 def own_routes(app: FastAPI) -> list[OwnRoute]:
-    """The gateway's own operations as its routers declare them (the proxy's catch-all and
-    the undocumented pages are no area's, see ``domain/own_routes.py``)."""
+    """The gateway's own operations as its API document describes them (FastAPI builds it
+    once; the proxy's catch-all and the undocumented pages are not in it)."""
     return [
-        OwnRoute(method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.include_in_schema
-        for method in sorted(route.methods or ())
+        OwnRoute(method.upper(), path)
+        for path, item in app.openapi().get("paths", {}).items()
+        for method in OPENAPI_METHODS
+        if method in item
     ]
