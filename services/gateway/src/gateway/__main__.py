@@ -6,8 +6,9 @@ python -m gateway migrate     apply the database migrations (a pre-start step)
 python -m gateway seed-demo   register the demo operators and the demo system (its API key is
                               printed once, when it is created); registered ones are kept
 python -m gateway keys        create the development key pair if it is missing
-python -m gateway rebuild     rebuild the gateway's read models (the case timeline) from the
-                              topics beside the live ones, and switch to them
+python -m gateway rebuild     rebuild the gateway's read models (the case timeline and the
+                              audit decisions) from the topics beside the live ones, and switch
+                              to them
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("seed-demo", help="register one demo operator per role")
     commands.add_parser("keys", help="create the development key pair if it is missing")
-    commands.add_parser("rebuild", help="rebuild the case timeline from the topics")
+    commands.add_parser(
+        "rebuild", help="rebuild the case timeline and the audit decisions from the topics"
+    )
     args = parser.parse_args(argv)
     settings = GatewaySettings()
     if args.command == "serve":

@@ -28,10 +28,12 @@ from gateway.app.admin import Administration
 from gateway.app.callers import Callers
 from gateway.app.cases import CaseQueries
 from gateway.app.catalogue import ServiceCatalogue
+from gateway.app.decisions import DecisionQueries
 from gateway.app.operators import LogIn, RegisterOperator, log_in, register_operator
 from gateway.app.proxy import Proxy
 from gateway.domain.events import EVENTS
 from gateway.domain.policy import Policy
+from gateway.projections.audit_decisions import AuditDecisions
 from gateway.projections.case_timeline import CaseTimeline
 from gateway.settings import GatewaySettings
 
@@ -59,6 +61,8 @@ class Gateway:
     admin: Administration
     # The case timeline over every service's events (see projections/case_timeline.py).
     cases: CaseQueries
+    # The search of the audit trail (see projections/audit_decisions.py).
+    decisions: DecisionQueries
     upstream_transport: httpx.AsyncBaseTransport | None = None
     _proxy: Proxy | None = field(default=None, repr=False)
     # The services' routes (from their OpenAPI documents once discovered, the policy's before).
@@ -145,11 +149,13 @@ def bootstrap(
     # gateway creates the topics it reads if they are missing, as an inbox's runtime does.
     service_topics = [events_topic(s, settings.topic_namespace) for s in sorted(settings.services)]
     timeline = CaseTimeline([*service_topics, events_topic(SERVICE, settings.topic_namespace)])
+    # The audit trail read back from its topic: what the gateway decided, searchable.
+    decisions = AuditDecisions(audit.topic)
     runtime = ServiceRuntime(
         SERVICE,
         settings,
         EventCodec(EVENTS),
-        [timeline],
+        [timeline, decisions],
         extra_topics=[audit.topic, *service_topics],
     )
     runtime.verifier  # noqa: B018 -- read the public key now: a missing one stops start-up
@@ -173,6 +179,7 @@ def bootstrap(
         audit=audit,
         admin=Administration(runtime.unit_of_work, credentials, passwords, keys, callers),
         cases=CaseQueries(runtime.read_models[timeline.name]),
+        decisions=DecisionQueries(runtime.read_models[decisions.name]),
         upstream_transport=upstream_transport,
     )
 

@@ -14,7 +14,7 @@ from shared_kernel.settings import ServiceSettings
 POLICY_FILE = Path(__file__).parent / "policy.toml"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # Paths the gateway serves itself, and its own audience: never the name of an upstream.
-RESERVED_NAMES = frozenset({"auth", "gateway", "admin", "cases"})
+RESERVED_NAMES = frozenset({"auth", "gateway", "admin", "cases", "audit"})
 # httpx refuses URLs longer than this, so the gateway could not forward a longer one.
 LONGEST_FORWARDABLE_URL = 65_536
 

@@ -37,7 +37,8 @@ def test_the_case_route_is_described_with_the_gateways_credentials(tmp_path: Pat
 def test_the_timeline_reads_every_fronted_service_and_the_gateway(tmp_path: Path) -> None:
     app = create_app(settings(tmp_path, ledger="http://l.test", risk="http://r.test"))
 
-    [timeline] = app.state.gateway.runtime.projections
+    projections = app.state.gateway.runtime.projections
+    [timeline] = [p for p in projections if p.name == "case_timeline_v1"]
     assert set(timeline.topics) == {"ledger.events", "risk.events", "gateway.events"}
 
 

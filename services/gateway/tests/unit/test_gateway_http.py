@@ -143,12 +143,15 @@ async def test_me_tells_the_caller_who_the_token_says_they_are(harness: Harness)
     response = await harness.client.get("/auth/me", headers=harness.bearer("accountant", "auditor"))
 
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    permissions = body.pop("permissions")
+    assert body == {
         "subject": "ada",
         "roles": ["accountant", "auditor"],
         "office": "back",
         "kind": "user",
     }
+    assert {"POST /ledger/v1/journal-entries", "GET /audit/v1/decisions"} <= set(permissions)
 
 
 async def test_an_allowed_request_reaches_the_service_with_a_signed_identity(

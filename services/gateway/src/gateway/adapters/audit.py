@@ -12,28 +12,38 @@ rather than serving requests it cannot account for.
 Who records: ``api.audit.AuditMiddleware`` writes exactly one record per request when the
 answer is complete. Code along the way only notes the facts on the request's ``Decision``
 (who the caller is, why it was allowed or refused), reachable through ``current_decision()``.
+
+On the topic a record is a back-office CloudEvent like any service's event (the kernel's
+envelope, its ``data`` a ``domain.access_decisions.AccessDecided``), so that the kernel's
+projection machinery reads it: the gateway's audit read model
+(``projections/audit_decisions.py``) is built from it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
+from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.eventstore import new_event_id
 from shared_kernel.identity import Caller
 from shared_kernel.supervisor import Supervisor
 
+from gateway.domain.access_decisions import AccessDecided
+
 log = logging.getLogger(__name__)
 
-AUDIT_EVENT_TYPE = "gateway.AccessDecided.v1"
+AUDIT_EVENT_TYPE = versioned_type(AccessDecided.event_type, AccessDecided.version)
+# Envelope fields that an event of an aggregate has and a decision has not: each record is a
+# stream of its own, the request's (its id is the case and the cause).
+AUDIT_STREAM_TYPE = "access-decision"
 ANONYMOUS = "anonymous"
 
 
@@ -118,23 +128,34 @@ class AuditRecord:
     client_request_id: str | None = None
     id: UUID = field(default_factory=new_event_id)
 
-    def to_cloudevent(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k not in ("id", "time")}
+    def event(self) -> AccessDecided:
+        """The record's data: everything but its id and time (the CloudEvent's)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("id", "time")}
+        return AccessDecided(**fields)
+
+    def envelope(self) -> EventEnvelope:
+        data = asdict(self.event())
         data["roles"] = list(self.roles)
-        return {
-            "specversion": "1.0",
-            "id": str(self.id),
-            "source": "/gateway",
-            "type": AUDIT_EVENT_TYPE,
-            "subject": self.subject,
-            "time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "datacontenttype": "application/json",
-            "correlationid": self.request_id,
-            "data": data,
-        }
+        return EventEnvelope(
+            id=self.id,
+            source="/gateway",
+            type=AUDIT_EVENT_TYPE,
+            subject=self.subject,
+            time=self.time,
+            data=data,
+            stream_type=AUDIT_STREAM_TYPE,
+            stream_version=1,
+            position=0,
+            correlation_id=self.request_id,
+            causation_id=self.request_id,
+            actor=Actor(self.subject, self.office),
+        )
+
+    def to_cloudevent(self) -> dict[str, Any]:
+        return self.envelope().to_cloudevent()
 
     def to_json_bytes(self) -> bytes:
-        return json.dumps(self.to_cloudevent(), separators=(",", ":")).encode()
+        return self.envelope().to_json_bytes()
 
 
 class AuditLog:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.adapters.audit import current_decision
@@ -14,8 +14,11 @@ from gateway.api.bodies import RequestBody
 from gateway.api.client_address import client_address_of
 from gateway.api.deps import CallerIdentity, GatewayDep, RequestId
 from gateway.app.operators import InvalidCredentials, LogIn, OperatorDisabled
+from gateway.domain.own_routes import OwnRoute
 from gateway.domain.passwords import MAX_PASSWORD_LENGTH
+from gateway.domain.permissions import permissions
 from gateway.domain.roles import IdentityBreaksSegregation
+from gateway.domain.routes import OPENAPI_METHODS
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
@@ -37,6 +40,12 @@ class CallerView(BaseModel):
     roles: list[str]
     office: str
     kind: str
+    permissions: list[str] = Field(
+        description="Every route the caller's roles open, as 'METHOD /path' with the path "
+        "template a client calls (e.g. 'POST /ledger/v1/booking-requests/{request_id}/approval'"
+        ", 'GET /audit/v1/decisions'); log-in and this route are open to everyone and not "
+        "listed. A service may still refuse a request on its own rules (four-eyes)."
+    )
 
 
 @router.post(
@@ -90,10 +99,29 @@ async def log_in(
 
 
 @router.get("/me")
-async def me(identity: CallerIdentity) -> CallerView:
+async def me(identity: CallerIdentity, gateway: GatewayDep, request: Request) -> CallerView:
+    """Who the credentials say the caller is, and what it may use."""
     return CallerView(
         subject=identity.subject,
         roles=sorted(identity.roles),
         office=identity.office,
         kind=identity.kind,
+        permissions=permissions(
+            gateway.policy,
+            gateway.settings.services,
+            own_routes(request.app),
+            identity.roles,
+            person=identity.is_person,
+        ),
     )
+
+
+def own_routes(app: FastAPI) -> list[OwnRoute]:
+    """The gateway's own operations as its API document describes them (FastAPI builds it
+    once; the proxy's catch-all and the undocumented pages are not in it)."""
+    return [
+        OwnRoute(method.upper(), path)
+        for path, item in app.openapi().get("paths", {}).items()
+        for method in OPENAPI_METHODS
+        if method in item
+    ]

@@ -14,7 +14,6 @@ from typing import Annotated, NoReturn, cast
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from shared_kernel.errors import PermissionDenied
 from shared_kernel.identity import Caller, IdentityExpired, InvalidIdentity
 from shared_kernel.web import Unauthenticated
 
@@ -22,7 +21,8 @@ from gateway.adapters.audit import current_decision
 from gateway.api.errors import BearerRejected
 from gateway.app.callers import CallerRejected
 from gateway.bootstrap import Gateway
-from gateway.domain.roles import ADMIN, IdentityBreaksSegregation
+from gateway.domain.own_routes import ADMINISTRATION, AUDIT
+from gateway.domain.roles import IdentityBreaksSegregation
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,15 @@ CallerIdentity = Annotated[Caller, Depends(caller_identity)]
 
 async def admin_identity(identity: CallerIdentity) -> Caller:
     """The caller, when it holds the admin role; 403 otherwise."""
-    if ADMIN not in identity.roles:
-        raise PermissionDenied(
-            "the administration API is open to the admin role only", code="AdminRequired"
-        )
+    ADMINISTRATION.authorize(identity.roles)
+    return identity
+
+
+async def auditor_identity(identity: CallerIdentity) -> Caller:
+    """The caller, when it may search the audit trail (auditor or admin); 403 otherwise."""
+    AUDIT.authorize(identity.roles)
     return identity
 
 
 AdminIdentity = Annotated[Caller, Depends(admin_identity)]
+AuditorIdentity = Annotated[Caller, Depends(auditor_identity)]

@@ -130,6 +130,11 @@ class RouteRule:
     def decides_four_eyes(self) -> bool:
         return self.template.segments[-1] in FOUR_EYES_DECISIONS
 
+    def open_to(self, roles: frozenset[Role], *, person: bool) -> bool:
+        """Whether a caller with these roles (a person or not) may use the route: what
+        ``Policy.authorize`` allows once this rule decides."""
+        return bool(roles & self.roles) and (person or not self.people_only)
+
 
 class Policy:
     def __init__(self, rules: Iterable[RouteRule]) -> None:
@@ -168,6 +173,10 @@ class Policy:
 
     def rules_of(self, service: str) -> list[RouteRule]:
         return [rule for rule in self.rules if rule.service == service]
+
+    def rules_open_to(self, roles: frozenset[Role], *, person: bool) -> list[RouteRule]:
+        """Every route a caller with these roles (a person or not) may use."""
+        return [rule for rule in self.rules if rule.open_to(roles, person=person)]
 
     def rule_for(self, service: str, method: str, path: str) -> RouteRule | None:
         """The rule that decides about this request, or None when no rule covers it."""
