@@ -53,6 +53,13 @@ OPERATORS: dict[str, dict[str, Any]] = {
 class FakeGateway:
     answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
     calls: list[httpx.Request] = field(default_factory=list)
+    operators: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(OPERATORS))
+
+    def operator(
+        self, username: str, roles: list[str], office: str, permissions: list[str]
+    ) -> None:
+        """Another operator for this test (log in with password ``demo-<username>``)."""
+        self.operators[username] = {"roles": roles, "office": office, "permissions": permissions}
 
     def on(self, method: str, path: str, body: Any = None, status: int = 200) -> None:
         """Answer ``method path`` with this JSON body (a problem+json when status >= 400)."""
@@ -66,16 +73,21 @@ class FakeGateway:
         key = (request.method, request.url.path)
         if key == ("POST", "/auth/login"):
             sent = json.loads(request.content)
-            if sent["username"] in OPERATORS and sent["password"] == f"demo-{sent['username']}":
+            if (
+                sent["username"] in self.operators
+                and sent["password"] == f"demo-{sent['username']}"
+            ):
                 return httpx.Response(
                     200, json={"access_token": f"token-{sent['username']}", "expires_in": 900}
                 )
             return _problem(401, "Not authenticated", "invalid username or password")
         if key == ("GET", "/auth/me"):
             user = request.headers.get("authorization", "").removeprefix("Bearer token-")
-            if user not in OPERATORS:
+            if user not in self.operators:
                 return _problem(401, "Not authenticated", "token expired")
-            return httpx.Response(200, json={"subject": user, "kind": "user", **OPERATORS[user]})
+            return httpx.Response(
+                200, json={"subject": user, "kind": "user", **self.operators[user]}
+            )
         if key in self.answers:
             return self.answers[key](request)
         return _problem(404, "Not Found", f"no fake answer for {request.method} {request.url.path}")
