@@ -35,6 +35,7 @@ DATA = Path(os.environ.get("BACKOFFICE_DATA_DIR") or ROOT / ".data").resolve()
 PG_PORT = os.environ.get("PG_PORT", "55432")
 KAFKA_PORT = os.environ.get("KAFKA_PORT", "9092")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
+CONSOLE_PORT = int(os.environ.get("CONSOLE_PORT", "8080"))
 SERVICES = {
     "ledger": int(os.environ.get("LEDGER_PORT", "8001")),
     "tickets": int(os.environ.get("TICKETS_PORT", "8002")),
@@ -139,6 +140,27 @@ def start_services(supervisor: Supervisor) -> None:
         supervisor.watch(name, proc, relauncher(name, command))
         wait_healthy(port, name, proc)
     demo_data.seed(f"http://127.0.0.1:{GATEWAY_PORT}")
+    start_console(supervisor)
+
+
+def console_env() -> dict[str, str]:
+    """The console is a client of the gateway: its address and the key of its sessions."""
+    return {
+        "CONSOLE_GATEWAY_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
+        "CONSOLE_SESSION_KEY_FILE": str(DATA / "keys" / "console_session.key"),
+    }
+
+
+def start_console(supervisor: Supervisor) -> None:
+    command = [PY, "-m", "console", "serve", "--host", "127.0.0.1", "--port", str(CONSOLE_PORT)]
+    command += ["--log-level", "warning"]
+
+    def launch() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **console_env()})
+
+    proc = launch()
+    supervisor.watch("console", proc, launch)
+    wait_healthy(CONSOLE_PORT, "console", proc)
 
 
 def relauncher(name: str, command: list[str]) -> Callable[[], subprocess.Popen[bytes]]:
@@ -190,6 +212,8 @@ def main() -> None:
     print(
         f"""
 The back office is running.
+  Operator console    http://127.0.0.1:{CONSOLE_PORT}/   (log in as trader / demo-trader,
+                      accountant / demo-accountant, ...; English or Deutsch)
   Gateway API         http://127.0.0.1:{GATEWAY_PORT}/docs
   Log in              POST http://127.0.0.1:{GATEWAY_PORT}/auth/login {{"username","password"}}
   Demo logins         {", ".join(f"{r} / demo-{r}" for r in DEMO_ROLES)}

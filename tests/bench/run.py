@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
                                           ledger-books tickets tickets-queue risk
-                                          risk-exposure clearance] [--profile]
+                                          risk-exposure clearance console] [--profile]
 
 Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and Kafka (``KAFKA_BOOTSTRAP_SERVERS``);
 ``deploy/bench.sh`` starts throw-away ones on bench ports. A benchmark that fails is reported
@@ -42,6 +42,7 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
         240,
     ),
     "clearance": ("12. deal clearance: submission -> cleared", "bench_clearance", 240),
+    "console": ("13. console: server time and weight per page", "bench_console", 900),
 }
 
 

@@ -47,6 +47,10 @@ class MakeRunStack:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
 
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['CONSOLE_PORT']}"
+
     def port(self, service: str) -> int:
         return int(self.env[f"{service.upper()}_PORT"])
 
@@ -70,7 +74,7 @@ def stack_env(data_dir: Path) -> dict[str, str]:
         for name, value in os.environ.items()
         if name not in FOREIGN and not name.endswith("_DATABASE_URL")
     }
-    ports = ["PG", "KAFKA", "KAFKA_CONTROLLER", "GATEWAY", "LEDGER", "TICKETS", "RISK"]
+    ports = ["PG", "KAFKA", "KAFKA_CONTROLLER", "GATEWAY", "LEDGER", "TICKETS", "RISK", "CONSOLE"]
     env.update({f"{name}_PORT": str(free_port()) for name in ports})
     env["BACKOFFICE_DATA_DIR"] = str(data_dir)
     env["KAFKA_HEAP"] = "-Xmx512m -Xms128m"

@@ -10,6 +10,7 @@ import argparse
 import uvicorn
 
 from console.main import create_app
+from console.settings import ConsoleSettings
 
 
 def main() -> None:
@@ -20,14 +21,16 @@ def main() -> None:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="info")
     args = parser.parse_args()
+    settings = ConsoleSettings()
     uvicorn.run(
-        create_app(),
+        create_app(settings),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        # Secure cookies follow X-Forwarded-Proto only from a proxy on this machine.
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # X-Forwarded-For/-Proto are believed only from the proxies named (none by default):
+        # a client must not choose the address its log-in attempts are counted under.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

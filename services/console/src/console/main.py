@@ -17,6 +17,7 @@ from console.adapters.gateway import ApiRefusal, GatewayClient
 from console.api import auth, live, pages
 from console.api.security import SecurityHeaders
 from console.api.session import SessionCodec, load_or_create_key
+from console.api.timing import ServerTiming
 from console.api.web import (
     Console,
     CsrfRefused,
@@ -50,6 +51,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: Any = None
     )
     app.state.console = console
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ServerTiming)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(live.router)

@@ -27,4 +27,10 @@ class ConsoleSettings(BaseSettings):
     live_interval_seconds: float = Field(default=2.0, gt=0.05, le=60)
     # How long one live stream stays open before the browser reconnects (bounds held sockets).
     live_stream_seconds: float = Field(default=300, gt=1, le=3600)
+    # Proxies in front of the console whose X-Forwarded-For/-Proto are believed (uvicorn's
+    # forwarded_allow_ips, comma-separated); none by default.
+    forwarded_allow_ips: str = ""
+    # Log-in attempts per minute from one client address (the console's own limit, before
+    # the gateway's: to the gateway every console user comes from the console's address).
+    login_attempts_per_minute: int = Field(default=20, ge=1)
     api_timeout_seconds: float = Field(default=15, gt=0, le=120)

@@ -128,3 +128,20 @@ async def test_the_german_locale_writes_amounts_and_dates_the_german_way(
     assert german.parse_amount("1.234,56", "EUR") == 123456
     assert english.parse_amount("1,234.56", "EUR") == 123456
     assert german.when("2026-12-03T08:00:00Z") == "03.12.2026, 09:00:00"
+
+
+async def test_a_client_flooding_the_login_form_is_held_back(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    client = browser(gateway.app(tmp_path, login_attempts_per_minute=3))
+    statuses = []
+    for _ in range(4):
+        form = (await client.get("/login")).text
+        nonce = form.split('name="login_nonce" value="', 1)[1].split('"', 1)[0]
+        answer = await client.post(
+            "/login", data={"username": "trader", "password": "wrong", "login_nonce": nonce}
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [401, 401, 401, 429]
+    logins = [c for c in gateway.calls if c.url.path == "/auth/login"]
+    assert len(logins) == 3  # the fourth never reached the gateway

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -77,6 +78,15 @@ async def log_in(request: Request) -> Response:
             username=username,
             next_path=next_path,
             error=formats._("The form has expired. Please try again."),
+        )
+    client = request.client.host if request.client else "unknown"
+    if not console.login_throttle.allow(client, time.time()):
+        return _login_page(
+            request,
+            status=429,
+            username=username,
+            next_path=next_path,
+            error=formats._("Too many log-in attempts. Please wait a minute."),
         )
     if not username or not password:
         return _login_page(

@@ -29,6 +29,7 @@ from console.api.i18n import Formats, language_of
 from console.api.session import LOCALE_COOKIE, Session, SessionCodec, csrf_matches
 from console.domain.navigation import sections_for
 from console.domain.operator import Operator
+from console.domain.throttle import LoginThrottle
 from console.settings import ConsoleSettings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -78,6 +79,7 @@ class Console:
         self.templates = templates()
         self.timezone = ZoneInfo(settings.timezone)
         self._me: OrderedDict[str, tuple[float, Operator]] = OrderedDict()
+        self.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
 
     def formats(self, request: Request) -> Formats:
         language = language_of(

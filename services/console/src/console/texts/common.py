@@ -62,6 +62,9 @@ GERMAN: dict[str, str] = {
     "awaiting": "ausstehend",
     "cleared": "freigegeben",
     "refused": "abgelehnt",
+    "Too many log-in attempts. Please wait a minute.": (
+        "Zu viele Anmeldeversuche. Bitte warten Sie eine Minute."
+    ),
     "Username and password are required.": "Benutzername und Passwort sind erforderlich.",
     "Unknown username or wrong password.": "Unbekannter Benutzername oder falsches Passwort.",
 }
