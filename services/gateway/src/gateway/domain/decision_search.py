@@ -3,7 +3,9 @@
 Pages are newest first: by time, then by record id, so that records of the same instant keep
 one order from page to page. The cursor is opaque to the client: it names the last record of
 the previous page (its time and id), and the next page starts strictly after it in that order,
-so records arriving meanwhile never shift a page (they are newer, on no later page).
+so new records never shift a page or repeat one. The read model is eventually consistent: a
+record that arrives late (its publisher lagged) with a time older than the cursor is not on
+the pages still to come; a new search from the top finds it.
 
 ``since`` is inclusive and ``until`` exclusive, both with a UTC offset: a time without one
 would be read in whatever zone the server runs in.
