@@ -25,6 +25,7 @@ from gateway.domain.decision_search import (
 from gateway.main import create_app
 from gateway.projections.audit_decisions import AuditDecisions
 from gateway.settings import GatewaySettings
+from pydantic import ValidationError
 from shared_kernel.codec import MalformedEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.identity import Caller, ensure_keypair
@@ -319,3 +320,25 @@ def test_the_search_is_described_in_the_gateways_api(harness: Harness) -> None:
         "subject", "outcome", "status", "path_prefix", "request_id", "since", "until", "limit",
         "cursor",
     }  # fmt: skip
+
+
+def test_the_audit_read_model_is_one_of_the_gateways_projections(harness: Harness) -> None:
+    # So that the runtime runs it and ``python -m gateway rebuild`` rebuilds it.
+    runtime = harness.gateway.runtime
+
+    [projection] = [p for p in runtime.projections if isinstance(p, AuditDecisions)]
+
+    assert tuple(projection.topics) == (harness.gateway.audit.topic,) == ("gateway.audit",)
+    assert projection.name in runtime.read_models
+
+
+def test_no_service_may_be_called_audit(tmp_path: Path) -> None:
+    private, public = ensure_keypair(tmp_path / "keys")
+
+    with pytest.raises(ValidationError, match="reserved"):
+        GatewaySettings(
+            environment="test",
+            identity_private_key_file=private,
+            identity_public_key_file=public,
+            services={"audit": "http://audit.test"},
+        )
