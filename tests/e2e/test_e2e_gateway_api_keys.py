@@ -57,12 +57,16 @@ async def test_a_system_works_with_its_api_key_and_stays_out_of_the_back_office(
     forged = await gateway.get("/auth/me", headers={"X-API-Key": key[:-4] + "AAAA"})
 
     assert me.status_code == 200, me.text
-    assert me.json() == {
+    body = me.json()
+    permissions = body.pop("permissions")
+    assert body == {
         "subject": "trading-system",
         "roles": ["trader"],
         "office": "front",
         "kind": "system",
     }
+    assert "POST /ledger/v1/booking-requests" in permissions
+    assert "POST /ledger/v1/journal-entries" not in permissions
     assert journal.status_code == 403
     assert forged.status_code == 401
 

@@ -25,6 +25,7 @@ from gateway.domain.decision_search import (
 from gateway.main import create_app
 from gateway.projections.audit_decisions import AuditDecisions
 from gateway.settings import GatewaySettings
+from pydantic import ValidationError
 from shared_kernel.codec import MalformedEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.identity import Caller, ensure_keypair
@@ -78,6 +79,16 @@ def test_every_filter_is_kept_as_given() -> None:
         ({"limit": 201}, "limit", "InvalidLimit"),
         ({"since": datetime(2026, 3, 2, 9, 0)}, "since", "TimeWithoutZone"),
         ({"until": datetime(2026, 3, 2, 9, 0)}, "until", "TimeWithoutZone"),
+        (
+            {"since": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))},
+            "since",
+            "TimeOutOfRange",
+        ),
+        (
+            {"until": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-2)))},
+            "until",
+            "TimeOutOfRange",
+        ),
         ({"since": T0, "until": T0}, "until", "EmptyInterval"),
         ({"since": T0, "until": T0 - timedelta(seconds=1)}, "until", "EmptyInterval"),
         ({"cursor": "not-a-cursor"}, "cursor", "InvalidCursor"),
@@ -100,6 +111,7 @@ def test_times_in_another_zone_are_the_same_instants() -> None:
     search = DecisionSearch.of(since=datetime(2026, 3, 2, 10, 0, tzinfo=cet), until=T0)
 
     assert search.since == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert search.since is not None and search.since.tzinfo is UTC
 
 
 def test_a_cursor_gives_back_the_exact_time_and_id_it_was_made_of() -> None:
@@ -111,11 +123,20 @@ def test_a_cursor_gives_back_the_exact_time_and_id_it_was_made_of() -> None:
     assert str(cursor.record_id) not in text  # opaque: not a parameter to edit by hand
 
 
-def test_a_cursor_without_a_time_zone_is_refused() -> None:
-    naive = DecisionCursor(datetime(2026, 3, 2, 9, 0), uuid4()).encode()
+@pytest.mark.parametrize(
+    "time",
+    [
+        datetime(2026, 3, 2, 9, 0),  # no zone
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=2))),  # before year 1 in UTC
+    ],
+)
+def test_a_cursor_whose_time_is_no_instant_is_refused(time: datetime) -> None:
+    forged = DecisionCursor(time, uuid4()).encode()
 
-    with pytest.raises(InvalidSearch, match="time zone"):
-        DecisionCursor.decode(naive)
+    with pytest.raises(InvalidSearch) as refused:
+        DecisionCursor.decode(forged)
+
+    assert (refused.value.field, refused.value.code) == ("cursor", "InvalidCursor")
 
 
 # The audit record as the projection reads it.
@@ -259,6 +280,7 @@ async def test_operators_without_an_oversight_role_are_refused(
         ("since=yesterday", "query.since"),
         ("since=2026-03-02T09:00:00", "since"),
         ("since=2026-03-02T10:00:00Z&until=2026-03-02T09:00:00Z", "until"),
+        ("since=0001-01-01T00:00:00%2B01:00", "since"),
         ("path_prefix=ledger", "path_prefix"),
         ("subject=", "subject"),
         ("subject=t%01m", "query.subject"),  # (a NUL is refused earlier, 400)
@@ -298,3 +320,25 @@ def test_the_search_is_described_in_the_gateways_api(harness: Harness) -> None:
         "subject", "outcome", "status", "path_prefix", "request_id", "since", "until", "limit",
         "cursor",
     }  # fmt: skip
+
+
+def test_the_audit_read_model_is_one_of_the_gateways_projections(harness: Harness) -> None:
+    # So that the runtime runs it and ``python -m gateway rebuild`` rebuilds it.
+    runtime = harness.gateway.runtime
+
+    [projection] = [p for p in runtime.projections if isinstance(p, AuditDecisions)]
+
+    assert tuple(projection.topics) == (harness.gateway.audit.topic,) == ("gateway.audit",)
+    assert projection.name in runtime.read_models
+
+
+def test_no_service_may_be_called_audit(tmp_path: Path) -> None:
+    private, public = ensure_keypair(tmp_path / "keys")
+
+    with pytest.raises(ValidationError, match="reserved"):
+        GatewaySettings(
+            environment="test",
+            identity_private_key_file=private,
+            identity_public_key_file=public,
+            services={"audit": "http://audit.test"},
+        )

@@ -290,6 +290,16 @@ async def test_each_service_operation_says_how_to_authenticate_and_which_roles_m
     assert "413" not in reader["responses"]  # no body, nothing too large
 
 
+async def test_the_gateways_own_routes_say_which_roles_may_call(harness: Harness) -> None:
+    document = await combined(harness)
+
+    search = document["paths"]["/audit/v1/decisions"]["get"]
+    assert search["x-roles"] == ["admin", "auditor"]
+    assert {"401", "403", "422", "429"} <= set(search["responses"])
+    assert document["paths"]["/admin/v1/operators"]["get"]["x-roles"] == ["admin"]
+    assert "x-roles" not in document["paths"]["/cases/{correlation_id}"]["get"]  # anyone
+
+
 async def test_the_documentation_page_shows_the_combined_api(harness: Harness) -> None:
     response = await harness.client.get("/docs")
 

@@ -6,7 +6,9 @@ operation ids and tags are prefixed the same way, so that two services may both 
 ``AccountView``. Every service operation gets the gateway's security schemes (bearer token or
 API key), the roles the policy allows in ``x-roles`` and in its description (and
 ``x-people-only: true`` where a system is refused whatever its roles), and the answers
-the gateway itself may give (401, 403, 405, 413, 429, 502, 503, 504) as problem+json.
+the gateway itself may give (401, 403, 405, 413, 429, 502, 503, 504) as problem+json. The
+gateway's own operations get ``x-roles`` too where their area is open to some roles only
+(``/admin/v1``, ``/audit/v1``: see ``domain/own_routes.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from shared_kernel.openapi import PROBLEM, PROBLEM_JSON, PROBLEM_SCHEMA
 
+from gateway.domain.own_routes import area_of
 from gateway.domain.policy import API_PREFIX, PathTemplate, Policy, PolicyError
 from gateway.domain.routes import OPENAPI_METHODS
 
@@ -78,10 +81,15 @@ def combined_openapi(
     components.setdefault("schemas", {}).setdefault(PROBLEM, PROBLEM_SCHEMA)
     security: list[dict[str, list[str]]] = [{bearer: []}, {api_key: []}]
     paths = document.setdefault("paths", {})
-    for item in paths.values():  # the gateway's own routes are rate limited too
+    for path, item in paths.items():
+        area = area_of(path)
         for operation in item.values():
             if isinstance(operation, dict) and "responses" in operation:
+                # The gateway's own routes are rate limited too.
                 operation["responses"].setdefault("429", _problem(GATEWAY_ANSWERS["429"]))
+                if area is not None and area.roles is not None:
+                    # Their roles are the area's (domain/own_routes.py), said as for a service's.
+                    operation["x-roles"] = sorted(area.roles)
     tags: list[dict[str, Any]] = list(document.get("tags", []))
     for service in sorted(services):
         part = _service_part(service, services[service], policy, security)

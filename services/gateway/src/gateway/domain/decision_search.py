@@ -3,7 +3,9 @@
 Pages are newest first: by time, then by record id, so that records of the same instant keep
 one order from page to page. The cursor is opaque to the client: it names the last record of
 the previous page (its time and id), and the next page starts strictly after it in that order,
-so records arriving meanwhile never shift a page (they are newer, on no later page).
+so new records never shift a page or repeat one. The read model is eventually consistent: a
+record that arrives late (its publisher lagged) with a time older than the cursor is not on
+the pages still to come; a new search from the top finds it.
 
 ``since`` is inclusive and ``until`` exclusive, both with a UTC offset: a time without one
 would be read in whatever zone the server runs in.
@@ -15,7 +17,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from shared_kernel.errors import DomainError
@@ -60,16 +62,15 @@ class DecisionCursor:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             payload = json.loads(raw)
             time = datetime.fromisoformat(payload["t"])
-            record_id = UUID(payload["i"])
-        except (ValueError, TypeError, KeyError, binascii.Error, RecursionError):
+            if time.utcoffset() is None:
+                raise ValueError("a time without a zone")
+            return cls(time.astimezone(UTC), UUID(payload["i"]))
+        except (ValueError, TypeError, KeyError, OverflowError, binascii.Error, RecursionError):
             raise InvalidSearch(
                 "cursor is not one this search gave out; pass next_cursor of the previous page",
                 field="cursor",
                 code="InvalidCursor",
             ) from None
-        if time.tzinfo is None:
-            raise InvalidSearch("cursor carries no time zone", field="cursor", code="InvalidCursor")
-        return cls(time, record_id)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class DecisionSearch:
             raise InvalidSearch(
                 f"limit must be 1..{MAX_PAGE}, not {limit}", field="limit", code="InvalidLimit"
             )
-        _check_interval(since, until)
+        since, until = _interval(since, until)
         return cls(
             subject=_text("subject", subject, MAX_TEXT),
             outcome=_outcome(outcome),
@@ -162,17 +163,30 @@ def _text(name: str, value: str | None, longest: int) -> str | None:
     return value
 
 
-def _check_interval(since: datetime | None, until: datetime | None) -> None:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.utcoffset() is None:
-            raise InvalidSearch(
-                f"{name} needs a UTC offset (RFC 3339), e.g. 2026-03-02T09:00:00Z",
-                field=name,
-                code="TimeWithoutZone",
-            )
+def _interval(
+    since: datetime | None, until: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """``since`` and ``until`` in UTC, checked: each with an offset, in range, in order."""
+    since, until = _utc("since", since), _utc("until", until)
     if since is not None and until is not None and since >= until:
         raise InvalidSearch(
             "until must be later than since (since is inclusive, until exclusive)",
             field="until",
             code="EmptyInterval",
         )
+    return since, until
+
+
+def _utc(name: str, value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise InvalidSearch(
+            f"{name} needs a UTC offset (RFC 3339), e.g. 2026-03-02T09:00:00Z",
+            field=name,
+            code="TimeWithoutZone",
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is no instant a datetime can hold in UTC
+        raise InvalidSearch(f"{name} is out of range", field=name, code="TimeOutOfRange") from None
