@@ -59,6 +59,11 @@ class Projection(ABC):
         for event in events:
             await self.apply(conn, event)
 
+    def envelope_of(self, raw: bytes) -> EventEnvelope:
+        """A record's envelope; override to read older shapes of a topic's records (raise
+        ``EnvelopeError`` for what cannot be read: it is dead-lettered)."""
+        return EventEnvelope.from_json_bytes(raw)
+
 
 class DeadLetters:
     """Sends events a consumer cannot apply to a dead-letter topic, with the reason; with
@@ -182,7 +187,7 @@ class ProjectionWriter:
                 if record.offset <= checkpoint.kafka_offset:
                     continue  # redelivered: this generation has handled it
                 try:
-                    decoded.append((record, EventEnvelope.from_json_bytes(record.value or b"")))
+                    decoded.append((record, self.projection.envelope_of(record.value or b"")))
                 except EnvelopeError as exc:
                     await self._dead_letter(record, f"undecodable: {exc}")
             fresh = await self._claimed(conn, decoded)

@@ -4,6 +4,7 @@ the kernel's projection machinery reads it from the topic."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -27,7 +28,7 @@ from gateway.projections.audit_decisions import AuditDecisions
 from gateway.settings import GatewaySettings
 from pydantic import ValidationError
 from shared_kernel.codec import MalformedEvent
-from shared_kernel.envelope import EventEnvelope
+from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.identity import Caller, ensure_keypair
 
 from .conftest import InMemoryCallers
@@ -342,3 +343,26 @@ def test_no_service_may_be_called_audit(tmp_path: Path) -> None:
             identity_public_key_file=public,
             services={"audit": "http://audit.test"},
         )
+
+
+def test_a_record_written_before_the_envelope_reads_as_one_and_makes_the_same_row() -> None:
+    audited = record()
+    # The shape of the audit topic before issue 13: a plain CloudEvent, no stream fields.
+    legacy = {
+        key: value
+        for key, value in audited.to_cloudevent().items()
+        if key not in ("streamtype", "streamversion", "position", "causationid", "actor")
+        and key != "actoroffice"
+    }
+    projection = AuditDecisions("gateway.audit")
+
+    envelope = projection.envelope_of(json.dumps(legacy).encode())
+
+    assert projection.row(envelope) == projection.row(
+        projection.envelope_of(audited.to_json_bytes())
+    )
+
+
+def test_a_record_that_is_not_json_cannot_be_decoded() -> None:
+    with pytest.raises(EnvelopeError):
+        AuditDecisions("gateway.audit").envelope_of(b"\xff not json")

@@ -36,14 +36,13 @@ from shared_kernel.eventstore import new_event_id
 from shared_kernel.identity import Caller
 from shared_kernel.supervisor import Supervisor
 
-from gateway.domain.access_decisions import AccessDecided
+from gateway.domain.access_decisions import AUDIT_STREAM_TYPE, AccessDecided
 
 log = logging.getLogger(__name__)
 
 AUDIT_EVENT_TYPE = versioned_type(AccessDecided.event_type, AccessDecided.version)
 # Envelope fields that an event of an aggregate has and a decision has not: each record is a
 # stream of its own, the request's (its id is the case and the cause).
-AUDIT_STREAM_TYPE = "access-decision"
 ANONYMOUS = "anonymous"
 
 

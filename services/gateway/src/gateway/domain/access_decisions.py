@@ -48,3 +48,5 @@ class AccessDecided(DomainEvent):
 
 
 AUDIT_EVENTS: tuple[type[DomainEvent], ...] = (AccessDecided,)
+# The stream type of every audit record's envelope (one record, one stream of one event).
+AUDIT_STREAM_TYPE = "access-decision"

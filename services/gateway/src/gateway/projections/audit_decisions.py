@@ -19,6 +19,7 @@ does. It is a read model, not the record: the topic remains the audit trail.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.domain.access_decisions import AUDIT_EVENTS, AccessDecided
+from gateway.domain.access_decisions import AUDIT_EVENTS, AUDIT_STREAM_TYPE, AccessDecided
 
 metadata = sa.MetaData(schema=READ_MODEL_SCHEMA)
 
@@ -91,6 +92,28 @@ class AuditDecisions(Projection):
 
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
         await self.apply_batch(conn, [event])
+
+    def envelope_of(self, raw: bytes) -> EventEnvelope:
+        """Records written before the audit topic carried kernel envelopes (issue 13) are plain
+        CloudEvents without stream fields: they are read with the fields an envelope of theirs
+        would have, so that a topic kept across the upgrade needs no rewrite."""
+        try:
+            payload = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return EventEnvelope.from_json_bytes(raw)  # raises the kernel's EnvelopeError
+        if isinstance(payload, dict) and "streamtype" not in payload:
+            data = payload.get("data")
+            request_id = payload.get("correlationid") or payload.get("id")
+            payload = {
+                "streamtype": AUDIT_STREAM_TYPE,
+                "streamversion": 1,
+                "position": 0,
+                "causationid": request_id,
+                "actor": payload.get("subject", ""),
+                "actoroffice": data.get("office", "") if isinstance(data, dict) else "",
+                **payload,
+            }
+        return EventEnvelope.from_cloudevent(payload)
 
     async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
         rows = [row for row in map(self.row, events) if row is not None]
