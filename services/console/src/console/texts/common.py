@@ -137,6 +137,7 @@ GERMAN: dict[str, str] = {
     "Approved": "Genehmigt",
     "Rejected": "Zurückgewiesen",
     "Expired": "Verfallen",
+    "not required": "nicht erforderlich",
     # Values the API gives, shown translated.
     "new": "neu",
     "open": "offen",

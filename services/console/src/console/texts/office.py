@@ -22,7 +22,7 @@ GERMAN: dict[str, str] = {
     "Nothing waits for the team.": "Nichts wartet auf das Team.",
     "Everything waiting, oldest first": "Alles Wartende, das Älteste zuerst",
     "Task": "Aufgabe",
-    "What": "Was",
+    "Subject": "Betreff",
     "and {count} more, younger ones": "und {count} weitere, jüngere",
     "Not shown:": "Nicht angezeigt:",
     "Unassigned": "Nicht zugewiesen",
