@@ -1,6 +1,8 @@
 """My work and Team in a real browser against the real stack: a trader's booking requests are
 in the accountant's My work to approve and in the trader's own with their state (one a deal
-risk refused, with the reason); the controller sees them on Team."""
+risk refused, with the reason); the trader's ticket is in IT support's My work with its service
+level; a risk officer's limit request waits for the second risk officer, not for its requester;
+the controller sees all of it on Team."""
 
 from __future__ import annotations
 
@@ -62,6 +64,41 @@ async def test_my_work_of_trader_and_accountant_and_the_team_of_the_controller(
             lambda: request_of(api, accountant, first["id"]),
             bool,
         )
+        admin = await login(api, "admin")
+        queue = await api.post(
+            "/tickets/v1/queues",
+            json={"name": f"home-{suffix}", "escalation_group": "it", "members": ["it-support"]},
+            headers=admin,
+        )
+        assert queue.status_code == 201, queue.text
+        title = f"Blotter frozen {suffix}"
+        opened = await api.post(
+            "/tickets/v1/tickets",
+            json={
+                "ticket_type": "incident",
+                "queue_id": queue.json()["id"],
+                "impact": 2,
+                "urgency": 1,
+                "title": title,
+                "description": "The order blotter stopped updating.",
+            },
+            headers=trader,
+        )
+        assert opened.status_code == 201, opened.text
+        officer = await login(api, "risk-officer")
+        counterparty = f"HOME-{suffix}"
+        limit = await api.post(
+            "/risk/v1/limits",
+            json={
+                "dimension": "counterparty",
+                "counterparty": counterparty,
+                "currency": "EUR",
+                "amount": 1_000_000_00,
+                "reason": "new client",
+            },
+            headers=officer,
+        )
+        assert limit.status_code == 201, limit.text
         refused = await eventually(
             "the deal refused by risk",
             lambda: request_of(api, accountant, second["id"]),
@@ -73,6 +110,7 @@ async def test_my_work_of_trader_and_accountant_and_the_team_of_the_controller(
         mine = page.locator("#card-my-requests")
         await expect(mine.get_by_role("row", name=plain)).to_contain_text("Awaiting approval")
         await expect(mine.get_by_role("row", name=plain)).to_contain_text("€1,234.56")
+        await expect(page.locator("#card-my-tickets")).to_contain_text(title)
         refused_row = mine.get_by_role("row", name=deal)
         await expect(refused_row).to_contain_text("Refused by risk")
         await expect(refused_row).to_contain_text(str(refused["clearance"]["reason"])[:30])
@@ -90,10 +128,27 @@ async def test_my_work_of_trader_and_accountant_and_the_team_of_the_controller(
         assert await page.get_by_role("link", name="Team").count() == 0
         await check_page(page, "home-accountant")
 
+        page = await my_work_of(browser, module_system.console_url, "it-support")
+        assigned = page.locator("#card-assigned-tickets").get_by_role("row", name=title)
+        await expect(assigned).to_contain_text("due in")
+        await check_page(page, "home-it-support")
+
+        page = await my_work_of(browser, module_system.console_url, "risk-officer-2")
+        requests = page.locator("#card-limit-requests")
+        await expect(requests.get_by_role("row", name=counterparty)).to_contain_text("risk-officer")
+        await expect(requests).to_contain_text("€1,000,000.00")
+        await expect(requests).to_contain_text("New limit: new client")
+        await check_page(page, "home-risk-officer")
+        page = await my_work_of(browser, module_system.console_url, "risk-officer")
+        await expect(page.locator("#card-limit-requests")).to_be_visible()
+        assert await page.locator("#card-limit-requests").get_by_text(counterparty).count() == 0
+
         page = await my_work_of(browser, module_system.console_url, "controller")
         await page.get_by_role("navigation").get_by_role("link", name="Team").click()
         await page.get_by_role("heading", name="Team", exact=True).wait_for()
         tasks = page.locator("table.team-tasks")
         await expect(tasks.get_by_role("row", name=plain)).to_contain_text("Accounting")
+        await expect(tasks.get_by_role("row", name=title)).to_contain_text("it-support")
+        await expect(tasks.get_by_role("row", name=counterparty)).to_contain_text("Risk management")
         await expect(page.locator("table.team-load")).to_contain_text("Accounting")
         await check_page(page, "team")

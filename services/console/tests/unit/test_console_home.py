@@ -151,7 +151,7 @@ async def test_the_risk_officer_approves_only_what_others_asked_for(tmp_path: Pa
     client = await logged_in(browser(gateway.app(tmp_path)), "risk-officer")
     home = (await client.get("/")).text
     assert "/risk/limits/l1" in home and "/risk/limits/l2" not in home and "QUIET" not in home
-    assert "€5,000,000.00" in home
+    assert "€5,000,000.00" in home and "New limit: new client" in home
     assert "/risk/risks/k1" in home and "/risk/risks/k2" not in home
     assert "/risk/kris/i1" in home and "/risk/kris/i2" not in home and "/risk/kris/i3" not in home
     assert "CP-b1" in home and "CP-b2" not in home and "120.0 %" in home

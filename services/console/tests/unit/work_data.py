@@ -70,7 +70,7 @@ def limit(limit_id: str, requested_by: str | None, counterparty: str = "ACME") -
     pending = (
         {
             "request_id": f"r-{limit_id}",
-            "change": "new",
+            "change": "create",
             "amount": 5_000_000_00,
             "reason": "new client",
             "requested_by": requested_by,

@@ -242,8 +242,9 @@ def _moment(value: Any) -> datetime:
 
 
 def _day(value: Any) -> datetime:
-    """A due day: due since the day's start (UTC)."""
+    """A due day is the last day to do it: overdue since the next day's start (UTC)."""
     try:
-        return datetime.combine(date.fromisoformat(str(value)[:10]), time(), tzinfo=UTC)
+        due = date.fromisoformat(str(value)[:10])
+        return datetime.combine(due + timedelta(days=1), time(), tzinfo=UTC)
     except ValueError:
         return datetime.min.replace(tzinfo=UTC)
