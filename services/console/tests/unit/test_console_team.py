@@ -116,7 +116,9 @@ async def test_a_service_that_refuses_the_lead_is_left_out_not_the_page(tmp_path
 
 async def test_an_unavailable_service_is_named_on_the_page(tmp_path: Path) -> None:
     gateway = team_gateway()
-    gateway.on("GET", "/tickets/v1/queues", {"title": "Bad gateway", "detail": "tickets down"}, 502)
+    gateway.on(
+        "GET", "/tickets/v1/tickets", {"title": "Bad gateway", "detail": "tickets down"}, 502
+    )
     client = await logged_in(browser(gateway.app(tmp_path)), "controller")
     answer = await client.get("/team")
     assert answer.status_code == 200
@@ -140,3 +142,12 @@ async def test_the_navigation_shows_team_to_the_lead_only(tmp_path: Path) -> Non
     assert 'href="/team"' in (await lead.get("/")).text
     accountant = await logged_in(browser(gateway.app(tmp_path)), "accountant")
     assert 'href="/team"' not in (await accountant.get("/")).text
+
+
+async def test_without_queue_names_the_tickets_still_count(tmp_path: Path) -> None:
+    gateway = team_gateway()
+    gateway.on("GET", "/tickets/v1/queues", {"title": "Forbidden", "detail": "no"}, 403)
+    client = await logged_in(browser(gateway.app(tmp_path)), "controller")
+    html = (await client.get("/team")).text
+    unassigned = next(row for row in rows_of(html, "team-load") if "Unassigned" in row)
+    assert "q-it" in unassigned and "/tickets/t1" in html

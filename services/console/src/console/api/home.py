@@ -9,7 +9,7 @@ and a card the API refuses shows the refusal instead of failing the page.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from starlette.responses import HTMLResponse
 
 from console.adapters.gateway import ApiRefusal
-from console.api.live import live_fragment
+from console.api.live import Fragment, live_fragment
 from console.api.web import CurrentVisit, Visit
 from console.app import work
 from console.domain.my_work import (
@@ -31,8 +31,6 @@ from console.domain.my_work import (
 from console.domain.navigation import sections_for
 
 router = APIRouter()
-
-Fragment = Callable[[Visit, Mapping[str, str]], Awaitable[str]]
 
 READ_BOOKING_REQUESTS = "GET /ledger/v1/booking-requests"
 APPROVE_BOOKING = "POST /ledger/v1/booking-requests/{request_id}/approval"
