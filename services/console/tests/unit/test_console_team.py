@@ -84,6 +84,8 @@ async def test_the_lead_sees_every_silos_work_oldest_first(tmp_path: Path) -> No
     assert set(kinds[3:5]) == {"Breach without measures", "Ticket"}
     assert kinds[5:] == ["Limit request"] + ["Ticket"] * 9
     assert "/ledger/booking-requests/r1" in answer.text and "/risk/risks/k7" in answer.text
+    # A ticket names its queue; an unassigned one waits on the queue itself.
+    assert "Ticket t1 · it-support" in answer.text
 
 
 async def test_counts_per_person_and_team_flag_the_overloaded(tmp_path: Path) -> None:

@@ -91,18 +91,21 @@ async def tickets(visit: Visit, _now: datetime) -> list[WorkItem]:
     open_tickets, names = await visit.gather(
         work.open_tickets(visit, limit=500), _queue_names(visit)
     )
-    return [
-        WorkItem(
-            "tickets",
-            t["assignee"] or names.get(t["queue_id"], t["queue_id"]),
-            "person" if t["assignee"] else "unassigned",
-            _moment(t["opened_at"]),
-            f"P{t['priority']} · {t['title']}",
-            f"/tickets/{t['ticket_id']}",
-            _("Ticket"),
+    items = []
+    for t in open_tickets:
+        queue = names.get(t["queue_id"], t["queue_id"])
+        items.append(
+            WorkItem(
+                "tickets",
+                t["assignee"] or queue,
+                "person" if t["assignee"] else "unassigned",
+                _moment(t["opened_at"]),
+                f"P{t['priority']} · {t['title']} · {queue}",
+                f"/tickets/{t['ticket_id']}",
+                _("Ticket"),
+            )
         )
-        for t in open_tickets
-    ]
+    return items
 
 
 async def _queue_names(visit: Visit) -> dict[str, str]:
