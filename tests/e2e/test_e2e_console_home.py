@@ -67,7 +67,7 @@ async def test_my_work_of_trader_and_accountant_and_the_team_of_the_controller(
         admin = await login(api, "admin")
         queue = await api.post(
             "/tickets/v1/queues",
-            json={"name": f"home-{suffix}", "escalation_group": "it", "members": ["it-support"]},
+            json={"name": f"desk-{suffix}", "escalation_group": "it", "members": ["it-support"]},
             headers=admin,
         )
         assert queue.status_code == 201, queue.text
