@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.api import home
+from console.api import admin, audit, cases, home
 
 
 def routers() -> list[APIRouter]:
-    return [home.router]
+    return [home.router, cases.router, audit.router, admin.router]
