@@ -38,7 +38,7 @@ async def open_case(
     return visit.render("cases/open.html", correlation_id="")
 
 
-@router.get("/cases/{correlation_id}", response_class=HTMLResponse)
+@router.get("/cases/{correlation_id:path}", response_class=HTMLResponse)
 async def case_timeline(
     correlation_id: str,
     visit: CurrentVisit,
