@@ -164,3 +164,13 @@ async def test_a_case_timeline_opened_from_a_requests_correlation_id(
         await page.goto(f"{module_system.console_url}/cases/no-such-{uuid.uuid4().hex}")
         await expect(page.get_by_role("alert")).to_contain_text("No such case")
         await check_page(page, "case-not-found")
+
+        # The back office sees the same case with its internal work, marked as such.
+        back = await offline_page(browser)
+        await log_in(back, module_system.console_url, "accountant")
+        await back.goto(f"{module_system.console_url}/cases/{case}")
+        await reload_until(back, "Voucher number claimed")
+        internal = back.locator("tr.case-internal")
+        await expect(internal.first).to_contain_text("internal")
+        assert await back.locator("tr:not(.case-internal)").filter(has_text="trader").count() >= 1
+        await check_page(back, "case-timeline-back-office")

@@ -142,8 +142,13 @@ async def test_another_refusal_is_shown_without_the_segregation_text(
 async def test_revoking_a_role_calls_the_api_with_delete(
     gateway: FakeGateway, tmp_path: Path
 ) -> None:
+    gateway.on(
+        "GET", "/admin/v1/operators/trader", {**TRADER, "roles": ["customer-service", "trader"]}
+    )
     gateway.on("DELETE", "/admin/v1/operators/trader/roles/trader", WRITTEN)
     client, csrf = await admin_on(gateway, tmp_path, "/admin/operators/trader")
+    page = await client.get("/admin/operators/trader")
+    assert 'action="/admin/operators/trader/roles/trader/revoke"' in page.text
 
     answer = await client.post(
         "/admin/operators/trader/roles/trader/revoke",
@@ -175,6 +180,14 @@ async def test_disabling_an_operator_and_a_forged_form_changes_nothing(
     )
     assert done.status_code == 303
     assert len(sent(gateway, "POST", "/admin/v1/operators/trader/disable")) == 1
+
+
+async def test_the_last_role_offers_no_revoke_button(gateway: FakeGateway, tmp_path: Path) -> None:
+    client, _ = await admin_on(gateway, tmp_path, "/admin/operators/trader")
+
+    page = await client.get("/admin/operators/trader")
+
+    assert "/revoke" not in page.text and "The last role cannot be revoked" in page.text
 
 
 async def test_an_admin_sees_no_actions_on_their_own_account(

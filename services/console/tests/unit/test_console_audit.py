@@ -66,6 +66,7 @@ async def test_an_auditor_sees_the_decisions_newest_first(
                     request_id="req-2",
                 ),
                 decision(method="POST", path="/ledger/v1/booking-requests", request_id="req-3"),
+                decision(),
             ],
             "next_cursor": None,
         },
@@ -78,8 +79,9 @@ async def test_an_auditor_sees_the_decisions_newest_first(
     assert "RoleMissing" in page.text and "/ledger/v1/booking-requests/x/approval" in page.text
     assert "badge-bad" in page.text and "badge-ok" in page.text
     assert "3 Dec 2026, 09:00:00" in page.text
-    # An allowed command started a case; a denied one did not.
+    # An allowed command started a case; a denied one did not, nor did a log-in.
     assert 'href="/cases/req-3"' in page.text and 'href="/cases/req-2"' not in page.text
+    assert 'href="/cases/req-1"' not in page.text
     assert searches(gateway) == [{"limit": "50"}]
 
 

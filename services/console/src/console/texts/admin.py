@@ -32,6 +32,9 @@ GERMAN: dict[str, str] = {
         "Administratorin oder ein anderer Administrator."
     ),
     "Revoke": "Entziehen",
+    "The last role cannot be revoked; disable the operator instead.": (
+        "Die letzte Rolle kann nicht entzogen werden; sperren Sie stattdessen die Person."
+    ),
     "Revoke this role?": "Diese Rolle entziehen?",
     "Grant a role": "Rolle vergeben",
     "Grant role": "Rolle vergeben",
