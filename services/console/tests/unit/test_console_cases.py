@@ -91,7 +91,25 @@ async def test_the_timeline_shows_each_event_in_words_linked_to_its_record(
     assert 'href="/ledger/journal/je-1"' in html
     # No permission to read limits: the record is named, not linked.
     assert "/risk/limits/l-1" not in html and "l-1" in html
+    assert "/audit?request_id=" not in html  # a controller does not search the audit trail
     assert "3 Dec 2026, 09:00:01" in html  # Europe/Berlin, the console's time zone
+
+
+async def test_an_auditor_is_led_from_the_case_to_its_audit_record(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.operator(
+        "auditor",
+        ["auditor"],
+        "oversight",
+        ["GET /cases/{correlation_id}", "GET /audit/v1/decisions"],
+    )
+    gateway.on("GET", f"/cases/{CASE}", case(event(1)))
+    client = await logged_in(browser(gateway.app(tmp_path)), "auditor")
+
+    html = (await client.get(f"/cases/{CASE}")).text
+
+    assert f'href="/audit?request_id={CASE}"' in html
 
 
 async def test_records_the_operator_may_not_read_are_not_linked(

@@ -38,6 +38,9 @@ GERMAN: dict[str, str] = {
         "begonnenen Vorgänge sieht, sieht sie nicht."
     ),
     "Open another case": "Anderen Vorgang öffnen",
+    "The gateway's decision on the request that started it": (
+        "Die Entscheidung des Gateways über die Anfrage, die ihn begann"
+    ),
     "system": "System",
     "Journal entry": "Buchungssatz",
     "Booking request": "Buchungsantrag",
