@@ -387,3 +387,24 @@ async def test_the_segregation_explanation_in_german(gateway: FakeGateway, tmp_p
     )
 
     assert page.status_code == 422 and "Warum: Funktionstrennung" in page.text
+
+
+async def test_a_forged_change_of_the_admins_own_roles_shows_the_apis_refusal(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on("GET", "/admin/v1/operators/admin", {**TRADER, "username": "admin"})
+    own = "admin may not change their own roles; another administrator must"
+    gateway.on(
+        "POST",
+        "/admin/v1/operators/admin/roles",
+        {"title": "Forbidden", "detail": own, "status": 403, "code": "SelfAdministration"},
+        403,
+    )
+    client, csrf = await admin_on(gateway, tmp_path, "/admin/operators/admin")
+
+    page = await client.post(
+        "/admin/operators/admin/roles", data={"csrf_token": csrf, "role": "auditor"}
+    )
+
+    assert page.status_code == 403
+    assert own in page.text and "SelfAdministration" in page.text

@@ -3,7 +3,7 @@ disabling an operator, registering a new one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import uuid4
@@ -117,7 +117,9 @@ async def disable(username: str, visit: CurrentVisit) -> Response:
     )
 
 
-async def _change(visit: Visit, username: str, call: Any, chosen_role: str = "") -> Response:
+async def _change(
+    visit: Visit, username: str, call: Awaitable[Any], chosen_role: str = ""
+) -> Response:
     """Run one change of an operator; back to the operator on success, the operator's page
     with the API's refusal (and its status) otherwise."""
     try:
