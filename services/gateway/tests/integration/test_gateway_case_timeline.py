@@ -226,6 +226,12 @@ async def test_a_case_across_three_services_in_order_for_those_who_may_see_it(
         ("tickets", "tickets.TicketNoteAdded"),  # 09:00:03
     ]
     assert full["started_by"] == {"subject": "tom", "office": "front"}
+    # What kind of record each event is about, and which are the back office's internal work.
+    assert {e["stream_type"] for e in full["events"]} == {"stream"}  # as the story publishes
+    assert [e["type"] for e in full["events"] if e["internal"]] == [
+        "ledger.VoucherNumberClaimed",
+        "tickets.TicketNoteAdded",
+    ]
     assert full["started_at"].startswith("2026-03-02T09:00:00")
     refused = full["events"][2]
     assert refused["summary"] == "Deal refused: limit L-1 exceeded by EUR 1,000.00"

@@ -83,6 +83,11 @@ class GatewayClient:
     ) -> Any:
         return (await self.call("POST", path, token, body, headers=headers)).body
 
+    async def delete(
+        self, path: str, token: str, *, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        return (await self.call("DELETE", path, token, headers=headers)).body
+
     async def call(
         self,
         method: str,

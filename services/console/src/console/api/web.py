@@ -130,6 +130,9 @@ class Visit:
     ) -> Any:
         return await self.console.gateway.post(path, self.session.token, body, headers=headers)
 
+    async def delete(self, path: str, headers: Mapping[str, str] | None = None) -> Any:
+        return await self.console.gateway.delete(path, self.session.token, headers=headers)
+
     async def gather(self, *calls: Any) -> list[Any]:
         """Several API calls at once (a page's server time is its slowest call, not their sum)."""
         return list(await asyncio.gather(*calls))

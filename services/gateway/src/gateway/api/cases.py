@@ -49,10 +49,14 @@ class CaseEventView(BaseModel):
     service: str
     type: str = Field(description="The event type without its version, e.g. risk.DealRefused")
     subject: str = Field(description="The stream (aggregate) the event belongs to")
+    stream_type: str = Field(description="What kind of stream: journal_entry, ticket, limit, ...")
     actor: str
     office: str
     summary: str
     causation_id: str = Field(description="The request or event that caused this one")
+    internal: bool = Field(
+        description="A detail of the back office's work; only callers who see every case get it"
+    )
 
 
 class CaseView(BaseModel):
@@ -92,10 +96,12 @@ async def get_case(
                 service=e.service,
                 type=e.type,
                 subject=e.subject,
+                stream_type=e.stream_type,
                 actor=e.actor,
                 office=e.office,
                 summary=e.summary,
                 causation_id=e.causation_id,
+                internal=e.internal,
             )
             for e in page.events
         ],

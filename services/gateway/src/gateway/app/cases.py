@@ -43,10 +43,12 @@ class CaseEvent:
     service: str
     type: str
     subject: str
+    stream_type: str
     actor: str
     office: str
     summary: str
     causation_id: str
+    internal: bool
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,10 @@ def _event(row: Any) -> CaseEvent:
         service=row.service,
         type=row.event_type,
         subject=row.subject,
+        stream_type=row.stream_type,
         actor=row.actor_subject,
         office=row.actor_office,
         summary=row.summary,
         causation_id=row.causation_id,
+        internal=row.internal,
     )
