@@ -38,6 +38,7 @@ def create_app(
     for module in (accounts, journal, booking_requests, periods, reports, audit):
         app.include_router(module.router)
     app.include_router(journal.batches)
+    app.include_router(accounts.booking_accounts)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

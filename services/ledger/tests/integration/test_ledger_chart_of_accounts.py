@@ -128,3 +128,38 @@ async def test_the_front_office_may_not_keep_the_chart_and_bad_input_is_a_4xx(
     assert (bad_cursor.status_code, bad_cursor.json()["field"]) == (422, "cursor")
     nul = await post(ledger_client, headers, {**entry("a", "b", 1), "text": "a\u0000b"})
     assert nul.status_code == 422
+
+
+async def test_the_front_office_lists_the_open_accounts_for_its_requests_without_figures(
+    ledger_client: httpx.AsyncClient, as_role: Headers
+) -> None:
+    accountant, trader = as_role("accountant"), as_role("trader")
+    bank = await open_account(ledger_client, accountant, "1200", "asset")
+    cash = await open_account(ledger_client, accountant, "1000", "asset")
+    closed = await ledger_client.post(
+        f"/v1/accounts/{cash}/closing",
+        json={"reason": "no cash kept"},
+        headers={**accountant, "If-Match": "1"},
+    )
+    assert closed.status_code == 200, closed.text
+
+    listed = await eventually(
+        ledger_client,
+        trader,
+        "/v1/booking-accounts",
+        lambda page: (
+            [a for a in page["items"] if a["account_id"] == bank]
+            and not [a for a in page["items"] if a["account_id"] == cash]
+        ),
+    )
+    (item,) = listed["items"]
+    assert item == {
+        "account_id": bank,
+        "code": "1200",
+        "name": item["name"],
+        "account_type": "asset",
+        "currency": "EUR",
+    }
+    # The chart with its balances stays closed to the front office behind the gateway too.
+    refused = await ledger_client.get("/v1/booking-accounts", headers=as_role("monitoring"))
+    assert refused.status_code == 403

@@ -10,6 +10,7 @@ from shared_kernel.identity import require_any_role
 from ledger.api.dependencies import (
     BOOKKEEPERS,
     READERS,
+    REQUESTERS,
     Caller,
     CommandCall,
     Consistent,
@@ -21,6 +22,7 @@ from ledger.api.schemas import (
     PLAIN,
     AccountPage,
     AccountView,
+    BookingAccountPage,
     CloseAccountBody,
     IsoDate,
     LinePage,
@@ -33,6 +35,9 @@ from ledger.app.commands import CloseAccount, OpenAccount, RenameAccount
 from ledger.app.queries import MAX_PAGE
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+# What a booking request may name: open accounts by code and name, without balances, for the
+# front office too (which reads no balances and no chart with figures).
+booking_accounts = APIRouter(prefix="/v1/booking-accounts", tags=["booking requests"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -126,3 +131,19 @@ async def account_statement(
     balances of the range."""
     require_any_role(caller, READERS, "reading an account statement")
     return await ledger.reports.statement(account_id, from_, to, cursor, limit)
+
+
+@booking_accounts.get("", response_model=BookingAccountPage, dependencies=[Consistent])
+async def list_booking_accounts(
+    ledger: LedgerDep,
+    caller: Caller,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Any:
+    """The open accounts a booking request may name (code, name, type, currency; no balances):
+    what a trader picks from when submitting a request."""
+    require_any_role(caller, REQUESTERS | READERS, "listing the accounts for booking requests")
+    page = await ledger.queries.accounts(cursor, limit, open_only=True)
+    fields = ("account_id", "code", "name", "account_type", "currency")
+    items = [{name: item[name] for name in fields} for item in page.items]
+    return BookingAccountPage(items=items, next_cursor=page.next_cursor)

@@ -174,6 +174,19 @@ class BulkWritten(BaseModel):
     position: int
 
 
+class BookingAccountView(BaseModel):
+    account_id: str
+    code: str
+    name: str
+    account_type: str
+    currency: str
+
+
+class BookingAccountPage(BaseModel):
+    items: list[BookingAccountView]
+    next_cursor: str | None
+
+
 class AccountView(BaseModel):
     account_id: str
     code: str

@@ -146,7 +146,12 @@ class LedgerQueries:
         return dict(row)
 
     async def accounts(
-        self, cursor: str | None, limit: int, parent_code: str | None = None
+        self,
+        cursor: str | None,
+        limit: int,
+        parent_code: str | None = None,
+        *,
+        open_only: bool = False,
     ) -> Page:
         after = decode_cursor(cursor, str, str)
         query = _accounts_query().order_by(accounts.c.code, accounts.c.account_id).limit(limit + 1)
@@ -154,6 +159,8 @@ class LedgerQueries:
             query = query.where(sa.tuple_(accounts.c.code, accounts.c.account_id) > after)
         if parent_code is not None:
             query = query.where(accounts.c.parent_code == parent_code)
+        if open_only:
+            query = query.where(accounts.c.closed_at.is_(None))
         async with self._read_model.reading() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
         return page_of(rows, limit, lambda r: [r["code"], r["account_id"]])
