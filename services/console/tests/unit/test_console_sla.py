@@ -49,8 +49,16 @@ def test_less_than_an_hour_left_is_at_risk_even_on_a_short_target() -> None:
     # A 2 h target: a quarter is 30 min, yet 50 min left is under the hour.
     start, due = OPENED, OPENED + timedelta(hours=2)
     assert at_risk(start, due, due - timedelta(minutes=50))
+    assert not at_risk(start, due, due - timedelta(minutes=61))
     # A 4 h target with 1 h 10 min left: more than a quarter and more than an hour.
     assert not at_risk(start, OPENED + timedelta(hours=4), OPENED + timedelta(hours=2, minutes=50))
+
+
+def test_a_one_hour_target_is_not_at_risk_from_its_start_but_from_its_second_half() -> None:
+    start, due = OPENED, OPENED + timedelta(hours=1)
+    assert not at_risk(start, due, start + timedelta(minutes=1))
+    assert not at_risk(start, due, start + timedelta(minutes=29))
+    assert at_risk(start, due, start + timedelta(minutes=31))
 
 
 def test_the_services_warning_makes_a_ticket_at_risk_before_the_console_would() -> None:

@@ -5,7 +5,8 @@ instants, and flags once the service's scheduler has raised a warning or a breac
 lag the clock by a sweep, and the service's warning ratio is the queue's choice; the console
 adds its own, stricter reading so that an operator sees trouble coming: a clock is **at risk**
 when less than a quarter of its target span is left or less than an hour, whichever comes
-first. Pure: "now" is always an argument.
+first, but never from its first half: a one-hour target is not "at risk" the moment it starts.
+Pure: "now" is always an argument.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any
 
 # At risk when less than this share of the target span is left ...
 AT_RISK_SHARE = 0.25
-# ... or less than this much time, whatever the target.
+# ... or less than this much time, ...
 AT_RISK_TIME = timedelta(hours=1)
+# ... yet never while more than this share is left (short targets would be at risk at once).
+AT_RISK_CAP = 0.5
 CLOCKS = ("first_response", "resolution")
 
 
@@ -63,10 +66,11 @@ class Clock:
 
 
 def at_risk(started_at: datetime, due_at: datetime, now: datetime) -> bool:
-    """Less than 25 % of the span from start to deadline left, or less than an hour."""
-    left = due_at - now
+    """Less than 25 % of the span from start to deadline left, or less than an hour; but an
+    hour counts only up to half the span."""
     span = due_at - started_at
-    return left < AT_RISK_TIME or left < span * AT_RISK_SHARE
+    threshold = min(max(span * AT_RISK_SHARE, AT_RISK_TIME), span * AT_RISK_CAP)
+    return due_at - now < threshold
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ GERMAN: dict[str, str] = {
     "Closed": "Geschlossen",
     "Cancelled": "Storniert",
     "Back to new": "Zurück auf neu",
+    "Set open": "Auf offen setzen",
     "Set pending": "Auf wartend setzen",
     "Resolve": "Lösen",
     "Close": "Schließen",

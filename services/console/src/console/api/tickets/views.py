@@ -40,7 +40,7 @@ STATUS_LABEL = {
 # The button that moves a ticket to a status.
 TRANSITION_LABEL = {
     "new": "Back to new",
-    "open": "Open",
+    "open": "Set open",
     "pending": "Set pending",
     "resolved": "Resolve",
     "closed": "Close",
