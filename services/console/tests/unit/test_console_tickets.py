@@ -479,3 +479,24 @@ def test_the_lifecycle_mirrors_the_tickets_service() -> None:
     lifecycle = pytest.importorskip("tickets.domain.lifecycle")
     theirs = {str(s): {str(t) for t in targets} for s, targets in lifecycle.TRANSITIONS.items()}
     assert {s: set(t) for s, t in TRANSITIONS.items()} == theirs
+
+
+async def test_the_live_list_streams_the_queue_with_the_pages_filters(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    app = gateway.app(tmp_path, live_stream_seconds=1.1, live_interval_seconds=0.5)
+    client = await logged_in(browser(app), "it-support")
+    stream = await client.get("/live/tickets?status=open&mine=1")
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert "event: update" in stream.text and "Trading screen frozen" in stream.text
+    sent = calls_to(gateway, "GET", TICKETS)[-1].url.params
+    assert sent["status"] == "open" and sent["assignee"] == "it-support"
+
+
+async def test_a_ticket_in_german(gateway: FakeGateway, tmp_path: Path) -> None:
+    client = await logged_in(browser(gateway.app(tmp_path)), "it-support")
+    client.cookies.set("console_locale", "de")
+    html = (await client.get("/tickets/T1")).text
+    assert "Interne Notiz" in html and "Öffentliche Antwort" in html
+    assert "Auf wartend setzen" in html and "Im Plan" in html
+    assert "noch 6 Std." in html  # the resolution clock's countdown
