@@ -500,3 +500,16 @@ async def test_a_ticket_in_german(gateway: FakeGateway, tmp_path: Path) -> None:
     assert "Interne Notiz" in html and "Öffentliche Antwort" in html
     assert "Auf wartend setzen" in html and "Im Plan" in html
     assert "noch 6 Std." in html  # the resolution clock's countdown
+
+
+async def test_the_conversation_is_live_and_keeps_notes_from_the_requester(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    app = gateway.app(tmp_path, live_stream_seconds=1.1, live_interval_seconds=0.5)
+    client = await logged_in(browser(app), "trader")
+    page = (await client.get("/tickets/T1")).text
+    assert 'data-live="/live/ticket-conversation?ticket_id=T1"' in page
+    stream = (await client.get("/live/ticket-conversation?ticket_id=T1")).text
+    assert "restarting the market-data feed" in stream and "PRB-7" not in stream
+    refused = (await client.get("/live/ticket-conversation?ticket_id=../admin")).text
+    assert "event: refused" in refused

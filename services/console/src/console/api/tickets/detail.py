@@ -9,6 +9,8 @@ typed text kept, with the refusal's status.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import HTMLResponse, Response
 
 from console.adapters.gateway import ApiRefusal
+from console.api.live import live_fragment
 from console.api.tickets.queue import queues_of
 from console.api.tickets.views import (
     EVENT_LABEL,
@@ -84,9 +87,6 @@ async def ticket_page(
     )
     queue = next((q for q in queues if q["queue_id"] == ticket["queue_id"]), None)
     messages = conversation["items"] if conversation else []
-    if operator.front_office:
-        # The API leaves internal notes out for the front office; never show one regardless.
-        messages = [m for m in messages if not m.get("internal")]
     events = history["items"] if history else []
     now = datetime.now(UTC)
     row = ticket_row(visit.formats, ticket, now)
@@ -96,7 +96,7 @@ async def ticket_page(
         status_code=status_code,
         ticket=row,
         clocks=clock_rows(visit.formats, row["sla"], now),
-        messages=messages,
+        conversation_html=conversation_fragment(visit, messages),
         events=events,
         case_id=case_of(events),
         queue=queue,
@@ -116,6 +116,31 @@ async def ticket_page(
             "event": EVENT_LABEL,
         },
     )
+
+
+def conversation_fragment(visit: Visit, messages: list[dict[str, Any]]) -> str:
+    """Replies and notes, oldest first; a note is marked so that no one mistakes it for a
+    reply the requester read."""
+    if visit.operator.front_office:
+        # The API leaves internal notes out for the front office; never show one regardless.
+        messages = [m for m in messages if not m.get("internal")]
+    return visit.fragment("tickets/_conversation.html", messages=messages)
+
+
+@live_fragment("ticket-conversation")
+async def live_conversation(visit: Visit, params: Mapping[str, str]) -> str:
+    """The conversation of ``ticket_id``, live: the requester sees a reply arrive."""
+    ticket_id = params.get("ticket_id", "")
+    if not re.fullmatch(ID_PATTERN, ticket_id):
+        raise ApiRefusal(
+            422,
+            visit.formats._("Refused"),
+            f"{ticket_id!r} is not a ticket id",
+            code="InvalidInput",
+        )
+    visit.require(CONVERSATION)
+    answer = await visit.get(f"/tickets/v1/tickets/{ticket_id}/conversation")
+    return conversation_fragment(visit, list(answer["items"]))
 
 
 async def _maybe(allowed: bool, call: Any) -> Any:
