@@ -99,19 +99,40 @@ async def test_it_support_answers_a_traders_ticket_and_the_trader_never_sees_the
         )
         await check_page(agent, "tickets-detail-agent")
 
-        # The trader sees the reply, not the note, and none of IT support's tools.
+        # A refusal of the API is shown on the page, readably, with what was typed.
+        await agent.get_by_label("Other ticket").fill("no-such-ticket")
+        await agent.get_by_role("button", name="Link", exact=True).click()
+        await expect(agent.get_by_role("alert")).to_contain_text("no-such-ticket")
+        await expect(agent.get_by_label("Other ticket")).to_have_value("no-such-ticket")
+        await check_page(agent, "tickets-detail-refusal")
+
+        # The trader's open ticket shows the reply as it arrives, then after a reload too:
+        # the reply, not the note, and none of IT support's tools.
+        await trader.locator(".note-public", has_text=REPLY).wait_for(timeout=20_000)
+        assert NOTE not in await trader.content()
         await trader.goto(f"{console}/tickets/{ticket_id}")
         await trader.locator(".note-public", has_text=REPLY).wait_for()
         content = await trader.content()
         assert NOTE not in content and "note-internal" not in content
         assert "Take it" not in content and 'name="to"' not in content
         await check_page(trader, "tickets-detail-trader")
+
+        # Resolved by IT support, the ticket is the trader's to rate.
+        await agent.get_by_label("Reason", exact=True).first.fill("feed restarted")
+        await agent.get_by_role("button", name="Resolve", exact=True).click()
+        await expect(agent.locator(".page-head")).to_contain_text("Resolved")
+        await trader.reload()
+        await trader.get_by_label("4", exact=True).check()
+        await trader.get_by_label("Comment").fill("Quick help, thanks.")
+        await trader.get_by_role("button", name="Rate").click()
+        await expect(trader.locator("dl.facts")).to_contain_text("4 / 5")
         await trader.goto(f"{console}/tickets")
         await trader.get_by_role("link", name=title).wait_for()
         await check_page(trader, "tickets-queue-trader")
 
-        # A refusal is readable on the page: the trader may not work tickets at all.
+        # A forged internal note of the trader's (with a good CSRF token) gets the 403 page.
+        token = await trader.locator('input[name="csrf_token"]').first.get_attribute("value")
         refused = await trader.request.post(
-            f"{console}/tickets/{ticket_id}/note", form={"body": "x", "csrf_token": "forged"}
+            f"{console}/tickets/{ticket_id}/note", form={"body": "x", "csrf_token": token or ""}
         )
-        assert refused.status == 400
+        assert refused.status == 403 and "Not allowed" in await refused.text()
