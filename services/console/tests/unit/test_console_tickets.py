@@ -513,3 +513,38 @@ async def test_the_conversation_is_live_and_keeps_notes_from_the_requester(
     assert "restarting the market-data feed" in stream and "PRB-7" not in stream
     refused = (await client.get("/live/ticket-conversation?ticket_id=../admin")).text
     assert "event: refused" in refused
+
+
+async def test_an_unknown_or_malformed_ticket_is_a_readable_page(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on(
+        "GET",
+        f"{TICKETS}/T404",
+        {"title": "Not found", "status": 404, "detail": "ticket T404 does not exist"},
+        status=404,
+    )
+    client = await logged_in(browser(gateway.app(tmp_path)), "trader")
+    missing = await client.get("/tickets/T404")
+    assert missing.status_code == 404 and "ticket T404 does not exist" in missing.text
+    malformed = await client.get("/tickets/%20bad")
+    assert malformed.status_code == 422 and "ticket_id" in malformed.text
+
+
+async def test_a_pasted_ticket_address_links_to_its_id(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on("POST", f"{TICKETS}/T1/links", {"id": "T1", "version": 5, "position": 133}, 201)
+    client = await logged_in(browser(gateway.app(tmp_path)), "it-support")
+    token = csrf_of((await client.get("/tickets/T1")).text)
+    answer = await client.post(
+        "/tickets/T1/link",
+        data={
+            "csrf_token": token,
+            "kind": "caused_by",
+            "target_id": "http://console/tickets/P7?min_position=3",
+        },
+    )
+    assert answer.status_code == 303
+    sent = calls_to(gateway, "POST", f"{TICKETS}/T1/links")[-1]
+    assert json.loads(sent.content) == {"kind": "caused_by", "target_id": "P7"}

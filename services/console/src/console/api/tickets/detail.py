@@ -298,7 +298,7 @@ async def link(ticket_id: TicketId, visit: CurrentVisit) -> Response:
     except Unfit as unfit:
         return await _unfit(visit, ticket_id, fields, "link", unfit.message)
     # A pasted console address of the other ticket works as well as its id.
-    target = target.rstrip("/").rsplit("/", 1)[-1]
+    target = target.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     body = {"kind": kind, "target_id": target}
     return await act(visit, ticket_id, LINK, "links", body, fields, form="link")
 
