@@ -87,13 +87,13 @@ class TicketSla:
 
 def ticket_sla(ticket: Mapping[str, Any], now: datetime) -> TicketSla:
     """The standing of a ticket (the API's ``TicketView``): the worst of its clocks."""
-    opened = _instant(ticket.get("opened_at")) or now
+    opened = instant(ticket.get("opened_at")) or now
     clocks = tuple(
         Clock(
             name=name,
             started_at=opened,
-            warning_at=_instant(ticket.get(f"{name}_warning_at")),
-            due_at=_instant(ticket.get(f"{name}_due_at")),
+            warning_at=instant(ticket.get(f"{name}_warning_at")),
+            due_at=instant(ticket.get(f"{name}_due_at")),
             warned=bool(ticket.get(f"{name}_warned")),
             breached=bool(ticket.get(f"{name}_breached")),
         )
@@ -106,7 +106,8 @@ def ticket_sla(ticket: Mapping[str, Any], now: datetime) -> TicketSla:
     return TicketSla(standing, clocks, next_due)
 
 
-def _instant(value: Any) -> datetime | None:
+def instant(value: Any) -> datetime | None:
+    """An API timestamp (RFC 3339) as an aware datetime; None when absent or unreadable."""
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not value:

@@ -10,7 +10,7 @@ from typing import Any
 from babel.dates import format_timedelta
 
 from console.api.i18n import NOTHING, Formats
-from console.domain.sla import Standing, TicketSla, ticket_sla
+from console.domain.sla import Standing, TicketSla, instant, ticket_sla
 
 BADGE_KIND = {
     Standing.BREACHED: "bad",
@@ -91,7 +91,7 @@ def time_left(formats: Formats, left: timedelta | None) -> str:
 def ticket_row(formats: Formats, ticket: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """One ticket of a list with its SLA standing and age, ready for the template."""
     sla = ticket_sla(ticket, now)
-    opened = _instant(ticket.get("opened_at"))
+    opened = instant(ticket.get("opened_at"))
     return {
         **ticket,
         "sla": sla,
@@ -140,12 +140,3 @@ def members_of(queues: Iterable[Mapping[str, Any]]) -> list[str]:
 def case_of(history: list[Mapping[str, Any]]) -> str | None:
     """The ticket's case: the correlation id of its first event (what opened it)."""
     return str(history[0]["correlation_id"]) if history else None
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
