@@ -19,6 +19,7 @@ pytestmark = pytest.mark.unit
 
 TICKETS = "/tickets/v1/tickets"
 QUEUE_ID = "0193a000-0000-7000-8000-000000000001"
+MERGE_ROUTE = "POST /tickets/v1/tickets/{ticket_id}/merge"
 READ_ROUTES = [
     "GET /tickets/v1/tickets",
     "GET /tickets/v1/tickets/{ticket_id}",
@@ -548,3 +549,26 @@ async def test_a_pasted_ticket_address_links_to_its_id(
     assert answer.status_code == 303
     sent = calls_to(gateway, "POST", f"{TICKETS}/T1/links")[-1]
     assert json.loads(sent.content) == {"kind": "caused_by", "target_id": "P7"}
+
+
+async def test_a_duplicate_is_merged_into_its_survivor_with_the_version_seen(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.operator("it-support", ["it-support"], "back", [*AGENT_ROUTES, MERGE_ROUTE])
+    gateway.on("POST", f"{TICKETS}/T1/merge", {"id": "T1", "version": 8, "position": 160})
+    client = await logged_in(browser(gateway.app(tmp_path)), "it-support")
+    html = (await client.get("/tickets/T1")).text
+    assert 'action="/tickets/T1/merge"' in html
+    answer = await client.post(
+        "/tickets/T1/merge",
+        data={
+            "csrf_token": csrf_of(html),
+            "version": "4",
+            "survivor_id": "/tickets/T2",
+            "reason": "same frozen screen",
+        },
+    )
+    assert answer.status_code == 303
+    sent = calls_to(gateway, "POST", f"{TICKETS}/T1/merge")[-1]
+    assert json.loads(sent.content) == {"survivor_id": "T2", "reason": "same frozen screen"}
+    assert sent.headers["if-match"] == "4"

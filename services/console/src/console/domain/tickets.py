@@ -27,6 +27,7 @@ ASSIGN = "POST /tickets/v1/tickets/{ticket_id}/assignment"
 TRANSITION = "POST /tickets/v1/tickets/{ticket_id}/transitions"
 CLASSIFY = "POST /tickets/v1/tickets/{ticket_id}/classification"
 LINK = "POST /tickets/v1/tickets/{ticket_id}/links"
+MERGE = "POST /tickets/v1/tickets/{ticket_id}/merge"
 RATE = "POST /tickets/v1/tickets/{ticket_id}/rating"
 
 STATUSES = ("new", "open", "pending", "resolved", "closed", "cancelled")
@@ -59,6 +60,7 @@ class TicketActions:
     transitions: tuple[str, ...]
     classify: bool
     link: bool
+    merge: bool
     rate: bool
 
     @property
@@ -80,6 +82,7 @@ def actions_for(operator: Operator, ticket: Mapping[str, Any]) -> TicketActions:
         transitions=tuple(allowed_transitions(status)) if operator.may(TRANSITION) else (),
         classify=active and operator.may(CLASSIFY),
         link=operator.may(LINK),
+        merge=active and operator.may(MERGE),
         rate=(
             operator.may(RATE)
             and is_requester

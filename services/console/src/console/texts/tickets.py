@@ -118,6 +118,13 @@ GERMAN: dict[str, str] = {
     "Kind of link": "Art der Verknüpfung",
     "Other ticket": "Anderes Ticket",
     "Link": "Verknüpfen",
+    "Duplicate": "Duplikat",
+    "Surviving ticket": "Verbleibendes Ticket",
+    "Reason for the merge": "Begründung der Zusammenführung",
+    "Merge into it": "Darin zusammenführen",
+    "Merge this ticket into the other one and close it?": (
+        "Dieses Ticket in das andere zusammenführen und schließen?"
+    ),
     "Your rating": "Ihre Bewertung",
     "How satisfied are you? 1 = very dissatisfied, 5 = very satisfied": (
         "Wie zufrieden sind Sie? 1 = sehr unzufrieden, 5 = sehr zufrieden"

@@ -15,7 +15,17 @@ from starlette.responses import HTMLResponse, Response
 from console.adapters.gateway import ApiRefusal
 from console.api.tickets.detail import TicketId, ticket_page
 from console.api.web import CurrentVisit, Visit, redirect
-from console.domain.tickets import ASSIGN, CLASSIFY, LINK, NOTE, RATE, READ, REPLY, TRANSITION
+from console.domain.tickets import (
+    ASSIGN,
+    CLASSIFY,
+    LINK,
+    MERGE,
+    NOTE,
+    RATE,
+    READ,
+    REPLY,
+    TRANSITION,
+)
 
 router = APIRouter()
 
@@ -166,10 +176,26 @@ async def link(ticket_id: TicketId, visit: CurrentVisit) -> Response:
         target = required(visit, fields, "target_id", "Other ticket")
     except Unfit as unfit:
         return await _unfit(visit, ticket_id, fields, "link", unfit.message)
-    # A pasted console address of the other ticket works as well as its id.
-    target = target.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    body = {"kind": kind, "target_id": target}
+    body = {"kind": kind, "target_id": ticket_id_of(target)}
     return await act(visit, ticket_id, LINK, "links", body, fields, form="link")
+
+
+def ticket_id_of(typed: str) -> str:
+    """A ticket's id, or the id in a pasted console address of it (``/tickets/<id>?...``)."""
+    return typed.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+@router.post("/tickets/{ticket_id}/merge")
+async def merge(ticket_id: TicketId, visit: CurrentVisit) -> Response:
+    """This ticket duplicates another: the API closes it and points it to the survivor."""
+    fields = await visit.form()
+    try:
+        survivor = required(visit, fields, "survivor_id", "Surviving ticket")
+        reason = required(visit, fields, "reason", "Reason")
+    except Unfit as unfit:
+        return await _unfit(visit, ticket_id, fields, "merge", unfit.message)
+    body = {"survivor_id": ticket_id_of(survivor), "reason": reason}
+    return await act(visit, ticket_id, MERGE, "merge", body, fields, form="merge", if_match=True)
 
 
 @router.post("/tickets/{ticket_id}/rating")
