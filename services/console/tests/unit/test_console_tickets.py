@@ -193,6 +193,8 @@ async def test_the_queue_shows_sla_badges_priority_assignee_and_age(
     }
     assert "badge-bad" in row["T1"] and "Breached" in row["T1"] and "overdue" in row["T1"]
     assert "badge-warn" in row["T2"] and "At risk" in row["T2"] and "unassigned" in row["T2"]
+    assert 'action="/tickets/T2/assignment"' in row["T2"]  # take an unassigned one from here
+    assert 'action="/tickets/T1/assignment"' not in row["T1"]
     assert "badge-ok" in row["T3"] and "On time" in row["T3"] and "4 · Low" in row["T3"]
     assert "1 · Critical" in row["T1"] and "it-support" in row["T1"]
     assert "8 hrs" in row["T1"]  # its age: opened 8 h before a deadline just passed
@@ -572,3 +574,13 @@ async def test_a_duplicate_is_merged_into_its_survivor_with_the_version_seen(
     sent = calls_to(gateway, "POST", f"{TICKETS}/T1/merge")[-1]
     assert json.loads(sent.content) == {"survivor_id": "T2", "reason": "same frozen screen"}
     assert sent.headers["if-match"] == "4"
+
+
+async def test_the_front_office_queue_has_no_agent_tools(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    client = await logged_in(browser(gateway.app(tmp_path)), "trader")
+    html = (await client.get("/tickets?mine=1")).text
+    assert "Trading screen frozen" in html and "You see the tickets you opened." in html
+    assert "/assignment" not in html and 'id="f-mine"' not in html and 'id="f-assignee"' not in html
+    assert "assignee" not in calls_to(gateway, "GET", TICKETS)[-1].url.params

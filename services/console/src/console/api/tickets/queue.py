@@ -72,6 +72,7 @@ def list_fragment(
         priority_labels=PRIORITY_LABEL,
         status_labels=STATUS_LABEL,
         query={k: v for k, v in params.items() if k in FILTERS},
+        may_take=visit.operator.may(ASSIGN),
     )
 
 
