@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.api import admin, audit, cases, home, team
+from console.api import admin, audit, cases, home, team, tickets
 
 
 def routers() -> list[APIRouter]:
-    return [home.router, team.router, cases.router, audit.router, admin.router]
+    return [home.router, tickets.router, team.router, cases.router, audit.router, admin.router]
