@@ -1,0 +1,169 @@
+"""Limits: the utilisation list (live), a limit with its versions, its pending change request
+(approve or reject: four-eyes) and the form that requests a change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from starlette.responses import HTMLResponse, Response
+
+from console.adapters.gateway import ApiRefusal
+from console.api.live import live_fragment
+from console.api.risk.common import (
+    APPROVE_LIMIT,
+    LIMIT_UTILISATION,
+    LIMIT_VERSIONS,
+    LIST_LIMITS,
+    READ_LIMIT,
+    REJECT_LIMIT,
+    REQUEST_LIMIT_CHANGE,
+    UUID,
+    bad_input,
+    shown,
+    version_header,
+)
+from console.api.web import CurrentVisit, Visit, merge_query, redirect
+from console.domain.limits import ShareNotUnderstood, scope_of, share_of_percent, utilisation_bar
+from console.domain.money import AmountNotUnderstood
+
+router = APIRouter(prefix="/risk")
+
+LimitId = Annotated[str, Path(pattern=UUID)]
+UTILISATION_FILTERS = ("counterparty", "desk", "currency", "cursor")
+# Limits awaiting a decision are read from the limit list, at most this many.
+AWAITING_PAGE = 200
+
+
+@live_fragment("limits")
+async def limits_list(visit: Visit, params: Mapping[str, str]) -> str:
+    """The limits with an approved version, each with its utilisation bar."""
+    query: dict[str, Any] = {key: params.get(key) for key in UTILISATION_FILTERS}
+    page = await visit.get("/risk/v1/reports/limit-utilisation", {**query, "limit": 50})
+    limits = [(limit, utilisation_bar(limit)) for limit in page["items"]]
+    return visit.fragment(
+        "risk/_limits.html",
+        limits=limits,
+        scope_of=scope_of,
+        next_cursor=page.get("next_cursor"),
+        params=params,
+    )
+
+
+@router.get("/limits", response_class=HTMLResponse)
+async def limits(visit: CurrentVisit) -> HTMLResponse:
+    visit.require(LIMIT_UTILISATION)
+    params = {k: v for k, v in visit.request.query_params.items() if k in UTILISATION_FILTERS}
+    calls = [limits_list(visit, params)]
+    if visit.operator.may(LIST_LIMITS):
+        calls.append(visit.get("/risk/v1/limits", {"limit": AWAITING_PAGE}))
+    found = await visit.gather(*calls)
+    listed = found[1]["items"] if len(found) > 1 else []
+    awaiting = [item for item in listed if item.get("pending_request")]
+    live_query = merge_query({k: v for k, v in params.items() if k != "cursor"})
+    return visit.render(
+        "risk/limits.html",
+        limits_html=found[0],
+        awaiting=awaiting,
+        scope_of=scope_of,
+        params=params,
+        live_query=live_query,
+    )
+
+
+@router.get("/limits/{limit_id}", response_class=HTMLResponse)
+async def limit_detail(limit_id: LimitId, visit: CurrentVisit) -> HTMLResponse:
+    visit.require(READ_LIMIT)
+    return await limit_page(visit, limit_id)
+
+
+async def limit_page(
+    visit: Visit,
+    limit_id: str,
+    error: ApiRefusal | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    calls = [visit.get(f"/risk/v1/limits/{limit_id}")]
+    if visit.operator.may(LIMIT_VERSIONS):
+        calls.append(visit.get(f"/risk/v1/limits/{limit_id}/versions"))
+    found = await visit.gather(*calls)
+    limit = found[0]
+    versions = found[1]["versions"] if len(found) > 1 else []
+    return visit.render(
+        "risk/limit.html",
+        status_code=error.status if error else 200,
+        limit=limit,
+        bar=utilisation_bar(limit),
+        scope=scope_of(limit),
+        versions=list(reversed(versions)),
+        pending=limit.get("pending_request"),
+        error=error,
+        typed=typed or {},
+    )
+
+
+# Before the decision route below: its "{decision}" would take this path too.
+@router.post("/limits/{limit_id}/change-requests", response_model=None)
+async def request_change(limit_id: LimitId, visit: CurrentVisit) -> Response:
+    """New terms for the limit; they apply once a second risk officer approves."""
+    visit.require(REQUEST_LIMIT_CHANGE)
+    fields = await visit.form()
+    try:
+        body = change_body(visit, fields)
+    except ApiRefusal as refusal:
+        return await limit_page(visit, limit_id, refusal, fields)
+    try:
+        await visit.post(
+            f"/risk/v1/limits/{limit_id}/change-requests", body, version_header(fields)
+        )
+    except ApiRefusal as refusal:
+        return await limit_page(visit, limit_id, shown(refusal), fields)
+    return redirect(f"/risk/limits/{limit_id}", visit)
+
+
+@router.post("/limits/{limit_id}/{decision}", response_model=None)
+async def decide_limit(
+    limit_id: LimitId,
+    decision: Annotated[str, Path(pattern="^(approval|rejection)$")],
+    visit: CurrentVisit,
+) -> Response:
+    """Approve or reject the pending request. Hidden from its requester for approval; the
+    risk service refuses a requester's approval anyway (four-eyes), shown on the page."""
+    visit.require(APPROVE_LIMIT if decision == "approval" else REJECT_LIMIT)
+    fields = await visit.form()
+    reason = fields.get("reason", "").strip()
+    try:
+        await visit.post(
+            f"/risk/v1/limits/{limit_id}/{decision}", {"reason": reason}, version_header(fields)
+        )
+    except ApiRefusal as refusal:
+        return await limit_page(visit, limit_id, shown(refusal), {"decision_reason": reason})
+    return redirect(f"/risk/limits/{limit_id}", visit)
+
+
+def change_body(visit: Visit, fields: Mapping[str, str]) -> dict[str, Any]:
+    """The API's terms from what was typed: the amount in the reader's locale, the warning
+    threshold in percent, the last valid day (inclusive: valid until the next midnight UTC)."""
+    currency = fields.get("currency", "")
+    try:
+        amount = visit.formats.parse_amount(fields.get("amount", ""), currency)
+    except AmountNotUnderstood as failure:
+        raise bad_input(visit, str(failure), "amount") from failure
+    body: dict[str, Any] = {"amount": amount, "reason": fields.get("reason", "").strip()}
+    if fields.get("warning_threshold", "").strip():
+        try:
+            body["warning_threshold"] = float(share_of_percent(fields["warning_threshold"]))
+        except ShareNotUnderstood as failure:
+            raise bad_input(visit, str(failure), "warning_threshold") from failure
+    if fields.get("valid_to", "").strip():
+        try:
+            last_day = date.fromisoformat(fields["valid_to"].strip())
+        except ValueError as failure:
+            raise bad_input(
+                visit, visit.formats._("The last valid day is not a date."), "valid_to"
+            ) from failure
+        ends = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=UTC)
+        body["valid_to"] = ends.isoformat()
+    return body
