@@ -158,7 +158,11 @@ async def test_a_second_officer_approves_an_acceptance_and_returns_to_the_risk(
         follow_redirects=False,
     )
     assert answer.status_code == 303
-    assert answer.headers["location"] == f"/risk/risks/{data.RISK_ID}"
+    # The page after the decision waits until the risk's read model shows it.
+    assert answer.headers["location"] == f"/risk/risks/{data.RISK_ID}?after=150"
+    await client.get(answer.headers["location"])
+    reread = [c for c in gateway.calls if c.url.path == f"/risk/v1/risks/{data.RISK_ID}"][-1]
+    assert reread.url.params["min_position"] == "150"
 
 
 async def test_limits_show_utilisation_bars_with_their_bands(

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Path
 from starlette.responses import HTMLResponse, Response
 
 from console.adapters.gateway import ApiRefusal
-from console.api.risk.common import BREACHES, RECORD_MEASURES, UUID, bad_input, shown
+from console.api.risk.common import (
+    BREACHES,
+    RECORD_MEASURES,
+    UUID,
+    after_write,
+    bad_input,
+    shown,
+    written_at,
+)
 from console.api.web import CurrentVisit, Visit, merge_query, redirect
 from console.domain.limits import scope_of
 from console.domain.risk_history import event_words
@@ -62,6 +70,7 @@ async def breaches_page(
             "to": _midnight(last + timedelta(days=1)),
             "cursor": params.get("cursor"),
             "limit": 50,
+            **after_write(visit),
         },
     )
     # Newest first: the breach that needs measures now is on top.
@@ -89,8 +98,12 @@ async def record_measures(breach_id: BreachId, visit: CurrentVisit) -> Response:
     try:
         if not measures:
             raise bad_input(visit, visit.formats._("Describe the measures taken."), "measures")
-        await visit.post(f"/risk/v1/limit-breaches/{breach_id}/measures", {"measures": measures})
+        answer = await visit.post(
+            f"/risk/v1/limit-breaches/{breach_id}/measures", {"measures": measures}
+        )
     except ApiRefusal as refusal:
         typed = {"breach_id": breach_id, "measures": measures}
         return await breaches_page(visit, back, shown(refusal), typed)
-    return redirect(f"/risk/breaches?{merge_query(back)}#breach-{breach_id}", visit)
+    fresh = written_at(answer).removeprefix("?")
+    query = merge_query(back, after=fresh.removeprefix("after=") or None)
+    return redirect(f"/risk/breaches?{query}#breach-{breach_id}", visit)

@@ -33,6 +33,25 @@ CATEGORIES = ("credit", "market", "liquidity", "operational", "it", "compliance"
 LEVELS = ("low", "medium", "high", "critical")
 
 
+# How long a page after one's own change waits for the read model to show it.
+READ_YOUR_WRITES_MS = 3000
+
+
+def after_write(visit: Visit) -> dict[str, int]:
+    """Query parameters that make the risk API answer only once its read models show the
+    write a redirect named (``?after=<position>``): the operator sees what they just did."""
+    after = visit.request.query_params.get("after", "")
+    if not after.isdigit() or len(after) > 18:
+        return {}
+    return {"min_position": int(after), "wait_ms": READ_YOUR_WRITES_MS}
+
+
+def written_at(answer: object) -> str:
+    """``?after=<position>`` for the redirect after a command, from its answer."""
+    position = answer.get("position") if isinstance(answer, dict) else None
+    return f"?after={position}" if isinstance(position, int) else ""
+
+
 def version_header(fields: Mapping[str, str]) -> dict[str, str]:
     """``If-Match`` with the version the operator saw when deciding, so that a decision on
     something changed meanwhile is refused (409) instead of applied to what they never saw."""

@@ -21,9 +21,11 @@ from console.api.risk.common import (
     REJECT_LIMIT,
     REQUEST_LIMIT_CHANGE,
     UUID,
+    after_write,
     bad_input,
     shown,
     version_header,
+    written_at,
 )
 from console.api.web import CurrentVisit, Visit, merge_query, redirect
 from console.domain.limits import ShareNotUnderstood, scope_of, share_of_percent, utilisation_bar
@@ -85,9 +87,10 @@ async def limit_page(
     error: ApiRefusal | None = None,
     typed: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    calls = [visit.get(f"/risk/v1/limits/{limit_id}")]
+    fresh = after_write(visit)
+    calls = [visit.get(f"/risk/v1/limits/{limit_id}", fresh)]
     if visit.operator.may(LIMIT_VERSIONS):
-        calls.append(visit.get(f"/risk/v1/limits/{limit_id}/versions"))
+        calls.append(visit.get(f"/risk/v1/limits/{limit_id}/versions", fresh))
     found = await visit.gather(*calls)
     limit = found[0]
     versions = found[1]["versions"] if len(found) > 1 else []
@@ -115,12 +118,12 @@ async def request_change(limit_id: LimitId, visit: CurrentVisit) -> Response:
     except ApiRefusal as refusal:
         return await limit_page(visit, limit_id, refusal, fields)
     try:
-        await visit.post(
+        answer = await visit.post(
             f"/risk/v1/limits/{limit_id}/change-requests", body, version_header(fields)
         )
     except ApiRefusal as refusal:
         return await limit_page(visit, limit_id, shown(refusal), fields)
-    return redirect(f"/risk/limits/{limit_id}", visit)
+    return redirect(f"/risk/limits/{limit_id}{written_at(answer)}", visit)
 
 
 @router.post("/limits/{limit_id}/{decision}", response_model=None)
@@ -135,12 +138,12 @@ async def decide_limit(
     fields = await visit.form()
     reason = fields.get("reason", "").strip()
     try:
-        await visit.post(
+        answer = await visit.post(
             f"/risk/v1/limits/{limit_id}/{decision}", {"reason": reason}, version_header(fields)
         )
     except ApiRefusal as refusal:
         return await limit_page(visit, limit_id, shown(refusal), {"decision_reason": reason})
-    return redirect(f"/risk/limits/{limit_id}", visit)
+    return redirect(f"/risk/limits/{limit_id}{written_at(answer)}", visit)
 
 
 def change_body(visit: Visit, fields: Mapping[str, str]) -> dict[str, Any]:

@@ -16,8 +16,10 @@ from console.api.risk.common import (
     READ_RISK,
     RISK_HISTORY,
     RISK_ID,
+    after_write,
     shown,
     version_header,
+    written_at,
 )
 from console.api.web import CurrentVisit, Visit, redirect
 from console.domain.heatmap import RATINGS, CellFilter, HeatMapUnreadable, heat_grid
@@ -83,7 +85,7 @@ async def risk_page(
     typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The risk with its history; re-rendered with a refusal when a decision was refused."""
-    calls = [visit.get(f"/risk/v1/risks/{risk_id}")]
+    calls = [visit.get(f"/risk/v1/risks/{risk_id}", after_write(visit))]
     if visit.operator.may(RISK_HISTORY):
         calls.append(visit.get(f"/risk/v1/risks/{risk_id}/history"))
     found = await visit.gather(*calls)
@@ -116,11 +118,11 @@ async def decide_acceptance(
     text = fields.get("text", "").strip()
     body = {"note": text} if decision == "approval" else {"reason": text}
     try:
-        await visit.post(
+        answer = await visit.post(
             f"/risk/v1/risks/{risk_id}/acceptances/{acceptance_id}/{decision}",
             body,
             version_header(fields),
         )
     except ApiRefusal as refusal:
         return await risk_page(visit, risk_id, shown(refusal), {"acceptance_text": text})
-    return redirect(f"/risk/risks/{risk_id}", visit)
+    return redirect(f"/risk/risks/{risk_id}{written_at(answer)}", visit)
