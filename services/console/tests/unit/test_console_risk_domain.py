@@ -176,3 +176,4 @@ def test_assessments_are_the_events_that_carry_one_newest_first() -> None:
     assert [a.event_type for a in found] == ["RiskReassessed", "RiskIdentified"]
     assert found[0].reason == "audit" and found[0].inherent["level"] == "high"
     assert event_words("RiskControlAdded") == "Risk control added"
+    assert event_words("risk.RiskAcceptanceRequested") == "Risk acceptance requested"

@@ -22,7 +22,6 @@ from console.api.risk.common import (
 )
 from console.api.web import CurrentVisit, Visit, merge_query, redirect
 from console.domain.limits import scope_of
-from console.domain.risk_history import event_words
 
 router = APIRouter(prefix="/risk")
 
@@ -83,7 +82,6 @@ async def breaches_page(
         last=last.isoformat(),
         next_cursor=page.get("next_cursor"),
         scope_of=scope_of,
-        event_words=event_words,
         error=error,
         typed=typed or {},
     )
