@@ -42,9 +42,10 @@ def assessments_of(events: Sequence[Mapping[str, Any]]) -> list[AssessmentRecord
 
 
 def event_words(event_type: str) -> str:
-    """ "RiskControlAdded" -> "Risk control added" (a readable fallback for any event)."""
+    """The words of an event type, "risk.RiskControlAdded" -> "Risk control added" (the
+    stream's prefix says nothing a reader of the risk's own page needs)."""
     words: list[str] = []
-    for char in event_type:
+    for char in event_type.rsplit(".", 1)[-1]:
         if char.isupper() and words:
             words.append(" " + char.lower())
         else:
