@@ -425,3 +425,21 @@ async def test_the_german_heat_map_and_limits_speak_german(
     assert "Eintrittswahrscheinlichkeit 5" in heat and "kritisch" in heat
     limits = (await client.get("/risk/limits")).text
     assert "85,0 %" in limits and "1.000,00\xa0€" in limits
+
+
+async def test_the_limits_list_refreshes_live_over_server_sent_events(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on(
+        "GET",
+        "/risk/v1/reports/limit-utilisation",
+        {"items": [data.limit(1.05, "breached")], "next_cursor": None},
+    )
+    app = gateway.app(tmp_path, live_stream_seconds=1.2, live_interval_seconds=0.5)
+    client = await logged_in(browser(app), "risk-officer")
+    stream = await client.get("/live/limits?counterparty=ACME")
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert "event: update" in stream.text
+    assert '<span class="utilisation band-breached">' in stream.text
+    asked = sent(gateway, "GET", "/risk/v1/reports/limit-utilisation").url.params
+    assert asked["counterparty"] == "ACME"
