@@ -12,6 +12,7 @@ RISK_OFFICER_ROUTES = [
     "POST /risk/v1/risks/{risk_id}/acceptances/{acceptance_id}/approval",
     "POST /risk/v1/risks/{risk_id}/acceptances/{acceptance_id}/rejection",
     "GET /risk/v1/limits",
+    "POST /risk/v1/limits",
     "GET /risk/v1/limits/{limit_id}",
     "GET /risk/v1/limits/{limit_id}/versions",
     "POST /risk/v1/limits/{limit_id}/change-requests",

@@ -443,3 +443,39 @@ async def test_the_limits_list_refreshes_live_over_server_sent_events(
     assert '<span class="utilisation band-breached">' in stream.text
     asked = sent(gateway, "GET", "/risk/v1/reports/limit-utilisation").url.params
     assert asked["counterparty"] == "ACME"
+
+
+async def test_a_new_limit_request_sends_scope_and_terms_and_shows_a_refusal(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on("GET", "/risk/v1/reports/limit-utilisation", {"items": [], "next_cursor": None})
+    gateway.on("GET", "/risk/v1/limits", {"items": [], "next_cursor": None})
+    gateway.on(
+        "POST",
+        "/risk/v1/limits",
+        {"title": "Conflict", "detail": "a limit for counterparty ACME in EUR exists already"},
+        409,
+    )
+    client = await client_of(gateway, tmp_path, "risk-officer")
+    page = await client.get("/risk/limits")
+    typed = {
+        "csrf_token": csrf_of(page.text),
+        "dimension": "counterparty",
+        "counterparty": " ACME ",
+        "desk": "",
+        "currency": "eur",
+        "amount": "1,000",
+        "warning_threshold": "",
+        "reason": "new client",
+    }
+    answer = await client.post("/risk/limits", data=typed)
+    assert answer.status_code == 409
+    assert "a limit for counterparty ACME in EUR exists already" in answer.text
+    assert 'value="new client"' in answer.text
+    assert json.loads(sent(gateway, "POST", "/risk/v1/limits").content) == {
+        "dimension": "counterparty",
+        "currency": "EUR",
+        "counterparty": "ACME",
+        "amount": 100_000,
+        "reason": "new client",
+    }

@@ -175,6 +175,11 @@ GERMAN: dict[str, str] = {
     "Warning at (%)": "Warnung ab (%)",
     "Last valid day (optional)": "Letzter gültiger Tag (optional)",
     "Request change": "Änderung beantragen",
+    "Request a new limit": "Neues Limit beantragen",
+    "A new limit is inactive until a second risk officer approves it.": (
+        "Ein neues Limit ist inaktiv, bis ein zweiter Risikomanager es genehmigt."
+    ),
+    "Request limit": "Limit beantragen",
     "Approved versions, newest first": "Genehmigte Versionen, neueste zuerst",
     "Requested by": "Beantragt von",
     "Approved": "Genehmigt",

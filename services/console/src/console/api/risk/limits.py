@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -19,17 +18,17 @@ from console.api.risk.common import (
     LIST_LIMITS,
     READ_LIMIT,
     REJECT_LIMIT,
+    REQUEST_LIMIT,
     REQUEST_LIMIT_CHANGE,
     UUID,
     after_write,
-    bad_input,
     shown,
     version_header,
     written_at,
 )
+from console.api.risk.limit_forms import DIMENSIONS, change_body, new_limit_body
 from console.api.web import CurrentVisit, Visit, merge_query, redirect
-from console.domain.limits import ShareNotUnderstood, scope_of, share_of_percent, utilisation_bar
-from console.domain.money import AmountNotUnderstood
+from console.domain.limits import scope_of, utilisation_bar
 
 router = APIRouter(prefix="/risk")
 
@@ -58,6 +57,15 @@ async def limits_list(visit: Visit, params: Mapping[str, str]) -> str:
 async def limits(visit: CurrentVisit) -> HTMLResponse:
     visit.require(LIMIT_UTILISATION)
     params = {k: v for k, v in visit.request.query_params.items() if k in UTILISATION_FILTERS}
+    return await limits_page(visit, params)
+
+
+async def limits_page(
+    visit: Visit,
+    params: Mapping[str, str],
+    error: ApiRefusal | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> HTMLResponse:
     calls = [limits_list(visit, params)]
     if visit.operator.may(LIST_LIMITS):
         calls.append(visit.get("/risk/v1/limits", {"limit": AWAITING_PAGE}))
@@ -67,12 +75,28 @@ async def limits(visit: CurrentVisit) -> HTMLResponse:
     live_query = merge_query({k: v for k, v in params.items() if k != "cursor"})
     return visit.render(
         "risk/limits.html",
+        status_code=error.status if error else 200,
+        error=error,
+        typed=typed or {"currency": "EUR", "dimension": "counterparty"},
+        dimensions=DIMENSIONS,
         limits_html=found[0],
         awaiting=awaiting,
         scope_of=scope_of,
         params=params,
         live_query=live_query,
     )
+
+
+@router.post("/limits", response_model=None)
+async def request_limit(visit: CurrentVisit) -> Response:
+    """A new limit: inactive until a second risk officer approves it."""
+    visit.require(LIMIT_UTILISATION, REQUEST_LIMIT)
+    fields = await visit.form()
+    try:
+        answer = await visit.post("/risk/v1/limits", new_limit_body(visit, fields))
+    except ApiRefusal as refusal:
+        return await limits_page(visit, {}, shown(refusal), fields)
+    return redirect(f"/risk/limits/{answer['id']}{written_at(answer)}", visit)
 
 
 @router.get("/limits/{limit_id}", response_class=HTMLResponse)
@@ -144,29 +168,3 @@ async def decide_limit(
     except ApiRefusal as refusal:
         return await limit_page(visit, limit_id, shown(refusal), {"decision_reason": reason})
     return redirect(f"/risk/limits/{limit_id}{written_at(answer)}", visit)
-
-
-def change_body(visit: Visit, fields: Mapping[str, str]) -> dict[str, Any]:
-    """The API's terms from what was typed: the amount in the reader's locale, the warning
-    threshold in percent, the last valid day (inclusive: valid until the next midnight UTC)."""
-    currency = fields.get("currency", "")
-    try:
-        amount = visit.formats.parse_amount(fields.get("amount", ""), currency)
-    except AmountNotUnderstood as failure:
-        raise bad_input(visit, str(failure), "amount") from failure
-    body: dict[str, Any] = {"amount": amount, "reason": fields.get("reason", "").strip()}
-    if fields.get("warning_threshold", "").strip():
-        try:
-            body["warning_threshold"] = float(share_of_percent(fields["warning_threshold"]))
-        except ShareNotUnderstood as failure:
-            raise bad_input(visit, str(failure), "warning_threshold") from failure
-    if fields.get("valid_to", "").strip():
-        try:
-            last_day = date.fromisoformat(fields["valid_to"].strip())
-        except ValueError as failure:
-            raise bad_input(
-                visit, visit.formats._("The last valid day is not a date."), "valid_to"
-            ) from failure
-        ends = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=UTC)
-        body["valid_to"] = ends.isoformat()
-    return body
