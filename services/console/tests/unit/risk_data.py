@@ -7,6 +7,7 @@ from typing import Any
 RISK_OFFICER_ROUTES = [
     "GET /risk/v1/reports/heat-map",
     "GET /risk/v1/risks",
+    "POST /risk/v1/risks",
     "GET /risk/v1/risks/{risk_id}",
     "GET /risk/v1/risks/{risk_id}/history",
     "POST /risk/v1/risks/{risk_id}/acceptances/{acceptance_id}/approval",

@@ -479,3 +479,39 @@ async def test_a_new_limit_request_sends_scope_and_terms_and_shows_a_refusal(
         "amount": 100_000,
         "reason": "new client",
     }
+
+
+async def test_identifying_a_risk_posts_its_rating_and_opens_it(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on("POST", "/risk/v1/risks", {"id": data.RISK_ID, "version": 1, "position": 200})
+    client = await client_of(gateway, tmp_path, "risk-officer")
+    form = await client.get("/risk/register/new")
+    assert form.status_code == 200
+    answer = await client.post(
+        "/risk/register/new",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "title": "Payment system outage",
+            "description": "",
+            "category": "operational",
+            "owner": "head-of-payments",
+            "likelihood": "4",
+            "impact": "5",
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == f"/risk/risks/{data.RISK_ID}?after=200"
+    assert json.loads(sent(gateway, "POST", "/risk/v1/risks").content) == {
+        "title": "Payment system outage",
+        "description": "",
+        "category": "operational",
+        "owner": "head-of-payments",
+        "likelihood": 4,
+        "impact": 5,
+    }
+
+
+async def test_an_auditor_may_not_identify_risks(gateway: FakeGateway, tmp_path: Path) -> None:
+    client = await client_of(gateway, tmp_path, "auditor")
+    assert (await client.get("/risk/register/new")).status_code == 403

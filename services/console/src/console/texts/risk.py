@@ -72,6 +72,15 @@ GERMAN: dict[str, str] = {
     "approved": "genehmigt",
     "rejected": "abgelehnt",
     "expired": "abgelaufen",
+    "Identify a risk": "Risiko erfassen",
+    "Identify risk": "Risiko erfassen",
+    "Title": "Titel",
+    "Description": "Beschreibung",
+    "Rate the risk before controls; the register computes its level and first review date.": (
+        "Bewerten Sie das Risiko vor Kontrollen; das Register ermittelt Stufe und erste "
+        "Überprüfung."
+    ),
+    "Choose a rating from 1 to 5.": "Wählen Sie eine Bewertung von 1 bis 5.",
     # Risk detail
     "Identified": "Erfasst",
     "Last reviewed": "Zuletzt überprüft",

@@ -8,6 +8,7 @@ from console.adapters.gateway import ApiRefusal
 from console.api.web import Visit
 
 HEAT_MAP = "GET /risk/v1/reports/heat-map"
+IDENTIFY_RISK = "POST /risk/v1/risks"
 LIST_RISKS = "GET /risk/v1/risks"
 READ_RISK = "GET /risk/v1/risks/{risk_id}"
 RISK_HISTORY = "GET /risk/v1/risks/{risk_id}/history"
