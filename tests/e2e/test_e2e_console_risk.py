@@ -226,6 +226,10 @@ async def test_a_risk_officer_works_the_heat_map_limits_breaches_and_kris(
         assert await page.get_by_role("button", name="Withdraw").count() == 1
         await check_page(page, "risk-detail")
 
+        await page.goto(f"{url}/risk/register/new")
+        await page.get_by_role("heading", name="Identify a risk").wait_for()
+        await check_page(page, "risk-identify")
+
         await page.goto(f"{url}/risk/limits")
         row = page.locator("table.limits tr", has_text=party)
         await row.wait_for()
