@@ -515,3 +515,71 @@ async def test_identifying_a_risk_posts_its_rating_and_opens_it(
 async def test_an_auditor_may_not_identify_risks(gateway: FakeGateway, tmp_path: Path) -> None:
     client = await client_of(gateway, tmp_path, "auditor")
     assert (await client.get("/risk/register/new")).status_code == 403
+
+
+async def test_the_treatment_form_puts_it_with_the_version_seen(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    path = f"/risk/v1/risks/{data.RISK_ID}/treatment"
+    gateway.on("PUT", path, {"id": data.RISK_ID, "version": 5, "position": 210})
+    client = await client_of(gateway, tmp_path, "risk-officer")
+    page = await client.get(f"/risk/risks/{data.RISK_ID}")
+    assert 'action="/risk/risks/' + data.RISK_ID + '/treatment"' in page.text
+    assert page.text.count('id="rf-treatment-reason"') == 1
+    answer = await client.post(
+        f"/risk/risks/{data.RISK_ID}/treatment",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "version": "4",
+            "treatment": "accept",
+            "reason": "within appetite",
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == f"/risk/risks/{data.RISK_ID}?after=210"
+    request = sent(gateway, "PUT", path)
+    assert request.headers["if-match"] == "4"
+    assert json.loads(request.content) == {"treatment": "accept", "reason": "within appetite"}
+
+
+async def test_a_stale_reassessment_is_refused_readably_with_its_form_open(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on(
+        "POST",
+        f"/risk/v1/risks/{data.RISK_ID}/assessments",
+        {
+            "title": "Conflict",
+            "detail": "risk changed meanwhile: version 5, not 4",
+            "code": "VersionConflict",
+        },
+        409,
+    )
+    client = await client_of(gateway, tmp_path, "risk-officer")
+    page = await client.get(f"/risk/risks/{data.RISK_ID}")
+    answer = await client.post(
+        f"/risk/risks/{data.RISK_ID}/assessments",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "version": "4",
+            "likelihood": "2",
+            "impact": "3",
+            "reason": "new control works",
+        },
+    )
+    assert answer.status_code == 409
+    assert "risk changed meanwhile: version 5, not 4" in answer.text
+    assert '<details class="risk-form" open>' in answer.text
+    assert (
+        'id="rf-assessments-reason" name="reason" type="text" required value="new control works"'
+        in answer.text
+    )
+    assert 'id="rf-treatment-reason" name="reason" type="text" required value=""' in answer.text
+
+
+async def test_an_auditor_sees_no_forms_on_a_risk(gateway: FakeGateway, tmp_path: Path) -> None:
+    client = await client_of(gateway, tmp_path, "auditor")
+    html = (await client.get(f"/risk/risks/{data.RISK_ID}")).text
+    assert "Work on this risk" not in html
+    answer = await client.post(f"/risk/risks/{data.RISK_ID}/reviews", data={"note": "x"})
+    assert answer.status_code == 403

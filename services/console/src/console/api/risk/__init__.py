@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.api.risk import breaches, identify, kris, limits, pre_deal, register
+from console.api.risk import breaches, identify, kris, limits, pre_deal, register, risk_forms
 
 router = APIRouter()
-for part in (identify, register, limits, breaches, kris, pre_deal):
+for part in (identify, register, risk_forms, limits, breaches, kris, pre_deal):
     router.include_router(part.router)
 
 __all__ = ["router"]
