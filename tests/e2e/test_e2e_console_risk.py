@@ -224,6 +224,15 @@ async def test_a_risk_officer_works_the_heat_map_limits_breaches_and_kris(
         await page.get_by_role("heading", name=title).wait_for()
         assert await page.get_by_role("button", name="Approve").count() == 0
         assert await page.get_by_role("button", name="Withdraw").count() == 1
+        await page.get_by_text("Plan an action").click()
+        await page.locator("#rf-actions-title").fill("Test the standby hub")
+        await page.locator("#rf-actions-owner").fill("head-of-payments")
+        await page.locator("#rf-actions-due_date").fill("2027-01-31")
+        await page.get_by_role("button", name="Plan action").click()
+        actions = page.locator("section", has=page.get_by_role("heading", name="Actions"))
+        await actions.get_by_text("Test the standby hub").wait_for()
+        # Every form open, so that axe checks them too.
+        await page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true })")
         await check_page(page, "risk-detail")
 
         await page.goto(f"{url}/risk/register/new")
