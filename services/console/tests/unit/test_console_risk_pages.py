@@ -526,6 +526,7 @@ async def test_the_treatment_form_puts_it_with_the_version_seen(
     page = await client.get(f"/risk/risks/{data.RISK_ID}")
     assert 'action="/risk/risks/' + data.RISK_ID + '/treatment"' in page.text
     assert page.text.count('id="rf-treatment-reason"') == 1
+    assert '<option value="mitigate" selected>' in page.text  # the current treatment
     answer = await client.post(
         f"/risk/risks/{data.RISK_ID}/treatment",
         data={
