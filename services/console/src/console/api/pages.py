@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.api import admin, audit, cases, home, team, tickets
+from console.api import admin, audit, cases, home, risk, team, tickets
 
 
 def routers() -> list[APIRouter]:
-    return [home.router, tickets.router, team.router, cases.router, audit.router, admin.router]
+    return [
+        home.router,
+        tickets.router,
+        risk.router,
+        team.router,
+        cases.router,
+        audit.router,
+        admin.router,
+    ]

@@ -360,6 +360,8 @@ def _crossing(row: Any, measures: list[dict[str, Any]]) -> dict[str, Any]:
         "cause": row.cause,
         "cause_id": row.cause_id,
         "at": row.at,
+        # The business case the breach belongs to (the Cases page's timeline).
+        "correlation_id": row.correlation_id,
         "position": row.position,
         "measures": measures,
     }
