@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.api import home
+from console.api import home, ledger
 
 
 def routers() -> list[APIRouter]:
-    return [home.router]
+    return [home.router, ledger.router]
