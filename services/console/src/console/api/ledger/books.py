@@ -87,8 +87,14 @@ async def journal(
     """The journal in posting order, by period; account and text narrow it further."""
     visit.require(JOURNAL)
     searching = bool(account or (q and q.strip()))
-    params = {"period": period or None, "cursor": cursor, "limit": SEARCH_PAGE if searching else PAGE}
-    answer, accounts = await visit.gather(visit.get("/ledger/v1/journal-entries", params), chart(visit))
+    params = {
+        "period": period or None,
+        "cursor": cursor,
+        "limit": SEARCH_PAGE if searching else PAGE,
+    }
+    answer, accounts = await visit.gather(
+        visit.get("/ledger/v1/journal-entries", params), chart(visit)
+    )
     entries = [
         {**e, "totals": debit_totals(e["lines"])}
         for e in answer["items"]
@@ -174,9 +180,7 @@ async def reverse(visit: CurrentVisit, entry_id: LedgerId) -> Response:
     if fields.get("version", "").isdigit():
         headers["If-Match"] = fields["version"]
     try:
-        written = await visit.post(
-            f"/ledger/v1/journal-entries/{entry_id}/reversal", body, headers
-        )
+        written = await visit.post(f"/ledger/v1/journal-entries/{entry_id}/reversal", body, headers)
     except ApiRefusal as refusal:
         return await _entry_page(
             visit, entry_id, error=refusal, typed=fields, status_code=refusal.status

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path
+from starlette.responses import HTMLResponse
 
 from console.api.web import Visit
 from console.domain.operator import Operator
@@ -67,7 +68,7 @@ def tabs_for(operator: Operator) -> list[Tab]:
     return [tab for tab in TABS if operator.may(tab.route)]
 
 
-def page(visit: Visit, template: str, status_code: int = 200, **context: Any) -> Any:
+def page(visit: Visit, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A ledger page: the template with the section's tabs."""
     return visit.render(template, status_code, tabs=tabs_for(visit.operator), **context)
 

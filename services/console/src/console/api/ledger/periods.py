@@ -75,9 +75,7 @@ async def close_period(visit: CurrentVisit, period: PeriodName) -> Response:
         )
     except ApiRefusal as refusal:
         return await _periods_page(visit, error=refusal, status_code=refusal.status)
-    return redirect(
-        f"/ledger/periods?closed={period}&min_position={written['position']}", visit
-    )
+    return redirect(f"/ledger/periods?closed={period}&min_position={written['position']}", visit)
 
 
 @router.get("/verification")

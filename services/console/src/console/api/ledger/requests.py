@@ -5,7 +5,7 @@ and the refusal is shown on the request."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -183,7 +183,7 @@ async def _request_page(
         visit,
         "ledger/request.html",
         status_code,
-        request=request,
+        booking=request,
         totals=debit_totals(request["lines"]),
         own=own,
         may_approve=pending and not own and visit.operator.may(APPROVE_REQUEST),
@@ -194,4 +194,3 @@ async def _request_page(
         reason=reason,
         idempotency_key=form_key(),
     )
-
