@@ -142,7 +142,12 @@ async def test_every_ledger_page_reads_well_in_english_and_german(module_system:
     async with chromium() as browser:
         # In German: the posting form reads "1.234,56" and the entry shows "1.234,56 €".
         page = await offline_page(browser, locale="de-DE")
+        # Logged in in English (the helper knows the English form), then switched to German.
+        await page.context.add_cookies([{"name": "console_locale", "value": "en", "url": console}])
         await log_in(page, console, "accountant")
+        await page.get_by_label("Language").select_option("de")
+        await page.get_by_role("button", name="Switch").click()
+        await page.get_by_role("heading", name="Meine Arbeit").wait_for()
         await page.goto(f"{console}/ledger/post")
         voucher = f"DE-{uuid.uuid4().hex[:8]}"
         await page.get_by_label("Belegnummer").fill(voucher)

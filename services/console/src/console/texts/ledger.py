@@ -93,6 +93,7 @@ GERMAN: dict[str, str] = {
     "balanced": "ausgeglichen",
     "not balanced": "nicht ausgeglichen",
     "any": "alle",
+    "not required": "nicht erforderlich",
     "all accounts": "alle Konten",
     # Account types and sides (values of the API)
     "asset": "Aktivkonto",
