@@ -341,3 +341,19 @@ async def test_rejecting_needs_a_reason_and_sends_it(gateway: FakeGateway, tmp_p
     )
     assert answer.status_code == 303
     assert json.loads(posted(gateway, rejection)[0].content) == {"reason": "wrong desk"}
+
+
+async def test_the_list_of_requests_is_live_with_its_filters(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.on(
+        "GET", "/ledger/v1/booking-requests", {"items": [booking_request()], "next_cursor": None}
+    )
+    app = gateway.app(tmp_path, live_stream_seconds=1.2, live_interval_seconds=0.1)
+    client = await logged_in(browser(app), "accountant")
+    answer = await client.get("/ledger/booking-requests", params={"status": "pending"})
+    assert 'data-live="/live/ledger-requests?status=pending"' in answer.text
+    live = await client.get("/live/ledger-requests", params={"status": "pending"})
+    assert "event: update" in live.text and "D-7" in live.text
+    call = [c for c in gateway.calls if c.url.path == "/ledger/v1/booking-requests"][-1]
+    assert call.url.params["status"] == "pending"

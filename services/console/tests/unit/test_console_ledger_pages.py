@@ -324,6 +324,7 @@ async def test_pending_requests_keeping_a_period_open_are_shown_readably(
     )
     assert answer.status_code == 409
     assert "PendingBookingRequests" in answer.text and "pending booking request(s)" in answer.text
+    assert 'href="/ledger/booking-requests?status=pending"' in answer.text
 
 
 async def test_the_verification_page_names_the_first_mismatch(

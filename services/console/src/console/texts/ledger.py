@@ -212,6 +212,7 @@ GERMAN: dict[str, str] = {
     "A reason is required to reject a request.": "Für eine Ablehnung ist eine Begründung nötig.",
     # Periods
     "I confirm": "Ich bestätige",
+    "See the pending booking requests": "Offene Buchungsanträge ansehen",
     "Close period": "Periode abschließen",
     "Close period {period} for good? It cannot be reopened.": (
         "Periode {period} endgültig abschließen? Sie kann nicht wieder geöffnet werden."

@@ -5,6 +5,7 @@ and the refusal is shown on the request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -32,6 +33,7 @@ from console.api.ledger.entry_form import (
     editor_context,
     read_entry_form,
 )
+from console.api.live import live_fragment
 from console.api.web import CurrentVisit, Visit, redirect
 
 router = APIRouter(prefix="/ledger")
@@ -47,19 +49,36 @@ async def booking_requests(
     clearance: Annotated[Clearance, Query()] = "",
     cursor: str | None = None,
 ) -> Response:
-    """The requests the operator may see (the front office: its own), newest filters kept."""
+    """The requests the operator may see (the front office: its own), filters kept; the list
+    refreshes by itself as requests are cleared, approved or rejected."""
     visit.require(REQUESTS)
-    answer = await visit.get(
-        "/ledger/v1/booking-requests",
-        {"status": status, "clearance": clearance, "cursor": cursor, "limit": 50},
-    )
+    filters = {"status": status, "clearance": clearance, "cursor": cursor or ""}
     return page(
         visit,
         "ledger/requests.html",
+        list_html=await requests_list(visit, filters),
+        filters=filters,
+        may_submit=visit.operator.may(SUBMIT_REQUEST),
+    )
+
+
+@live_fragment("ledger-requests")
+async def requests_list(visit: Visit, filters: Mapping[str, str]) -> str:
+    """One page of booking requests (the page and its live updates render the same)."""
+    visit.require(REQUESTS)
+    answer = await visit.get(
+        "/ledger/v1/booking-requests",
+        {
+            "status": filters.get("status") or None,
+            "clearance": filters.get("clearance") or None,
+            "cursor": filters.get("cursor") or None,
+            "limit": 50,
+        },
+    )
+    return visit.fragment(
+        "ledger/_requests.html",
         requests=[{**r, "totals": debit_totals(r["lines"])} for r in answer["items"]],
         next_cursor=answer["next_cursor"],
-        filters={"status": status, "clearance": clearance},
-        may_submit=visit.operator.may(SUBMIT_REQUEST),
     )
 
 
