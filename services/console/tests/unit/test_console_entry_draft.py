@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from console.domain.entry_draft import Line, Row, imbalance, read_rows, rows_of
+from console.domain.journal_search import entry_matches
 from console.domain.money import AmountNotUnderstood, minor_units, to_decimal
 
 pytestmark = pytest.mark.unit
@@ -77,3 +78,18 @@ def test_imbalance_is_per_currency_and_empty_when_balanced() -> None:
 def test_amounts_below_the_smallest_unit_are_refused() -> None:
     with pytest.raises(AmountNotUnderstood):
         minor_units(Decimal("0.001"), "EUR")
+
+
+def test_the_journal_is_narrowed_by_account_and_by_text_ignoring_case() -> None:
+    entry = {
+        "voucher_number": "V-1",
+        "text": "Rent December",
+        "source_document": None,
+        "metadata": {"counterparty": "ACME GmbH"},
+        "lines": [{"account_id": "a", "account_code": "4210"}],
+    }
+    assert entry_matches(entry, None, "")
+    assert entry_matches(entry, "a", " acme ")
+    assert entry_matches(entry, None, "4210") and entry_matches(entry, None, "rent")
+    assert not entry_matches(entry, "b", "")
+    assert not entry_matches(entry, "a", "salary")

@@ -27,6 +27,7 @@ from console.api.ledger.common import (
     today,
 )
 from console.api.web import CurrentVisit, Visit, redirect
+from console.domain.journal_search import entry_matches
 
 router = APIRouter(prefix="/ledger")
 
@@ -98,7 +99,7 @@ async def journal(
     entries = [
         {**e, "totals": debit_totals(e["lines"])}
         for e in answer["items"]
-        if _matches(e, account, (q or "").strip().casefold())
+        if entry_matches(e, account, q or "")
     ]
     return page(
         visit,
@@ -110,23 +111,6 @@ async def journal(
         accounts=accounts,
         filters={"period": period or "", "account": account or "", "q": q or ""},
     )
-
-
-def _matches(entry: dict[str, Any], account: str | None, text: str) -> bool:
-    if account and not any(line["account_id"] == account for line in entry["lines"]):
-        return False
-    if not text:
-        return True
-    searched = " ".join(
-        [
-            entry["voucher_number"],
-            entry["text"],
-            entry.get("source_document") or "",
-            *entry.get("metadata", {}).values(),
-            *(line["account_code"] for line in entry["lines"]),
-        ]
-    )
-    return text in searched.casefold()
 
 
 @router.get("/journal/{entry_id}")
