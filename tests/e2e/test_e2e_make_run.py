@@ -61,7 +61,7 @@ def test_make_rebuild_and_verify_work_against_make_run(stack: MakeRunStack) -> N
     rebuilt = run(stack, "make", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     for read_model in (
-        "ledger_view_v3",
+        "ledger_view_v4",
         "tickets_view_v2",
         "register_view_v1",
         "limit_view_v2",

@@ -173,6 +173,7 @@ async def test_a_deal_is_approved_only_once_risk_cleared_it_all_in_its_case(
         ledger_client, accountant, f"/v1/booking-requests/{deal}", approved.json()["position"]
     )
     assert (final["status"], final["clearance"]["status"]) == ("approved", "cleared")
+    assert final["correlation_id"] == case  # the console links the request to its case
     assert final["version"] == cleared["version"] + 1 == 4
     await rebuild_every_read_model(ledger)
     rebuilt = await ledger_client.get(f"/v1/booking-requests/{deal}", headers=accountant)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from console.api import admin, audit, cases, home, risk, team, tickets
+from console.api import admin, audit, cases, home, ledger, risk, team, tickets
 
 
 def routers() -> list[APIRouter]:
     return [
         home.router,
+        ledger.router,
         tickets.router,
         risk.router,
         team.router,

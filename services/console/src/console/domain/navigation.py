@@ -27,7 +27,12 @@ SECTIONS = (
         "ledger",
         "Ledger",
         "/ledger",
-        ("GET /ledger/v1/journal-entries", "GET /ledger/v1/accounts"),
+        # The front office uses the ledger for its booking requests (/ledger takes it there).
+        (
+            "GET /ledger/v1/journal-entries",
+            "GET /ledger/v1/accounts",
+            "GET /ledger/v1/booking-requests",
+        ),
     ),
     Section("tickets", "Tickets", "/tickets", ("GET /tickets/v1/tickets",)),
     Section("risk", "Risk", "/risk", ("GET /risk/v1/risks", "GET /risk/v1/limits")),

@@ -286,6 +286,9 @@ class BookingRequestView(BaseModel):
     decided_at: datetime | None
     reason: str | None
     entry_id: str | None
+    correlation_id: Annotated[
+        str | None, Field(description="The case of the submission (GET /cases/{correlation_id})")
+    ] = None
     clearance: ClearanceView
     version: int
     position: int

@@ -51,7 +51,7 @@ class LedgerView(TypedProjection):
     # The name carries the schema's version: a deploy that changes the tables builds the new
     # read model from offset zero under a new name (and consumer group) instead of reading
     # an old generation it cannot understand.
-    name = "ledger_view_v3"
+    name = "ledger_view_v4"
     metadata = metadata
     reads = (
         ev.AccountOpened,
@@ -376,6 +376,7 @@ def _request_submitted(
             "submitted_by": event.submitted_by,
             "submitted_at": envelope.time,
             "expires_at": event.expires_at,
+            "correlation_id": envelope.correlation_id,
             "clearance_status": clearance_on_submission(event.metadata).value,
             "version": envelope.stream_version,
             "position": envelope.position,

@@ -128,6 +128,8 @@ booking_requests = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("entry_id", sa.Text, nullable=True),
+    # The case the request belongs to (the submission's correlation id), for linking it.
+    sa.Column("correlation_id", sa.Text, nullable=True),
     # Risk clearance of a deal: not_required, awaiting, cleared or refused (with risk's
     # refusal: code, reason, limit, currency and shortfall in minor units).
     sa.Column("clearance_status", sa.Text, nullable=False, server_default="not_required"),
