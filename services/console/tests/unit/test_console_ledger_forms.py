@@ -189,6 +189,42 @@ async def test_a_trader_submits_a_deal_with_counterparty_and_desk(
     assert body["lines"][0]["amount"] == 500000
 
 
+async def test_a_trader_picks_the_accounts_of_a_request_from_the_booking_accounts(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    trader = gateway.operators["trader"]
+    gateway.operator(
+        "trader",
+        trader["roles"],
+        trader["office"],
+        [*trader["permissions"], "GET /ledger/v1/booking-accounts"],
+    )
+    gateway.on(
+        "GET",
+        "/ledger/v1/booking-accounts",
+        {
+            "items": [
+                {
+                    "account_id": "acc-bank",
+                    "code": "1200",
+                    "name": "Bank",
+                    "account_type": "asset",
+                    "currency": "EUR",
+                }
+            ],
+            "next_cursor": None,
+        },
+    )
+    client = await client_of(gateway, tmp_path, "trader")
+    form = await client.get("/ledger/booking-requests/new")
+    assert form.status_code == 200
+    assert 'placeholder="account id"' not in form.text
+    assert '<option value="acc-bank" data-currency="EUR"' in form.text
+    assert "1200 Bank (EUR)" in form.text
+    # The chart with its balances is never asked for on the trader's behalf.
+    assert not [c for c in gateway.calls if c.url.path == "/ledger/v1/accounts"]
+
+
 async def test_the_list_of_requests_filters_by_status_and_clearance(
     gateway: FakeGateway, tmp_path: Path
 ) -> None:

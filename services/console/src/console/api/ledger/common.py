@@ -15,6 +15,7 @@ from console.api.web import Visit
 from console.domain.operator import Operator
 
 ACCOUNTS = "GET /ledger/v1/accounts"
+BOOKING_ACCOUNTS = "GET /ledger/v1/booking-accounts"
 STATEMENT = "GET /ledger/v1/accounts/{account_id}/statement"
 JOURNAL = "GET /ledger/v1/journal-entries"
 ENTRY = "GET /ledger/v1/journal-entries/{entry_id}"
@@ -74,8 +75,12 @@ def page(visit: Visit, template: str, status_code: int = 200, **context: Any) ->
 
 
 async def chart(visit: Visit) -> list[dict[str, Any]]:
-    """The open accounts, for the lines editor's selects (none when the operator may not read
-    the chart: the form then asks for an account id)."""
+    """The open accounts, for the lines editor's selects: the booking accounts (code, name,
+    currency, no balances: the front office may read them), else the chart; none when the
+    operator may read neither (the form then asks for an account id)."""
+    if visit.operator.may(BOOKING_ACCOUNTS):
+        answer = await visit.get("/ledger/v1/booking-accounts", {"limit": CHART_PAGE})
+        return list(answer["items"])
     if not visit.operator.may(ACCOUNTS):
         return []
     answer = await visit.get("/ledger/v1/accounts", {"limit": CHART_PAGE})
