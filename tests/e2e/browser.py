@@ -70,6 +70,13 @@ async def accessibility_violations(page: Page) -> list[dict[str, Any]]:
     return [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
 
 
+async def shoot(page: Page, name: str, directory: Path = SCREENSHOTS) -> Path:
+    """A screenshot of the page as it is now (the viewport: what a person sees first)."""
+    path = directory / f"{name}.png"
+    await page.screenshot(path=str(path))
+    return path
+
+
 async def check_page(page: Page, name: str) -> None:
     """Screenshot the page, then assert axe finds nothing serious or critical on it."""
     # The screenshot makes its directory.

@@ -37,7 +37,7 @@ async def test_an_admins_refused_role_grant_shows_the_segregation_of_duties_mess
     async with chromium() as browser:
         page = await offline_page(browser)
         await log_in(page, module_system.console_url, "admin")
-        await page.get_by_role("link", name="Admin").click()
+        await page.get_by_role("navigation").get_by_role("link", name="Admin").click()
         await page.get_by_role("heading", name="Operators").wait_for()
         await check_page(page, "admin-operators")
 
@@ -111,7 +111,7 @@ async def test_an_auditor_finds_the_traders_log_in_in_the_audit_log(
     async with chromium() as browser:
         page = await offline_page(browser)
         await log_in(page, module_system.console_url, "auditor")
-        await page.get_by_role("link", name="Audit").click()
+        await page.get_by_role("navigation").get_by_role("link", name="Audit").click()
         await page.get_by_label("Who").fill("trader")
         await page.get_by_label("Path starts with").fill("/auth/login")
         await page.get_by_label("Outcome").select_option("allow")
@@ -149,7 +149,7 @@ async def test_a_case_timeline_opened_from_a_requests_correlation_id(
     async with chromium() as browser:
         page = await offline_page(browser)
         await log_in(page, module_system.console_url, "trader")
-        await page.get_by_role("link", name="Cases").click()
+        await page.get_by_role("navigation").get_by_role("link", name="Cases").click()
         await check_page(page, "case-open")
         await page.get_by_label("Correlation id").fill(case)
         await page.get_by_role("button", name="Open case").click()

@@ -43,7 +43,7 @@ async def test_a_booking_request_from_trader_to_trial_balance(module_system: Sys
         # The trader submits a booking request through the console's form.
         trader = await offline_page(browser)
         await log_in(trader, console, "trader")
-        await trader.get_by_role("link", name="Ledger").click()
+        await trader.get_by_role("navigation").get_by_role("link", name="Ledger").click()
         await trader.get_by_role("heading", name="Booking requests").wait_for()
         await check_page(trader, "ledger-requests-trader")
         await trader.get_by_role("link", name="New booking request").click()

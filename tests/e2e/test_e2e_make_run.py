@@ -5,6 +5,7 @@ supervisor, and /docs in a browser without internet."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,8 @@ from tests.e2e.make_run_stack import ROOT, MakeRunStack, make_run_stack, service
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The console's screenshots the README shows are taken here, from the demo data.
+SCREENSHOTS_FOR_README = Path(os.environ.get("CONSOLE_SCREENSHOTS") or ROOT / ".screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +226,68 @@ async def test_docs_list_the_operations_without_internet(
             await page.screenshot(path=str(shot), full_page=False)
         finally:
             await browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")
+async def test_a_day_at_the_console_without_a_terminal(stack: MakeRunStack) -> None:
+    """As a new user: open the console address `make run` printed, log in as the trader and
+    submit a booking request with the demo chart, then as the accountant find it in My work,
+    approve it and see it in the trial balance; a look at the risk heat map and the ticket
+    queue of the demo data. The screenshots are the README's (docs/console/)."""
+    from playwright.async_api import expect
+
+    from tests.e2e.browser import chromium, log_in, offline_page, shoot
+
+    printed = re.search(r"Operator console\s+(http://\S+)", stack.log.read_text())
+    assert printed, stack.log_tail()
+    console = printed.group(1).rstrip("/")
+    assert console == stack.console_url
+    voucher = f"DAY-{uuid.uuid4().hex[:6]}"
+    async with chromium() as browser:
+        trader = await offline_page(browser)
+        await log_in(trader, console, "trader")
+        await trader.get_by_role("navigation").get_by_role("link", name="Ledger").click()
+        await trader.get_by_role("link", name="New booking request").click()
+        await trader.get_by_label("Voucher number").fill(voucher)
+        await trader.get_by_label("Booking text").fill("Advisory fee, ACME GmbH")
+        for row, code, side in [(1, "1200", "debit"), (2, "8400", "credit")]:
+            account = trader.locator(f"#line-{row}-account option", has_text=f"{code} ")
+            await trader.locator(f"#line-{row}-account").select_option(
+                await account.first.get_attribute("value")
+            )
+            await trader.locator(f"#line-{row}-side").select_option(side)
+            await trader.locator(f"#line-{row}-amount").fill("2,500.00")
+        await trader.get_by_role("button", name="Submit for approval").click()
+        await trader.get_by_role(
+            "heading", name=re.compile(f"Booking request {voucher}")
+        ).wait_for()
+        assert await trader.get_by_role("button", name="Approve and post").count() == 0
+
+        accountant = await offline_page(browser)
+        await log_in(accountant, console, "accountant")
+        await accountant.get_by_role("link", name=voucher).wait_for()
+        await shoot(accountant, "my-work", SCREENSHOTS_FOR_README)
+        await accountant.get_by_role("link", name=voucher).click()
+        await accountant.get_by_role("button", name="Approve and post").click()
+        await expect(accountant.get_by_text("approved", exact=True)).to_be_visible()
+        await accountant.goto(f"{console}/ledger/trial-balance")
+        await expect(accountant.get_by_role("row", name=re.compile("8400"))).to_contain_text(
+            "2,500.00"
+        )
+
+        risk = await offline_page(browser)
+        await log_in(risk, console, "risk-officer")
+        await risk.get_by_role("navigation").get_by_role("link", name="Risk").click()
+        await risk.get_by_role(
+            "heading", name=re.compile("heat map", re.IGNORECASE)
+        ).first.wait_for()
+        await shoot(risk, "heat-map", SCREENSHOTS_FOR_README)
+
+        support = await offline_page(browser)
+        await log_in(support, console, "it-support")
+        await support.get_by_role("navigation").get_by_role("link", name="Tickets").click()
+        await support.get_by_role("heading", name=re.compile("Tickets")).first.wait_for()
+        await shoot(support, "tickets", SCREENSHOTS_FOR_README)
 
 
 def readme_examples() -> list[str]:
