@@ -432,3 +432,42 @@ async def test_concurrent_measurements_record_each_status_change_exactly_once(
     assert latest["value"] == values[-1]
     kri = await read(risk_client, officer, f"/v1/kris/{kri_id}", responses[-1].json()["position"])
     assert kri["status"] == status
+
+
+async def test_the_kri_list_carries_each_kris_latest_measurements_when_asked(
+    risk_client: httpx.AsyncClient, as_role: Headers
+) -> None:
+    officer, monitor = as_role("risk-officer"), as_role("monitoring")
+    tag = uuid4().hex[:8]
+    busy, quiet, never = f"busy-{tag}", f"quiet-{tag}", f"never-{tag}"
+    start = datetime.now(UTC) - timedelta(hours=1)
+    last = 0
+    for kri_id in (busy, quiet, never):
+        last = await define(risk_client, officer, kri_id)
+    # Out of order, and two at the same instant: the order must still match the history route.
+    for kri_id, minutes in [(busy, [0, 20, 5, 30, 30, 10]), (quiet, [3])]:
+        for n, minute in enumerate(minutes):
+            measured = await measure(
+                risk_client, monitor, kri_id, n + 1, start + timedelta(minutes=minute)
+            )
+            assert measured.status_code == 201, measured.text
+            last = measured.json()["position"]
+
+    listed = await read(risk_client, officer, "/v1/kris", last, limit=500, history=4)
+    mine = {k["kri_id"]: k for k in listed["items"] if k["kri_id"].endswith(tag)}
+    assert set(mine) == {busy, quiet, never}
+    for kri_id, kri in mine.items():
+        route = await read(risk_client, officer, f"/v1/kris/{kri_id}/measurements", last, limit=4)
+        assert kri["history"] == route["items"], kri_id
+    assert [m["value"] for m in mine[busy]["history"]] == [5.0, 4.0, 2.0, 6.0]
+    assert [len(mine[k]["history"]) for k in (quiet, never)] == [1, 0]
+
+    plain = await read(risk_client, officer, "/v1/kris", last, limit=500)
+    assert all("history" not in k for k in plain["items"])
+    assert (
+        "history" not in (await read(risk_client, officer, "/v1/kris", last, history=0))["items"][0]
+    )
+    for bad in (101, -1, "many"):
+        refused = await risk_client.get("/v1/kris", params={"history": bad}, headers=officer)
+        # Query parameters are named as the shared error handler names them.
+        assert (refused.status_code, refused.json()["field"]) == (422, "query.history"), bad

@@ -37,7 +37,7 @@ from risk.app.kri_commands import (
     RecordKriMeasurement,
     RequestKriThresholdChange,
 )
-from risk.app.kri_queries import MAX_PAGE
+from risk.app.kri_queries import MAX_HISTORY, MAX_PAGE
 from risk.domain.kri import KriDefinition, KriSource
 
 router = APIRouter(tags=["kris"])
@@ -130,6 +130,18 @@ class ChangeWritten(Written):
     change_id: str
 
 
+class MeasurementView(BaseModel):
+    measurement_id: str
+    value: float | None = Field(description="None: nothing to measure (say no ratings)")
+    measured_at: datetime
+    status: Literal["green", "amber", "red"] | None
+    current: bool = Field(description="False for an out-of-order measurement (kept, not used)")
+    source: str
+    recorded_by: str
+    recorded_at: datetime
+    position: int
+
+
 class KriView(BaseModel):
     kri_id: str
     name: str
@@ -155,21 +167,16 @@ class KriView(BaseModel):
     updated_at: datetime
 
 
+class ListedKri(KriView):
+    history: list[MeasurementView] | None = Field(
+        default=None,
+        description="Only with ?history=n: the latest n measurements, newest first",
+    )
+
+
 class KriPage(BaseModel):
-    items: list[KriView]
+    items: list[ListedKri]
     next_cursor: str | None
-
-
-class MeasurementView(BaseModel):
-    measurement_id: str
-    value: float | None = Field(description="None: nothing to measure (say no ratings)")
-    measured_at: datetime
-    status: Literal["green", "amber", "red"] | None
-    current: bool = Field(description="False for an out-of-order measurement (kept, not used)")
-    source: str
-    recorded_by: str
-    recorded_at: datetime
-    position: int
 
 
 class MeasurementPage(BaseModel):
@@ -381,16 +388,33 @@ async def record_kri_measurement(
     return MeasurementWritten(**_written(result).model_dump(), measurement_id=measurement_id)
 
 
-@router.get("/v1/kris", response_model=KriPage, dependencies=[Consistent])
+# ``history`` is left out of items unless asked for (exclude_unset: every other field is a
+# column of the row, so always set).
+@router.get(
+    "/v1/kris",
+    response_model=KriPage,
+    response_model_exclude_unset=True,
+    dependencies=[Consistent],
+)
 async def list_kris(
     risk: RiskDep,
     caller: Caller,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Limit = 100,
     status: Literal["green", "amber", "red", "unmeasured"] | None = None,
+    history: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_HISTORY,
+            description="Measurements per KRI to include, newest first (0: none)",
+        ),
+    ] = 0,
 ) -> Any:
+    """KRIs by id; with ``history`` > 0 each carries its latest measurements (as
+    ``/v1/kris/{kri_id}/measurements`` answers them), one read for the whole page."""
     require_any_role(caller, KRI_READERS, "reading KRIs")
-    page = await risk.kri_queries.kris(cursor, limit, status)
+    page = await risk.kri_queries.kris(cursor, limit, status, history)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 

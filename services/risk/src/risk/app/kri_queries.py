@@ -21,6 +21,7 @@ from risk.projections.kri_view import (
 )
 
 MAX_PAGE = 500
+MAX_HISTORY = 100  # measurements per KRI that a KRI list may carry
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2}
 
 
@@ -65,7 +66,11 @@ class KriQueries:
     def __init__(self, read_model: ReadModelStore) -> None:
         self._read_model = read_model
 
-    async def kris(self, cursor: str | None, limit: int, status: str | None = None) -> Page:
+    async def kris(
+        self, cursor: str | None, limit: int, status: str | None = None, history: int = 0
+    ) -> Page:
+        """A page of KRIs by id; with ``history`` > 0 each carries ``history``: its latest
+        ``history`` measurements in the order of :meth:`measurements` (newest first)."""
         query = sa.select(kris).order_by(kris.c.kri_id).limit(limit + 1)
         if cursor is not None:
             (after,) = _decode(cursor, str)
@@ -76,9 +81,40 @@ class KriQueries:
             query = query.where(kris.c.status == status)
         async with self._read_model.reading() as conn:
             rows = [_kri_row(r) for r in await conn.execute(query)]
-        more = len(rows) > limit
-        rows = rows[:limit]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            if history > 0 and rows:
+                recent = await self._recent_measurements(conn, [r["kri_id"] for r in rows], history)
+                for row in rows:
+                    row["history"] = recent.get(row["kri_id"], [])
         return Page(rows, _encode([rows[-1]["kri_id"]]) if more else None)
+
+    @staticmethod
+    async def _recent_measurements(
+        conn: Any, kri_ids: list[str], per_kri: int
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The latest ``per_kri`` measurements of each of ``kri_ids``, newest first, in one
+        query: a LATERAL join walks the history index of each KRI and stops after
+        ``per_kri`` rows (a window over all their measurements would read every one)."""
+        m = kri_measurements
+        recent = (
+            sa.select(m)
+            .where(m.c.kri_id == kris.c.kri_id)
+            .order_by(m.c.measured_at.desc(), m.c.position.desc())
+            .limit(per_kri)
+            .lateral("recent")
+        )
+        query = (
+            sa.select(recent)
+            .select_from(kris)
+            .join(recent, sa.true())
+            .where(kris.c.kri_id.in_(kri_ids))
+            .order_by(recent.c.kri_id, recent.c.measured_at.desc(), recent.c.position.desc())
+        )
+        by_kri: dict[str, list[dict[str, Any]]] = {}
+        for r in await conn.execute(query):
+            by_kri.setdefault(r.kri_id, []).append(dict(r._mapping))
+        return by_kri
 
     async def kri(self, kri_id: str) -> dict[str, Any]:
         async with self._read_model.reading() as conn:
