@@ -239,10 +239,10 @@ def breach(measures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     }
 
 
-def kri() -> dict[str, Any]:
+def kri(kri_id: str = "failed-payments", name: str = "Failed payments") -> dict[str, Any]:
     return {
-        "kri_id": "failed-payments",
-        "name": "Failed payments",
+        "kri_id": kri_id,
+        "name": name,
         "description": "",
         "unit": "%",
         "direction": "higher_is_worse",
@@ -284,3 +284,11 @@ def measurements() -> dict[str, Any]:
         "items": [one(3.5, 3, "amber"), one(1.5, 2, "green"), one(1.0, 1, "green")],
         "next_cursor": None,
     }
+
+
+def kri_with_history(
+    kri_id: str = "failed-payments", name: str = "Failed payments"
+) -> dict[str, Any]:
+    """A KRI as ``GET /v1/kris?history=n`` lists it: with its latest measurements, newest
+    first (the items ``GET /v1/kris/{kri_id}/measurements`` answers)."""
+    return {**kri(kri_id, name), "history": measurements()["items"]}

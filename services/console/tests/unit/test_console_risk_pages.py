@@ -319,15 +319,33 @@ async def test_a_refused_measure_is_shown_with_the_typed_text(
 async def test_kris_show_status_and_an_accessible_svg_chart(
     gateway: FakeGateway, tmp_path: Path
 ) -> None:
-    gateway.on("GET", "/risk/v1/kris", {"items": [data.kri()], "next_cursor": None})
-    gateway.on("GET", "/risk/v1/kris/failed-payments/measurements", data.measurements())
+    listed = [data.kri_with_history(), data.kri_with_history("cash-breaks", "Cash breaks")]
+    listed[1]["history"] = listed[1]["history"][:2]
+    gateway.on("GET", "/risk/v1/kris", {"items": listed, "next_cursor": None})
     client = await client_of(gateway, tmp_path, "risk-officer")
     html = (await client.get("/risk/kris")).text
     assert '<svg width="240" height="64"' in html and 'role="img"' in html
-    assert "<polyline points=" in html and html.count('class="point status-') == 3
+    assert "<polyline points=" in html and html.count('class="point status-') == 3 + 2
     assert "Failed payments: 3 measurements, from 1.00 to 3.50 % (amber)" in html
+    assert "Cash breaks: 2 measurements, from 1.50 to 3.50 % (amber)" in html
     assert "<summary>Values</summary>" in html
     assert "style=" not in html and "<script" not in html.split("</head>")[1]
+    # One API call for the whole page: the list carries the histories (no call per KRI).
+    risk_calls = [c for c in gateway.calls if c.url.path.startswith("/risk/")]
+    assert [(c.method, c.url.path) for c in risk_calls] == [("GET", "/risk/v1/kris")]
+    assert dict(risk_calls[0].url.params) == {"limit": "25", "history": "30"}
+
+
+async def test_kris_without_the_measurements_route_ask_for_no_history_and_draw_no_chart(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    gateway.operator("kri-reader", ["controller"], "oversight", ["GET /risk/v1/kris"])
+    gateway.on("GET", "/risk/v1/kris", {"items": [data.kri()], "next_cursor": None})
+    client = await client_of(gateway, tmp_path, "kri-reader")
+    html = (await client.get("/risk/kris")).text
+    assert "Failed payments" in html and "<svg" not in html
+    risk_calls = [c for c in gateway.calls if c.url.path.startswith("/risk/")]
+    assert [dict(c.url.params) for c in risk_calls] == [{"limit": "25"}]
 
 
 async def test_the_pre_deal_check_shows_a_refusal_with_headroom_and_shortfall(
