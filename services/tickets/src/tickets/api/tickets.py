@@ -3,6 +3,7 @@ merge, read (a front-office requester sees only their own tickets, never interna
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -129,7 +130,7 @@ async def list_tickets(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-def _one_or_several(statuses: list[str] | None) -> str | tuple[str, ...] | None:
+def _one_or_several(statuses: Sequence[str] | None) -> str | tuple[str, ...] | None:
     """One status as one (the filter the status indexes serve as before), several as a tuple."""
     if not statuses:
         return None
