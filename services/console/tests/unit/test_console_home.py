@@ -52,6 +52,20 @@ def by_param(gateway: FakeGateway, path: str, param: str, answers: dict[str | No
     gateway.answers[("GET", path)] = answer
 
 
+def tickets_by_status(gateway: FakeGateway, *tickets: dict[str, Any]) -> None:
+    """Answer the ticket list as the API does: the tickets of any of the asked statuses
+    (``status`` repeated), all of them when none is asked."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked = request.url.params.get_list("status")
+        body = page(*(t for t in tickets if not asked or t["status"] in asked))
+        return httpx.Response(
+            200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        )
+
+    gateway.answers[("GET", "/tickets/v1/tickets")] = answer
+
+
 def sent(gateway: FakeGateway, path: str) -> list[httpx.QueryParams]:
     return [call.url.params for call in gateway.calls if call.url.path == path]
 
@@ -101,7 +115,9 @@ async def test_the_trader_follows_their_requests_states_and_reasons(tmp_path: Pa
         "status",
         {"pending": page(*pending), None: page(*pending, *decided)},
     )
-    by_param(gateway, "/tickets/v1/tickets", "status", {"open": page(ticket("t1", "it-support"))})
+    tickets_by_status(
+        gateway, ticket("t1", "it-support"), ticket("t2", "it-support", status="resolved")
+    )
     client = await logged_in(browser(gateway.app(tmp_path)), "trader")
     home = (await client.get("/")).text
     for state in ("awaiting_clearance", "refused", "cleared", "approved", "rejected", "expired"):
@@ -114,8 +130,12 @@ async def test_the_trader_follows_their_requests_states_and_reasons(tmp_path: Pa
     assert 'action="/risk/pre-deal-check"' in home and 'name="csrf_token"' in home
     assert "Booking requests to approve" not in home
     assert all(p["submitted_by"] == "trader" for p in sent(gateway, "/ledger/v1/booking-requests"))
-    # The front office's tickets are its own (the API narrows them): no assignee filter.
-    assert all("assignee" not in p for p in sent(gateway, "/tickets/v1/tickets"))
+    # The front office's tickets are its own (the API narrows them): no assignee filter; the
+    # open ones of every open status come in one call.
+    [asked] = sent(gateway, "/tickets/v1/tickets")
+    assert "assignee" not in asked
+    assert asked.get_list("status") == ["new", "open", "pending"]
+    assert "/tickets/t2" not in home
 
 
 async def test_the_risk_officer_approves_only_what_others_asked_for(tmp_path: Path) -> None:
@@ -133,8 +153,6 @@ async def test_the_risk_officer_approves_only_what_others_asked_for(tmp_path: Pa
     gateway.on(
         "GET", "/risk/v1/risks", page(risk("k1", "risk-officer-2"), risk("k2", "risk-officer"))
     )
-    gateway.on("GET", "/risk/v1/risks/k1", risk("k1", "risk-officer-2"))
-    gateway.on("GET", "/risk/v1/risks/k2", risk("k2", "risk-officer"))
     gateway.on("GET", "/risk/v1/kris", page(kri("i1", "c1"), kri("i2", "c2"), kri("i3", None)))
     gateway.on(
         "GET", "/risk/v1/kris/i1/threshold-changes", [threshold_change("c1", "risk-officer-2")]
@@ -147,7 +165,9 @@ async def test_the_risk_officer_approves_only_what_others_asked_for(tmp_path: Pa
         "/risk/v1/reports/breaches",
         page(breach("b1"), breach("b2", measures=[{"measures": "called the desk"}])),
     )
-    by_param(gateway, "/tickets/v1/tickets", "status", {"open": page(ticket("t9", "risk-officer"))})
+    tickets_by_status(
+        gateway, ticket("t9", "risk-officer"), ticket("t8", "risk-officer", status="new")
+    )
     client = await logged_in(browser(gateway.app(tmp_path)), "risk-officer")
     home = (await client.get("/")).text
     assert "/risk/limits/l1" in home and "/risk/limits/l2" not in home and "QUIET" not in home
@@ -155,8 +175,14 @@ async def test_the_risk_officer_approves_only_what_others_asked_for(tmp_path: Pa
     assert "/risk/risks/k1" in home and "/risk/risks/k2" not in home
     assert "/risk/kris/i1" in home and "/risk/kris/i2" not in home and "/risk/kris/i3" not in home
     assert "CP-b1" in home and "CP-b2" not in home and "120.0 %" in home
-    assert "/tickets/t9" in home
-    assert {p.get("assignee") for p in sent(gateway, "/tickets/v1/tickets")} == {"risk-officer"}
+    assert "/tickets/t9" in home and "/tickets/t8" in home
+    # One call each: the open tickets of all open statuses, the risks with their acceptance
+    # (no read per risk).
+    [asked] = sent(gateway, "/tickets/v1/tickets")
+    assert asked["assignee"] == "risk-officer"
+    assert asked.get_list("status") == ["new", "open", "pending"]
+    assert len(sent(gateway, "/risk/v1/risks")) == 1
+    assert not [c for c in gateway.calls if c.url.path.startswith("/risk/v1/risks/")]
     # The KRI without a pending change is not read one by one.
     assert not sent(gateway, "/risk/v1/kris/i3/threshold-changes")
     # A back-office risk officer neither approves booking requests nor submits them.

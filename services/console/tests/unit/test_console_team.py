@@ -4,15 +4,18 @@ counts per person and team with the overloaded badge, and a service that refuses
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from .fake_gateway import FakeGateway, browser, logged_in
-from .test_console_home import by_param
+from .test_console_home import tickets_by_status
 from .work_data import ago, booking_request, breach, limit, page, risk, ticket
 
 pytestmark = pytest.mark.unit
+
+SERVICES = ("/ledger", "/risk", "/tickets")
 
 CONTROLLER = [
     "GET /ledger/v1/booking-requests",
@@ -36,7 +39,6 @@ def team_gateway() -> FakeGateway:
     )
     gateway.on("GET", "/risk/v1/limits", page(limit("l1", "risk-officer")))
     gateway.on("GET", "/risk/v1/risks", page(risk("k1", "risk-officer-2")))
-    gateway.on("GET", "/risk/v1/risks/k1", risk("k1", "risk-officer-2"))
     gateway.on("GET", "/risk/v1/reports/breaches", page(breach("b1")))
     gateway.on(
         "GET",
@@ -58,12 +60,9 @@ def team_gateway() -> FakeGateway:
     )
     gateway.on("GET", "/tickets/v1/queues", {"items": [{"queue_id": "q-it", "name": "it-support"}]})
     busy = [ticket(f"t{n}", "it-support", opened_at=ago(hours=n)) for n in range(1, 10)]
-    by_param(
-        gateway,
-        "/tickets/v1/tickets",
-        "status",
-        {"open": page(*busy), "new": page(ticket("u1", None, status="new", opened_at=ago(days=2)))},
-    )
+    fresh = ticket("u1", None, status="new", opened_at=ago(days=2))
+    done = ticket("d1", "it-support", status="closed", opened_at=ago(days=9))
+    tickets_by_status(gateway, *busy, fresh, done)
     return gateway
 
 
@@ -86,6 +85,26 @@ async def test_the_lead_sees_every_silos_work_oldest_first(tmp_path: Path) -> No
     assert "/ledger/booking-requests/r1" in answer.text and "/risk/risks/k7" in answer.text
     # A ticket names its queue; an unassigned one waits on the queue itself.
     assert "Ticket t1 · it-support" in answer.text
+
+
+async def test_the_page_asks_each_list_once(tmp_path: Path) -> None:
+    """Every crossing of the gateway costs the page time: one call per list, none per item."""
+    gateway = team_gateway()
+    client = await logged_in(browser(gateway.app(tmp_path)), "controller")
+    html = (await client.get("/team")).text
+    asked = Counter(c.url.path for c in gateway.calls if c.url.path.startswith(SERVICES))
+    assert asked == {
+        "/ledger/v1/booking-requests": 1,
+        "/risk/v1/limits": 1,
+        "/risk/v1/risks": 1,
+        "/risk/v1/reports/breaches": 1,
+        "/risk/v1/reports/overdue": 1,
+        "/tickets/v1/tickets": 1,
+        "/tickets/v1/queues": 1,
+    }
+    [tickets] = [c.url.params for c in gateway.calls if c.url.path == "/tickets/v1/tickets"]
+    assert tickets.get_list("status") == ["new", "open", "pending"]
+    assert "/tickets/d1" not in html and "/tickets/u1" in html
 
 
 async def test_counts_per_person_and_team_flag_the_overloaded(tmp_path: Path) -> None:

@@ -55,6 +55,16 @@ async def test_the_requester_cannot_approve_a_second_risk_officer_can(
             expect=201,
         )
         approval = f"/v1/risks/{risk_id}/acceptances/{asked['child_id']}/approval"
+        # The register's list carries the requested acceptance (no read per risk to learn it).
+        listed = await read(client, anna, "/v1/risks", asked["position"], limit=200)
+        [item] = [r for r in listed["items"] if r["risk_id"] == risk_id]
+        assert item["acceptance_status"] == "requested"
+        assert item["acceptance"]["acceptance_id"] == asked["child_id"]
+        assert item["acceptance"]["status"] == "requested"
+        assert item["acceptance"]["requested_by"] == "user:anna"
+        assert item["acceptance"]["reason"] == "legacy system retires in June"
+        assert item["acceptance"]["until"] == "2026-06-30"
+        assert item["acceptance"]["decided_by"] is None
 
         own = await client.post(approval, json={}, headers=anna)
         controller = await client.post(

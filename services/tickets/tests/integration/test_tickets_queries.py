@@ -56,6 +56,71 @@ async def test_filters_and_full_text_search(
     assert bad.status_code == 422
 
 
+async def test_the_list_filters_by_several_statuses_at_once(
+    tickets_client: httpx.AsyncClient, as_role: Headers
+) -> None:
+    admin, agent = as_role("admin", "none"), as_role("it-support", subject="user:al")
+    queue = await create_queue(tickets_client, admin, "statuses", members=["user:al"])
+    made = [(await open_ticket(tickets_client, agent, queue))["id"] for _ in range(4)]
+    fresh, working, waiting, dropped = made
+    position = 0
+    for ticket_id, steps in (
+        (working, ["open"]),
+        (waiting, ["open", "pending"]),
+        (dropped, ["cancelled"]),
+    ):
+        for to in steps:
+            moved = await post(
+                tickets_client,
+                agent,
+                f"/v1/tickets/{ticket_id}/transitions",
+                {"to": to, "reason": "x"},
+            )
+            assert moved.status_code == 200, moved.text
+            position = moved.json()["position"]
+
+    async def ids(**params: object) -> list[str]:
+        page = await read(tickets_client, agent, "/v1/tickets", position, queue_id=queue, **params)
+        return [t["ticket_id"] for t in page["items"]]
+
+    # Newest first, as with one status; the single-value form is unchanged.
+    assert await ids(status="new") == [fresh]
+    assert await ids(status=["new", "open"]) == [working, fresh]
+    assert await ids(status=["open", "pending"]) == [waiting, working]
+    assert await ids(status=["new", "open", "pending"]) == [waiting, working, fresh]
+    assert await ids(status=["open", "open"]) == [working]
+    assert await ids(status=["cancelled", "new"]) == [dropped, fresh]
+    # Several statuses page like one: every ticket once, in order.
+    first = await read(
+        tickets_client,
+        agent,
+        "/v1/tickets",
+        position,
+        queue_id=queue,
+        status=["new", "open", "pending"],
+        limit=2,
+    )
+    rest = await read(
+        tickets_client,
+        agent,
+        "/v1/tickets",
+        position,
+        queue_id=queue,
+        status=["new", "open", "pending"],
+        limit=2,
+        cursor=first["next_cursor"],
+    )
+    paged = [t["ticket_id"] for t in first["items"] + rest["items"]]
+    assert paged == [waiting, working, fresh]
+    assert rest["next_cursor"] is None
+
+    # Each value is checked: an unknown one (or a comma list, which is not the form) is 422.
+    for wrong in (["new", "done"], ["new,open"]):
+        bad = await tickets_client.get("/v1/tickets", params={"status": wrong}, headers=agent)
+        assert bad.status_code == 422, bad.text
+        assert "status" in bad.json()["field"]
+
+
 async def test_backlog_and_mean_time_to_resolve(
     tickets_client: httpx.AsyncClient, as_role: Headers, clock: FakeClock
 ) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-Params = Mapping[str, str | int | float | bool | None]
+# A tuple repeats the parameter once per value (``?status=new&status=open``).
+Params = Mapping[str, str | int | float | bool | tuple[str, ...] | None]
 
 
 class ApiRefusal(Exception):

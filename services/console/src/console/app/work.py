@@ -1,9 +1,11 @@
 """What waits, read from the gateway's API: the queries My work and Team share.
 
 Each function asks the API with the operator's own token (``api`` is the visit) and returns
-the API's items, narrowed to what waits. Calls that do not depend on each other run at once;
-where the list does not carry a fact (who requested a risk acceptance, a KRI threshold change)
-the few items that need it are read in one concurrent round, bounded by ``DETAILS_AT_MOST``.
+the API's items, narrowed to what waits. Each crossing of the gateway costs the page time, so
+one list call answers where it can (the open tickets of all open statuses at once, the risks
+with their acceptance); calls that do not depend on each other run at once; where the list does
+not carry a fact (a KRI threshold change) the few items that need it are read in one concurrent
+round, bounded by ``DETAILS_AT_MOST``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any, Protocol
 from console.adapters.gateway import Params
 
 Item = dict[str, Any]
-# Tickets still waiting for someone (the API filters one status at a time).
+# Tickets still waiting for someone (asked for in one call: the API takes several statuses).
 OPEN_TICKETS = ("new", "open", "pending")
-# Four-eyes requests whose requester is not in the list: read one by one, at most this many.
+# KRI threshold changes are not in the KRI list: read one by one, at most this many.
 DETAILS_AT_MOST = 20
 # Breaches older than this are the breach report's business, not today's work.
 BREACHES_SINCE = timedelta(days=90)
@@ -56,13 +58,9 @@ async def pending_limit_requests(api: Api) -> list[Item]:
 
 async def requested_acceptances(api: Api) -> list[Item]:
     """Open risks whose acceptance waits for a decision, each with its ``acceptance``
-    (requester, reason, until) read from the risk itself."""
+    (requester, reason, until) as the register's list carries it, oldest request first."""
     page = await api.get("/risk/v1/risks", {"status": "open", "limit": 200})
-    requested = [r for r in page["items"] if r.get("acceptance_status") == "requested"]
-    details = await asyncio.gather(
-        *(api.get(f"/risk/v1/risks/{r['risk_id']}") for r in requested[:DETAILS_AT_MOST])
-    )
-    found = [d for d in details if (d.get("acceptance") or {}).get("status") == "requested"]
+    found = [r for r in page["items"] if (r.get("acceptance") or {}).get("status") == "requested"]
     return sorted(found, key=lambda r: str(r["acceptance"].get("requested_at", "")))
 
 
@@ -82,21 +80,12 @@ async def pending_kri_changes(api: Api) -> list[Item]:
 
 
 async def open_tickets(api: Api, assignee: str | None = None, limit: int = 100) -> list[Item]:
-    """Tickets not yet resolved (of ``assignee`` when given; a front-office caller gets only
-    the ones it requested, the API narrows that)."""
-    pages = await asyncio.gather(
-        *(
-            api.get("/tickets/v1/tickets", {"status": s, "assignee": assignee, "limit": limit})
-            for s in OPEN_TICKETS
-        )
+    """Tickets not yet resolved, at most ``limit`` of them, newest first (of ``assignee`` when
+    given; a front-office caller gets only the ones it requested, the API narrows that)."""
+    page = await api.get(
+        "/tickets/v1/tickets", {"status": OPEN_TICKETS, "assignee": assignee, "limit": limit}
     )
-    # Each page keeps its own status only (a ticket that moved on between calls is not twice).
-    return [
-        t
-        for status, page in zip(OPEN_TICKETS, pages, strict=True)
-        for t in page["items"]
-        if t["status"] == status
-    ]
+    return [t for t in page["items"] if t["status"] in OPEN_TICKETS]
 
 
 async def queue_names(api: Api) -> dict[str, str]:

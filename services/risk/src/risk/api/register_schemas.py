@@ -133,6 +133,18 @@ class RatingView(BaseModel):
     level: str
 
 
+class AcceptanceView(BaseModel):
+    acceptance_id: str
+    status: str
+    reason: str
+    until: date
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+
 class RiskSummary(BaseModel):
     risk_id: str
     title: str
@@ -145,6 +157,8 @@ class RiskSummary(BaseModel):
     last_reviewed_on: date
     review_due: date
     acceptance_status: str | None
+    # The latest acceptance in full, so a list shows who asked for what without a read each.
+    acceptance: AcceptanceView | None
     review_overdue: bool
     overdue_actions: int
     version: int
@@ -178,18 +192,6 @@ class ActionView(BaseModel):
     note: str | None
 
 
-class AcceptanceView(BaseModel):
-    acceptance_id: str
-    status: str
-    reason: str
-    until: date
-    requested_by: str
-    requested_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    note: str | None
-
-
 class RiskView(RiskSummary):
     description: str
     identified_at: datetime
@@ -197,7 +199,6 @@ class RiskView(RiskSummary):
     closed_at: datetime | None
     controls: list[ControlView]
     actions: list[ActionView]
-    acceptance: AcceptanceView | None
 
 
 class HistoryItem(BaseModel):

@@ -82,6 +82,23 @@ def _overdue_actions(day: date) -> sa.ScalarSelect[int]:
     )
 
 
+def _acceptance(row: Any) -> dict[str, Any] | None:
+    """The risk's latest acceptance (requested, decided or expired), or None if never asked."""
+    if row.acceptance_id is None:
+        return None
+    return {
+        "acceptance_id": row.acceptance_id,
+        "status": row.acceptance_status,
+        "reason": row.acceptance_reason,
+        "until": row.acceptance_until,
+        "requested_by": row.acceptance_requested_by,
+        "requested_at": row.acceptance_requested_at,
+        "decided_by": row.acceptance_decided_by,
+        "decided_at": row.acceptance_decided_at,
+        "note": row.acceptance_note,
+    }
+
+
 def _summary(row: Any, day: date) -> dict[str, Any]:
     """A risk row as the API shows it, flagged against ``day``: an open risk's review or
     action is overdue when its date is before that day."""
@@ -108,6 +125,7 @@ def _summary(row: Any, day: date) -> dict[str, Any]:
         "last_reviewed_on": row.last_reviewed_on,
         "review_due": row.review_due,
         "acceptance_status": row.acceptance_status,
+        "acceptance": _acceptance(row),
         "review_overdue": is_open and row.review_due < day,
         "overdue_actions": row.overdue_actions if is_open else 0,
         "version": row.version,
@@ -168,19 +186,6 @@ class RegisterQueries:
             )
             control_rows = [dict(c) for c in controls.mappings()]
             action_rows = [dict(a) for a in actions.mappings()]
-        acceptance = None
-        if row.acceptance_id is not None:
-            acceptance = {
-                "acceptance_id": row.acceptance_id,
-                "status": row.acceptance_status,
-                "reason": row.acceptance_reason,
-                "until": row.acceptance_until,
-                "requested_by": row.acceptance_requested_by,
-                "requested_at": row.acceptance_requested_at,
-                "decided_by": row.acceptance_decided_by,
-                "decided_at": row.acceptance_decided_at,
-                "note": row.acceptance_note,
-            }
         return {
             **_summary(row, day),
             "description": row.description,
@@ -189,7 +194,6 @@ class RegisterQueries:
             "closed_at": row.closed_at,
             "controls": control_rows,
             "actions": action_rows,
-            "acceptance": acceptance,
         }
 
     async def history(self, risk_id: str) -> list[dict[str, Any]]:

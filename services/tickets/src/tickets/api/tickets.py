@@ -3,6 +3,7 @@ merge, read (a front-office requester sees only their own tickets, never interna
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -53,6 +54,7 @@ from tickets.domain import queue_id_for
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 TicketId = Annotated[str, Path(pattern=ID_PATTERN)]
+TicketStatus = Literal["new", "open", "pending", "resolved", "closed", "cancelled"]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Written)
@@ -94,7 +96,10 @@ async def list_tickets(
     origin_id: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="What opened it, e.g. a breach id")
     ] = None,
-    status: Literal["new", "open", "pending", "resolved", "closed", "cancelled"] | None = None,
+    status: Annotated[
+        list[TicketStatus] | None,
+        Query(description="Repeat for any of several statuses: ?status=new&status=open"),
+    ] = None,
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     assignee: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     ticket_type: Literal["incident", "service_request", "problem"] | None = None,
@@ -112,7 +117,7 @@ async def list_tickets(
         queue_id = _queue_id_of(queue)
     where = TicketFilter(
         queue_id=queue_id,
-        status=status,
+        status=_one_or_several(status),
         priority=priority,
         assignee=assignee,
         requester=visibility(caller).owner,
@@ -123,6 +128,14 @@ async def list_tickets(
     )
     page = await service.queries.tickets(where, cursor, limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _one_or_several(statuses: Sequence[str] | None) -> str | tuple[str, ...] | None:
+    """One status as one (the filter the status indexes serve as before), several as a tuple."""
+    if not statuses:
+        return None
+    distinct = tuple(dict.fromkeys(statuses))
+    return distinct[0] if len(distinct) == 1 else distinct
 
 
 def _queue_id_of(queue: str) -> str:

@@ -39,7 +39,7 @@ class Page:
 @dataclass(frozen=True)
 class TicketFilter:
     queue_id: str | None = None
-    status: str | None = None
+    status: str | tuple[str, ...] | None = None  # one status, or any of several
     priority: int | None = None
     assignee: str | None = None
     requester: str | None = None
@@ -148,7 +148,6 @@ class TicketQueries:
                 query = query.where(-tickets.c.position > -after)
         conditions = {
             "queue_id": tickets.c.queue_id,
-            "status": tickets.c.status,
             "priority": tickets.c.priority,
             "assignee": tickets.c.assignee,
             "requester": tickets.c.requester,
@@ -159,6 +158,10 @@ class TicketQueries:
             value = getattr(where, name)
             if value is not None:
                 query = query.where(column == value)
+        if isinstance(where.status, tuple):
+            query = query.where(tickets.c.status.in_(where.status))
+        elif where.status is not None:
+            query = query.where(tickets.c.status == where.status)
         if where.sla == "breached":
             query = query.where(_breached())
         elif where.sla == "at_risk":
