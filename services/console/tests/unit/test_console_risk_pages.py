@@ -193,6 +193,9 @@ async def test_limits_show_utilisation_bars_with_their_bands(
     assert 'data-live="/live/limits?"' in html
     assert "Requests awaiting a second risk officer" in html and "€1,500.00" in html
     assert "style=" not in html
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title == "Limits · Back office"  # the page's title is text, never its forms
+    assert html.count("Request a new limit") == 1
 
 
 async def test_the_limit_detail_hides_approve_from_the_requester(
