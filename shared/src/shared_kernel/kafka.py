@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class TopicSpec:
 async def ensure_topics(
     bootstrap_servers: str, specs: list[TopicSpec], *, attempts: int = 30
 ) -> None:
-    """Create missing topics; existing ones are left alone (idempotent at start-up)."""
+    """Create missing topics; existing ones are left alone (idempotent at start-up). Returns
+    once the cluster describes every one of them (creation answers before that)."""
     for attempt in range(1, attempts + 1):
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
         try:
@@ -75,12 +76,14 @@ async def ensure_topics(
             existing = set(await admin.list_topics())
             missing = [s for s in specs if s.name not in existing]
             if missing:
-                await admin.create_topics(
-                    [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
-                )
-                log.info("created topics %s", [s.name for s in missing])
-            return
-        except TopicAlreadyExistsError:
+                try:
+                    await admin.create_topics(
+                        [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
+                    )
+                    log.info("created topics %s", [s.name for s in missing])
+                except TopicAlreadyExistsError:
+                    pass  # another process created one of them first
+            await _partition_counts(admin, [s.name for s in specs], timeout=30.0)
             return
         except KafkaConnectionError:
             if attempt == attempts:
@@ -90,11 +93,36 @@ async def ensure_topics(
             await admin.close()
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str) -> int:
+async def topic_partitions(bootstrap_servers: str, topic: str, *, timeout: float = 30.0) -> int:
+    """How many partitions ``topic`` has (see ``_partition_counts``)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     try:
         await admin.start()
-        described = await admin.describe_topics([topic])
-        return len(described[0]["partitions"])
+        return (await _partition_counts(admin, [topic], timeout=timeout))[topic]
     finally:
         await admin.close()
+
+
+async def _partition_counts(
+    admin: AIOKafkaAdminClient, topics: list[str], *, timeout: float
+) -> dict[str, int]:
+    """The partition count of each topic, once the cluster describes it whole.
+
+    Right after a topic is created the broker may describe it with an error and no partitions;
+    a count of zero would make every "all partitions" check pass vacuously (a read-your-writes
+    wait, a rebuild's end offsets). So it asks again, and raises after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    counts: dict[str, int] = {}
+    while True:
+        wanted = [t for t in topics if t not in counts]
+        described = await admin.describe_topics(wanted)
+        for found in described:
+            if not found.get("error_code") and found.get("partitions"):
+                counts[found["topic"]] = len(found["partitions"])
+        if all(t in counts for t in topics):
+            return counts
+        if loop.time() >= deadline:
+            unknown = [t for t in topics if t not in counts]
+            raise KafkaError(f"topics not known to the cluster after {timeout:.0f} s: {unknown}")
+        await asyncio.sleep(0.2)
