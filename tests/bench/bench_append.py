@@ -1,4 +1,4 @@
-"""Event store append throughput, beside raw INSERTs of rows of the same shape.
+"""Event store append throughput, beside the ``eventsourcing`` library and raw INSERTs.
 
 ``EventStore.append`` does, per transaction: take the position advisory lock, check the
 streams' versions (SELECT max(stream_version) ... GROUP BY stream_id), read the last position
@@ -7,12 +7,23 @@ is held until COMMIT. The baseline inserts the same rows (same columns, same con
 indexes, the same JSONB data, a 64-character hash) into a copy of the events table, with
 positions from a counter in this process: no lock, no version check, no hashing, the same
 driver (SQLAlchemy over asyncpg).
+
+The issue's baseline is the ``eventsourcing`` library (PyPI, a dev-only dependency of the
+benchmarks): its PostgreSQL application recorder (``eventsourcing.postgres``, psycopg 3, a
+pool of one connection per writer) appends the same single-event commands, one new
+aggregate each with the same JSON (encoded per command, as our store encodes it), to the same
+server, in a fresh database of its own. It is a synchronous library, so its writers are
+threads. Its recorder takes an EXCLUSIVE table lock through commit (its gap-free order), so
+its writers queue for the lock as ours queue for the position lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +35,7 @@ from bench_common import (
     ACTOR,
     Report,
     Result,
+    asyncpg_dsn,
     create_database,
     metadata,
     profiled,
@@ -37,6 +49,7 @@ from shared_kernel.eventstore import (
     new_event_id,
 )
 from shared_kernel.schema import events
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 SINGLE_N = 2_000
@@ -47,6 +60,8 @@ ROUNDS = 4
 HASH = "0" * 64
 
 Write = Callable[[int], Awaitable[None]]
+# (transactions, events per transaction, writers) -> seconds taken
+Spread = Callable[[int, int, int], Awaitable[float]]
 
 raw_events = sa.Table(
     "raw_events", sa.MetaData(), *(sa.Column(c.name, c.type) for c in events.columns)
@@ -99,15 +114,11 @@ class Writers:
             await conn.execute(raw_events.insert(), rows)
 
 
-async def compare(
-    measured: Write, baseline: Write, transactions: int, size: int, writers: int
-) -> tuple[float, float]:
-    """Events per second of ``transactions`` writes of ``size`` events by ``writers`` tasks,
-    for the measured path and the baseline. They alternate in ROUNDS slices, so that a load
-    spike from other processes on the machine hits both alike."""
+def spreading(write: Write) -> Spread:
+    """``write`` called ``transactions`` times by ``writers`` asyncio tasks."""
 
-    async def spread(write: Write, count: int) -> float:
-        share, extra = divmod(count, writers)
+    async def spread(transactions: int, size: int, writers: int) -> float:
+        share, extra = divmod(transactions, writers)
 
         async def writer(n: int) -> None:
             for _ in range(n):
@@ -117,22 +128,83 @@ async def compare(
         await asyncio.gather(*(writer(share + (1 if i < extra else 0)) for i in range(writers)))
         return time.perf_counter() - started
 
-    # Warm up: open the pool's connections and prepare the statements.
-    await spread(measured, writers * 3)
-    await spread(baseline, writers * 3)
-    seconds = [0.0, 0.0]
+    return spread
+
+
+class Library:
+    """The ``eventsourcing`` library's PostgreSQL application recorder in a database of its
+    own, appending single-event commands from threads."""
+
+    def __init__(self, url: str, data: dict[str, Any]) -> None:
+        from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+        parts = make_url(asyncpg_dsn(url))
+        self.datastore = PostgresDatastore(
+            dbname=parts.database or "postgres",
+            host=parts.host or "127.0.0.1",
+            port=parts.port or 5432,
+            user=parts.username or "postgres",
+            password=parts.password or "",
+            pool_size=WRITERS,
+        )
+        self.recorder = PostgresApplicationRecorder(self.datastore)
+        self.recorder.create_table()
+        self.data = data
+
+    def command(self) -> None:
+        """One command: a new aggregate's first event, encoded and appended."""
+        from eventsourcing.persistence import StoredEvent
+
+        state = json.dumps(self.data).encode()
+        self.recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "bench:EntryPosted", state)])
+
+    def threads(self, transactions: int, writers: int) -> float:
+        share, extra = divmod(transactions, writers)
+
+        def writer(n: int) -> None:
+            for _ in range(n):
+                self.command()
+
+        workers = [
+            threading.Thread(target=writer, args=(share + (1 if i < extra else 0),))
+            for i in range(writers)
+        ]
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return time.perf_counter() - started
+
+    async def spread(self, transactions: int, size: int, writers: int) -> float:
+        assert size == 1, "the library baseline appends single-event commands"
+        return await asyncio.to_thread(self.threads, transactions, writers)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+async def race(contenders: list[Spread], transactions: int, size: int, writers: int) -> list[float]:
+    """Events per second of ``transactions`` writes of ``size`` events by ``writers`` writers,
+    for each contender. They take turns in ROUNDS slices, so that a load spike from other
+    processes on the machine hits all alike."""
+    for spread in contenders:  # warm up: open the pools' connections, prepare statements
+        await spread(writers * 3, size, writers)
+    seconds = [0.0] * len(contenders)
     per_round = transactions // ROUNDS
     for _ in range(ROUNDS):
-        with profiled("event store append"):
-            seconds[0] += await spread(measured, per_round)
-        seconds[1] += await spread(baseline, per_round)
+        for n, spread in enumerate(contenders):
+            with profiled("event store append") if n == 0 else contextlib.nullcontext():
+                seconds[n] += await spread(per_round, size, writers)
     events = per_round * ROUNDS * size
-    return events / seconds[0], events / seconds[1]
+    return [events / s for s in seconds]
 
 
 async def run(report: Report) -> None:
     url = await create_database("append")
+    library_url = await create_database("eventsourcing", migrate=False)
     engine = create_engine(url, pool_size=WRITERS + 2)
+    library: Library | None = None
     try:
         async with engine.begin() as conn:
             # Same columns, constraints and indexes as the events table; triggers are not copied.
@@ -143,30 +215,55 @@ async def run(report: Report) -> None:
             "fsync on, synchronous_commit on"
         )
         w = Writers(engine, data)
-        cases = [
-            ("event store append (single, 1 writer)", SINGLE_N, 1, 1, "1 row/tx"),
-            (f"event store append (single, {WRITERS} writers)", SINGLE_N, 1, WRITERS, "1 row/tx"),
-            (
-                f"event store append (batch {BATCH_SIZE}, 1 writer)",
-                BATCH_N,
-                BATCH_SIZE,
-                1,
-                f"{BATCH_SIZE} rows/tx",
-            ),
-        ]
-        for name, n, size, writers, shape in cases:
-            measured, baseline = await compare(
-                w.store_append, w.raw_insert, n // size, size, writers
-            )
+        library = await asyncio.to_thread(Library, library_url, data)
+        store, raw = spreading(w.store_append), spreading(w.raw_insert)
+        single: dict[int, float] = {}
+        for writers in (1, WRITERS):
+            ours, inserts, theirs = await race([store, raw, library.spread], SINGLE_N, 1, writers)
+            single[writers] = ours
+            name = f"event store append (single, {writers} writer{'s' if writers > 1 else ''})"
             report.add(
                 Result(
                     name=name,
-                    value=measured,
+                    value=ours,
                     unit="events/s",
-                    baseline_name=f"raw INSERT {shape}",
-                    baseline_value=baseline,
+                    baseline_name="eventsourcing lib",
+                    baseline_value=theirs,
+                    figure="append-1" if writers == 1 else "append-8",
+                )
+            )
+            report.add(
+                Result(
+                    name="  the same beside raw INSERTs",
+                    value=ours,
+                    unit="events/s",
+                    baseline_name="raw INSERT 1 row/tx",
+                    baseline_value=inserts,
                     baseline_unit="rows/s",
                 )
             )
+        report.add(
+            Result(
+                name=f"event store append (single, {WRITERS} vs 1 writer)",
+                value=single[WRITERS],
+                unit="events/s",
+                baseline_name="1 writer",
+                baseline_value=single[1],
+                figure="append-scaling",
+            )
+        )
+        ours, inserts = await race([store, raw], BATCH_N // BATCH_SIZE, BATCH_SIZE, 1)
+        report.add(
+            Result(
+                name=f"event store append (batch {BATCH_SIZE}, 1 writer)",
+                value=ours,
+                unit="events/s",
+                baseline_name=f"raw INSERT {BATCH_SIZE} rows/tx",
+                baseline_value=inserts,
+                baseline_unit="rows/s",
+            )
+        )
     finally:
+        if library is not None:
+            library.close()
         await engine.dispose()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from bench_figures import BY_KEY, Goal
 from shared_kernel import schema
 from shared_kernel.db import create_engine
 from shared_kernel.envelope import Actor, EventEnvelope
@@ -231,7 +232,10 @@ def sample_entry_data() -> dict[str, Any]:
 
 @dataclass
 class Result:
-    """One printed line: a figure beside its baseline measured in the same run."""
+    """One printed line: a figure beside its baseline measured in the same run, and its goal.
+
+    ``figure`` names the row of issue 14's table the result fills (``bench_figures.FIGURES``);
+    its goal then comes from there unless ``goal`` is given."""
 
     name: str
     value: float
@@ -241,11 +245,17 @@ class Result:
     baseline_unit: str = ""  # the figure's own unit unless given
     detail: str = ""
     baseline_detail: str = ""
-    target: float | None = None  # minimum acceptable ratio (or value, see target_is_value)
-    target_is_value: bool = False
-    ceiling: float | None = None  # the value must stay under this (a latency target)
+    goal: Goal | None = None
     decimals: int = 0  # of the value and the baseline value
     notes: list[str] = field(default_factory=list)
+    figure: str = ""
+
+    def __post_init__(self) -> None:
+        if self.figure:
+            if self.figure not in BY_KEY:
+                raise ValueError(f"no figure {self.figure!r} in bench_figures.FIGURES")
+            if self.goal is None:
+                self.goal = BY_KEY[self.figure].goal
 
     @property
     def ratio(self) -> float | None:
@@ -268,14 +278,10 @@ class Result:
                 text += f" {self.baseline_detail}"
         if self.ratio is not None:
             text += f"   ratio {self.ratio:.2f}"
-        if self.target is not None:
-            reached = self.value if self.target_is_value else self.ratio
-            verdict = "met" if reached is not None and reached >= self.target else "MISSED"
-            wanted = f"{self.target:,.0f} {self.unit}" if self.target_is_value else f"{self.target}"
-            text += f"   (target >= {wanted}: {verdict})"
-        if self.ceiling is not None:
-            verdict = "met" if self.value < self.ceiling else "MISSED"
-            text += f"   (target < {self.ceiling:,.0f} {self.unit}: {verdict})"
+        if self.goal is not None:
+            met = self.goal.met(self.value, self.ratio)
+            verdict = "?" if met is None else ("met" if met else "MISSED")
+            text += f"   (goal {self.goal.text(self.unit)}: {verdict})"
         return text
 
 
@@ -439,3 +445,47 @@ async def read_model_caught_up(
         return await waiter.wait_for(last, timeout)
     finally:
         await waiter.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw COPY: the ceiling of writing rows into PostgreSQL
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``url`` as a plain ``postgresql://`` DSN asyncpg connects to."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def raw_copy(url: str, sources: Iterable[str], limit: int | None = None) -> tuple[int, float]:
+    """Reads every row (the first ``limit``) of the tables ``sources`` (quoted names) of the
+    database ``url`` into memory, then COPYs them (asyncpg ``copy_records_to_table``, one
+    transaction) into empty copies with the same columns, constraints and indexes (``LIKE ...
+    INCLUDING ALL``; no triggers) in a scratch schema: (rows, seconds of the COPY alone). The
+    ceiling of anything that writes the same rows."""
+    import asyncpg
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        scratch = f"bench_copy_{uuid.uuid4().hex[:8]}"
+        await conn.execute(f'CREATE SCHEMA "{scratch}"')
+        loaded: list[tuple[str, list[str], list[Any]]] = []
+        for number, source in enumerate(sources):
+            target = f"t{number}"
+            await conn.execute(f'CREATE TABLE "{scratch}".{target} (LIKE {source} INCLUDING ALL)')
+            rows = await conn.fetch(
+                f"SELECT * FROM {source}" + ("" if limit is None else f" LIMIT {int(limit)}")
+            )
+            columns = list(rows[0].keys()) if rows else []
+            loaded.append((target, columns, [tuple(row) for row in rows]))
+        started = time.perf_counter()
+        async with conn.transaction():
+            for target, columns, records in loaded:
+                if records:
+                    await conn.copy_records_to_table(
+                        target, records=records, columns=columns, schema_name=scratch
+                    )
+        seconds = time.perf_counter() - started
+        await conn.execute(f'DROP SCHEMA "{scratch}" CASCADE')
+        return sum(len(records) for _, _, records in loaded), seconds
+    finally:
+        await conn.close()

@@ -5,6 +5,9 @@ The ledger and the gateway run as real uvicorn processes (one worker each, as ``
 starts them) on fresh databases of the bench server and a fresh topic namespace, with their
 outbox relays and projections running. Every request posts a balanced two-line entry with its
 own ``Idempotency-Key``. Latencies are of successful (201) requests, measured in this process.
+CPU per posting: the ledger process's CPU time (user + system, /proc/<pid>/stat) over the
+direct run, divided by the entries it accepted (its relay and projection included: an upper
+bound).
 """
 
 from __future__ import annotations
@@ -463,7 +466,9 @@ async def run_load(report: Report) -> None:
 
         direct_path, gateway_path = "/v1/journal-entries", "/ledger/v1/journal-entries"
         await load(ledger.url, direct_path, signed, accounts, WARM_UP)
+        cpu_before = cpu_seconds(ledger)
         direct = await load(ledger.url, direct_path, signed, accounts, DURATION)
+        cpu_after = cpu_seconds(ledger)
         through: Load | None = None
         if bearer:
             assert gateway is not None
@@ -492,16 +497,37 @@ async def run_load(report: Report) -> None:
                     baseline_name="ledger direct",
                     baseline_value=direct.rate,
                     baseline_detail=direct.detail(),
+                    figure="gateway-entries",
+                )
+            )
+            report.add(
+                Result(
+                    name=f"journal entries via gateway, p99 ({clients})",
+                    value=through.percentile(99),
+                    unit="ms",
+                    baseline_name="ledger direct",
+                    baseline_value=direct.percentile(99),
+                    figure="gateway-entries-p99",
                 )
             )
             notes = [through.failure_note("via gateway"), direct.failure_note("ledger direct")]
         for note in notes:
             if note:
                 report.say(f"    {note}")
+        if cpu_before is not None and cpu_after is not None and direct.latencies:
+            report.add(
+                Result(
+                    name="CPU per request, ledger, one journal entry",
+                    value=(cpu_after - cpu_before) / len(direct.latencies) * 1000,
+                    unit="ms",
+                    decimals=2,
+                    detail=f"({len(direct.latencies):,} entries direct, {clients})",
+                    figure="cpu-posting",
+                )
+            )
         report.note(
-            "uvicorn, 1 worker each, asyncio loop + h11 (no uvloop/httptools installed); "
-            "relay and projection running in the ledger; gateway rate limit lifted; "
-            "clients in this process"
+            "uvicorn, 1 worker each, as the service starts it; relay and projection running in "
+            "the ledger; gateway rate limit lifted; clients in this process"
         )
 
 

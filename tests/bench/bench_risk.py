@@ -9,8 +9,8 @@ gateway's rate limit lifted).
   are requested by one risk officer and approved by another (four-eyes, over HTTP); then a
   trader asks ``POST /v1/pre-deal-checks`` for a counterparty on a desk (up to three limits
   each), ``PAIRS`` times straight to the service (identity signed the way the gateway signs
-  it) and through the gateway, interleaved, one connection each: p50 and p99 (targets: p99
-  under 10 ms at the service, under 20 ms through the gateway).
+  it) and through the gateway, interleaved, one connection each: p50 and p99 (goals, issue
+  14: p99 under 5 ms at the service, under 10 ms through the gateway).
 - Heat map: ``RISKS`` risks (``risk.RiskIdentified``, a third with a control added) built with
   the risk domain and appended in bulk through the kernel's event store into the service's
   own database; once its relay and register projection have caught up,
@@ -47,8 +47,6 @@ COUNTERPARTIES = [f"CP-{n:03d}" for n in range(1, 41)]
 DESKS = ["rates", "fx", "credit", "equities", "commodities"]
 PAIRS = 500
 WARM_UP_PAIRS = 50
-SERVICE_TARGET_MS = 10.0
-GATEWAY_TARGET_MS = 20.0
 RISKS = 10_000
 REQUESTS = 100
 CATCH_UP_TIMEOUT = 120.0
@@ -215,14 +213,16 @@ async def pre_deal(report: Report, running: Stack) -> None:
         meter.start()
     straight, via = await pre_deal_latencies(risk, front, trader, bearer)
     used = [meter.per_request(WARM_UP_PAIRS + PAIRS) for meter in meters]
-    for label, times, target in (
-        ("at the service", straight, SERVICE_TARGET_MS),
-        ("via gateway", via if bearer else [], GATEWAY_TARGET_MS),
+    service_p99 = percentile(straight, 99) * 1000
+    for label, times, figure in (
+        ("at the service", straight, "pre-deal-service"),
+        ("via gateway", via if bearer else [], "pre-deal-gateway"),
     ):
         if not times:
             report.say(f"pre-deal check via gateway skipped: {reason}")
             continue
         p50, p99 = percentile(times, 50) * 1000, percentile(times, 99) * 1000
+        via_gateway = figure == "pre-deal-gateway"
         report.add(
             Result(
                 name=f"pre-deal check p99, {label}",
@@ -230,7 +230,9 @@ async def pre_deal(report: Report, running: Stack) -> None:
                 unit="ms",
                 decimals=1,
                 detail=f"(p50 {p50:.1f} ms, {PAIRS} checks, interleaved)",
-                ceiling=target,
+                baseline_name="at the service" if via_gateway else "",
+                baseline_value=service_p99 if via_gateway else None,
+                figure=figure,
             )
         )
     report.say(f"    process CPU per check pair (one direct, one via gateway): {', '.join(used)}")

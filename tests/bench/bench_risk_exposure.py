@@ -168,6 +168,7 @@ async def measure(report: Report, running: Stack) -> None:
         baseline_name="bare consume+decode",
         baseline_value=consumed / bare_seconds,
         baseline_detail=f"({bare_seconds:.1f}s)",
+        figure="risk-inbox",
     )
     if done < total:
         result.notes.append(

@@ -1,12 +1,15 @@
-"""``make bench``: every benchmark, each figure printed beside its baseline from the same run.
+"""``make bench``: the benchmarks, each figure printed beside its baseline from the same run,
+then issue 14's table (figure, measured, baseline, ratio, goal, met) with the load average at
+the start and the end and the git commit.
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
-                                          ledger-books tickets tickets-queue risk
-                                          risk-exposure clearance console] [--profile]
+                                          risk risk-exposure lag tickets tickets-queue
+                                          clearance ledger-books console] [--all] [--profile]
 
-Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and Kafka (``KAFKA_BOOTSTRAP_SERVERS``);
-``deploy/bench.sh`` starts throw-away ones on bench ports. A benchmark that fails is reported
-and the others still run; the exit status is then 1.
+Without names it runs the default set (every benchmark but the long ``ledger-books`` and
+``console``); ``--all`` runs every one. Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and
+Kafka (``KAFKA_BOOTSTRAP_SERVERS``); ``deploy/bench.sh`` starts throw-away ones on bench ports.
+A benchmark that fails is reported and the others still run; the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -23,33 +26,38 @@ import traceback
 from collections.abc import Awaitable, Callable
 
 from bench_common import Report, kafka_bootstrap, server_url
+from bench_figures import git_commit, load_average, table
 
 BENCHMARKS: dict[str, tuple[str, str, float]] = {
     # name: (title, module with ``async def run(report)``, time limit in seconds)
-    "append": ("1. event store append", "bench_append", 150),
+    "append": ("1. event store append, beside the eventsourcing library", "bench_append", 180),
     "relay": ("2. outbox relay to Kafka", "bench_relay", 150),
     "rebuild": ("3. rebuild from Kafka", "bench_rebuild", 240),
     "http": ("4. journal entries over HTTP", "bench_http", 180),
-    "gateway": ("5. gateway overhead, GET one account", "bench_gateway_overhead", 180),
+    "gateway": ("5. gateway overhead and CPU, GET one account", "bench_gateway_overhead", 180),
     "ledger-bulk": ("6. ledger: bulk posting", "bench_ledger_bulk", 300),
-    "ledger-books": ("7. ledger: trial balance, verify, 1M", "bench_ledger_books", 1200),
-    "tickets": ("8. tickets: opening tickets over HTTP", "bench_tickets", 180),
-    "tickets-queue": ("9. tickets: queue view and SLA sweep, 100k", "bench_tickets_queue", 300),
-    "risk": ("10. risk: pre-deal check, heat map over 10k risks", "bench_risk", 240),
+    "risk": ("7. risk: pre-deal check, heat map over 10k risks", "bench_risk", 240),
     "risk-exposure": (
-        "11. risk: exposure projection from ledger events",
+        "8. risk: exposure projection from ledger events",
         "bench_risk_exposure",
         240,
     ),
+    "lag": ("9. command -> read model lag at half the maximum load", "bench_lag", 150),
+    "tickets": ("10. tickets: opening tickets over HTTP", "bench_tickets", 180),
+    "tickets-queue": ("11. tickets: queue view and SLA sweep, 100k", "bench_tickets_queue", 300),
     "clearance": ("12. deal clearance: submission -> cleared", "bench_clearance", 240),
-    "console": ("13. console: server time and weight per page", "bench_console", 900),
+    "ledger-books": ("13. ledger: trial balance, verify, 1M", "bench_ledger_books", 1200),
+    "console": ("14. console: server time and weight per page", "bench_console", 900),
 }
+# Long ones (a million events; every console page): by name or with --all.
+LONG = ("ledger-books", "console")
 
 
 async def main(selected: list[str]) -> int:
     report = Report()
     failed: list[str] = []
     began = time.perf_counter()
+    load_at_start = load_average()
     print(
         f"bench: PostgreSQL {server_url()}, Kafka {kafka_bootstrap()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
@@ -74,12 +82,22 @@ async def main(selected: list[str]) -> int:
     print(f"\n== summary ({time.perf_counter() - began:.0f}s) ==")
     for line in report.lines:
         print(line)
+    print(f"\n== issue 14's table: {', '.join(selected)} ==")
+    print(f"commit {git_commit()}; load average at start {load_at_start}, at end {load_average()}")
+    print(f"failed: {', '.join(failed)}" if failed else "failed: none")
+    for line in table(report.results):
+        print(line)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("benchmarks", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (all)")
+    parser.add_argument(
+        "benchmarks",
+        nargs="*",
+        help=f"any of {', '.join(BENCHMARKS)} (default: all but {', '.join(LONG)})",
+    )
+    parser.add_argument("--all", action="store_true", help="every benchmark, the long ones too")
     parser.add_argument("--profile", action="store_true", help="cProfile the measured sections")
     args = parser.parse_args()
     unknown = sorted(set(args.benchmarks) - set(BENCHMARKS))
@@ -88,4 +106,5 @@ if __name__ == "__main__":
     if args.profile:
         os.environ["BENCH_PROFILE"] = "1"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    sys.exit(asyncio.run(main(args.benchmarks or list(BENCHMARKS))))
+    default = [name for name in BENCHMARKS if args.all or name not in LONG]
+    sys.exit(asyncio.run(main(args.benchmarks or default)))
