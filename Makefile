@@ -10,7 +10,7 @@ help:
 	@echo "make test       the whole suite against real Kafka and PostgreSQL it starts itself"
 	@echo "make test-unit  unit tests only (no infrastructure)"
 	@echo "make lint       ruff and mypy"
-	@echo "make bench      benchmarks, each printed beside its baseline"
+	@echo "make bench      benchmarks, each beside its same-run baseline, then the issue-14 table"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
 
