@@ -33,7 +33,7 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
     "append": ("1. event store append, beside the eventsourcing library", "bench_append", 180),
     "relay": ("2. outbox relay to Kafka", "bench_relay", 150),
     "rebuild": ("3. rebuild from Kafka", "bench_rebuild", 240),
-    "http": ("4. journal entries over HTTP", "bench_http", 180),
+    "http": ("4. journal entries over HTTP", "bench_http", 240),
     "gateway": ("5. gateway overhead and CPU, GET one account", "bench_gateway_overhead", 240),
     "ledger-bulk": ("6. ledger: bulk posting", "bench_ledger_bulk", 300),
     "risk": ("7. risk: pre-deal check, heat map over 10k risks", "bench_risk", 240),
