@@ -62,6 +62,11 @@ def kafka_bootstrap() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_KAFKA)
 
 
+# Every database this process created, so that a benchmark stopped at its time limit can have
+# its connections ended (``end_connections``) without touching anyone else's on the server.
+CREATED: list[str] = []
+
+
 def unique(label: str) -> str:
     return f"bench_{label}_{uuid.uuid4().hex[:8]}"
 
@@ -80,6 +85,7 @@ async def create_database(label: str, *, migrate: bool = True) -> str:
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        CREATED.append(name)
     finally:
         await admin.dispose()
     url = make_url(server_url()).set(database=name).render_as_string(hide_password=False)
@@ -108,6 +114,25 @@ async def terminate_connections(url: str) -> None:
                     "WHERE datname = :name AND pid <> pg_backend_pid()"
                 ),
                 {"name": make_url(url).database},
+            )
+            await conn.commit()
+    finally:
+        await admin.dispose()
+
+
+async def end_connections(names: Iterable[str]) -> None:
+    """Ends every server connection to the databases ``names`` (those a benchmark created):
+    what unblocks a benchmark whose cancellation hangs on asyncpg (see
+    ``terminate_connections``)."""
+    admin = create_engine(server_url(), pool_size=1)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = ANY(:names) AND pid <> pg_backend_pid()"
+                ),
+                {"names": list(names)},
             )
             await conn.commit()
     finally:

@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench_common import Report, kafka_bootstrap, server_url
+from bench_common import CREATED, Report, end_connections, kafka_bootstrap, server_url
 from bench_figures import git_commit, load_average, table
 
 BENCHMARKS: dict[str, tuple[str, str, float]] = {
@@ -53,6 +53,29 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
 LONG = ("ledger-books", "console")
 
 
+async def within(benchmark: Awaitable[None], limit: float) -> bool:
+    """Runs ``benchmark`` for at most ``limit`` seconds; False when it was stopped. A stopped
+    benchmark is cancelled; should the cancellation hang (asyncpg waiting on the server in the
+    middle of an executemany), the connections to the databases it created are ended, and
+    after that it is left behind rather than holding up the rest."""
+    created = len(CREATED)
+    task = asyncio.ensure_future(benchmark)
+    done, _ = await asyncio.wait({task}, timeout=limit)
+    if done:
+        task.result()  # its exception, if it failed
+        return True
+    task.cancel()
+    await asyncio.wait({task}, timeout=10)
+    if not task.done():
+        await end_connections(CREATED[created:])
+        await asyncio.wait({task}, timeout=30)
+    if not task.done():
+        print("    WARNING: the stopped benchmark is still running, left behind", flush=True)
+    elif not task.cancelled():
+        task.exception()  # retrieved: a failure while stopping is not reported twice
+    return False
+
+
 async def main(selected: list[str]) -> int:
     report = Report()
     failed: list[str] = []
@@ -70,10 +93,9 @@ async def main(selected: list[str]) -> int:
         try:
             # Imported here: a service that is mid-change fails its own benchmarks only.
             run: Callable[[Report], Awaitable[None]] = importlib.import_module(module).run
-            await asyncio.wait_for(run(report), timeout=limit)
-        except TimeoutError:
-            report.say(f"{title}: FAILED, not done within {limit:.0f}s")
-            failed.append(name)
+            if not await within(run(report), limit):
+                report.say(f"{title}: FAILED, not done within {limit:.0f}s")
+                failed.append(name)
         except Exception as exc:
             traceback.print_exc()
             report.say(f"{title}: FAILED, {type(exc).__name__}: {exc}")
