@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 import sqlalchemy as sa
 from bench_common import Report, Result, percentile, read_model_caught_up
-from bench_http import Load, Skip, Stack, entry_body, load, open_accounts, stack
+from bench_http import VOUCHERS, Load, Skip, Stack, entry_body, load, open_accounts, stack
 from ledger.projections.ledger_view import LedgerView
 from shared_kernel.db import create_engine
 from shared_kernel.kafka import events_topic
@@ -89,12 +89,12 @@ async def open_loop(
     limits = httpx.Limits(max_connections=CLIENTS * 2)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, trust_env=False) as http:
 
-        async def post(number: int) -> None:
+        async def post() -> None:
             sent = time.perf_counter()
             try:
                 answer = await http.post(
                     PATH,
-                    json=entry_body(*accounts, 10_000_000 + number),
+                    json=entry_body(*accounts, next(VOUCHERS)),
                     headers={**headers, "Idempotency-Key": f"lag-{uuid.uuid4().hex}"},
                 )
             except httpx.HTTPError as exc:
@@ -111,7 +111,7 @@ async def open_loop(
         started = time.perf_counter()
         while (due := started + len(tasks) / rate) < started + STEADY_SECONDS:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            tasks.append(asyncio.create_task(post(len(tasks))))
+            tasks.append(asyncio.create_task(post()))
         await asyncio.gather(*tasks)
     return len(tasks)
 
