@@ -497,10 +497,20 @@ async def raw_copy(url: str, sources: Iterable[str], limit: int | None = None) -
         for number, source in enumerate(sources):
             target = f"t{number}"
             await conn.execute(f'CREATE TABLE "{scratch}".{target} (LIKE {source} INCLUDING ALL)')
+            # Generated columns are computed by the server, not copied.
+            columns = [
+                str(row["column_name"])
+                for row in await conn.fetch(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 "
+                    "AND table_name = $2 AND is_generated = 'NEVER' ORDER BY ordinal_position",
+                    scratch,
+                    target,
+                )
+            ]
+            listed = ", ".join(f'"{column}"' for column in columns)
             rows = await conn.fetch(
-                f"SELECT * FROM {source}" + ("" if limit is None else f" LIMIT {int(limit)}")
+                f"SELECT {listed} FROM {source}" + ("" if limit is None else f" LIMIT {int(limit)}")
             )
-            columns = list(rows[0].keys()) if rows else []
             loaded.append((target, columns, [tuple(row) for row in rows]))
         started = time.perf_counter()
         async with conn.transaction():
