@@ -258,7 +258,7 @@ async def run(report: Report) -> None:
     alone = await store_alone()
     report.add(
         Result(
-            name="  two-line, direct, beside the event store alone",
+            name="  the same beside the event store alone",
             value=rate(direct),
             unit="postings/s",
             baseline_name="event store append",
