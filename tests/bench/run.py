@@ -1,5 +1,7 @@
-"""``make bench``: the benchmarks, each figure printed beside its baseline from the same run,
-then issue 14's table (figure, measured, baseline, ratio, goal, met) with the load average at
+"""``make bench``: the benchmarks beside their same-run baselines, then issue 14's table.
+
+Each figure is printed beside its baseline measured in the same run; the closing table has a
+row per figure of issue 14 (figure, measured, baseline, ratio, goal, met), the load average at
 the start and the end and the git commit.
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
