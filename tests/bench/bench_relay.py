@@ -41,12 +41,12 @@ Message = tuple[bytes, bytes, int]  # value, key, partition
 
 
 async def relay_until(relay: OutboxRelay, position: int) -> float:
-    """Runs ``publish_once`` until the cursor reaches ``position`` (the relay started at 0, so
-    that is when it has published ``position`` events); returns the seconds taken."""
+    """Runs the relay's pipeline until its cursor reaches ``position`` (the relay started at 0,
+    so that is when it has published ``position`` events); returns the seconds taken."""
     started = time.perf_counter()
-    while relay.published < position:
-        if not await relay.publish_once():
-            raise RuntimeError(f"relay stopped at {relay.published}, short of {position}")
+    await relay.publish_available(until=position)
+    if relay.published < position:
+        raise RuntimeError(f"relay stopped at {relay.published}, short of {position}")
     return time.perf_counter() - started
 
 
