@@ -90,6 +90,7 @@ class OutboxRelay:
         self.published = 0  # acknowledged events (counted again after a restart re-sends)
         self._cursor: int | None = None  # held in memory: only the leader moves it
         self._wake = asyncio.Event()
+        self.listening = False  # leader, and LISTENing for appends
 
     async def cursor(self) -> int:
         """The durable cursor: the position up to which every event is acknowledged."""
@@ -237,6 +238,7 @@ class OutboxRelay:
                 yield leadership
             finally:
                 # Closed rather than pooled: that releases the lock and the LISTEN with it.
+                self.listening = False
                 await leadership.invalidate()
 
     async def _listen(self, leadership: AsyncConnection) -> None:
@@ -244,6 +246,7 @@ class OutboxRelay:
         raw = await leadership.get_raw_connection()
         driver: Any = raw.driver_connection
         await driver.add_listener(EVENTS_CHANNEL, self._on_notify)
+        self.listening = True
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
