@@ -136,12 +136,21 @@ class OutboxRelay:
                 builder = builders[partition] = producer.create_batch()
             if builder.append(timestamp=None, key=key, value=value, headers=HEADERS) is None:
                 # Full: send it, and start the partition's next one (a first record always fits).
-                sent.append(await producer.send_batch(builder, self._topic, partition=partition))
+                sent.append(await self._send_partition(builder, partition))
                 builder = builders[partition] = producer.create_batch()
                 builder.append(timestamp=None, key=key, value=value, headers=HEADERS)
         for partition, builder in builders.items():
-            sent.append(await producer.send_batch(builder, self._topic, partition=partition))
+            sent.append(await self._send_partition(builder, partition))
         return asyncio.gather(*sent)
+
+    async def _send_partition(self, builder: Any, partition: int) -> asyncio.Future[Any]:
+        # Closed: complete, so the producer sends it without lingering (``linger_ms`` is for
+        # the producer's other users, which send one record at a time).
+        builder.close()
+        sent: asyncio.Future[Any] = await self._producer.send_batch(
+            builder, self._topic, partition=partition
+        )
+        return sent
 
     async def publish_once(self) -> int:
         """Publish the next batch after the cursor and wait for it (no pipelining); returns how
@@ -172,17 +181,18 @@ class OutboxRelay:
         checkpointed_at = loop.time()
         try:
             while True:
-                batch = []
-                if len(in_flight) < self._max_in_flight and (until is None or read_to < until):
+                batch, caught_up = [], until is not None and read_to >= until
+                if not caught_up and len(in_flight) < self._max_in_flight:
                     batch = await self._next_batch(read_to)
+                    caught_up = not batch
                 if batch:
                     read_to = batch[-1][0].position
                     in_flight.append(_InFlight(read_to, len(batch), await self._send(batch)))
                 elif in_flight:
-                    # Nothing to read (or the window is full): wait for the oldest batch.
+                    # Nothing to read, or the window is full: wait for the oldest batch.
                     await asyncio.wait([in_flight[0].acks])
                 acked = self._settle(in_flight, acked)
-                if not in_flight and not batch:
+                if caught_up and not in_flight:
                     break  # drained: checkpoint below
                 if acked > durable and loop.time() - checkpointed_at >= self._checkpoint_interval:
                     await self._advance(acked)
