@@ -1,10 +1,12 @@
 """Outbox relay throughput to Kafka, beside a bare producer sending the same messages.
 
-The relay reads a batch after its cursor from PostgreSQL, turns rows into envelopes and
-CloudEvents JSON, sends them with the kernel's producer settings (idempotent, acks=all), waits
-for every acknowledgement and moves its cursor. The baseline sends the same records (value,
-key, partition, headers) pre-serialised, from memory, with a producer built the same way, in
-batches of the same size and the same send-then-gather pattern, to a fresh topic.
+The relay reads batches after its cursor from PostgreSQL, turns rows into envelopes and
+CloudEvents JSON and sends them with the kernel's producer settings (idempotent, acks=all, zstd),
+pipelined: it reads the next batch while earlier ones wait for their acknowledgements, and moves
+its cursor over acknowledged batches only. The baseline sends the same records (value, key,
+partition, headers) pre-serialised, from memory, with a producer built the same way, one
+``send`` per record, in batches of the same size, each awaited before the next (send, then
+gather), to a fresh topic.
 """
 
 from __future__ import annotations
@@ -126,13 +128,13 @@ async def run(report: Report) -> None:
             baseline_name="bare AIOKafkaProducer",
             baseline_value=EVENTS / bare_seconds,
             baseline_detail=f"({bare_seconds:.1f}s)",
-            target=0.5,
+            target=0.7,
         )
         if sizes != (EVENTS, EVENTS):
             result.notes.append(f"WARNING: topics hold {sizes} records, expected {EVENTS} each")
         result.notes.append(
             f"{average:.0f}-byte CloudEvents, {PARTITIONS} partitions, batches of {BATCH}, "
-            "idempotent acks=all producer, linger 5 ms"
+            "idempotent acks=all zstd producer, relay pipelined (up to 4 batches in flight)"
         )
         report.add(result)
     finally:
