@@ -91,6 +91,7 @@ class OutboxRelay:
         self._cursor: int | None = None  # held in memory: only the leader moves it
         self._wake = asyncio.Event()
         self.listening = False  # leader, and LISTENing for appends
+        self._leading = False  # in ``run``: the leadership connection must stay up
 
     async def cursor(self) -> int:
         """The durable cursor: the position up to which every event is acknowledged."""
@@ -181,6 +182,7 @@ class OutboxRelay:
         checkpointed_at = loop.time()
         try:
             while True:
+                self._check_leadership()
                 batch, caught_up = [], until is not None and read_to >= until
                 if not caught_up and len(in_flight) < self._max_in_flight:
                     batch = await self._next_batch(read_to)
@@ -227,9 +229,11 @@ class OutboxRelay:
         self._cursor = None
         async with self._leadership() as leadership:
             await self._listen(leadership)
+            self._leading = True
             while True:
                 self._wake.clear()  # before reading: an append committed from here on wakes us
                 await self.publish_available()
+                self._check_leadership()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._fallback_poll)
 
@@ -248,7 +252,7 @@ class OutboxRelay:
                 yield leadership
             finally:
                 # Closed rather than pooled: that releases the lock and the LISTEN with it.
-                self.listening = False
+                self.listening = self._leading = False
                 await leadership.invalidate()
 
     async def _listen(self, leadership: AsyncConnection) -> None:
@@ -256,7 +260,18 @@ class OutboxRelay:
         raw = await leadership.get_raw_connection()
         driver: Any = raw.driver_connection
         await driver.add_listener(EVENTS_CHANNEL, self._on_notify)
+        driver.add_termination_listener(self._on_leadership_lost)
         self.listening = True
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
+
+    def _on_leadership_lost(self, *_: object) -> None:
+        self.listening = False
+        self._wake.set()
+
+    def _check_leadership(self) -> None:
+        """End the run once the leadership connection is gone: its lock went with it, so
+        another relay may already publish (two would break position order per partition)."""
+        if self._leading and not self.listening:
+            raise ConnectionError("the relay's leadership connection was lost; stepping down")

@@ -1,5 +1,7 @@
-"""The relay wakes up on an append's notification (``AppendSignal``), not on its fallback poll:
-an idle relay publishes a new event in milliseconds, however long the poll interval."""
+"""The relay's leadership connection, which also LISTENs: an idle relay wakes up on an append's
+notification (``AppendSignal``), not on its fallback poll, and publishes a new event in
+milliseconds however long the poll interval; a relay whose connection (and so its lock) is
+gone stops publishing."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import statistics
 import time
 
 import pytest
+import sqlalchemy as sa
 from kernel_harness import (
     SOURCE,
     KernelTopics,
@@ -19,6 +22,7 @@ from kernel_harness import (
 )
 from shared_kernel.append_signal import AppendSignal
 from shared_kernel.eventstore import PostgresEventStore
+from shared_kernel.outbox import RELAY_LOCK_KEY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.integration
@@ -67,3 +71,34 @@ async def test_an_idle_relay_publishes_a_new_event_on_its_notification(
     )
     assert max(latencies) < 2.0  # a relay not woken would wait for its 30 s poll
     assert signal.sent >= 5
+
+
+async def test_a_relay_that_lost_its_leadership_connection_stops(
+    engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
+) -> None:
+    # Leaving the context awaits the relay's task, which ended with the error.
+    with pytest.raises(ConnectionError, match="leadership connection was lost"):
+        async with running_relay(engine, kafka_bootstrap, kernel_topics) as background:
+            relay = background.extra["relay"]
+
+            async def listening() -> bool:
+                return bool(relay.listening)
+
+            await wait_until(listening, "the relay to lead", timeout=30, watch=[background])
+            async with engine.connect() as conn:
+                terminated = await conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+                        " JOIN pg_database d ON d.oid = l.database"
+                        " WHERE d.datname = current_database() AND l.locktype = 'advisory'"
+                        " AND l.classid = :high AND l.objid = :low AND l.granted"
+                    ),
+                    {"high": RELAY_LOCK_KEY >> 32, "low": RELAY_LOCK_KEY & 0xFFFFFFFF},
+                )
+                assert terminated.scalars().all() == [True]
+
+            async def stopped() -> bool:
+                return background.task.done()
+
+            await wait_until(stopped, "the relay to step down", timeout=10)
+            assert isinstance(background.task.exception(), ConnectionError)
