@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_kernel.append_signal import AppendSignal
 from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
 from shared_kernel.dead_letter_notices import DeadLetterNotices
@@ -60,6 +61,8 @@ class ServiceRuntime:
         self.inboxes = list(inboxes)
         self.store = PostgresEventStore(source=f"/{service}")
         self.engine: AsyncEngine = create_engine(settings.database_url)
+        # Wakes the outbox relay, in this process or another, after each command's commit.
+        self.append_signal = AppendSignal(settings.database_url)
         self.read_models = {
             p.name: ReadModelStore(self.engine, p.name, p.metadata) for p in self.projections
         }
@@ -79,7 +82,9 @@ class ServiceRuntime:
         return self._verifier
 
     def unit_of_work(self, context: CommandContext) -> UnitOfWork:
-        return PostgresUnitOfWork(self.engine, self.store, self.codec, context)
+        return PostgresUnitOfWork(
+            self.engine, self.store, self.codec, context, on_commit=self.append_signal.committed
+        )
 
     def waiter(self, projection: str) -> PositionWaiter:
         """The read-your-writes waiter of a projection (started and stopped with the runtime)."""
@@ -116,6 +121,7 @@ class ServiceRuntime:
             await read_model.ensure_live()
         for waiter in self._waiters.values():
             await waiter.start()
+        self.spawn("append signal", self.append_signal.run)
         if self.settings.run_relay:
             self.relay = OutboxRelay(self.engine, self.store, self.producer, self.topic, partitions)
             self.spawn("relay", self.relay.run)

@@ -18,7 +18,7 @@ under that key in the same transaction, so a retry can never run the command twi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
@@ -358,9 +358,12 @@ class PostgresUnitOfWork(UnitOfWork):
         store: EventStore[AsyncConnection],
         codec: EventCodec,
         context: CommandContext,
+        *,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(store, codec, context)
         self._engine = engine
+        self._on_commit = on_commit  # after the commit, e.g. ``AppendSignal.committed``
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
 
@@ -447,6 +450,8 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _commit_transaction(self) -> None:
         assert self._tx is not None
         await self._tx.commit()
+        if self._on_commit is not None:
+            self._on_commit()
 
 
 _LOCK = sa.text(

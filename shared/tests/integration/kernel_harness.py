@@ -261,9 +261,11 @@ async def running_relay(
         yield Background(task, {"relay": relay})
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await producer.stop()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # raises the error that ended the run, if one did
+        finally:
+            await producer.stop()
 
 
 @contextlib.asynccontextmanager

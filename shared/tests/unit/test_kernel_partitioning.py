@@ -3,9 +3,12 @@ Kafka client agrees with the relay on which partition carries a stream."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from shared_kernel.kafka import partition_for
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from shared_kernel.kafka import murmur2, partition_for
 
 pytestmark = pytest.mark.unit
 
@@ -37,3 +40,9 @@ def test_partition_matches_aiokafkas_default_partitioner(key: str, partitions: i
     all_partitions = list(range(partitions))
     expected = DefaultPartitioner()(key.encode(), all_partitions, all_partitions)
     assert partition_for(key, partitions) == expected
+
+
+def test_murmur2_matches_aiokafkas_on_random_keys_of_every_length() -> None:
+    rng = random.Random(14)
+    keys = [rng.randbytes(length) for length in range(0, 200) for _ in range(5)]
+    assert [murmur2(key) for key in keys] == [aiokafka_murmur2(key) for key in keys]
