@@ -1,11 +1,14 @@
 """The outbox relay: publishes every committed event, and only committed events, to Kafka.
 
-The events table is the outbox. Positions become visible in order (see ``eventstore``), so
-"everything after the cursor" never skips a late commit. The relay sends a batch in position
+The events table is the outbox. Positions commit out of order and may have gaps (see
+``eventstore``); the relay reads only the run after its cursor that no running transaction can
+still fill in before (``relay_order``), so it never skips a late commit. The relay sends a batch in position
 order with an idempotent ``acks=all`` producer, waits for every acknowledgement, then moves its
 cursor. A crash between send and cursor update re-sends that batch on restart: at-least-once;
 consumers drop such duplicates by event id (see ``projections`` and ``inbox``), never by the
-``position`` inside a message, which is information for readers, not control.
+``position`` inside a message, which is information for readers, not control. Everything at
+or below the cursor is published or proven never to commit. The transaction that moves the
+cursor also extends the seal chain over what was published (``sealing``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kernel.eventstore import EventStore
 from shared_kernel.kafka import partition_for
+from shared_kernel.relay_order import OrderedReader
 from shared_kernel.schema import outbox_cursor
+from shared_kernel.sealing import SealChain
 
 RELAY_LOCK_KEY = 0x0BAC_0FF1CF
 
@@ -47,6 +52,8 @@ class OutboxRelay:
         self._idle_sleep = idle_sleep
         self.published = 0
         self._cursor: int | None = None  # held in memory: only the leader moves it
+        self._order = OrderedReader(engine, store)
+        self._seals = SealChain()
 
     async def cursor(self) -> int:
         async with self._engine.connect() as conn:
@@ -59,8 +66,9 @@ class OutboxRelay:
         """Publish the next batch after the cursor; returns how many events went out."""
         if self._cursor is None:
             self._cursor = await self.cursor()
-        async with self._engine.connect() as conn:
-            batch = await self._store.read_after_raw(conn, self._cursor, self._batch_size)
+            async with self._engine.connect() as conn:
+                await self._seals.load(conn)
+        batch = await self._order.read_after(self._cursor, self._batch_size)
         if not batch:
             return 0
         acks = [
@@ -76,6 +84,7 @@ class OutboxRelay:
         await asyncio.gather(*acks)
         last = batch[-1][0].position
         async with self._engine.begin() as conn:
+            await self._seals.extend(conn, [envelope.position for envelope, _ in batch])
             await conn.execute(
                 pg_insert(outbox_cursor)
                 .values(relay=self._name, position=last)
