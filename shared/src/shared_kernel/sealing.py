@@ -41,6 +41,7 @@ class SealChain:
 
     def __init__(self) -> None:
         self._tail: tuple[int, str] | None = None
+        self._boundary_missing = False
 
     async def load(self, conn: AsyncConnection) -> None:
         """Start from the newest stored seal (the chain may have grown under another relay)."""
@@ -52,6 +53,9 @@ class SealChain:
             )
         ).first()
         self._tail = (int(row.position), str(row.seal)) if row else (0, GENESIS_HASH)
+        # Tables made without the migration (``create_all``) lack the boundary row: the first
+        # seals written bring it (position 0: no older chain), so the first row is always it.
+        self._boundary_missing = row is None
 
     async def extend(self, conn: AsyncConnection, positions: Sequence[int]) -> None:
         """Seal the published ``positions`` (increasing); a failed transaction must be followed
@@ -73,7 +77,10 @@ class SealChain:
             seal = seal_hash(seal, event_hash)
             sealed.append({"position": position, "seal": seal})
         if sealed:
+            if self._boundary_missing:
+                sealed.insert(0, {"position": 0, "seal": GENESIS_HASH})
             await conn.execute(event_seals.insert(), sealed)
+            self._boundary_missing = False
             self._tail = (int(sealed[-1]["position"]), seal)
 
 
