@@ -163,9 +163,13 @@ CONCURRENT_COMMITS_DDL = (
     "CREATE TABLE IF NOT EXISTS event_seals (position bigint PRIMARY KEY, seal text NOT NULL)",
     """
     INSERT INTO event_seals (position, seal)
-    SELECT coalesce(max(position), 0),
-        coalesce((SELECT hash FROM events ORDER BY position DESC LIMIT 1), repeat('0', 64))
-    FROM events
+    SELECT boundary.position, boundary.seal
+    FROM (
+        SELECT coalesce(max(position), 0) AS position,
+            coalesce((SELECT hash FROM events ORDER BY position DESC LIMIT 1), repeat('0', 64))
+                AS seal
+        FROM events
+    ) AS boundary
     WHERE NOT EXISTS (SELECT FROM event_seals)
     """,
 )
