@@ -1,11 +1,11 @@
 """The in-memory backend of the kernel's ports, for unit tests that run in milliseconds.
 
 ``MemoryDatabase`` holds what a service database holds for the kernel (events with their
-per-stream hash chains, idempotency answers, inbox claims); ``MemoryTransaction`` stages a transaction's writes
-and publishes them all at once on commit, or drops them. ``InMemoryEventStore`` and
-``InMemoryUnitOfWork`` implement the ports on top, and obey the same contract as the PostgreSQL
-backend (``shared/tests/contract``): a unit test of a command handler gets the real concurrency,
-guard and idempotency rules, not a hand-written fake's.
+per-stream hash chains, idempotency answers, inbox claims); ``MemoryTransaction`` stages a
+transaction's writes and publishes them all at once on commit, or drops them.
+``InMemoryEventStore`` and ``InMemoryUnitOfWork`` implement the ports on top, and obey the same
+contract as the PostgreSQL backend (``shared/tests/contract``): a unit test of a command handler
+gets the real concurrency, guard and idempotency rules, not a hand-written fake's.
 
 Simpler than PostgreSQL (which lets appends to different streams commit concurrently), a
 transaction that appends holds the database's position lock until it ends, so versions are

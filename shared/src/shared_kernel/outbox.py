@@ -2,13 +2,13 @@
 
 The events table is the outbox. Positions commit out of order and may have gaps (see
 ``eventstore``); the relay reads only the run after its cursor that no running transaction can
-still fill in before (``relay_order``), so it never skips a late commit. The relay sends a batch in position
-order with an idempotent ``acks=all`` producer, waits for every acknowledgement, then moves its
-cursor. A crash between send and cursor update re-sends that batch on restart: at-least-once;
-consumers drop such duplicates by event id (see ``projections`` and ``inbox``), never by the
-``position`` inside a message, which is information for readers, not control. Everything at
-or below the cursor is published or proven never to commit. The transaction that moves the
-cursor also extends the seal chain over what was published (``sealing``).
+still fill in before (``relay_order``), so it never skips a late commit. The relay sends a batch
+in position order with an idempotent ``acks=all`` producer, waits for every acknowledgement,
+then moves its cursor. A crash between send and cursor update re-sends that batch on restart:
+at-least-once; consumers drop such duplicates by event id (see ``projections`` and ``inbox``),
+never by the ``position`` inside a message, which is information for readers, not control.
+Everything at or below the cursor is published or proven never to commit. The transaction that
+moves the cursor also extends the seal chain over what was published (``sealing``).
 """
 
 from __future__ import annotations

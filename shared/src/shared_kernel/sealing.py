@@ -102,9 +102,7 @@ class StreamChainCheck:
         )
         if not broken and check_hash:
             broken = stored_hash != chain_hash(previous_hash, envelope)
-        if broken and (
-            self.first_break is None or envelope.position < self.first_break.position
-        ):
+        if broken and (self.first_break is None or envelope.position < self.first_break.position):
             self.first_break = envelope
         self._last = (envelope.subject, envelope.stream_version, envelope.position, stored_hash)
 
@@ -210,11 +208,7 @@ async def _stream_break(
     check = StreamChainCheck()
     key: tuple[str, int] | None = None
     while True:
-        query = (
-            sa.select(events)
-            .order_by(events.c.stream_id, events.c.stream_version)
-            .limit(batch)
-        )
+        query = sa.select(events).order_by(events.c.stream_id, events.c.stream_version).limit(batch)
         if key is not None:
             query = query.where(
                 sa.tuple_(events.c.stream_id, events.c.stream_version) > sa.tuple_(*key)

@@ -165,9 +165,9 @@ class UnitOfWork(ABC):
     async def hold_appends(self) -> None:
         """Take the event store's position lock, exclusive, now: it waits for every append in
         flight (each holds the lock shared until it commits) and holds back new ones until this
-        transaction ends, so every read from here on sees every event committed before. For a rare command that refuses on what other commands append (a
-        period close while requests of its month are pending): it stops every writer, so hold
-        it briefly."""
+        transaction ends, so every read from here on sees every event committed before. For a
+        rare command that refuses on what other commands append (a period close while requests
+        of its month are pending): it stops every writer, so hold it briefly."""
 
     @abstractmethod
     async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:

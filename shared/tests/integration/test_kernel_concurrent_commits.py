@@ -58,7 +58,9 @@ def guard(stream_id: str, expected: int) -> StreamAppend:
     return StreamAppend(stream_id, STREAM_TYPE, expected, ())
 
 
-async def commit_append(engine: AsyncEngine, appends: Sequence[StreamAppend]) -> list[EventEnvelope]:
+async def commit_append(
+    engine: AsyncEngine, appends: Sequence[StreamAppend]
+) -> list[EventEnvelope]:
     async with engine.begin() as conn:
         return await STORE.append(conn, appends, metadata_for("commit"))
 
@@ -141,7 +143,9 @@ async def test_a_guard_waits_for_an_append_in_flight_to_its_stream_then_fails(
     guarded, other = new_stream_id(), new_stream_id()
     await append(engine, STORE, guarded, 0, [1])
     async with appended(engine, [new(guarded, 1, [2])]) as (moving, _):
-        decided = asyncio.create_task(commit_append(engine, [new(other, 0, [3]), guard(guarded, 1)]))
+        decided = asyncio.create_task(
+            commit_append(engine, [new(other, 0, [3]), guard(guarded, 1)])
+        )
         await asyncio.sleep(SETTLE)
         assert not decided.done()  # its check waits: it must not pass on the old version
         await moving.commit()
@@ -163,6 +167,24 @@ async def test_an_append_waits_for_a_guard_in_flight_then_follows_it(engine: Asy
     assert moved[0].position > decided[0].position
 
 
+async def decide_on(
+    engine: AsyncEngine, guarded: str, other: str, pause: float
+) -> list[EventEnvelope]:
+    """A command that decided on ``guarded`` at version 1 and writes ``other``."""
+    async with appended(engine, [new(other, 0, [3]), guard(guarded, 1)]) as (tx, stored):
+        await asyncio.sleep(pause)
+        await tx.commit()
+        return stored
+
+
+async def move(engine: AsyncEngine, guarded: str, pause: float) -> list[EventEnvelope]:
+    """A command that appends to ``guarded`` (from version 1)."""
+    async with appended(engine, [new(guarded, 1, [2])]) as (tx, stored):
+        await asyncio.sleep(pause)
+        await tx.commit()
+        return stored
+
+
 async def test_guards_and_appends_racing_on_one_stream_never_both_pass_out_of_order(
     engine: AsyncEngine,
 ) -> None:
@@ -171,22 +193,12 @@ async def test_guards_and_appends_racing_on_one_stream_never_both_pass_out_of_or
     for round_ in range(30):
         guarded, other = new_stream_id(), new_stream_id()
         await append(engine, STORE, guarded, 0, [1])
-
-        async def decide(pause: float) -> list[EventEnvelope]:
-            async with appended(engine, [new(other, 0, [3]), guard(guarded, 1)]) as (tx, stored):
-                await asyncio.sleep(pause)
-                await tx.commit()
-                return stored
-
-        async def move(pause: float) -> list[EventEnvelope]:
-            async with appended(engine, [new(guarded, 1, [2])]) as (tx, stored):
-                await asyncio.sleep(pause)
-                await tx.commit()
-                return stored
-
         pauses = (0.01 * (round_ % 3), 0.01 * ((round_ + 1) % 3))
-        outcomes = await asyncio.gather(decide(pauses[0]), move(pauses[1]), return_exceptions=True)
-        decided, moved = outcomes
+        decided, moved = await asyncio.gather(
+            decide_on(engine, guarded, other, pauses[0]),
+            move(engine, guarded, pauses[1]),
+            return_exceptions=True,
+        )
         assert not isinstance(moved, BaseException), moved  # an append never fails on a guard
         if isinstance(decided, BaseException):
             assert isinstance(decided, ConcurrencyConflict), decided

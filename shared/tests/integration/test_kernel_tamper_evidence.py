@@ -4,6 +4,7 @@ from before (one global chain) stays verifiable after the migration."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -45,7 +46,9 @@ async def sealed(engine: AsyncEngine, kafka_bootstrap: str, topics: KernelTopics
     """Run the relay until it has published (and sealed) everything stored."""
     head = await store_head(engine)
     async with running_relay(engine, kafka_bootstrap, topics) as relay:
-        await wait_until(lambda: relay_reached(engine, head), "the relay", timeout=30, watch=[relay])
+        await wait_until(
+            lambda: relay_reached(engine, head), "the relay", timeout=30, watch=[relay]
+        )
 
 
 @pytest.fixture
@@ -73,7 +76,9 @@ async def history(
 async def behind_the_systems_back(engine: AsyncEngine, statement: Any, **params: Any) -> None:
     async with engine.begin() as conn:
         await conn.execute(sa.text("ALTER TABLE events DISABLE TRIGGER events_no_update_delete"))
-        await conn.execute(statement if not isinstance(statement, str) else sa.text(statement), params)
+        await conn.execute(
+            statement if not isinstance(statement, str) else sa.text(statement), params
+        )
         await conn.execute(sa.text("ALTER TABLE events ENABLE TRIGGER events_no_update_delete"))
 
 
@@ -142,7 +147,7 @@ async def test_a_changed_event_with_its_stream_rehashed_is_named_by_the_seal(
         await behind_the_systems_back(
             engine,
             "UPDATE events SET data = CAST(:data AS jsonb), hash = :hash WHERE position = :p",
-            data='{"value": %d}' % envelope.data["value"],
+            data=json.dumps(envelope.data),
             hash=hash_,
             p=envelope.position,
         )
@@ -169,7 +174,9 @@ async def test_an_event_removed_with_its_seal_is_found_at_the_next_event(
     c = list(history)[2]
     gone = history[c][0]  # the whole stream's start: its second event breaks too
     await behind_the_systems_back(engine, "DELETE FROM events WHERE position = :p", p=gone.position)
-    await behind_the_systems_back(engine, "DELETE FROM event_seals WHERE position = :p", p=gone.position)
+    await behind_the_systems_back(
+        engine, "DELETE FROM event_seals WHERE position = :p", p=gone.position
+    )
     assert named(await verify(engine)) == ordered[ordered.index(gone) + 1].position
 
 

@@ -35,7 +35,9 @@ async def published(client: httpx.AsyncClient) -> None:
     for _ in range(500):
         async with engine.connect() as conn:
             head = (await conn.execute(sa.text("SELECT max(position) FROM events"))).scalar()
-            cursor = (await conn.execute(sa.text("SELECT max(position) FROM outbox_cursor"))).scalar()
+            cursor = (
+                await conn.execute(sa.text("SELECT max(position) FROM outbox_cursor"))
+            ).scalar()
         if cursor is not None and cursor >= head:
             return
         await asyncio.sleep(0.02)
