@@ -9,9 +9,9 @@ The rule (``GapTracker``): a read sees position p missing below a position it do
 writer took its transaction id before it drew p, and p was drawn before the visible later
 position committed, so that writer's id is below the read's snapshot ``xmax``: the gap's
 *horizon*. Once a later snapshot has ``xmin >= horizon`` every transaction that could hold p
-has ended, and if p is still missing in that same snapshot it never commits (an aborted
+has ended, and if p is still missing in a snapshot taken after that it never commits (an aborted
 transaction, or one that drew it and failed its checks): p is skipped. Until then the relay
-publishes nothing beyond p.
+publishes nothing beyond p. Only this database's transactions count (``OrderedReader``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from shared_kernel.eventstore import EventStore
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The bounds of the snapshot a read ran in: every transaction id below ``xmin`` had
-    ended, none at or above ``xmax`` had started."""
+    """The bounds around a read: every writer below ``xmin`` had ended before it (so its
+    commit is visible to it), and every writer that drew a position before it is below
+    ``xmax``."""
 
     xmin: int
     xmax: int
@@ -70,16 +71,32 @@ class GapTracker:
             del self._horizons[missing]
 
 
-# Both bounds of the snapshot of the transaction they run in (REPEATABLE READ: one snapshot).
-_SNAPSHOT = sa.text(
-    "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax"
-    " FROM pg_current_snapshot() AS s"
+# The oldest transaction id still running *in this database* (as xid8), else the next one to
+# be assigned. Not the snapshot's own xmin, which is cluster-wide: a long write in another
+# service's database on the same server would hold every gap here for its whole duration.
+# pg_stat_activity shows 32-bit ids; each is widened around the 64-bit ``xmax`` of the same
+# moment by its signed distance from it (running ids are within 2^31 of it, either side).
+_OLDEST_RUNNING = sa.text(
+    "SELECT coalesce(min(ref.xmax + (((a.backend_xid::text::bigint - ref.xmax % 4294967296"
+    " + 6442450944) % 4294967296) - 2147483648)), min(ref.xmax))"
+    " FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) AS ref"
+    " LEFT JOIN pg_stat_activity AS a"
+    " ON a.datname = current_database() AND a.backend_xid IS NOT NULL"
 )
+
+# The next transaction id to be assigned: an upper bound of every id already in use.
+_NEXT_XID = sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
 
 
 class OrderedReader:
-    """Reads a batch after the cursor and the bounds of its snapshot in one REPEATABLE READ
-    transaction, and answers the part of it that the ``GapTracker`` lets through."""
+    """Reads a batch after the cursor and answers the part of it that the ``GapTracker`` lets
+    through. Three statements, each with its own snapshot (READ COMMITTED), in this order:
+
+    1. the oldest running transaction of this database (``xmin``): a writer older than that
+       has ended, so its commit is visible to the next statement;
+    2. the events after the cursor;
+    3. the next transaction id (``xmax``): above that of every writer that drew a position
+       before statement 2 ran, so a safe horizon for the gaps statement 2 shows."""
 
     def __init__(self, engine: AsyncEngine, store: EventStore) -> None:
         self._engine = engine
@@ -88,11 +105,9 @@ class OrderedReader:
 
     async def read_after(self, cursor: int, limit: int) -> list[tuple[EventEnvelope, str]]:
         async with self._engine.connect() as conn:
-            await conn.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-            bounds = (await conn.execute(_SNAPSHOT)).one()
+            xmin = int((await conn.execute(_OLDEST_RUNNING)).scalar_one())
             batch = await self._store.read_after_raw(conn, cursor, limit)
-        snapshot = Snapshot(xmin=int(bounds.xmin), xmax=int(bounds.xmax))
+            xmax = int((await conn.execute(_NEXT_XID)).scalar_one())
+        snapshot = Snapshot(xmin=xmin, xmax=xmax)
         count = self.gaps.publishable(cursor, [e.position for e, _ in batch], snapshot)
         return batch[:count]
