@@ -27,10 +27,13 @@ from kernel_harness import (
     store_head,
     wait_until,
 )
+from shared_kernel.db import create_engine
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import POSITION_LOCK_KEY, PostgresEventStore, StreamAppend
+from shared_kernel.relay_order import OrderedReader
 from shared_kernel.schema import event_seals, events
+from shared_kernel.testing import CreateDatabase
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 pytestmark = pytest.mark.integration
@@ -224,3 +227,25 @@ async def test_hold_appends_waits_for_appends_in_flight_and_holds_new_ones(
         assert not later.done()  # held back until the holder ends
         await holder.rollback()
     await asyncio.wait_for(later, 5)
+
+
+async def test_a_long_write_in_another_database_does_not_hold_the_gaps_here(
+    engine: AsyncEngine, create_database: CreateDatabase
+) -> None:
+    """Transaction ids are cluster-wide, the gap rule's xmin is this database's: another
+    service's long write on the same server does not stall this relay at an aborted position."""
+    other = create_engine(await create_database("other"), pool_size=1)
+    reader = OrderedReader(engine, STORE)
+    try:
+        async with other.connect() as foreign:
+            await foreign.begin()
+            await foreign.execute(sa.select(sa.func.pg_current_xact_id()))  # older than the gap
+            async with appended(engine, [new(new_stream_id(), 0, [1])]) as (_, gone):
+                pass  # rolled back: its position is a gap
+            after = await append(engine, STORE, new_stream_id(), 0, [2])
+            assert gone[0].position < after[0].position
+            await reader.read_after(0, 10)  # the gap is seen (and maybe settled) here
+            published = await reader.read_after(0, 10)
+            assert [e.position for e, _ in published] == [after[0].position]
+    finally:
+        await other.dispose()
