@@ -7,13 +7,24 @@ one contract (``shared/tests/contract``). Every method takes the backend's trans
 transaction.
 
 On PostgreSQL, appends use optimistic concurrency per stream (expected version) and may touch
-several streams in one transaction. Global positions are allocated under a transaction-scoped
-advisory lock, so they are gapless and become visible in position order: a reader that has seen
-position N will never later see a smaller one commit (the "gap trap" of sequences that commit
-out of order). The lock is taken last, just before the insert, so it is held only for the insert
-and commit. Under the same lock each event's hash chains to its predecessor's (tamper evidence
-for every service's history: ``verify_chain`` names the first event changed behind the system's
-back).
+several streams in one transaction. Commits do not wait for each other, so that PostgreSQL can
+group concurrent commits into one fsync:
+
+- Positions come from a sequence: unique and increasing, but with gaps (an aborted transaction
+  leaves its positions unused) and committing out of order. The outbox relay still publishes in
+  position order and never skips a committed event (``relay_order``): each append takes its
+  transaction id *before* its positions, which is what the relay's gap rule relies on.
+- Versions are checked exactly, under transaction advisory locks per stream (exclusive for the
+  streams appended to, shared for guards): commands on different streams do not wait for each
+  other. The unique (stream_id, stream_version) index stays the last line of defence.
+- Every append holds the position lock *shared* until commit, so ``UnitOfWork.hold_appends``
+  (the same lock, exclusive) waits for every append in flight and holds back new ones.
+- Lock order, which keeps all of this deadlock-free: a command's own ``uow.lock`` scopes (two-key
+  space) first, then the position lock, then the stream locks (one-key space, in key order, in
+  one statement). Nothing takes a lock of an earlier kind after a later one.
+- Each event's hash chains to its stream's previous event's hash (tamper evidence per stream);
+  the relay chains published events into a global seal (``sealing``). ``verify_chain`` checks
+  both and names the first event changed, inserted or deleted behind the system's back.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.schema import events
 
-# Arbitrary but fixed: the advisory lock that serialises position allocation in one database.
+# Arbitrary but fixed: the advisory lock every append holds shared and ``hold_appends`` exclusive.
 POSITION_LOCK_KEY = 0x0BAC_0FF1CE
 
 
@@ -111,6 +122,36 @@ def chain_hash(previous_hash: str, envelope: EventEnvelope) -> str:
     return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
 
 
+# The transaction id is taken first: the relay's gap rule needs every writer to hold its id
+# before it draws a position. Then the locks, in one statement, in one global order (the
+# position lock first, then the streams by key): ``OFFSET 0`` keeps the sort below the
+# aggregate that takes them. A stream appended to (exclusive) and guarded (shared) is locked
+# once, exclusive, so no transaction ever upgrades a lock it holds.
+_LOCK_FOR_APPEND = sa.text(
+    "SELECT pg_current_xact_id()::text,"
+    " (SELECT count(CASE WHEN l.exclusive THEN pg_advisory_xact_lock(l.k)"
+    " ELSE pg_advisory_xact_lock_shared(l.k) END)"
+    " FROM (SELECT rank, k, exclusive FROM ("
+    " SELECT 0 AS rank, CAST(:key AS bigint) AS k, false AS exclusive"
+    " UNION ALL"
+    " SELECT 1, hashtextextended(s.id, 0), bool_or(s.exclusive)"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:exclusive AS boolean[])) AS s(id, exclusive)"
+    " GROUP BY 2"
+    " ) AS wanted ORDER BY rank, k OFFSET 0) AS l)"
+)
+
+# Each stream's newest version and hash (one probe of the unique index per stream), and the
+# positions for the new events, drawn once (a materialized CTE) in increasing order.
+_VERSIONS_AND_POSITIONS = sa.text(
+    "WITH allocated AS MATERIALIZED ("
+    " SELECT array_agg(p ORDER BY p) AS positions"
+    " FROM (SELECT nextval('events_position_seq') AS p FROM generate_series(1, :n)) AS g)"
+    " SELECT s.id, last.stream_version AS version, last.hash, allocated.positions"
+    " FROM unnest(CAST(:ids AS text[])) AS s(id) CROSS JOIN allocated"
+    " LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM events e"
+    " WHERE e.stream_id = s.id ORDER BY e.stream_version DESC LIMIT 1) AS last ON true"
+)
+
 _CURRENT_VERSIONS = sa.text(
     "SELECT s.id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.id)"
     " FROM unnest(CAST(:ids AS text[])) AS s(id)"
@@ -130,16 +171,18 @@ def chain_events(
     source: str,
     appends: Sequence[StreamAppend],
     metadata: EventMetadata,
-    after_position: int,
-    previous_hash: str,
+    positions: Sequence[int],
+    last_hashes: dict[str, str],
 ) -> list[tuple[EventEnvelope, str]]:
-    """The envelopes of new events following ``after_position``, each with its chained hash
-    (the same for every backend, so that each can be verified the same way)."""
+    """The envelopes of new events at ``positions`` (increasing, one per event), each with its
+    hash chained to its stream's previous one (``last_hashes``: the stream's newest stored hash;
+    a new stream starts from ``GENESIS_HASH``). The same for every backend, so that each can be
+    verified the same way."""
     now = datetime.now(UTC)
-    position, chained = after_position, []
+    allocated, chained = iter(positions), []
     for append in appends:
+        previous_hash = last_hashes.get(append.stream_id, GENESIS_HASH)
         for offset, new in enumerate(append.events, start=1):
-            position += 1
             envelope = EventEnvelope(
                 id=new_event_id(),
                 source=source,
@@ -149,7 +192,7 @@ def chain_events(
                 data=new.data,
                 stream_type=append.stream_type,
                 stream_version=append.expected_version + offset,
-                position=position,
+                position=next(allocated),
                 correlation_id=new.cause.correlation_id if new.cause else metadata.correlation_id,
                 causation_id=new.cause.causation_id if new.cause else metadata.causation_id,
                 actor=metadata.actor,
@@ -171,8 +214,9 @@ def version_mismatch(append: StreamAppend, actual: int) -> ConcurrencyConflict:
 class EventStore(ABC, Generic[Conn]):
     """The port: reads and appends the events of one service (``source`` such as ``/ledger``).
 
-    Positions are global, gapless and visible in order; stream versions count from 1; every
-    event's hash chains to its predecessor's. ``append`` raises ``ConcurrencyConflict`` unless
+    Positions are global, unique and increasing (a backend may leave gaps: the relay publishes
+    in position order and skips no event); stream versions count from 1; every event's hash
+    chains to its stream's previous event's. ``append`` raises ``ConcurrencyConflict`` unless
     each stream is at its expected version, including the streams of guards (appends with no
     events), and appends everything or nothing."""
 
@@ -224,7 +268,7 @@ class EventStore(ABC, Generic[Conn]):
 
     @abstractmethod
     async def verify_chain(self, conn: Conn, *, batch: int = 10_000) -> ChainReport:
-        """Recompute the hash chain in position order; name the first event that breaks it."""
+        """Recompute the hash chains; name the first event (by position) that breaks them."""
 
 
 class PostgresEventStore(EventStore[AsyncConnection]):
@@ -244,26 +288,31 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         An append with no events is a guard: its stream must still be at its expected version
         (a command that read it to decide, e.g. "the period is open", fails if it moved)."""
         if not any(a.events for a in appends):
-            # Only guards: nothing to write, so no position lock; the versions still count.
+            # Only guards: nothing is written, so nothing to order against; the versions count.
             await self.check_versions(conn, appends)
             return []
-        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
-        # Checked under the lock, where no other append can interleave: exact, not optimistic.
-        await self.check_versions(conn, appends)
-        last = (
-            await conn.execute(
-                sa.select(events.c.position, events.c.hash)
-                .order_by(events.c.position.desc())
-                .limit(1)
-            )
-        ).first()
-        position, previous_hash = (
-            (int(last.position), str(last.hash)) if last else (0, GENESIS_HASH)
+        appended = {a.stream_id for a in appends if a.events}
+        ids = sorted({a.stream_id for a in appends})
+        # 1. The transaction's id, then the locks (position lock shared, then each stream's).
+        await conn.execute(
+            _LOCK_FOR_APPEND,
+            {"key": POSITION_LOCK_KEY, "ids": ids, "exclusive": [i in appended for i in ids]},
         )
-        chained = chain_events(self.source, appends, metadata, position, previous_hash)
-        rows = [{**_row(envelope), "hash": hash_} for envelope, hash_ in chained]
+        # 2. A new statement, so a new snapshot: the versions are read under the locks (exact,
+        # not optimistic), with each stream's last hash and the positions for the new events.
+        count = sum(len(a.events) for a in appends)
+        rows = (await conn.execute(_VERSIONS_AND_POSITIONS, {"ids": ids, "n": count})).all()
+        current = {row.id: (int(row.version or 0), row.hash) for row in rows}
+        for append in appends:
+            actual = current[append.stream_id][0]
+            if actual != append.expected_version:
+                raise version_mismatch(append, actual)
+        last_hashes = {i: str(hash_) for i, (_, hash_) in current.items() if hash_ is not None}
+        positions = sorted(int(p) for p in rows[0].positions)
+        chained = chain_events(self.source, appends, metadata, positions, last_hashes)
+        inserted = [{**_row(envelope), "hash": hash_} for envelope, hash_ in chained]
         try:
-            await conn.execute(events.insert(), rows)
+            await conn.execute(events.insert(), inserted)
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 raise ConcurrencyConflict(
@@ -274,31 +323,12 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         return [envelope for envelope, _ in chained]
 
     async def verify_chain(self, conn: AsyncConnection, *, batch: int = 10_000) -> ChainReport:
-        """Recompute the hash chain over every stored event, in position order, and name the
-        first event whose stored hash does not match (changed, inserted or deleted behind the
-        system's back)."""
-        previous_hash, after, checked = GENESIS_HASH, 0, 0
-        while True:
-            rows = (
-                (
-                    await conn.execute(
-                        sa.select(events)
-                        .where(events.c.position > after)
-                        .order_by(events.c.position)
-                        .limit(batch)
-                    )
-                )
-                .mappings()
-                .all()
-            )
-            if not rows:
-                return ChainReport(checked=checked, broken_at=None)
-            for row in rows:
-                envelope = self._envelope(row)
-                expected = chain_hash(previous_hash, envelope)
-                if row["hash"] != expected or row["position"] != after + 1:
-                    return ChainReport(checked=checked, broken_at=envelope)
-                previous_hash, after, checked = expected, row["position"], checked + 1
+        """Check every stream's hash chain and the relay's seal chain over the published events
+        (``sealing``); name the first event changed, inserted or deleted behind the system's
+        back."""
+        from shared_kernel.sealing import verify_postgres  # sealing builds on this module
+
+        return await verify_postgres(conn, self._envelope, batch=batch)
 
     async def check_versions(self, conn: AsyncConnection, appends: Sequence[StreamAppend]) -> None:
         """Raise ConcurrencyConflict unless every stream is at its expected version."""

@@ -1,14 +1,16 @@
 """The in-memory backend of the kernel's ports, for unit tests that run in milliseconds.
 
-``MemoryDatabase`` holds what a service database holds for the kernel (events with their hash
-chain, idempotency answers, inbox claims); ``MemoryTransaction`` stages a transaction's writes
-and publishes them all at once on commit, or drops them. ``InMemoryEventStore`` and
-``InMemoryUnitOfWork`` implement the ports on top, and obey the same contract as the PostgreSQL
-backend (``shared/tests/contract``): a unit test of a command handler gets the real concurrency,
-guard and idempotency rules, not a hand-written fake's.
+``MemoryDatabase`` holds what a service database holds for the kernel (events with their
+per-stream hash chains, idempotency answers, inbox claims); ``MemoryTransaction`` stages a
+transaction's writes and publishes them all at once on commit, or drops them.
+``InMemoryEventStore`` and ``InMemoryUnitOfWork`` implement the ports on top, and obey the same
+contract as the PostgreSQL backend (``shared/tests/contract``): a unit test of a command handler
+gets the real concurrency, guard and idempotency rules, not a hand-written fake's.
 
-Like PostgreSQL's position lock, a transaction that appends holds the database's position lock
-until it ends, so versions are checked and positions allocated with no other append in between.
+Simpler than PostgreSQL (which lets appends to different streams commit concurrently), a
+transaction that appends holds the database's position lock until it ends, so versions are
+checked and positions allocated with no other append in between: positions here have no gaps,
+which the contract allows but does not promise.
 
     backend = InMemoryBackend(codec)
     result = await CommandBus(backend.make_uow).execute(context, handler, command)
@@ -18,6 +20,7 @@ until it ends, so versions are checked and positions allocated with no other app
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Sequence
 from types import TracebackType
@@ -27,23 +30,22 @@ from uuid import UUID
 from shared_kernel.codec import EventCodec
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.eventstore import (
-    GENESIS_HASH,
     ChainReport,
     EventMetadata,
     EventStore,
     StreamAppend,
     chain_events,
-    chain_hash,
     version_mismatch,
 )
+from shared_kernel.sealing import StreamChainCheck
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 DEFAULT_SOURCE = "/memory"
 
 
 class MemoryDatabase:
-    """The committed state: events in position order, each with its chained hash; idempotency
-    answers by (owner, key); inbox claims by (consumer, event id)."""
+    """The committed state: events in position order, each with its stream-chained hash;
+    idempotency answers by (owner, key); inbox claims by (consumer, event id)."""
 
     def __init__(self) -> None:
         self.events: list[EventEnvelope] = []
@@ -136,14 +138,16 @@ class InMemoryEventStore(EventStore[MemoryTransaction]):
             return []
         await conn.take_position_lock()
         await self.check_versions(conn, appends)
-        hashes = conn.visible_hashes()
-        chained = chain_events(
-            self.source,
-            appends,
-            metadata,
-            len(hashes),
-            hashes[-1] if hashes else GENESIS_HASH,
-        )
+        wanted = {a.stream_id for a in appends}
+        last_hashes = {
+            event.subject: hash_
+            for event, hash_ in zip(conn.visible_events(), conn.visible_hashes(), strict=True)
+            if event.subject in wanted
+        }
+        head = len(conn.visible_events())
+        count = sum(len(a.events) for a in appends)
+        positions = range(head + 1, head + count + 1)
+        chained = chain_events(self.source, appends, metadata, positions, last_hashes)
         conn.events.extend(envelope for envelope, _ in chained)
         conn.hashes.extend(hash_ for _, hash_ in chained)
         return [envelope for envelope, _ in chained]
@@ -190,7 +194,7 @@ class InMemoryEventStore(EventStore[MemoryTransaction]):
     async def read_after(
         self, conn: MemoryTransaction, position: int, limit: int
     ) -> list[EventEnvelope]:
-        # Positions are gapless from 1: position N is at index N - 1.
+        # Positions here are gapless from 1: position N is at index N - 1.
         return conn.visible_events()[max(position, 0) : max(position, 0) + limit]
 
     async def read_after_raw(
@@ -202,15 +206,19 @@ class InMemoryEventStore(EventStore[MemoryTransaction]):
         return len(conn.visible_events())
 
     async def verify_chain(self, conn: MemoryTransaction, *, batch: int = 10_000) -> ChainReport:
-        previous = GENESIS_HASH
-        for checked, (event, stored) in enumerate(
-            zip(conn.visible_events(), conn.visible_hashes(), strict=True)
-        ):
-            expected = chain_hash(previous, event)
-            if stored != expected or event.position != checked + 1:
-                return ChainReport(checked=checked, broken_at=event)
-            previous = expected
-        return ChainReport(checked=len(conn.visible_events()), broken_at=None)
+        # Every stream's chain (there is no relay here, so no seal chain), and positions in order.
+        chained = list(zip(conn.visible_events(), conn.visible_hashes(), strict=True))
+        by_stream = sorted(chained, key=lambda pair: (pair[0].subject, pair[0].stream_version))
+        broken = StreamChainCheck().feed_all(by_stream)
+        for (before, _), (after, _) in itertools.pairwise(chained):
+            if after.position <= before.position and (
+                broken is None or after.position < broken.position
+            ):
+                broken = after
+        if broken is None:
+            return ChainReport(checked=len(chained), broken_at=None)
+        checked = sum(1 for event, _ in chained if event.position < broken.position)
+        return ChainReport(checked=checked, broken_at=broken)
 
 
 class InMemoryUnitOfWork(UnitOfWork):

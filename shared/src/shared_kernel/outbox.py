@@ -1,11 +1,14 @@
 """The outbox relay: publishes every committed event, and only committed events, to Kafka.
 
-The events table is the outbox. Positions become visible in order (see ``eventstore``), so
-"everything after the cursor" never skips a late commit. The relay sends events in position
-order with an idempotent ``acks=all`` producer and moves its cursor only over events that Kafka
-acknowledged. A crash between send and cursor update re-sends those events on restart:
-at-least-once; consumers drop such duplicates by event id (see ``projections`` and ``inbox``),
-never by the ``position`` inside a message, which is information for readers, not control.
+The events table is the outbox. Positions commit out of order and may have gaps (see
+``eventstore``); the relay reads only the run after its cursor that no running transaction can
+still fill in before (``relay_order``), so it never skips a late commit. It sends events in
+position order with an idempotent ``acks=all`` producer and moves its cursor only over events
+that Kafka acknowledged: everything at or below the cursor is published or proven never to
+commit. A crash between send and cursor update re-sends those events on restart: at-least-once;
+consumers drop such duplicates by event id (see ``projections`` and ``inbox``), never by the
+``position`` inside a message, which is information for readers, not control. The transaction
+that moves the cursor also extends the seal chain over what it covers (``sealing``).
 
 Reads are pipelined with acknowledgements: while up to ``max_in_flight`` batches wait for
 Kafka, the next batch is read and handed to the producer. Batches are settled strictly in
@@ -14,9 +17,9 @@ acknowledged; a failed send ends the run (a ``Supervisor`` restarts it from the 
 Cursor writes are coalesced (one commit per ``checkpoint_interval`` while busy, and one as soon
 as the pipeline drains), which never puts them ahead of the acknowledgements.
 
-When idle the relay sleeps until an append's ``NOTIFY`` (``EVENTS_CHANNEL``, sent at commit)
-wakes it, with a fallback poll in case a notification is missed (LISTEN is not durable: one
-sent while the listening connection was being set up is lost, hence the poll).
+When idle the relay sleeps until an append's ``NOTIFY`` (``EVENTS_CHANNEL``, sent after the
+command's commit) wakes it, with a fallback poll in case a notification is missed (LISTEN is
+not durable: one sent while the listening connection was being set up is lost, hence the poll).
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from shared_kernel.append_signal import EVENTS_CHANNEL
 from shared_kernel.envelope import CONTENT_TYPE, EventEnvelope
 from shared_kernel.eventstore import EventStore
 from shared_kernel.kafka import partition_for
+from shared_kernel.relay_order import OrderedReader
 from shared_kernel.schema import outbox_cursor
+from shared_kernel.sealing import SealChain
 
 RELAY_LOCK_KEY = 0x0BAC_0FF1CF
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
@@ -92,6 +97,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self.listening = False  # leader, and LISTENing for appends
         self._leading = False  # in ``run``: the leadership connection must stay up
+        self._order = OrderedReader(engine, store)
+        self._seals = SealChain()
 
     async def cursor(self) -> int:
         """The durable cursor: the position up to which every event is acknowledged."""
@@ -101,14 +108,23 @@ class OutboxRelay:
             )
             return int(row.scalar_one_or_none() or 0)
 
+    async def _resume(self) -> int:
+        """Take up the durable cursor and the seal chain's tail again (both may have moved
+        under another relay since this one last led)."""
+        self._cursor = await self.cursor()
+        self._seals = SealChain()
+        return self._cursor
+
     async def _next_batch(self, after: int) -> list[tuple[EventEnvelope, str]]:
-        """Up to ``batch_size`` events after ``after``, in position order, data as JSON text."""
-        async with self._engine.connect() as conn:
-            return await self._store.read_after_raw(conn, after, self._batch_size)
+        """Up to ``batch_size`` events after ``after``, in position order, data as JSON text:
+        only the run no running transaction can still fill in before (``relay_order``)."""
+        return await self._order.read_after(after, self._batch_size)
 
     async def _advance(self, position: int) -> None:
-        """Store the cursor: every event up to ``position`` is acknowledged by Kafka."""
+        """Store the cursor: every event up to ``position`` is acknowledged by Kafka (or proven
+        never to commit); seal what it covers in the same transaction."""
         async with self._engine.begin() as conn:
+            await self._seals.extend(conn, position)
             await conn.execute(
                 pg_insert(outbox_cursor)
                 .values(relay=self._name, position=position)
@@ -156,9 +172,8 @@ class OutboxRelay:
     async def publish_once(self) -> int:
         """Publish the next batch after the cursor and wait for it (no pipelining); returns how
         many events went out. For tests and benchmarks that step the relay by hand."""
-        if self._cursor is None:
-            self._cursor = await self.cursor()
-        batch = await self._next_batch(self._cursor)
+        cursor = self._cursor if self._cursor is not None else await self._resume()
+        batch = await self._next_batch(cursor)
         if not batch:
             return 0
         await (await self._send(batch))
@@ -173,11 +188,10 @@ class OutboxRelay:
 
         Raises the first failed send (after checkpointing the acknowledged batches before it);
         batches still in flight then are left to the producer and re-sent by the next run."""
-        if self._cursor is None:
-            self._cursor = await self.cursor()
+        cursor = self._cursor if self._cursor is not None else await self._resume()
         loop = asyncio.get_running_loop()
         in_flight: deque[_InFlight] = deque()
-        read_to = acked = durable = self._cursor
+        read_to = acked = durable = cursor
         published_before = self.published
         checkpointed_at = loop.time()
         try:

@@ -163,11 +163,11 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     async def hold_appends(self) -> None:
-        """Take the event store's position lock now rather than at commit: until this
-        transaction ends no other append commits, and every read from here on sees every event
-        committed before. For a rare command that refuses on what other commands append (a
-        period close while requests of its month are pending): it stops every writer, so hold
-        it briefly."""
+        """Take the event store's position lock, exclusive, now: it waits for every append in
+        flight (each holds the lock shared until it commits) and holds back new ones until this
+        transaction ends, so every read from here on sees every event committed before. For a
+        rare command that refuses on what other commands append (a period close while requests
+        of its month are pending): it stops every writer, so hold it briefly."""
 
     @abstractmethod
     async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
@@ -401,13 +401,15 @@ class PostgresUnitOfWork(UnitOfWork):
         """Transaction-scoped advisory locks in the two-key space (``hashtext(scope)``,
         ``hashtext(key)``), apart from the kernel's one-key locks, taken in key-hash order in
         one round trip. Deadlock-free as long as a command takes its scopes in one fixed order
-        and the position lock (taken at commit) comes last."""
+        and before the event store's locks (the position lock, then the stream locks, taken at
+        commit or by ``hold_appends``; see ``eventstore``)."""
         if not keys:
             return
         await self.connection.execute(_LOCK, {"scope": scope, "keys": sorted(set(keys))})
 
     async def hold_appends(self) -> None:
-        # The lock every append takes before its version check (re-entrant in a transaction).
+        # Exclusive against the shared hold of every append (which, in this transaction, is
+        # re-entrant: a lock never conflicts with its own transaction's).
         await self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
 
     async def claim(self, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:

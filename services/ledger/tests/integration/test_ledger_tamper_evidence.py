@@ -28,6 +28,22 @@ async def behind_the_systems_back(client: httpx.AsyncClient, statement: str, **p
         await conn.execute(sa.text("ALTER TABLE events ENABLE TRIGGER events_no_update_delete"))
 
 
+async def published(client: httpx.AsyncClient) -> None:
+    """Wait until the relay has published, and so sealed, every stored event: a stream's chain
+    cannot show its last event removed, the seal chain the relay writes as it publishes can."""
+    engine = client.ledger.runtime.engine  # type: ignore[attr-defined]
+    for _ in range(500):
+        async with engine.connect() as conn:
+            head = (await conn.execute(sa.text("SELECT max(position) FROM events"))).scalar()
+            cursor = (
+                await conn.execute(sa.text("SELECT max(position) FROM outbox_cursor"))
+            ).scalar()
+        if cursor is not None and cursor >= head:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the relay did not publish the history")
+
+
 def verify_cli(database_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ledger", "verify"],
@@ -87,13 +103,14 @@ async def test_a_removed_event_is_found_at_the_gap(
 ) -> None:
     headers = as_role("accountant")
     entries = await book_three(ledger_client, headers)
+    await published(ledger_client)
     await behind_the_systems_back(
         ledger_client, "DELETE FROM events WHERE stream_id = :entry", entry=entries[0]
     )
     broken = (await ledger_client.get("/v1/verification", headers=headers)).json()
     assert broken["intact"] is False
-    # The event after the gap (the claim of the next entry's voucher number) no longer chains
-    # to its predecessor.
+    # The entry's stream was removed whole, so no stream chain breaks; the seal chain does, at
+    # the event after the gap (the claim of the next entry's voucher number).
     mismatch = broken["first_mismatch"]
     assert (mismatch["stream_id"], mismatch["voucher_number"]) == ("voucher:2026:RE-1", "RE-1")
 
