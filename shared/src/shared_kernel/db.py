@@ -8,8 +8,8 @@ A pooled connection is not pinged on checkout: ``pool_pre_ping`` costs three rou
   ``_refuse_closed_connection`` turns such a checkout into a disconnect, upon which the pool
   replaces it with a new connection: no request sees it.
 - A connection that died silently fails its first statement; SQLAlchemy recognises the
-  disconnect, invalidates the pool the same way, and the next checkout connects afresh.
-  That one request fails (a background loop is restarted by its supervisor).
+  disconnect and invalidates the pool (every older connection is replaced at its next
+  checkout). That one request fails (a background loop is restarted by its supervisor).
 - ``pool_recycle`` retires connections after an hour, before firewalls or server-side idle
   limits cut them silently.
 """

@@ -170,7 +170,7 @@ class UpstreamClient:
 def skip_sniffio_search() -> None:
     """httpcore runs ``import sniffio`` several times per request to learn which event loop
     runs it. sniffio is not installed here, and a failed import is not remembered: each one
-    searched the whole ``sys.path`` again (about a tenth of the gateway's CPU per request).
+    searched the whole ``sys.path`` again (5 to 13 % of the gateway's CPU in its profiles).
     Recording the absence in ``sys.modules`` makes the import fail at once; httpcore and anyio
     then assume asyncio, as they do without sniffio. Nothing changes where sniffio exists."""
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
