@@ -251,25 +251,29 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 class Consistency:
-    """Query parameters of a read that wants to see a given write: ``min_position`` and how
-    long to wait for it (bounded)."""
+    """What a read that wants to see a given write asked for: ``min_position`` and how long
+    to wait for it (bounded); given by the ``consistency`` dependency."""
 
-    def __init__(
-        self,
-        min_position: Annotated[
-            int | None,
-            Query(
-                ge=0,
-                le=2**63 - 1,
-                description="Wait until the read model has applied this event position",
-            ),
-        ] = None,
-        wait_ms: Annotated[
-            int, Query(ge=0, le=10000, description="How long to wait, at most")
-        ] = 5000,
-    ) -> None:
+    def __init__(self, min_position: int | None, wait_ms: int) -> None:
         self.min_position = min_position
         self.wait_seconds = wait_ms / 1000
+
+
+async def consistency(
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**63 - 1,
+            description="Wait until the read model has applied this event position",
+        ),
+    ] = None,
+    wait_ms: Annotated[int, Query(ge=0, le=10000, description="How long to wait, at most")] = 5000,
+) -> Consistency:
+    """The query parameters of a read-your-writes wait. Async, as every dependency of a hot
+    route: FastAPI runs a plain function (or a class) in a worker thread, a thread hop on
+    every request."""
+    return Consistency(min_position, wait_ms)
 
 
 class Waiter(Protocol):
@@ -285,23 +289,24 @@ def read_your_writes(
     request's waiters and the maximum wait in seconds."""
 
     async def wait(
-        request: Request, response: Response, consistency: Annotated[Consistency, Depends()]
+        request: Request, response: Response, asked: Annotated[Consistency, Depends(consistency)]
     ) -> None:
-        if consistency.min_position is None:
+        if asked.min_position is None:
             return
         waiters, longest = waiters_of(request)
-        seconds = min(consistency.wait_seconds, longest)
-        position = consistency.min_position
+        seconds = min(asked.wait_seconds, longest)
+        position = asked.min_position
         reached = await asyncio.gather(*(w.wait_for(position, seconds) for w in waiters))
         response.headers["X-Consistent"] = "true" if all(reached) else "false"
 
     return Depends(wait)
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> int | None:
-    """The version named by ``If-Match`` (``3`` or ``"3"``), if the client sent one."""
+    """The version named by ``If-Match`` (``3`` or ``"3"``), if the client sent one (async:
+    no worker thread per request)."""
     if if_match is None:
         return None
     value = if_match.strip().removeprefix("W/").strip('"')

@@ -23,7 +23,7 @@ from gateway.adapters.keys import load_signing_key
 from gateway.adapters.passwords import Passwords
 from gateway.adapters.policy_file import load_policy
 from gateway.adapters.rate_limit import RateLimiter, RateLimits
-from gateway.adapters.upstream import UpstreamClient
+from gateway.adapters.upstream import UpstreamClient, upstream_http_client
 from gateway.app.admin import Administration
 from gateway.app.callers import Callers
 from gateway.app.cases import CaseQueries
@@ -40,9 +40,6 @@ from gateway.settings import GatewaySettings
 SERVICE = "gateway"
 # Forwarded identities live just long enough for one request to reach its service.
 FORWARDED_IDENTITY_TTL_SECONDS = 60
-# Idle connections to the services are dropped before the services drop them (uvicorn's
-# keep-alive timeout is 5 s), so that a request is rarely sent on a connection being closed.
-UPSTREAM_KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass
@@ -94,14 +91,7 @@ class Gateway:
 
     def upstream_client(self) -> httpx.AsyncClient:
         """The HTTP client for the services; the lifespan opens and closes it."""
-        return httpx.AsyncClient(
-            transport=self.upstream_transport,
-            timeout=self.settings.upstream_timeout_seconds,
-            follow_redirects=False,
-            limits=httpx.Limits(keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS),
-            # Service-to-service calls never go through a proxy from the environment.
-            trust_env=False,
-        )
+        return upstream_http_client(self.upstream_transport, self.settings.upstream_timeout_seconds)
 
     def connect(self, http: httpx.AsyncClient) -> None:
         upstream = UpstreamClient(

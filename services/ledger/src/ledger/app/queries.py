@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -124,10 +125,18 @@ def _account_columns() -> list[Any]:
     ]
 
 
+@functools.cache
 def _accounts_query() -> sa.Select[Any]:
+    """Built once: a statement is immutable (``where`` and the like make new ones), and
+    building its column expressions cost more than running it."""
     return sa.select(*_account_columns()).select_from(
         accounts.outerjoin(account_balances, account_balances.c.account_id == accounts.c.account_id)
     )
+
+
+@functools.cache
+def _account_by_id() -> sa.Select[Any]:
+    return _accounts_query().where(accounts.c.account_id == sa.bindparam("account_id"))
 
 
 class LedgerQueries:
@@ -137,7 +146,7 @@ class LedgerQueries:
     async def account(self, account_id: str) -> dict[str, Any]:
         async with self._read_model.reading() as conn:
             row = (
-                (await conn.execute(_accounts_query().where(accounts.c.account_id == account_id)))
+                (await conn.execute(_account_by_id(), {"account_id": account_id}))
                 .mappings()
                 .first()
             )
