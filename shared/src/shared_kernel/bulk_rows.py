@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -64,11 +65,18 @@ def _converter(column_type: sa.types.TypeEngine[Any]) -> Callable[[Any], Any] | 
 def _records(
     table: sa.Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, ...]]:
-    converters = [_converter(table.c[c].type) for c in columns]
-    if not any(converters):
-        return [tuple(row[c] for c in columns) for row in rows]
-    pairs = list(zip(columns, converters, strict=True))
-    return [tuple(f(row[c]) if f else row[c] for c, f in pairs) for row in rows]
+    """The rows as tuples in ``columns`` order, the few values COPY wants in another type
+    converted column by column (the per-row work stays in C: ``itemgetter``, ``zip``)."""
+    pick = itemgetter(*columns)
+    records = [pick(row) for row in rows] if len(columns) > 1 else [(pick(r),) for r in rows]
+    converters = [(i, _converter(table.c[c].type)) for i, c in enumerate(columns)]
+    converting = [(i, f) for i, f in converters if f is not None]
+    if not converting:
+        return records
+    values = [list(column) for column in zip(*records, strict=True)]
+    for i, convert in converting:
+        values[i] = [convert(v) for v in values[i]]
+    return list(zip(*values, strict=True))
 
 
 async def copy_rows(

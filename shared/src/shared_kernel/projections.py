@@ -51,6 +51,11 @@ class Projection(ABC):
     name: str
     topics: Sequence[str]
     metadata: sa.MetaData
+    #: May a rebuild write batches of different partitions in concurrent transactions? Only
+    #: for a projection whose every write is an insert of new rows or a single statement whose
+    #: effect does not depend on the order (additive upserts, ``greatest``): a read in Python
+    #: followed by a write could lose a concurrent batch's change.
+    parallel_fill: bool = False
 
     @abstractmethod
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None: ...

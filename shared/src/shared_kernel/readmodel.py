@@ -44,9 +44,7 @@ def _behind(done: Offsets, targets: Offsets) -> Offsets:
 def _indexes(table: sa.Table, *, unique: bool) -> list[sa.Index]:
     """The table's explicit indexes (``sa.Index``, ``index=True``), unique ones or the others,
     by name (a stable order)."""
-    return sorted(
-        (i for i in table.indexes if bool(i.unique) == unique), key=lambda i: str(i.name)
-    )
+    return sorted((i for i in table.indexes if bool(i.unique) == unique), key=lambda i: str(i.name))
 
 
 def checkpoint_table(metadata: sa.MetaData) -> sa.Table:
