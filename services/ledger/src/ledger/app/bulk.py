@@ -18,6 +18,7 @@ from uuid import UUID, uuid5
 
 from shared_kernel.errors import Conflict, DomainError
 from shared_kernel.eventstore import new_event_id
+from shared_kernel.gc_pause import collection_paused
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
 from ledger.app.loading import guard_unconstrained, load_accounts, load_periods, load_vouchers
@@ -96,6 +97,13 @@ def bulk_entry_ids(first_id: str, count: int) -> list[str]:
 
 
 async def post_journal_entries(command: PostJournalEntries, uow: UnitOfWork) -> CommandResult:
+    # Up to 10,000 entries' aggregates and events at once: without the collector's passes
+    # over them (a third of the command's CPU time, none of them garbage yet).
+    with collection_paused():
+        return await _post_journal_entries(command, uow)
+
+
+async def _post_journal_entries(command: PostJournalEntries, uow: UnitOfWork) -> CommandResult:
     count = len(command.entries)
     if not 1 <= count <= MAX_BULK_ENTRIES:
         raise DomainError(
