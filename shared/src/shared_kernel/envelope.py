@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from shared_kernel.domain import Cause
 
 SPEC_VERSION = "1.0"
@@ -136,9 +138,11 @@ class EventEnvelope:
 
     @classmethod
     def from_json_bytes(cls, raw: bytes) -> EventEnvelope:
+        # orjson: several times faster than ``json`` on the hot paths (rebuilds, inboxes);
+        # it raises its JSONDecodeError (a ValueError) for invalid JSON and invalid UTF-8.
         try:
-            payload = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             raise EnvelopeError(f"not JSON: {exc}") from exc
         if not isinstance(payload, dict):
             raise EnvelopeError("a CloudEvent must be a JSON object")

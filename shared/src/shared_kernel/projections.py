@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared_kernel.bulk_rows import FILLING
 from shared_kernel.dead_letter_notices import DeadLetterNotices, is_notices_topic
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
@@ -50,6 +51,11 @@ class Projection(ABC):
     name: str
     topics: Sequence[str]
     metadata: sa.MetaData
+    #: May a rebuild write batches of different partitions in concurrent transactions? Only
+    #: for a projection whose every write is an insert of new rows or a single statement whose
+    #: effect does not depend on the order (additive upserts, ``greatest``): a read in Python
+    #: followed by a write could lose a concurrent batch's change.
+    parallel_fill: bool = False
 
     @abstractmethod
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None: ...
@@ -262,7 +268,11 @@ class ProjectionWriter:
         )
 
     async def _translated(self, conn: AsyncConnection) -> AsyncConnection:
-        return await conn.execution_options(schema_translate_map={READ_MODEL_SCHEMA: self._schema})
+        # A generation that is not live has no reader yet: it is being filled (``FILLING``
+        # lets a projection COPY its insert-only rows, see ``bulk_rows``).
+        return await conn.execution_options(
+            schema_translate_map={READ_MODEL_SCHEMA: self._schema}, **{FILLING: not self._live}
+        )
 
 
 def _claim_statement(applied_events: sa.Table) -> sa.Insert:

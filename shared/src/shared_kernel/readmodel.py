@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from shared_kernel.kafka import topic_partitions
 from shared_kernel.schema import outbox_cursor, read_model_generations
@@ -38,6 +39,12 @@ CatchUp = Callable[[Offsets], Awaitable[None]]
 
 def _behind(done: Offsets, targets: Offsets) -> Offsets:
     return {tp: target for tp, target in targets.items() if done.get(tp, -1) < target}
+
+
+def _indexes(table: sa.Table, *, unique: bool) -> list[sa.Index]:
+    """The table's explicit indexes (``sa.Index``, ``index=True``), unique ones or the others,
+    by name (a stable order)."""
+    return sorted((i for i in table.indexes if bool(i.unique) == unique), key=lambda i: str(i.name))
 
 
 def checkpoint_table(metadata: sa.MetaData) -> sa.Table:
@@ -89,13 +96,41 @@ class ReadModelStore:
             )
             return row.scalar_one_or_none()
 
-    async def create_generation(self, generation: int) -> None:
-        """(Re)create an empty generation schema with the projection's tables."""
+    async def create_generation(self, generation: int, *, deferred_indexes: bool = False) -> None:
+        """(Re)create an empty generation schema with the projection's tables.
+
+        With ``deferred_indexes`` (a rebuild's fill), the secondary indexes that check nothing
+        (not unique) are left out: a fill then writes only the tables, their primary keys and
+        unique constraints, and ``build_indexes`` creates the rest in one sort each before
+        readers come."""
         schema = self.schema(generation)
         async with self.engine.begin() as conn:
             await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        await self._create_tables(schema)
+        if not deferred_indexes:
+            await self._create_tables(schema)
+            return
+        async with self.engine.begin() as conn:
+            translated = await conn.execution_options(
+                schema_translate_map={READ_MODEL_SCHEMA: schema}
+            )
+            for table in self.metadata.sorted_tables:
+                await translated.execute(CreateTable(table))
+                for index in _indexes(table, unique=True):
+                    await translated.execute(CreateIndex(index))
+
+    async def build_indexes(self, generation: int) -> None:
+        """Create the secondary indexes ``create_generation(deferred_indexes=True)`` left out
+        (those already there are kept)."""
+        async with self.engine.begin() as conn:
+            translated = await conn.execution_options(
+                schema_translate_map={READ_MODEL_SCHEMA: self.schema(generation)}
+            )
+            # Room to sort a large table's index in memory, for this transaction only.
+            await translated.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+            for table in self.metadata.sorted_tables:
+                for index in _indexes(table, unique=False):
+                    await translated.execute(CreateIndex(index, if_not_exists=True))
 
     async def _create_tables(self, schema: str) -> None:
         async with self.engine.begin() as conn:

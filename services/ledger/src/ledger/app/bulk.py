@@ -14,10 +14,12 @@ knows the first id, can name them all again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from shared_kernel.errors import Conflict, DomainError
 from shared_kernel.eventstore import new_event_id
+from shared_kernel.gc_pause import collection_paused
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
 from ledger.app.loading import guard_unconstrained, load_accounts, load_periods, load_vouchers
@@ -91,11 +93,25 @@ def _repeated_voucher(key: tuple[int, str], first_index: int) -> VoucherNumberIn
 
 def bulk_entry_ids(first_id: str, count: int) -> list[str]:
     """The ids of a batch's entries, derived from the first one."""
+    return list(_derived_ids(first_id, count))
+
+
+@lru_cache(maxsize=8)
+def _derived_ids(first_id: str, count: int) -> tuple[str, ...]:
+    # Kept for a moment: the command derives them, then its answer names them again (10,000
+    # SHA-1 hashes each time).
     base = UUID(first_id)
-    return [first_id, *(str(uuid5(base, str(index))) for index in range(1, count))]
+    return (first_id, *(str(uuid5(base, str(index))) for index in range(1, count)))
 
 
 async def post_journal_entries(command: PostJournalEntries, uow: UnitOfWork) -> CommandResult:
+    # Up to 10,000 entries' aggregates and events at once: without the collector's passes
+    # over them (a third of the command's CPU time, none of them garbage yet).
+    with collection_paused():
+        return await _post_journal_entries(command, uow)
+
+
+async def _post_journal_entries(command: PostJournalEntries, uow: UnitOfWork) -> CommandResult:
     count = len(command.entries)
     if not 1 <= count <= MAX_BULK_ENTRIES:
         raise DomainError(

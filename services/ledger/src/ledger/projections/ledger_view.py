@@ -53,6 +53,9 @@ class LedgerView(TypedProjection):
     # an old generation it cannot understand.
     name = "ledger_view_v4"
     metadata = metadata
+    # Inserts of new rows, additive upserts and single-statement updates (``greatest``):
+    # batches of different partitions may be written at once (see ``Projection``).
+    parallel_fill = True
     reads = (
         ev.AccountOpened,
         ev.AccountClosed,
@@ -283,7 +286,8 @@ def _account_changed(batch: _Batch, envelope: EventEnvelope, event: DomainEvent)
 def _entry_posted(batch: _Batch, envelope: EventEnvelope, event: ev.JournalEntryPosted) -> None:
     entry_id = event.entry_id
     booking_date = event.booking_date
-    period = event.period or booking_date.isoformat()[:7]
+    day = booking_date.isoformat()
+    period = event.period or day[:7]
     batch.entries.append(
         {
             "entry_id": entry_id,
@@ -324,7 +328,7 @@ def _entry_posted(batch: _Batch, envelope: EventEnvelope, event: ev.JournalEntry
         totals = batch.period_totals[(line.account_id, period)]
         balance[side] += line.amount
         totals[side] += line.amount
-        batch.daily_totals[(line.account_id, booking_date.isoformat())][side] += line.amount
+        batch.daily_totals[(line.account_id, day)][side] += line.amount
         balance[2] += 1
         totals[2] += 1
     if event.reverses:
@@ -489,7 +493,7 @@ async def _add_to_balances(conn: AsyncConnection, deltas: dict[str, list[int]]) 
             "debit_pending": dp,
             "credit_pending": cp,
         }
-        for account_id, (d, c, n, dp, cp) in sorted(deltas.items())
+        for account_id, (d, c, n, dp, cp) in deltas.items()
     ]
     await add_to(conn, account_balances, ["account_id"], rows)
 
@@ -505,7 +509,7 @@ async def _add_to_period_totals(
             "credit_total": c,
             "line_count": n,
         }
-        for (account_id, period), (d, c, n) in sorted(deltas.items())
+        for (account_id, period), (d, c, n) in deltas.items()
     ]
     await add_to(conn, account_period_totals, ["account_id", "period"], rows)
 
@@ -515,6 +519,6 @@ async def _add_to_daily_totals(
 ) -> None:
     rows = [
         {"account_id": account_id, "booking_date": day, "debit_total": d, "credit_total": c}
-        for (account_id, day), (d, c) in sorted(deltas.items())
+        for (account_id, day), (d, c) in deltas.items()
     ]
     await add_to(conn, account_daily_totals, ["account_id", "booking_date"], rows)
