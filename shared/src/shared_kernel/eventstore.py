@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from typing_extensions import TypeVar
 from uuid_utils import uuid7
 
+from shared_kernel.bulk_rows import copy_rows
 from shared_kernel.domain import Cause
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.errors import ConcurrencyConflict
@@ -51,6 +52,10 @@ from shared_kernel.schema import events
 
 # Arbitrary but fixed: the advisory lock every append holds shared and ``hold_appends`` exclusive.
 POSITION_LOCK_KEY = 0x0BAC_0FF1CE
+
+# From this many events in one append, the rows go in by COPY (a bulk posting); below it, the
+# COPY's own round trips cost more than the INSERT they save.
+COPY_FROM_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -312,7 +317,10 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         chained = chain_events(self.source, appends, metadata, positions, last_hashes)
         inserted = [{**_row(envelope), "hash": hash_} for envelope, hash_ in chained]
         try:
-            await conn.execute(events.insert(), inserted)
+            if len(inserted) >= COPY_FROM_ROWS:
+                await copy_rows(conn, events, inserted)  # bulk: COPY, not a statement per row
+            else:
+                await conn.execute(events.insert(), inserted)
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 raise ConcurrencyConflict(
