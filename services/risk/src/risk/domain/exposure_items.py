@@ -76,3 +76,45 @@ class CountedItem(Aggregate):
                 self.status = ItemStatus.SETTLED
             case _:
                 raise TypeError(f"CountedItem cannot apply {type(event).__name__}")
+
+
+class CountedEntry:
+    """A posted ledger entry counted into exposures, kept as a row of the inbox's own table
+    rather than as a stream of its own (see ``risk.adapters.counted_entries``): an entry is
+    counted once and ends at most once (reversed), so its whole history is its current row,
+    and writing a batch's entries is one statement, not one event per ledger event.
+
+    It answers like a ``CountedItem`` (``status``, ``counterparty``, ``desk``, ``amounts``,
+    ``settle``), so that the exposure rule reads both the same way; ``changed`` says it has
+    to be written."""
+
+    def __init__(
+        self,
+        ledger_id: str,
+        status: ItemStatus,
+        counterparty: str | None,
+        desk: str | None,
+        amounts: Mapping[str, int],
+        at: datetime,
+        *,
+        changed: bool = False,
+    ) -> None:
+        self.ledger_id = ledger_id
+        self.status = status
+        self.counterparty = counterparty
+        self.desk = desk
+        self.amounts = dict(amounts)
+        self.at = at
+        self.settled_by: str | None = None
+        self.changed = changed
+
+    @property
+    def id(self) -> str:
+        return item_id("entry", self.ledger_id)
+
+    def settle(self, outcome: str, cause_id: str, at: datetime) -> None:
+        """Reversed (the only end of a posted entry): it counts nothing any more."""
+        self.status = ItemStatus.SETTLED
+        self.settled_by = cause_id
+        self.at = at
+        self.changed = True
