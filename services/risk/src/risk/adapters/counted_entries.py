@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.unit_of_work import UnitOfWork, sql_connection
 
 from risk.app.exposures import CountedEntries, EntryItem, StreamCountedEntries
@@ -37,16 +38,24 @@ _LOAD = sa.text(
     "SELECT entry_id, status, counterparty, desk, amounts::text AS amounts, settled_by, at "
     "FROM risk_counted_entries WHERE entry_id = ANY(:ids)"
 )
-# One statement for the whole batch, whatever its size: arrays unnested into rows.
-_SAVE = sa.text(
+# One statement for the batch's new entries, whatever their number: arrays unnested into
+# rows. An entry another writer counted meanwhile (its reversal and it, handled by two
+# instances at once) is not written and not returned: the batch is retried on fresh rows.
+_INSERT = sa.text(
     "INSERT INTO risk_counted_entries "
     "(entry_id, status, counterparty, desk, amounts, settled_by, at) "
     "SELECT i, s, c, d, a::jsonb, b, t FROM unnest("
     "CAST(:ids AS text[]), CAST(:statuses AS text[]), CAST(:counterparties AS text[]), "
     "CAST(:desks AS text[]), CAST(:amounts AS text[]), CAST(:settled_by AS text[]), "
     "CAST(:ats AS timestamptz[])) AS u(i, s, c, d, a, b, t) "
-    "ON CONFLICT (entry_id) DO UPDATE SET status = excluded.status, "
-    "settled_by = excluded.settled_by, at = excluded.at"
+    "ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id"
+)
+# Settled entries: only from the status they were read in (else another writer moved them).
+_SETTLE = sa.text(
+    "UPDATE risk_counted_entries AS e SET status = u.s, settled_by = u.b, at = u.t "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:read_as AS text[]), CAST(:statuses AS text[]), "
+    "CAST(:settled_by AS text[]), CAST(:ats AS timestamptz[])) AS u(i, r, s, b, t) "
+    "WHERE e.entry_id = u.i AND e.status = u.r RETURNING e.entry_id"
 )
 
 
@@ -71,6 +80,7 @@ class SqlCountedEntries(CountedEntries):
                 row.at,
             )
             entry.settled_by = row.settled_by
+            entry.read_as = entry.status
             found[row.entry_id] = entry
         older = [entry_id for entry_id in entry_ids if entry_id not in found]
         found.update(await self._streams.load(uow, older))
@@ -80,18 +90,40 @@ class SqlCountedEntries(CountedEntries):
         return entry
 
     async def save(self, uow: UnitOfWork, entries: Sequence[EntryItem]) -> None:
+        """Insert the new entries and settle the read ones, at most two statements; raises
+        ConcurrencyConflict when another writer got to one of them first."""
         rows = [e for e in entries if isinstance(e, CountedEntry) and e.changed]
-        if not rows:
-            return
-        params: dict[str, Any] = {
-            "ids": [e.ledger_id for e in rows],
-            "statuses": [e.status.value for e in rows],
-            "counterparties": [e.counterparty for e in rows],
-            "desks": [e.desk for e in rows],
-            "amounts": [orjson.dumps(e.amounts).decode() for e in rows],
-            "settled_by": [e.settled_by for e in rows],
-            "ats": [e.at for e in rows],
-        }
-        await sql_connection(uow).execute(_SAVE, params)
+        new = [e for e in rows if e.read_as is None]
+        read = [e for e in rows if e.read_as is not None]
+        conn = sql_connection(uow)
+        if new:
+            params: dict[str, Any] = {
+                "ids": [e.ledger_id for e in new],
+                "statuses": [e.status.value for e in new],
+                "counterparties": [e.counterparty for e in new],
+                "desks": [e.desk for e in new],
+                "amounts": [orjson.dumps(e.amounts).decode() for e in new],
+                "settled_by": [e.settled_by for e in new],
+                "ats": [e.at for e in new],
+            }
+            _written(await conn.execute(_INSERT, params), new, "counted")
+        if read:
+            params = {
+                "ids": [e.ledger_id for e in read],
+                "read_as": [e.read_as.value for e in read if e.read_as is not None],
+                "statuses": [e.status.value for e in read],
+                "settled_by": [e.settled_by for e in read],
+                "ats": [e.at for e in read],
+            }
+            _written(await conn.execute(_SETTLE, params), read, "settled")
         for entry in rows:
-            entry.changed = False
+            entry.changed, entry.read_as = False, entry.status
+
+
+def _written(result: sa.CursorResult[Any], entries: list[CountedEntry], what: str) -> None:
+    written = {row[0] for row in result}
+    missed = [e.ledger_id for e in entries if e.ledger_id not in written]
+    if missed:
+        raise ConcurrencyConflict(
+            f"ledger entries {missed[:5]} were {what} by another writer meanwhile"
+        )

@@ -107,6 +107,8 @@ class CountedEntry:
         self.at = at
         self.settled_by: str | None = None
         self.changed = changed
+        # The status it was read in (None: new), which a write expects to find unchanged.
+        self.read_as: ItemStatus | None = None
 
     @property
     def id(self) -> str:
