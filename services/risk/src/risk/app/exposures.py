@@ -11,6 +11,12 @@ code but the kernel, and a malformed ledger event is dead-lettered, never counte
 the ledger event's own time, so that a retried batch decides exactly as the first attempt
 would have. Every event recorded for a ledger event joins that event's business case, caused
 by it.
+
+Set-based: a batch of ledger events is handled in a few statements, whatever its size (the
+kernel claims its ids in one; the counted entries, requests, clearances and exposures it needs
+are read once each; the counted entries are written in one, see ``CountedEntries``), and it
+records only changes that matter: per exposure, one ``ExposureChanged`` per run of moves up to
+a threshold crossing, each crossing once, and nothing per posted entry.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Ledger items counted into exposures: one stream per ledger entry or booking request, so
+"""Ledger items counted into exposures: one stream per booking request (and, before
+``CountedEntry`` rows, per posted entry), so
 that a later event about it (approval, rejection, expiry, reversal) takes off exactly what was
 counted, on exactly the keys it was counted under, whatever the later event's own metadata.
 
