@@ -1,7 +1,7 @@
-"""Ledger items counted into exposures: one stream per booking request (and, before
-``CountedEntry`` rows, per posted entry), so
-that a later event about it (approval, rejection, expiry, reversal) takes off exactly what was
-counted, on exactly the keys it was counted under, whatever the later event's own metadata.
+"""Ledger items counted into exposures: one stream per booking request, one ``CountedEntry``
+row per posted entry (before rows, a stream each), so that a later event about it (approval,
+rejection, expiry, reversal) takes off exactly what was counted, on exactly the keys it was
+counted under, whatever the later event's own metadata.
 
 Events of different ledger streams arrive in any order between Kafka partitions: an approved
 request's entry may come before the request's submission, a reversal before the original. The
