@@ -22,6 +22,7 @@ from shared_kernel.readmodel import PositionWaiter
 from shared_kernel.runtime import ServiceRuntime
 from shared_kernel.settings import ServiceSettings
 
+from risk.adapters.counted_entries import SqlCountedEntries
 from risk.app.acceptance_expiry import AcceptanceExpirySweeper
 from risk.app.deal_queries import DealQueries
 from risk.app.exposures import LedgerExposures
@@ -166,7 +167,9 @@ def bootstrap(
     window_kris = [(SLA_BREACHES, sla_breaches), (CUSTOMER_SATISFACTION, satisfaction)]
     inboxes: list[InboxHandler] = [OpenCriticalIncidentsInbox(kri_spec, settings.topic_namespace)]
     inboxes += [WindowKriInbox(rule, spec, settings.topic_namespace) for rule, spec in window_kris]
-    inboxes.append(LedgerExposures(settings.topic_namespace))
+    # Counted entries as rows of risk's own table: one statement per batch, not one stream
+    # (and one event) per ledger entry.
+    inboxes.append(LedgerExposures(settings.topic_namespace, entries=SqlCountedEntries()))
     runtime = ServiceRuntime(SERVICE, settings, codec, projections, inboxes=inboxes)
     bus = CommandBus(runtime.unit_of_work, attempts=settings.command_attempts)
     limit_queries = LimitQueries(runtime.read_models[limit_view.name])

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from ledger.bootstrap import LedgerSettings
+from risk.adapters.counted_entries import SqlCountedEntries
 from risk.app.exposures import LedgerExposures
 from risk.bootstrap import Risk, RiskSettings
 from risk.projections.limit_view import LimitView, exposures, limit_crossings
@@ -148,7 +149,7 @@ async def replaying_inbox(risk: Risk, namespace: str) -> AsyncIterator[InboxRunn
     """The ledger inbox again, in a new consumer group: reads the ledger topic from zero."""
     runtime = risk.runtime
     runner = InboxRunner(
-        LedgerExposures(namespace),
+        LedgerExposures(namespace, entries=SqlCountedEntries()),
         "risk",
         runtime.unit_of_work,
         runtime.settings.kafka_bootstrap_servers,

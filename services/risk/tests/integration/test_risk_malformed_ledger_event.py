@@ -12,10 +12,10 @@ import pytest
 from aiokafka import ConsumerRecord
 from ledger.bootstrap import ledger_codec
 from ledger.domain.events import JournalEntryPosted, PostedLine
-from risk.app.exposures import ENTRY, LedgerExposures
+from risk.adapters.counted_entries import SqlCountedEntries
+from risk.app.exposures import LedgerExposures
 from risk.bootstrap import RiskSettings, bootstrap
 from risk.domain.exposure import Exposure, keys_for
-from risk.domain.exposure_items import CountedItem, item_id
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.inbox import InboxWriter
@@ -94,15 +94,16 @@ async def test_a_malformed_ledger_event_is_dead_lettered_and_counts_no_exposure(
         ),
     ]
     dead = RecordingDeadLetters()
-    writer = InboxWriter(LedgerExposures(), "risk", risk.runtime.unit_of_work, dead)
+    entries = SqlCountedEntries()
+    handler = LedgerExposures(entries=entries)
+    writer = InboxWriter(handler, "risk", risk.runtime.unit_of_work, dead)
     try:
         await writer.write(records)
         await writer.write(records)  # a redelivery: nothing twice, not even the dead letter
 
         assert [(r.offset, error.split(":")[0]) for r, error in dead.sent] == [(1, "malformed")]
         async with risk.runtime.unit_of_work(CommandContext.system("test")) as uow:
-            assert await uow.find(CountedItem, item_id(ENTRY, "e-bad")) is None
-            assert await uow.find(CountedItem, item_id(ENTRY, "e-good")) is not None
+            assert list(await entries.load(uow, ["e-bad", "e-good"])) == ["e-good"]
             [key] = keys_for("ACME", None, "EUR")
             exposure = await uow.find(Exposure, key.id)
         assert exposure is not None and (exposure.posted, exposure.pending) == (500_00, 0)

@@ -21,15 +21,16 @@ from ledger.domain.events import (
     BookingRequestRejected,
     JournalEntryReversed,
 )
-from risk.app.exposures import LedgerExposures
+from risk.app.exposures import CountedEntries, EntryItem, LedgerExposures
 from risk.bootstrap import risk_codec
 from risk.domain.exposure import Exposure, keys_for
 from risk.domain.exposure_events import ExposureChanged, ThresholdCrossed
+from risk.domain.exposure_items import CountedEntry
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope, versioned_type
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.memory import InMemoryBackend
-from shared_kernel.unit_of_work import CommandContext
+from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 from .ledger_feed import T0, deal, line, posted, submitted
 
@@ -63,6 +64,7 @@ async def handle(
 
 ACME_FX = {"counterparty": "ACME", "desk": "FX"}
 ACME = {"counterparty": "ACME"}
+FIXED = random.Random(0)
 
 
 def ledger_streams() -> dict[str, list[DomainEvent]]:
@@ -250,3 +252,97 @@ async def test_a_batch_decides_the_crossings_of_one_event_at_a_time_in_fewer_eve
     assert crossings_of(batched), "the deals cross the limit's thresholds"
     assert totals(batched) == totals(one_at_a_time)
     assert count_of(batched, ExposureChanged) < count_of(one_at_a_time, ExposureChanged)
+
+
+class DictCountedEntries(CountedEntries):
+    """Counted entries as rows of a dict (the table of ``risk.adapters.counted_entries`` in
+    memory, without its transaction: enough for batches that commit)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, CountedEntry] = {}
+
+    async def load(self, uow: UnitOfWork, entry_ids: Sequence[str]) -> dict[str, EntryItem]:
+        return {i: self.rows[i] for i in entry_ids if i in self.rows}
+
+    def new(self, uow: UnitOfWork, entry: CountedEntry) -> EntryItem:
+        return entry
+
+    async def save(self, uow: UnitOfWork, entries: Sequence[EntryItem]) -> None:
+        for entry in entries:
+            if isinstance(entry, CountedEntry) and entry.changed:
+                self.rows[entry.ledger_id] = entry
+                entry.changed = False
+
+
+async def test_a_batch_of_postings_on_one_limit_records_one_change_per_run_and_its_crossings() -> (
+    None
+):
+    """Twelve postings of 100 on ACME against a limit of 1,000 (warning at 80 %), in one
+    batch: the warning is reached by the 8th, the limit breached by the 11th. Recorded: the
+    moves up to each crossing as one change, each crossing once, in order, and the rest as
+    one change; nothing per ledger entry (the entries are rows)."""
+    backend = InMemoryBackend(RISK_CODEC)
+    await with_acme_limit(backend, amount=1_000_00)
+    before = len(backend.events())
+    streams: dict[str, list[DomainEvent]] = {
+        f"p{n:02d}": [posted(f"p{n:02d}", deal(100_00), ACME)] for n in range(1, 13)
+    }
+    batch = [streams[stream_id][0] for stream_id in sorted(streams)]
+    arrived = envelopes({s: [e] for s, e in zip(sorted(streams), batch, strict=True)}, FIXED)
+    arrived.sort(key=lambda envelope: envelope.subject)
+    entries = DictCountedEntries()
+    await handle(LedgerExposures(entries=entries), backend, arrived)
+
+    recorded = [backend.codec.decode_envelope(e) for e in backend.events()[before:]]
+    shapes = [
+        (type(e).__name__, e.posted if isinstance(e, ExposureChanged) else e.exposure)
+        for e in recorded
+        if isinstance(e, ExposureChanged | ThresholdCrossed) and e.counterparty == "ACME"
+    ]
+    assert shapes == [
+        ("ExposureChanged", 800_00),
+        ("LimitWarningReached", 800_00),
+        ("ExposureChanged", 1_100_00),
+        ("LimitBreached", 1_100_00),
+        ("ExposureChanged", 1_200_00),
+    ]
+    [first, warning, _, breach, last] = [
+        e for e in recorded if isinstance(e, ExposureChanged | ThresholdCrossed)
+    ]
+    assert isinstance(first, ExposureChanged)
+    assert first.cause_ids == tuple(f"p{n:02d}" for n in range(1, 9))
+    assert (warning.cause_id, breach.cause_id) == ("p08", "p11")
+    assert isinstance(last, ExposureChanged) and last.cause_ids == ()
+    # Five events for twelve ledger events: none of them per entry.
+    assert len(recorded) == 5
+    assert sorted(entries.rows) == sorted(streams)
+
+    # The same entries again (a redelivery that escaped the inbox's claims): counted once.
+    await handle(LedgerExposures(entries=entries), backend, arrived)
+    assert len(backend.events()) == before + 5
+
+
+async def test_a_reversal_takes_off_what_its_row_counted_in_either_order() -> None:
+    """A reversal arriving after its entry takes the entry's amounts off; one arriving before
+    leaves a settled row, so that the entry counts nothing when it comes."""
+    backend = InMemoryBackend(RISK_CODEC)
+    entries = DictCountedEntries()
+    handler = LedgerExposures(entries=entries)
+    reversal = (line("credit", 200_00), line("debit", 200_00))
+    streams: dict[str, list[DomainEvent]] = {
+        "a": [posted("a", deal(200_00), ACME)],
+        "b": [posted("b", deal(300_00), ACME)],
+        "ra": [posted("ra", reversal, {}, reverses="a")],
+        "rc": [posted("rc", reversal, {}, reverses="c")],
+        "c": [posted("c", deal(200_00), ACME)],
+    }
+    order = ["a", "b", "ra", "rc", "c"]
+    arrived = {e.subject: e for e in envelopes(streams, FIXED)}
+    for stream_id in order:
+        await handle(handler, backend, [arrived[stream_id]])
+    assert totals(backend) == {("counterparty", "ACME", None, "EUR"): (300_00, 0)}
+    assert {i: row.status.value for i, row in entries.rows.items()} == {
+        "a": "settled",
+        "b": "posted",
+        "c": "settled",
+    }

@@ -11,10 +11,17 @@ code but the kernel, and a malformed ledger event is dead-lettered, never counte
 the ledger event's own time, so that a retried batch decides exactly as the first attempt
 would have. Every event recorded for a ledger event joins that event's business case, caused
 by it.
+
+Set-based: a batch of ledger events is handled in a few statements, whatever its size (the
+kernel claims its ids in one; the counted entries, requests, clearances and exposures it needs
+are read once each; the counted entries are written in one, see ``CountedEntries``), and it
+records only changes that matter: per exposure, one ``ExposureChanged`` per run of moves up to
+a threshold crossing, each crossing once, and nothing per posted entry.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -34,7 +41,7 @@ from risk.domain.exposure import (
     keys_for,
 )
 from risk.domain.exposure_events import ExposureChanged, ThresholdCrossed
-from risk.domain.exposure_items import CountedItem, ItemStatus, item_id
+from risk.domain.exposure_items import CountedEntry, CountedItem, ItemStatus, item_id
 from risk.domain.ledger_events import (
     LEDGER_EVENTS,
     BookingRequestExpired,
@@ -50,6 +57,54 @@ REQUEST = "booking_request"
 # from the submission's, so that every move's (cause, cause id) names one ledger event.
 RELEASE = "booking_request_release"
 
+# A posted entry as counted: a row (``CountedEntry``) or, counted before rows, a stream.
+EntryItem = CountedEntry | CountedItem
+
+
+class CountedEntries(ABC):
+    """Where the inbox keeps the posted entries it counted (what a reversal takes off), by
+    ledger entry id: read for a whole batch at once, written at its end."""
+
+    @abstractmethod
+    async def load(self, uow: UnitOfWork, entry_ids: Sequence[str]) -> dict[str, EntryItem]:
+        """The counted entries among ``entry_ids`` (the others were never seen)."""
+
+    @abstractmethod
+    def new(self, uow: UnitOfWork, entry: CountedEntry) -> EntryItem:
+        """Keep a newly counted entry (written by ``save`` or the commit)."""
+
+    @abstractmethod
+    async def save(self, uow: UnitOfWork, entries: Sequence[EntryItem]) -> None:
+        """Write the new and changed entries of a batch, in the batch's transaction."""
+
+
+class StreamCountedEntries(CountedEntries):
+    """Each counted entry a ``CountedItem`` stream of the event store (the event-sourced
+    form; also how entries were kept before ``risk.adapters.counted_entries``)."""
+
+    async def load(self, uow: UnitOfWork, entry_ids: Sequence[str]) -> dict[str, EntryItem]:
+        if not entry_ids:
+            return {}
+        ids = {item_id(ENTRY, entry_id): entry_id for entry_id in entry_ids}
+        found = await uow.find_many(CountedItem, sorted(ids))
+        return {ids[stream_id]: item for stream_id, item in found.items()}
+
+    def new(self, uow: UnitOfWork, entry: CountedEntry) -> EntryItem:
+        item = CountedItem.count(
+            ENTRY,
+            entry.ledger_id,
+            entry.status,
+            entry.counterparty,
+            entry.desk,
+            entry.amounts,
+            entry.at,
+        )
+        uow.add(item)
+        return item
+
+    async def save(self, uow: UnitOfWork, entries: Sequence[EntryItem]) -> None:
+        """Nothing to do: the commit appends the streams' new events."""
+
 
 class LedgerExposures(InboxHandler):
     """Exposure streams live long (one event per deal of a counterparty), so they stay in
@@ -62,9 +117,16 @@ class LedgerExposures(InboxHandler):
 
     name = "ledger_exposures"
 
-    def __init__(self, topic_namespace: str = "", *, cache_size: int = 20_000) -> None:
+    def __init__(
+        self,
+        topic_namespace: str = "",
+        *,
+        cache_size: int = 20_000,
+        entries: CountedEntries | None = None,
+    ) -> None:
         self.topics = (events_topic("ledger", topic_namespace),)
         self.codec = EventCodec(LEDGER_EVENTS)
+        self._entries = entries or StreamCountedEntries()
         self._cache: dict[str, Exposure] = {}
         self._cache_size = cache_size
 
@@ -74,7 +136,7 @@ class LedgerExposures(InboxHandler):
             del self._cache[exposure_id]
         if len(self._cache) > self._cache_size:
             self._cache.clear()
-        batch = _Batch(uow, self._cache)
+        batch = _Batch(uow, self._cache, self._entries)
         await batch.prefetch(events)
         # Approvals are not read: they arrive as the posted entry (it names its request).
         for envelope, event in events:
@@ -90,6 +152,7 @@ class LedgerExposures(InboxHandler):
                     case BookingRequestExpired():
                         await batch.request_released(event.request_id, "expired", envelope.time)
         await batch.move_exposures()
+        await batch.save_entries()
 
 
 class _Batch:
@@ -102,9 +165,13 @@ class _Batch:
     (``_unsaved``). The moves' events get the case of the ledger event that caused them
     (``_causes``, by the move's cause and cause id)."""
 
-    def __init__(self, uow: UnitOfWork, exposures: dict[str, Exposure]) -> None:
+    def __init__(
+        self, uow: UnitOfWork, exposures: dict[str, Exposure], entries: CountedEntries
+    ) -> None:
         self._uow = uow
-        self._items: dict[str, CountedItem | None] = {}
+        self._items: dict[str, CountedItem | None] = {}  # booking requests, by stream id
+        self._entry_store = entries
+        self._entries: dict[str, EntryItem | None] = {}  # posted entries, by entry id
         self._clearances: dict[str, DealClearance | None] = {}
         self._exposures = exposures
         self._moves: dict[ExposureKey, list[ExposureMove]] = {}
@@ -116,17 +183,18 @@ class _Batch:
         """Load every counted item, clearance and deal exposure the batch may need, one
         query for each kind."""
         items: set[str] = set()
+        entries: set[str] = set()
         requests: set[str] = set()
         keys: list[ExposureKey] = []
         for _, event in events:
             match event:
                 case JournalEntryPosted():
-                    items.add(item_id(ENTRY, event.entry_id))
+                    entries.add(event.entry_id)
                     if event.request_id:
                         items.add(item_id(REQUEST, event.request_id))
                         requests.add(event.request_id)
                     if event.reverses:
-                        items.add(item_id(ENTRY, event.reverses))
+                        entries.add(event.reverses)
                 case BookingRequestSubmitted():
                     counterparty, desk = counterparty_and_desk(event.metadata)
                     if counterparty or desk:
@@ -139,6 +207,8 @@ class _Batch:
                     requests.add(event.request_id)
         found = await self._uow.find_many(CountedItem, sorted(items)) if items else {}
         self._items = {stream_id: found.get(stream_id) for stream_id in items}
+        counted = await self._entry_store.load(self._uow, sorted(entries))
+        self._entries = {entry_id: counted.get(entry_id) for entry_id in entries}
         ids = {clearance_id(request_id): request_id for request_id in requests}
         decided = await self._uow.find_many(DealClearance, sorted(ids)) if ids else {}
         self._clearances = {ids[i]: decided.get(i) for i in ids}
@@ -166,12 +236,10 @@ class _Batch:
             elif request.status is ItemStatus.PENDING:
                 request.settle("posted", entry_id, at)
                 moves.add(request.counterparty, request.desk, request.amounts, 0, -1)
-        if await self._item(ENTRY, entry_id) is None:
+        if await self._entry(entry_id) is None:
             amounts = exposure_amounts(_lines(entry.lines))
-            self._add_item(
-                CountedItem.count(
-                    ENTRY, entry_id, ItemStatus.POSTED, counterparty, desk, amounts, at
-                )
+            self._add_entry(
+                CountedEntry(entry_id, ItemStatus.POSTED, counterparty, desk, amounts, at)
             )
             moves.add(counterparty, desk, amounts, 1, 0)
         # else: its reversal came first, so it counts nothing.
@@ -244,9 +312,9 @@ class _Batch:
             exposure.stop_waiting(request_id, at)
 
     async def _reverse(self, original_id: str, reversal_id: str, at: datetime) -> None:
-        original = await self._item(ENTRY, original_id)
+        original = await self._entry(original_id)
         if original is None:
-            self._add_item(CountedItem.settled_before_seen(ENTRY, original_id, at))
+            self._add_entry(CountedEntry(original_id, ItemStatus.SETTLED, None, None, {}, at))
         elif original.status is ItemStatus.POSTED:
             original.settle("reversed", reversal_id, at)
             moves = _Moves()
@@ -298,6 +366,22 @@ class _Batch:
         if stream_id not in self._items:
             self._items[stream_id] = await self._uow.find(CountedItem, stream_id)
         return self._items[stream_id]
+
+    async def save_entries(self) -> None:
+        """Write the batch's new and changed counted entries at once."""
+        await self._entry_store.save(
+            self._uow, [entry for entry in self._entries.values() if entry is not None]
+        )
+
+    async def _entry(self, entry_id: str) -> EntryItem | None:
+        if entry_id not in self._entries:
+            found = await self._entry_store.load(self._uow, [entry_id])
+            self._entries[entry_id] = found.get(entry_id)
+        return self._entries[entry_id]
+
+    def _add_entry(self, entry: CountedEntry) -> None:
+        entry.changed = True
+        self._entries[entry.ledger_id] = self._entry_store.new(self._uow, entry)
 
     def _add_item(self, item: CountedItem) -> None:
         self._items[item.id] = item

@@ -1,7 +1,8 @@
 """Reads of limits, exposures and breaches from the read model, and the pre-deal check.
 
-The pre-deal check is one indexed query: the active limits on the exposure keys a deal would
-count under, joined to those exposures. Utilisation counts posted exposure and the
+The pre-deal check is one indexed query, one round trip: the active limits on the exposure keys
+a deal would count under, joined to those exposures, read together with the live generation of
+the read model (see ``LimitQueries.pre_deal_check``). Utilisation counts posted exposure and the
 reservations of cleared deals (``pending``: a refused or undecided request reserves nothing),
 the same figures the clearance of a submitted deal decides on.
 """
@@ -14,7 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from shared_kernel.errors import DomainError, NotFound
-from shared_kernel.readmodel import ReadModelStore
+from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
+from shared_kernel.schema import read_model_generations
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from risk.app.limits import BreachRef
 from risk.domain.exposure import keys_for
@@ -99,6 +102,17 @@ _PRE_DEAL = (
     .order_by(limits.c.limit_id)
 )
 
+# The same, beside the live generation, in one statement: the generation a reader last saw is
+# read from again (its schema named in the statement) and the statement itself says whether
+# it is still the live one; no separate lookup of the generation, no transaction around it.
+_DEAL_LIMITS = _PRE_DEAL.subquery().lateral("deal_limits")
+_PRE_DEAL_LIVE = (
+    sa.select(read_model_generations.c.active.label("live_generation"), _DEAL_LIMITS)
+    .select_from(read_model_generations.outerjoin(_DEAL_LIMITS, sa.true()))
+    .where(read_model_generations.c.projection == sa.bindparam("projection"))
+    .order_by(_DEAL_LIMITS.c.limit_id)
+)
+
 
 def _limit_query() -> sa.Select[Any]:
     return (
@@ -155,6 +169,8 @@ def _limit(row: Any, now: datetime) -> dict[str, Any]:
 class LimitQueries:
     def __init__(self, read_model: ReadModelStore) -> None:
         self._read_model = read_model
+        # The generation the last pre-deal check found live (None: look it up).
+        self._generation: int | None = None
 
     async def limits(
         self, where: LimitFilter, cursor: str | None, page_size: int, now: datetime
@@ -250,8 +266,7 @@ class LimitQueries:
         """Would ``amount`` fit every active limit the deal counts under? No active limit at
         all: no ("no deal without a limit")."""
         ids = [key.id for key in keys_for(check.counterparty, check.desk, check.currency)]
-        async with self._read_model.reading() as conn:
-            rows = (await conn.execute(_PRE_DEAL, {"ids": ids, "now": now})).all()
+        rows = await self._deal_limits(ids, now)
         reasons: list[str] = []
         checked: list[dict[str, Any]] = []
         for row in rows:
@@ -279,6 +294,49 @@ class LimitQueries:
                 f"{NO_LIMIT}: no active limit for {_deal_text(check)} in {check.currency}"
             )
         return {"allowed": not reasons, "reasons": reasons, "limits": checked}
+
+    async def _deal_limits(self, ids: list[str], now: datetime) -> list[sa.Row[Any]]:
+        """The active limits on ``ids`` with their exposures, from the live generation, in
+        one round trip (a hot path: front-office systems ask before every deal). A rebuild
+        that switched generations since the last check is seen in the answer (or, once the
+        old generation is dropped, in the error) and the read is made again."""
+        store = self._read_model
+        async with store.engine.connect() as conn:
+            # One statement is its own snapshot: no BEGIN/ROLLBACK round trips around it.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for _ in range(3):
+                generation = self._generation
+                if generation is None:
+                    generation = await self._live_generation(conn)
+                translate = {READ_MODEL_SCHEMA: store.schema(generation)}
+                params = {"ids": ids, "now": now, "projection": store.name}
+                try:
+                    result = await conn.execute(
+                        _PRE_DEAL_LIVE.execution_options(schema_translate_map=translate), params
+                    )
+                except sa.exc.ProgrammingError:
+                    if self._generation is None:
+                        raise
+                    self._generation = None  # dropped after a rebuild: look it up again
+                    continue
+                rows = result.all()
+                if rows and rows[0].live_generation == generation:
+                    self._generation = generation
+                    return [row for row in rows if row.limit_id is not None]
+                self._generation = None  # switched meanwhile: read the live one
+        raise RuntimeError(f"read model {store.name}: no stable live generation to read")
+
+    async def _live_generation(self, conn: AsyncConnection) -> int:
+        generation = (
+            await conn.execute(
+                sa.select(read_model_generations.c.active).where(
+                    read_model_generations.c.projection == self._read_model.name
+                )
+            )
+        ).scalar_one_or_none()
+        if generation is None:
+            raise RuntimeError(f"read model {self._read_model.name} has not been created yet")
+        return int(generation)
 
     async def utilisation_report(
         self, where: LimitFilter, cursor: str | None, page_size: int, now: datetime

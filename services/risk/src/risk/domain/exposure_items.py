@@ -1,6 +1,7 @@
-"""Ledger items counted into exposures: one stream per ledger entry or booking request, so
-that a later event about it (approval, rejection, expiry, reversal) takes off exactly what was
-counted, on exactly the keys it was counted under, whatever the later event's own metadata.
+"""Ledger items counted into exposures: one stream per booking request, one ``CountedEntry``
+row per posted entry (before rows, a stream each), so that a later event about it (approval,
+rejection, expiry, reversal) takes off exactly what was counted, on exactly the keys it was
+counted under, whatever the later event's own metadata.
 
 Events of different ledger streams arrive in any order between Kafka partitions: an approved
 request's entry may come before the request's submission, a reversal before the original. The
@@ -76,3 +77,47 @@ class CountedItem(Aggregate):
                 self.status = ItemStatus.SETTLED
             case _:
                 raise TypeError(f"CountedItem cannot apply {type(event).__name__}")
+
+
+class CountedEntry:
+    """A posted ledger entry counted into exposures, kept as a row of the inbox's own table
+    rather than as a stream of its own (see ``risk.adapters.counted_entries``): an entry is
+    counted once and ends at most once (reversed), so its whole history is its current row,
+    and writing a batch's entries is one statement, not one event per ledger event.
+
+    It answers like a ``CountedItem`` (``status``, ``counterparty``, ``desk``, ``amounts``,
+    ``settle``), so that the exposure rule reads both the same way; ``changed`` says it has
+    to be written."""
+
+    def __init__(
+        self,
+        ledger_id: str,
+        status: ItemStatus,
+        counterparty: str | None,
+        desk: str | None,
+        amounts: Mapping[str, int],
+        at: datetime,
+        *,
+        changed: bool = False,
+    ) -> None:
+        self.ledger_id = ledger_id
+        self.status = status
+        self.counterparty = counterparty
+        self.desk = desk
+        self.amounts = dict(amounts)
+        self.at = at
+        self.settled_by: str | None = None
+        self.changed = changed
+        # The status it was read in (None: new), which a write expects to find unchanged.
+        self.read_as: ItemStatus | None = None
+
+    @property
+    def id(self) -> str:
+        return item_id("entry", self.ledger_id)
+
+    def settle(self, outcome: str, cause_id: str, at: datetime) -> None:
+        """Reversed (the only end of a posted entry): it counts nothing any more."""
+        self.status = ItemStatus.SETTLED
+        self.settled_by = cause_id
+        self.at = at
+        self.changed = True
