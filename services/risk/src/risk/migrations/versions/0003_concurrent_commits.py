@@ -2,15 +2,15 @@
 and the relay's seal chain, whose first row marks where the old global hash chain ends (see
 ``shared_kernel.schema.upgrade_concurrent_commits``).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from alembic import op
 from shared_kernel import schema
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
