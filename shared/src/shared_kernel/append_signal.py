@@ -48,4 +48,6 @@ class AppendSignal:
                 await connection.execute(f"NOTIFY {EVENTS_CHANNEL}")
                 self.sent += 1
         finally:
-            await connection.close()
+            # Terminated, not closed politely: a graceful close waits for the server's answer,
+            # which never comes once the server or the database is gone (a stop would hang).
+            connection.terminate()
