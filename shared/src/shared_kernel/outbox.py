@@ -80,7 +80,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         max_in_flight: int = 4,
         checkpoint_interval: float = 0.1,
-        fallback_poll: float = 1.0,
+        fallback_poll: float = 0.1,
     ) -> None:
         self._engine = engine
         self._store = store
