@@ -248,8 +248,12 @@ class OutboxRelay:
                 self._wake.clear()  # before reading: an append committed from here on wakes us
                 await self.publish_available()
                 self._check_leadership()
+                # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a
+                # cancellation that arrives as its timeout fires, and the relay then polled on
+                # for ever while its service was stopping (a stop that never ended).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._fallback_poll)
+                    async with asyncio.timeout(self._fallback_poll):
+                        await self._wake.wait()
 
     @contextlib.asynccontextmanager
     async def _leadership(self) -> AsyncIterator[AsyncConnection]:
