@@ -319,7 +319,7 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         last_hashes = {i: str(hash_) for i, (_, hash_) in current.items() if hash_ is not None}
         positions = sorted(int(p) for p in rows[0].positions)
         chained = chain_events(self.source, appends, metadata, positions, last_hashes)
-        inserted = [{**_row(envelope), "hash": hash_} for envelope, hash_ in chained]
+        inserted = [event_row(envelope, hash_) for envelope, hash_ in chained]
         try:
             if len(inserted) >= COPY_FROM_ROWS:
                 await copy_rows(conn, events, inserted)  # bulk: COPY, not a statement per row
@@ -444,7 +444,8 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         )
 
 
-def _row(envelope: EventEnvelope) -> dict[str, Any]:
+def event_row(envelope: EventEnvelope, hash_: str) -> dict[str, Any]:
+    """The ``events`` row of an envelope with its chained hash."""
     return {
         "position": envelope.position,
         "event_id": envelope.id,
@@ -459,4 +460,5 @@ def _row(envelope: EventEnvelope) -> dict[str, Any]:
         "actor": envelope.actor.subject,
         "actor_office": envelope.actor.office,
         "recorded_at": envelope.time,
+        "hash": hash_,
     }

@@ -32,6 +32,7 @@ from shared_kernel.eventstore import (
     PostgresEventStore,
     StreamAppend,
     chain_hash,
+    event_row,
     new_event_id,
 )
 from shared_kernel.schema import event_seals, events
@@ -93,25 +94,6 @@ def in_position_order(streams: dict[str, list[EventEnvelope]]) -> list[EventEnve
 
 def named(report: ChainReport) -> int | None:
     return None if report.broken_at is None else report.broken_at.position
-
-
-def row_of(envelope: EventEnvelope, hash_: str) -> dict[str, Any]:
-    return {
-        "position": envelope.position,
-        "event_id": envelope.id,
-        "stream_id": envelope.subject,
-        "stream_type": envelope.stream_type,
-        "stream_version": envelope.stream_version,
-        "event_type": envelope.event_type,
-        "event_version": envelope.version,
-        "data": envelope.data,
-        "correlation_id": envelope.correlation_id,
-        "causation_id": envelope.causation_id,
-        "actor": envelope.actor.subject,
-        "actor_office": envelope.actor.office,
-        "recorded_at": envelope.time,
-        "hash": hash_,
-    }
 
 
 async def test_an_untouched_history_is_intact(
@@ -206,7 +188,7 @@ async def test_an_event_slipped_into_a_gap_is_named(
         previous, id=new_event_id(), position=gap, stream_version=previous.stream_version + 1
     )
     await behind_the_systems_back(
-        engine, events.insert().values(**row_of(forged, chain_hash(stored_hash, forged)))
+        engine, events.insert().values(**event_row(forged, chain_hash(stored_hash, forged)))
     )
     report = await verify(engine)
     # The version check of its stream may name it too; either way it is the one named.
@@ -242,7 +224,7 @@ async def test_a_database_from_before_keeps_its_global_chain_verifiable(
             actor=metadata_for("legacy").actor,
         )
         previous = chain_hash(previous, envelope)
-        legacy.append(row_of(envelope, previous))
+        legacy.append(event_row(envelope, previous))
     async with engine.begin() as conn:
         await conn.execute(events.insert(), legacy)
         for statement in schema.CONCURRENT_COMMITS_DDL:
