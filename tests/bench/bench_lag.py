@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import httpx
 import sqlalchemy as sa
-from bench_common import Report, Result, percentile, read_model_caught_up
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from bench_common import Report, Result, kafka_bootstrap, percentile, read_model_caught_up
 from bench_http import VOUCHERS, Load, Skip, Stack, entry_body, load, open_accounts, stack
 from ledger.projections.ledger_view import LedgerView
 from shared_kernel.db import create_engine
@@ -47,6 +48,8 @@ class Lags:
 
     sent: dict[str, float] = field(default_factory=dict)
     answered: dict[str, float] = field(default_factory=dict)
+    answered_wall: dict[str, float] = field(default_factory=dict)  # epoch seconds, for Kafka
+    published_wall: dict[str, float] = field(default_factory=dict)  # the record's CreateTime
     seen: dict[str, float] = field(default_factory=dict)
     failures: Counter[str] = field(default_factory=Counter)
     sending: bool = True
@@ -59,6 +62,51 @@ class Lags:
 
     def after_send_ms(self) -> list[float]:
         return [(self.seen[e] - self.sent[e]) * 1000 for e in self.seen]
+
+    def stages_ms(self) -> tuple[list[float], list[float]]:
+        """Per entry seen and found on Kafka: answer -> record created by the relay's producer
+        (the relay's share), and that -> seen in the read model (broker, consumer,
+        projection). Both cross clocks (wall for Kafka's timestamps, perf_counter for the
+        rest), so each is good to about a millisecond."""
+        relay, projection = [], []
+        for entry, published in self.published_wall.items():
+            if entry in self.seen:
+                relay_ms = (published - self.answered_wall[entry]) * 1000
+                relay.append(relay_ms)
+                projection.append((self.seen[entry] - self.answered[entry]) * 1000 - relay_ms)
+        return relay, projection
+
+
+async def read_publication_times(topic: str, lags: Lags) -> None:
+    """Reads ``topic`` from the start and notes, per answered entry, its record's timestamp
+    (CreateTime: set by the relay's producer when it built the batch)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap(), auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(
+            list(consumer.assignment()) or await _partitions(consumer, topic)
+        )
+        done = {tp for tp, end in ends.items() if end == 0}
+        while len(done) < len(ends):
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    entry = (record.key or b"").decode()
+                    if entry in lags.answered_wall and entry not in lags.published_wall:
+                        lags.published_wall[entry] = record.timestamp / 1000
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    done.add(tp)
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    for _ in range(100):
+        if consumer.assignment():
+            return list(consumer.assignment())
+        await asyncio.sleep(0.1)
+    return [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
 
 
 async def watch(engine: AsyncEngine, table: str, lags: Lags) -> None:
@@ -106,6 +154,7 @@ async def open_loop(
             entry = str(answer.json()["id"])
             lags.sent[entry] = sent
             lags.answered[entry] = time.perf_counter()
+            lags.answered_wall[entry] = time.time()
 
         tasks: list[asyncio.Task[None]] = []
         started = time.perf_counter()
@@ -151,6 +200,7 @@ async def measure(report: Report, running: Stack) -> None:
         finally:
             lags.sending = False
         await watcher
+        await read_publication_times(topic, lags)
     finally:
         await engine.dispose()
 
@@ -174,6 +224,14 @@ async def measure(report: Report, running: Stack) -> None:
         f"open loop at half that for {STEADY_SECONDS:.0f}s: {len(lags.answered):,} answered "
         f"201, {len(lags.seen):,} seen in the read model (polled every {POLL * 1000:.0f} ms)"
     )
+    relay, projection = lags.stages_ms()
+    if relay:
+        result.notes.append(
+            f"where it goes ({len(relay):,} entries found on Kafka): answer -> on Kafka p50 "
+            f"{percentile(relay, 50):.1f} / p99 {percentile(relay, 99):.1f} ms; on Kafka -> "
+            f"in the read model p50 {percentile(projection, 50):.1f} / p99 "
+            f"{percentile(projection, 99):.1f} ms"
+        )
     missing = len(lags.answered) - len(lags.seen)
     if missing or lags.failures:
         shown = ", ".join(f"{n} x {what}" for what, n in lags.failures.most_common(3))

@@ -1,13 +1,14 @@
 """Projections: Kafka events in, read-model rows out, exactly once in effect.
 
-Order and progress come from Kafka offsets, which the broker assigns: for each batch of one
-topic partition, the read-model change and the checkpoint (the last Kafka offset handled) are
-written in ONE database transaction, and a record at or below the checkpoint is skipped, so a
-redelivery after a crash or rebalance changes nothing. The ``position`` inside a message is
-information, never control: a foreign message with any position cannot make later events look
-old. The relay may publish an event twice (same id, new offset; see ``outbox``): the batch
-claims its event ids in the generation's ``projection_applied_events`` table in the same
-transaction, and only ids claimed now are applied. Kafka offset commits are only a hint.
+Order and progress come from Kafka offsets, which the broker assigns: for each fetch (batches of
+one or more topic partitions), the read-model change and each partition's checkpoint (the last
+Kafka offset handled) are written in ONE database transaction, and a record at or below the
+checkpoint is skipped, so a redelivery after a crash or rebalance changes nothing. The
+``position`` inside a message is information, never control: a foreign message with any
+position cannot make later events look old. The relay may publish an event twice (same id,
+new offset; see ``outbox``): the batch claims its event ids in the generation's
+``projection_applied_events`` table in the same transaction, and only ids claimed now are
+applied. Kafka offset commits are only a hint.
 
 A batch is first applied as a whole (fast, set-based); if that fails, its events are applied
 one by one, each in a savepoint, and an event that still fails (a "poison" event) goes to the
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -168,7 +169,20 @@ class ProjectionWriter:
     async def write(
         self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        if not records:
+        await self.write_many({tp: records})
+
+    async def write_many(
+        self, batches: Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        """Apply the batches of several partitions (one fetch) in ONE transaction: one
+        generation check, one checkpoint read and one write for all of them, one claim, one
+        ``apply_batch``. Partitions are independent orders, so their events are applied
+        side by side (each partition's in offset order). Measured: a transaction per
+        partition made a fetch of six partitions cost six times the round trips, and under
+        load each round trip waits its turn in the event loop behind the requests: the
+        command -> read model lag's p50 was 0.5-0.7 s at half load."""
+        batches = {tp: records for tp, records in batches.items() if records}
+        if not batches:
             return
         async with self.read_model.engine.begin() as raw:
             conn = await self._translated(raw)
@@ -184,35 +198,61 @@ class ProjectionWriter:
                     # Readers left this generation (a later rebuild may drop it): the runner
                     # follows the switch and applies the batch there.
                     raise GenerationSwitched(self.read_model.name, self.generation, active)
-            found = (await conn.execute(self._checkpoint_query(tp).with_for_update())).first()
-            checkpoint = (
-                Checkpoint(found.kafka_offset, found.position) if found else Checkpoint(-1, 0)
-            )
+            checkpoints = await self._locked_checkpoints(conn, list(batches))
             decoded: Fresh = []
-            for record in records:
-                if record.offset <= checkpoint.kafka_offset:
-                    continue  # redelivered: this generation has handled it
-                try:
-                    decoded.append((record, self.projection.envelope_of(record.value or b"")))
-                except EnvelopeError as exc:
-                    await self._dead_letter(record, f"undecodable: {exc}")
+            rows: list[dict[str, object]] = []
+            for tp, records in batches.items():
+                checkpoint = checkpoints.get((tp.topic, tp.partition), Checkpoint(-1, 0))
+                high = checkpoint.position
+                for record in records:
+                    if record.offset <= checkpoint.kafka_offset:
+                        continue  # redelivered: this generation has handled it
+                    try:
+                        envelope = self.projection.envelope_of(record.value or b"")
+                    except EnvelopeError as exc:
+                        await self._dead_letter(record, f"undecodable: {exc}")
+                        continue
+                    decoded.append((record, envelope))
+                    high = max(high, envelope.position)
+                # Position is information only (the highest seen): it decides nothing.
+                rows.append(
+                    {
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "kafka_offset": records[-1].offset,
+                        "position": high,
+                    }
+                )
             fresh = await self._claimed(conn, decoded)
             await self._apply(conn, fresh)
-            # Position is information only (the highest seen): it decides nothing.
-            high = max([checkpoint.position, *(e.position for _, e in decoded)])
+            upsert = pg_insert(self.read_model.checkpoints)
             await conn.execute(
-                pg_insert(self.read_model.checkpoints)
-                .values(
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    kafka_offset=records[-1].offset,
-                    position=high,
-                )
-                .on_conflict_do_update(
+                upsert.on_conflict_do_update(
                     index_elements=["topic", "partition"],
-                    set_={"kafka_offset": records[-1].offset, "position": high},
-                )
+                    set_={
+                        "kafka_offset": upsert.excluded.kafka_offset,
+                        "position": upsert.excluded.position,
+                    },
+                ),
+                rows,
             )
+
+    async def _locked_checkpoints(
+        self, conn: AsyncConnection, tps: list[TopicPartition]
+    ) -> dict[tuple[str, int], Checkpoint]:
+        """The checkpoints of ``tps``, locked for this transaction (one statement)."""
+        cp = self.read_model.checkpoints
+        wanted = sa.tuple_(cp.c.topic, cp.c.partition).in_([(tp.topic, tp.partition) for tp in tps])
+        query = (
+            sa.select(cp.c.topic, cp.c.partition, cp.c.kafka_offset, cp.c.position)
+            .where(wanted)
+            .order_by(cp.c.topic, cp.c.partition)  # one lock order for every writer
+            .with_for_update()
+        )
+        return {
+            (row.topic, row.partition): Checkpoint(row.kafka_offset, row.position)
+            for row in await conn.execute(query)
+        }
 
     async def _claimed(self, conn: AsyncConnection, decoded: Fresh) -> Fresh:
         """The records whose event ids this batch claims now, first occurrence only: a relay
@@ -363,21 +403,22 @@ class ProjectionRunner:
                 next_generation_check = loop.time() + 1.0
             batches = await consumer.getmany(timeout_ms=100, max_records=self._max_records)
             assert self.writer is not None
-            for tp, records in batches.items():
-                if tp not in consumer.assignment():
-                    continue  # revoked during the fetch: its new owner applies it
-                try:
-                    await self.writer.write(tp, records)
-                except GenerationSwitched:
-                    # Seeks every partition to the new generation's checkpoints: the records
-                    # fetched for the old one are fetched again.
-                    await self._follow_switch(consumer)
-                    break
-                try:
-                    # Only a hint (the database checkpoint decides), only for partitions we own.
-                    await consumer.commit({tp: records[-1].offset + 1})
-                except (CommitFailedError, IllegalStateError) as exc:
-                    log.info("offset hint for %s not committed: %s", tp, exc)
+            # Revoked during the fetch: their new owner applies them.
+            owned = {tp: records for tp, records in batches.items() if tp in consumer.assignment()}
+            if not owned:
+                continue
+            try:
+                await self.writer.write_many(owned)
+            except GenerationSwitched:
+                # Seeks every partition to the new generation's checkpoints: the records
+                # fetched for the old one are fetched again.
+                await self._follow_switch(consumer)
+                continue
+            try:
+                # Only a hint (the database checkpoint decides), only for partitions we own.
+                await consumer.commit({tp: records[-1].offset + 1 for tp, records in owned.items()})
+            except (CommitFailedError, IllegalStateError) as exc:
+                log.info("offset hints for %s not committed: %s", sorted(owned), exc)
 
     async def _follow_switch(self, consumer: AIOKafkaConsumer) -> None:
         active = await self.read_model.active_generation()
