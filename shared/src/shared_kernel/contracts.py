@@ -149,15 +149,18 @@ def event_schema(cls: type[DomainEvent], base_url: str = DEFAULT_SCHEMA_BASE_URL
 
 
 def _describe_fields(schema: Schema, cls: type) -> None:
-    """Docstring as the description; properties without pydantic's made-up titles."""
+    """Docstring as the description; properties without pydantic's made-up titles, described
+    by what the class's docstring says of them, else its module's (say, of ``by`` and ``at``
+    on every event of a module)."""
     doc = _docstring(cls)
     if doc:
         schema["description"] = doc
     else:
         schema.pop("description", None)
+    module_doc = inspect.getdoc(sys.modules.get(cls.__module__)) or ""
     for name, prop in schema.get("properties", {}).items():
         prop.pop("title", None)
-        said = _clauses_naming(doc, name)
+        said = _clauses_naming(doc, name) or _clauses_naming(module_doc, name)
         if said:
             prop["description"] = said
 
