@@ -23,7 +23,6 @@ from shared_kernel.kafka import (
     EVENT_TOPIC_CONFIG,
     dead_letter_notices_topic,
     dead_letter_topic,
-    events_topic,
 )
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -47,10 +46,23 @@ def cloudevent_schema() -> Schema:
         ),
         "type": "object",
         "required": [
-            "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
-            "dataschema", "streamtype", "streamversion", "position", "correlationid",
-            "causationid", "actor", "actoroffice", "data",
-        ],  # fmt: skip
+            "specversion",
+            "id",
+            "source",
+            "type",
+            "subject",
+            "time",
+            "datacontenttype",
+            "dataschema",
+            "streamtype",
+            "streamversion",
+            "position",
+            "correlationid",
+            "causationid",
+            "actor",
+            "actoroffice",
+            "data",
+        ],
         "properties": {
             "specversion": {"const": SPEC_VERSION},
             "id": {"type": "string", "format": "uuid", "description": "Unique per event."},
@@ -93,9 +105,10 @@ def asyncapi_document(
 
     def message_refs(owner: str, suffix: str) -> dict[str, Any]:
         wanted = [
-            t for t in sorted(schemas)
+            t
+            for t in sorted(schemas)
             if t.split(".", 1)[0] == owner and topic_of.get(_unversioned(t), "events") == suffix
-        ]  # fmt: skip
+        ]
         for type_ in wanted:
             messages[type_] = _event_message(type_, schemas[type_], base_url)
         return {t: {"$ref": f"#/components/messages/{t}"} for t in wanted}

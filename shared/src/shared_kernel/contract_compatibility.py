@@ -89,9 +89,12 @@ def _compare_objects(
     if isinstance(old.get("additionalProperties"), dict):
         values = new.get("additionalProperties")
         yield from _compare(
-            old["additionalProperties"], values if isinstance(values, dict) else {},
-            f"{path}{{}}", old_root, new_root,
-        )  # fmt: skip
+            old["additionalProperties"],
+            values if isinstance(values, dict) else {},
+            f"{path}{{}}",
+            old_root,
+            new_root,
+        )
 
 
 def _by_kind(schema: Schema, root: Schema) -> dict[str, list[Schema]]:

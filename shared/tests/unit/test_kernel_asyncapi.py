@@ -85,9 +85,10 @@ def test_each_event_type_and_version_is_a_message_on_its_topic(document: dict[st
                 assert type_ in document["channels"][f"{service}.dead-letter-notices"]["messages"]
         else:
             assert on_channels[type_] == (
-                "gateway.audit" if type_ == "gateway.AccessDecided.v1" else
-                f"{type_.split('.')[0]}.events"
-            )  # fmt: skip
+                "gateway.audit"
+                if type_ == "gateway.AccessDecided.v1"
+                else f"{type_.split('.')[0]}.events"
+            )
     posted = document["components"]["messages"]["ledger.JournalEntryPosted.v1"]
     url = f"{BASE}/schemas/ledger/ledger.JournalEntryPosted.v1.json"
     envelope, specific = posted["payload"]["allOf"]

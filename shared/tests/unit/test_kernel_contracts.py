@@ -125,9 +125,7 @@ def test_titles_and_descriptions_come_from_the_code() -> None:
     assert "description" not in properties["on"] and "title" not in properties["on"]
     line = schema["$defs"]["SampleLine"]
     assert line["properties"]["cents"]["description"] == "``cents`` in minor units."
-    assert schema["required"] == [
-        "sample_id", "on", "at", "channel", "outcome", "lines", "tags"
-    ]  # fmt: skip
+    assert schema["required"] == ["sample_id", "on", "at", "channel", "outcome", "lines", "tags"]
 
 
 def test_a_kernel_event_with_optional_fields_validates_as_written() -> None:
