@@ -13,7 +13,7 @@ help:
 	@echo "make bench      benchmarks, each beside its same-run baseline, then the issue-14 table"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
-	@echo "make contracts  (re)write the event schemas (services/*/contracts/) and the AsyncAPI document"
+	@echo "make contracts  (re)write the event schemas (services/*/contracts/) from the event classes"
 
 install:
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -48,7 +48,8 @@ infra-down:
 	@bash deploy/kafka/kafka.sh stop || true
 	@PYTHON=$(PY) $(PY) deploy/postgres/pg.py stop || true
 
-contracts: install
+contracts:
+	@test -x $(PY) || $(UV) sync --frozen --quiet
 	@$(PY) -m shared_kernel.contracts write
 
 rebuild:

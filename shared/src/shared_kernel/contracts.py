@@ -308,8 +308,10 @@ def _next(type_: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["write"]:
-        for path in write():
+        changed = write()
+        for path in changed:
             print(f"wrote {path.relative_to(REPOSITORY_ROOT)}")
+        print(f"{len(generated())} event schemas, {len(changed)} rewritten")
         return 0
     if args == ["check"]:
         problems = check()

@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-
 import httpx
 import pytest
 from gateway.bootstrap import Gateway
