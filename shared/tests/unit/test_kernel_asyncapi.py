@@ -134,3 +134,36 @@ def test_the_envelope_schema_describes_the_cloudevents_the_kernel_writes() -> No
         assert list(validator.iter_errors(event)) == []
         assert list(validator.iter_errors({**event, "specversion": "0.3"}))
         assert list(validator.iter_errors({k: v for k, v in event.items() if k != "subject"}))
+
+
+def test_what_each_service_reads_is_what_its_runtime_consumes(tmp_path: Path) -> None:
+    """``Producer.reads`` (the receive operations) against the topics each service's
+    projections and inboxes subscribe to, as its composition root builds them."""
+    from gateway.bootstrap import bootstrap as gateway
+    from gateway.settings import GatewaySettings
+    from ledger.bootstrap import bootstrap as ledger
+    from risk.bootstrap import bootstrap as risk
+    from shared_kernel.identity import ensure_keypair
+    from shared_kernel.runtime import ServiceRuntime
+    from tickets.bootstrap import bootstrap as tickets
+
+    private, public = ensure_keypair(tmp_path / "keys")
+    gateway_settings = GatewaySettings(
+        identity_private_key_file=private,
+        identity_public_key_file=public,
+        services={s: f"http://{s}.test" for s in ("ledger", "tickets", "risk")},
+    )
+    runtimes: dict[str, ServiceRuntime] = {
+        "ledger": ledger().runtime,
+        "tickets": tickets().runtime,
+        "risk": risk().runtime,
+        "gateway": gateway(gateway_settings).runtime,
+    }
+    for producer in PRODUCERS:
+        if not producer.service:
+            continue
+        runtime = runtimes.pop(producer.owner)
+        consumed = {t for p in runtime.projections for t in p.topics}
+        consumed |= {t for h in runtime.inboxes for t in h.topics}
+        assert set(producer.reads) == consumed, producer.owner
+    assert runtimes == {}, "a service is missing from contracts.PRODUCERS"
