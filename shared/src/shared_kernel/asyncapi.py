@@ -24,6 +24,7 @@ from shared_kernel.kafka import (
     dead_letter_notices_topic,
     dead_letter_topic,
 )
+from shared_kernel.roles import Office
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING = "0.5.0"
@@ -78,7 +79,11 @@ def cloudevent_schema() -> Schema:
             "correlationid": {"type": "string", "description": "The business case."},
             "causationid": {"type": "string", "description": "What caused the event."},
             "actor": {"type": "string", "description": "Who: ``user:anna``, ``system:...``."},
-            "actoroffice": {"enum": ["front", "back", "system", "none"]},
+            "actoroffice": {
+                # "none": the audit record of a caller not identified; older events' oversight.
+                "enum": [*(office.value for office in Office), "none"],
+                "description": "The actor's office.",
+            },
             "data": {"type": "object"},
         },
     }
