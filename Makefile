@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help install run test test-unit lint bench infra-up infra-down rebuild
+.PHONY: help install run test test-unit lint bench infra-up infra-down rebuild contracts
 
 help:
 	@echo "make run        start Kafka, PostgreSQL, every service and the gateway (Ctrl-C stops)"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench      benchmarks, each beside its same-run baseline, then the issue-14 table"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
+	@echo "make contracts  (re)write the event schemas (services/*/contracts/) from the event classes"
 
 install:
 	@command -v java >/dev/null || { echo "Java 17+ is required (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -46,6 +47,10 @@ infra-up: install
 infra-down:
 	@bash deploy/kafka/kafka.sh stop || true
 	@PYTHON=$(PY) $(PY) deploy/postgres/pg.py stop || true
+
+contracts:
+	@test -x $(PY) || $(UV) sync --frozen --quiet
+	@$(PY) -m shared_kernel.contracts write
 
 rebuild:
 	@for service in ledger tickets risk gateway; do $(PY) -m $$service rebuild || exit 1; done

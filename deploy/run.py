@@ -108,6 +108,8 @@ def service_env(name: str) -> dict[str, str]:
         "IDENTITY_PUBLIC_KEY_FILE": str(keys / "identity_ed25519.pub.pem"),
         "IDENTITY_PRIVATE_KEY_FILE": str(keys / "identity_ed25519.pem"),
         "GATEWAY_SERVICES": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in SERVICES.items()}),
+        # Every CloudEvent's dataschema names its schema at the gateway.
+        "SCHEMA_BASE_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
     }
 
 
@@ -215,6 +217,7 @@ The back office is running.
   Operator console    http://127.0.0.1:{CONSOLE_PORT}/   (log in as trader / demo-trader,
                       accountant / demo-accountant, ...; English or Deutsch)
   Gateway API         http://127.0.0.1:{GATEWAY_PORT}/docs
+  Event contracts     http://127.0.0.1:{GATEWAY_PORT}/asyncapi   (/asyncapi.json, /schemas)
   Log in              POST http://127.0.0.1:{GATEWAY_PORT}/auth/login {{"username","password"}}
   Demo logins         {", ".join(f"{r} / demo-{r}" for r in DEMO_ROLES)}
                       (front office: trader, customer-service; back office: accountant,

@@ -157,6 +157,7 @@ async def running_system(
         "IDENTITY_PUBLIC_KEY_FILE": str(identity_keys[1]),
         "IDENTITY_PRIVATE_KEY_FILE": str(identity_keys[0]),
         "GATEWAY_SERVICES": json.dumps({name: urls[name] for name in SERVICES}),
+        "SCHEMA_BASE_URL": urls["gateway"],  # where every CloudEvent's dataschema points
     }
     envs = {
         name: {**common, f"{name.upper()}_DATABASE_URL": url} for name, url in databases.items()

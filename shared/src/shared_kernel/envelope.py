@@ -20,6 +20,8 @@ from shared_kernel.domain import Cause
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 DATA_CONTENT_TYPE = "application/json"
+# Where the gateway of ``make run`` serves the event schemas (``SCHEMA_BASE_URL`` elsewhere).
+DEFAULT_SCHEMA_BASE_URL = "http://127.0.0.1:8000"
 
 
 class EnvelopeError(ValueError):
@@ -87,7 +89,7 @@ class EventEnvelope:
             "subject": self.subject,
             "time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "datacontenttype": DATA_CONTENT_TYPE,
-            "dataschema": self.dataschema or schema_uri(self.source, self.type),
+            "dataschema": self.dataschema or schema_url(self.type),
             "streamtype": self.stream_type,
             "streamversion": self.stream_version,
             "position": self.position,
@@ -149,9 +151,31 @@ class EventEnvelope:
         return cls.from_cloudevent(payload)
 
 
-def schema_uri(source: str, type_: str) -> str:
-    """Where the JSON schema of an event type is described (a stable URN, not a fetchable URL)."""
-    return f"urn:backoffice:schema{source.replace('/', ':')}:{type_}"
+class _SchemaBase:
+    """The base URL of the deployment's schema server (the gateway), one per process: every
+    envelope a process writes, whoever builds it (event store, relay, dead-letter notices, the
+    gateway's audit), points at the same server, so it is set once, by the runtime, from the
+    ``schema_base_url`` setting, rather than threaded through every builder."""
+
+    url = DEFAULT_SCHEMA_BASE_URL
+
+
+def serve_schemas_from(base_url: str) -> None:
+    """Make ``dataschema`` point at the schema server at ``base_url`` (``http(s)://host:port``)."""
+    _SchemaBase.url = base_url.rstrip("/")
+
+
+def schema_path(type_: str) -> str:
+    """The path of a versioned type's JSON Schema on the schema server:
+    ``/schemas/<owner>/<type>.json``, the owner being the type's prefix (the service that
+    produces it, or ``backoffice`` for the kernel's own events)."""
+    return f"/schemas/{type_.split('.', 1)[0]}/{type_}.json"
+
+
+def schema_url(type_: str, base_url: str | None = None) -> str:
+    """Where the JSON Schema of a versioned event type is served (the CloudEvent's
+    ``dataschema``); ``base_url`` defaults to the process's (``serve_schemas_from``)."""
+    return f"{(base_url or _SchemaBase.url).rstrip('/')}{schema_path(type_)}"
 
 
 def versioned_type(event_type: str, version: int) -> str:

@@ -19,6 +19,7 @@ from shared_kernel.append_signal import AppendSignal
 from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
 from shared_kernel.dead_letter_notices import DeadLetterNotices
+from shared_kernel.envelope import serve_schemas_from
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.identity import IdentityVerifier, key_id_of
 from shared_kernel.inbox import InboxHandler, InboxRunner
@@ -60,6 +61,7 @@ class ServiceRuntime:
         self.extra_topics = list(extra_topics)
         self.inboxes = list(inboxes)
         self.store = PostgresEventStore(source=f"/{service}")
+        serve_schemas_from(settings.schema_base_url)  # every CloudEvent's ``dataschema``
         self.engine: AsyncEngine = create_engine(settings.database_url)
         # Wakes the outbox relay, in this process or another, after each command's commit.
         self.append_signal = AppendSignal(settings.database_url)

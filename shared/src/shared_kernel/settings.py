@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -15,6 +15,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from sqlalchemy.engine import make_url
+
+from shared_kernel.envelope import DEFAULT_SCHEMA_BASE_URL
 
 # The PostgreSQL server ``make run`` starts when ``DATABASE_URL`` is not given.
 DEFAULT_DATABASE_SERVER = "postgresql://postgres@127.0.0.1:55432/postgres"
@@ -71,6 +73,8 @@ class ServiceSettings(BaseSettings):
     run_inboxes: bool = True
     read_wait_max_seconds: float = 10.0
     log_level: str = "INFO"
+    # The gateway's URL, where every CloudEvent's ``dataschema`` points (its ``/schemas/...``).
+    schema_base_url: str = DEFAULT_SCHEMA_BASE_URL
 
     @classmethod
     def settings_customise_sources(
@@ -83,6 +87,13 @@ class ServiceSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         database = ServiceDatabaseSource(settings_cls)
         return init_settings, database, env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("schema_base_url")
+    @classmethod
+    def _schema_base_is_a_web_address(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("SCHEMA_BASE_URL must be an http:// or https:// URL")
+        return url.rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> ServiceSettings:

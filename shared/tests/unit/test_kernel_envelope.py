@@ -10,7 +10,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from shared_kernel.envelope import Actor, EnvelopeError, EventEnvelope, schema_uri
+from shared_kernel.envelope import (
+    Actor,
+    EnvelopeError,
+    EventEnvelope,
+    schema_url,
+    serve_schemas_from,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +43,7 @@ def envelope(**changes: Any) -> EventEnvelope:
 
 
 def test_round_trip_through_cloudevent_and_json_keeps_every_field() -> None:
-    original = envelope(dataschema="urn:backoffice:schema:ledger:custom")
+    original = envelope(dataschema="https://schemas.example/ledger/custom.json")
     assert EventEnvelope.from_cloudevent(original.to_cloudevent()) == original
     assert EventEnvelope.from_json_bytes(original.to_json_bytes()) == original
 
@@ -45,7 +51,7 @@ def test_round_trip_through_cloudevent_and_json_keeps_every_field() -> None:
 def test_a_stored_event_gets_its_default_dataschema_and_keeps_it() -> None:
     stored = envelope()  # as read from the event store: no explicit schema
     decoded = EventEnvelope.from_json_bytes(stored.to_json_bytes())
-    assert decoded.dataschema == schema_uri("/ledger", "ledger.JournalEntryPosted.v2")
+    assert decoded.dataschema == schema_url("ledger.JournalEntryPosted.v2")
     assert decoded == dataclasses.replace(stored, dataschema=decoded.dataschema)
     assert decoded.to_cloudevent() == stored.to_cloudevent()
 
@@ -61,7 +67,9 @@ def test_required_cloudevents_attributes_and_extensions_are_present() -> None:
     assert event["subject"] == original.subject
     assert event["time"] == "2025-03-31T23:59:58.123456Z"
     assert event["datacontenttype"] == "application/json"
-    assert event["dataschema"] == schema_uri("/ledger", "ledger.JournalEntryPosted.v2")
+    assert event["dataschema"] == (
+        "http://127.0.0.1:8000/schemas/ledger/ledger.JournalEntryPosted.v2.json"
+    )
     assert event["data"] == original.data
     assert {
         "streamversion": 3,
@@ -73,6 +81,21 @@ def test_required_cloudevents_attributes_and_extensions_are_present() -> None:
     }.items() <= event.items()
     # CloudEvents attribute names: lower-case letters and digits only.
     assert all(re.fullmatch(r"[a-z0-9]{1,20}", name) for name in event)
+
+
+def test_dataschema_is_the_schema_url_at_the_configured_schema_server() -> None:
+    serve_schemas_from("https://office.example:8443/")
+    try:
+        event = envelope(type="tickets.TicketOpened.v3").to_cloudevent()
+        notice = envelope(type="backoffice.DeadLettered.v1").to_cloudevent()
+    finally:
+        serve_schemas_from("http://127.0.0.1:8000")
+    assert event["dataschema"] == (
+        "https://office.example:8443/schemas/tickets/tickets.TicketOpened.v3.json"
+    )
+    # The kernel's own events are described once, not per service that sends them.
+    assert notice["dataschema"].endswith("/schemas/backoffice/backoffice.DeadLettered.v1.json")
+    assert envelope().to_cloudevent()["dataschema"].startswith("http://127.0.0.1:8000/")
 
 
 def test_time_is_rfc3339_in_utc_whatever_the_zone_it_was_recorded_in() -> None:

@@ -28,6 +28,7 @@ from gateway.app.admin import Administration
 from gateway.app.callers import Callers
 from gateway.app.cases import CaseQueries
 from gateway.app.catalogue import ServiceCatalogue
+from gateway.app.contracts import DataContracts
 from gateway.app.decisions import DecisionQueries
 from gateway.app.operators import LogIn, RegisterOperator, log_in, register_operator
 from gateway.app.proxy import Proxy
@@ -60,6 +61,8 @@ class Gateway:
     cases: CaseQueries
     # The search of the audit trail (see projections/audit_decisions.py).
     decisions: DecisionQueries
+    # The event schemas and the AsyncAPI document (see app/contracts.py).
+    contracts: DataContracts
     upstream_transport: httpx.AsyncBaseTransport | None = None
     _proxy: Proxy | None = field(default=None, repr=False)
     # The services' routes (from their OpenAPI documents once discovered, the policy's before).
@@ -170,7 +173,18 @@ def bootstrap(
         admin=Administration(runtime.unit_of_work, credentials, passwords, keys, callers),
         cases=CaseQueries(runtime.read_models[timeline.name]),
         decisions=DecisionQueries(runtime.read_models[decisions.name]),
+        contracts=data_contracts(settings),
         upstream_transport=upstream_transport,
+    )
+
+
+def data_contracts(settings: GatewaySettings) -> DataContracts:
+    return DataContracts(
+        settings.contracts_root,
+        settings.schema_base_url,
+        settings.topic_partitions,
+        settings.topic_namespace,
+        settings.kafka_bootstrap_servers,
     )
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from shared_kernel.web import install_problem_handlers
 
 from gateway.adapters.passwords import Passwords
-from gateway.api import admin, auth, cases, decisions, openapi, proxy
+from gateway.api import admin, auth, cases, contracts, decisions, openapi, proxy
 from gateway.api.audit import AuditMiddleware
 from gateway.api.client_address import ClientAddressMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
@@ -78,6 +78,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
     openapi.install(app)
+    app.include_router(contracts.router)  # /schemas, /asyncapi: public, like /openapi.json
     app.include_router(admin.router)  # before the proxy, whose /{service}/v1/... matches too
     app.include_router(cases.router)
     app.include_router(decisions.router)  # before the proxy too: /audit/v1/... would match it

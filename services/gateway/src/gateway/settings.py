@@ -9,12 +9,13 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
+from shared_kernel.contracts import REPOSITORY_ROOT
 from shared_kernel.settings import ServiceSettings
 
 POLICY_FILE = Path(__file__).parent / "policy.toml"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # Paths the gateway serves itself, and its own audience: never the name of an upstream.
-RESERVED_NAMES = frozenset({"auth", "gateway", "admin", "cases", "audit"})
+RESERVED_NAMES = frozenset({"auth", "gateway", "admin", "cases", "audit", "schemas"})
 # httpx refuses URLs longer than this, so the gateway could not forward a longer one.
 LONGEST_FORWARDABLE_URL = 65_536
 
@@ -64,6 +65,8 @@ class GatewaySettings(ServiceSettings):
     login_attempts_per_minute_per_client: int = Field(default=60, ge=1)
     # Audit records waiting for Kafka; when full, the gateway refuses requests (fail closed).
     audit_queue_capacity: int = Field(default=10_000, ge=1)
+    # The checkout whose committed event schemas (services/*/contracts/) /schemas serves.
+    contracts_root: Path = REPOSITORY_ROOT
 
     @field_validator("services")
     @classmethod

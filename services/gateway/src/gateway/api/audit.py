@@ -22,7 +22,12 @@ from gateway.adapters.audit import AuditLog, AuditRecord, Decision, begin_decisi
 from gateway.api.client_address import client_address_of
 from gateway.domain.policy import Policy
 
-UNAUDITED = frozenset({"/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+UNAUDITED = frozenset(
+    {"/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect", "/asyncapi.json"}
+    | {"/asyncapi", "/schemas"}
+)
+# The event schemas (``/schemas/<service>/<file>``): documents like /openapi.json.
+UNAUDITED_PREFIXES = ("/schemas/",)
 MAX_PROBLEM_BYTES = 8192
 MAX_PATH = 512
 
@@ -34,7 +39,11 @@ class AuditMiddleware:
         self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNAUDITED:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in UNAUDITED
+            or scope["path"].startswith(UNAUDITED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         decision, token = begin_decision()

@@ -88,6 +88,9 @@ class ThresholdCrossed(DomainEvent):
 
 @dataclass(frozen=True)
 class LimitWarningReached(ThresholdCrossed):
+    """The exposure went above the limit's warning threshold; ``crossing_id`` is the
+    warning's id."""
+
     event_type = "risk.LimitWarningReached"
 
 

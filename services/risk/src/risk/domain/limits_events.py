@@ -62,6 +62,9 @@ class LimitChangeApproved(DomainEvent):
 
 @dataclass(frozen=True)
 class LimitChangeRejected(DomainEvent):
+    """A second person (``rejected_by``) rejected the pending request to create or change
+    a limit."""
+
     event_type = "risk.LimitChangeRejected"
 
     limit_id: str

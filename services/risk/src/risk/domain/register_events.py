@@ -26,6 +26,8 @@ class Assessment:
 
 @dataclass(frozen=True)
 class RiskIdentified(DomainEvent):
+    """A risk was entered in the register with its owner, category and first assessment."""
+
     event_type = "risk.RiskIdentified"
 
     risk_id: str
@@ -41,6 +43,8 @@ class RiskIdentified(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskDetailsChanged(DomainEvent):
+    """A risk's title, description, category or owner changed."""
+
     event_type = "risk.RiskDetailsChanged"
 
     risk_id: str
@@ -69,6 +73,8 @@ class RiskReassessed(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskControlAdded(DomainEvent):
+    """A control was added to a risk; ``assessment`` is the risk's rating with it."""
+
     event_type = "risk.RiskControlAdded"
 
     risk_id: str
@@ -86,6 +92,8 @@ class RiskControlAdded(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskControlChanged(DomainEvent):
+    """A control of a risk changed; ``assessment`` is the risk's rating after the change."""
+
     event_type = "risk.RiskControlChanged"
 
     risk_id: str
@@ -103,6 +111,8 @@ class RiskControlChanged(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskControlRemoved(DomainEvent):
+    """A control was removed from a risk; ``assessment`` is the risk's rating without it."""
+
     event_type = "risk.RiskControlRemoved"
 
     risk_id: str
@@ -116,6 +126,8 @@ class RiskControlRemoved(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskTreatmentSet(DomainEvent):
+    """How the risk is treated was set: ``treatment`` is mitigate, accept, transfer or avoid."""
+
     event_type = "risk.RiskTreatmentSet"
 
     risk_id: str
@@ -127,6 +139,8 @@ class RiskTreatmentSet(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskActionPlanned(DomainEvent):
+    """An action to treat the risk was planned, with an owner and a ``due_date``."""
+
     event_type = "risk.RiskActionPlanned"
 
     risk_id: str
@@ -157,6 +171,8 @@ class RiskActionChanged(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskActionCompleted(DomainEvent):
+    """A planned action of the risk was completed."""
+
     event_type = "risk.RiskActionCompleted"
 
     risk_id: str
@@ -168,6 +184,8 @@ class RiskActionCompleted(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskReviewed(DomainEvent):
+    """The risk was reviewed without a change of rating; the next review is due ``review_due``."""
+
     event_type = "risk.RiskReviewed"
 
     risk_id: str
@@ -179,6 +197,8 @@ class RiskReviewed(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskClosed(DomainEvent):
+    """The risk was closed: it no longer needs treatment or review."""
+
     event_type = "risk.RiskClosed"
 
     risk_id: str
@@ -189,6 +209,8 @@ class RiskClosed(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskAcceptanceRequested(DomainEvent):
+    """Someone asked to accept the risk as it is, ``until`` a date (a four-eyes request)."""
+
     event_type = "risk.RiskAcceptanceRequested"
 
     risk_id: str
@@ -201,6 +223,8 @@ class RiskAcceptanceRequested(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskAcceptanceApproved(DomainEvent):
+    """A second person approved accepting the risk ``until`` a date."""
+
     event_type = "risk.RiskAcceptanceApproved"
 
     risk_id: str
@@ -213,6 +237,8 @@ class RiskAcceptanceApproved(DomainEvent):
 
 @dataclass(frozen=True)
 class RiskAcceptanceRejected(DomainEvent):
+    """A second person rejected the request to accept the risk."""
+
     event_type = "risk.RiskAcceptanceRejected"
 
     risk_id: str

@@ -38,6 +38,8 @@ class QueueCreated(DomainEvent):
 
 @dataclass(frozen=True)
 class QueueMemberAdded(DomainEvent):
+    """An operator (``member``) joined a queue and is assigned its tickets in turn."""
+
     event_type: ClassVar[str] = "tickets.QueueMemberAdded"
 
     queue_id: str
@@ -46,6 +48,8 @@ class QueueMemberAdded(DomainEvent):
 
 @dataclass(frozen=True)
 class QueueMemberRemoved(DomainEvent):
+    """An operator (``member``) left a queue and is assigned none of its tickets any more."""
+
     event_type: ClassVar[str] = "tickets.QueueMemberRemoved"
 
     queue_id: str
@@ -121,6 +125,8 @@ class TicketClassified(DomainEvent):
 
 @dataclass(frozen=True)
 class TicketPriorityChanged(DomainEvent):
+    """A ticket's priority changed from ``previous_priority`` to ``priority``, for ``reason``."""
+
     event_type: ClassVar[str] = "tickets.TicketPriorityChanged"
 
     ticket_id: str
@@ -132,6 +138,8 @@ class TicketPriorityChanged(DomainEvent):
 
 @dataclass(frozen=True)
 class TicketStatusChanged(DomainEvent):
+    """A ticket's status changed from ``previous_status`` to ``status``, for ``reason``."""
+
     event_type: ClassVar[str] = "tickets.TicketStatusChanged"
 
     ticket_id: str
@@ -250,6 +258,9 @@ class SlaWarningRaised(DomainEvent):
 
 @dataclass(frozen=True)
 class SlaBreached(DomainEvent):
+    """A ticket's SLA ``clock`` ran out: it was due at ``due_at`` (``target_seconds`` after it
+    started, for its ``priority``) and was not met by then."""
+
     event_type: ClassVar[str] = "tickets.SlaBreached"
 
     ticket_id: str
@@ -262,6 +273,8 @@ class SlaBreached(DomainEvent):
 
 @dataclass(frozen=True)
 class TicketEscalated(DomainEvent):
+    """A ticket was handed to ``escalated_to`` (a group or person), for ``reason``."""
+
     event_type: ClassVar[str] = "tickets.TicketEscalated"
 
     ticket_id: str
