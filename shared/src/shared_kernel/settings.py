@@ -71,6 +71,8 @@ class ServiceSettings(BaseSettings):
     run_inboxes: bool = True
     read_wait_max_seconds: float = 10.0
     log_level: str = "INFO"
+    # Traces (``tracing``): off by default; ``otlp`` sends them to OTEL_EXPORTER_OTLP_ENDPOINT.
+    otel_traces_exporter: Literal["none", "otlp", "console"] = "none"
 
     @classmethod
     def settings_customise_sources(

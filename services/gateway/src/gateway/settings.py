@@ -64,6 +64,10 @@ class GatewaySettings(ServiceSettings):
     login_attempts_per_minute_per_client: int = Field(default=60, ge=1)
     # Audit records waiting for Kafka; when full, the gateway refuses requests (fail closed).
     audit_queue_capacity: int = Field(default=10_000, ge=1)
+    # Traces (when on): continue a client's ``traceparent`` instead of only linking to it; for
+    # a gateway behind a trusted edge that traces too (a client could otherwise put its spans
+    # into our traces; never anything more: tracing decides nothing).
+    continue_client_traces: bool = False
 
     @field_validator("services")
     @classmethod
