@@ -67,7 +67,7 @@ def parse_traceparent(traceparent: str | None, tracestate: str | None = None) ->
     when it is missing or not valid W3C Trace Context (then nothing is continued)."""
     if not traceparent or len(traceparent) > 512:
         return None
-    match = _TRACEPARENT.fullmatch(traceparent.strip())
+    match = _TRACEPARENT.fullmatch(traceparent)
     if match is None:
         return None
     version, trace_id, span_id, flags, rest = match.groups()
