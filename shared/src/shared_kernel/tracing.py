@@ -176,15 +176,17 @@ def flush() -> None:
 
 
 @contextmanager
-def record_spans(exporter: SpanExporter) -> Iterator[None]:
-    """For tests: every span of this process, whatever the settings, also goes to
-    ``exporter`` (synchronously, so it is there when the span ends) while inside."""
-    processor = SimpleSpanProcessor(exporter)
+def record_spans(exporter: SpanExporter, *, batched: bool = False) -> Iterator[None]:
+    """For tests and benchmarks: every span of this process, whatever the settings, also goes
+    to ``exporter`` while inside: synchronously (it is there when the span ends), or
+    ``batched`` as a service exports them (flushed on the way out)."""
+    processor = BatchSpanProcessor(exporter) if batched else SimpleSpanProcessor(exporter)
     _exporters.processors.append(processor)
     try:
         yield
     finally:
         _exporters.processors.remove(processor)
+        processor.shutdown()
 
 
 def current_trace() -> tuple[str, str]:
