@@ -6,7 +6,8 @@ the start and the end and the git commit.
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
                                           risk risk-exposure lag tickets tickets-queue
-                                          clearance ledger-books console] [--all] [--profile]
+                                          clearance ledger-books console traces]
+                                          [--all] [--profile]
 
 Without names it runs the default set (every benchmark but the long ``ledger-books`` and
 ``console``); ``--all`` runs every one. Needs a PostgreSQL server (``BENCH_DATABASE_URL``) and
@@ -50,6 +51,7 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
     "clearance": ("12. deal clearance: submission -> cleared", "bench_clearance", 240),
     "ledger-books": ("13. ledger: trial balance, verify, 1M", "bench_ledger_books", 1200),
     "console": ("14. console: server time and weight per page", "bench_console", 900),
+    "traces": ("15. traces: CPU per request, off and on", "bench_traces", 300),
 }
 # Long ones (a million events; every console page): by name or with --all.
 LONG = ("ledger-books", "console")

@@ -85,6 +85,14 @@ def cloudevent_schema() -> Schema:
                 "description": "The actor's office.",
             },
             "data": {"type": "object"},
+            # The CloudEvents distributed-tracing extension (``tracing``): present when the
+            # command that caused the event was traced.
+            "traceparent": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+                "description": "W3C trace context of the command that caused the event.",
+            },
+            "tracestate": {"type": "string", "description": "W3C tracestate, if any."},
         },
     }
 

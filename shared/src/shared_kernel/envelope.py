@@ -61,6 +61,10 @@ class EventEnvelope:
     causation_id: str
     actor: Actor
     dataschema: str = field(default="")
+    # The W3C trace context of the span that stored the event (CloudEvents distributed tracing
+    # extension): operational, not business data, so outside the hash chains; "" when none.
+    traceparent: str = field(default="")
+    tracestate: str = field(default="")
 
     @property
     def event_type(self) -> str:
@@ -81,7 +85,7 @@ class EventEnvelope:
 
     def attributes(self) -> dict[str, Any]:
         """The CloudEvents attributes and extensions: everything but ``data``."""
-        return {
+        attributes: dict[str, Any] = {
             "specversion": SPEC_VERSION,
             "id": str(self.id),
             "source": self.source,
@@ -98,6 +102,11 @@ class EventEnvelope:
             "actor": self.actor.subject,
             "actoroffice": self.actor.office,
         }
+        if self.traceparent:
+            attributes["traceparent"] = self.traceparent
+            if self.tracestate:
+                attributes["tracestate"] = self.tracestate
+        return attributes
 
     def to_json_bytes(self, raw_data: str | None = None) -> bytes:
         """Structured-mode JSON. ``raw_data`` is ``data`` already as JSON text (as the event
@@ -132,6 +141,8 @@ class EventEnvelope:
                 causation_id=str(payload["causationid"]),
                 actor=Actor(subject=str(payload["actor"]), office=str(payload["actoroffice"])),
                 dataschema=str(payload.get("dataschema", "")),
+                traceparent=str(payload.get("traceparent") or ""),
+                tracestate=str(payload.get("tracestate") or ""),
             )
         except EnvelopeError:
             raise

@@ -86,6 +86,10 @@ class EventMetadata:
     actor: Actor
     correlation_id: str
     causation_id: str
+    # The trace context of the span current at the append (``tracing.current_trace``): stored
+    # with the events, outside the hash chains; "" when traces are off.
+    traceparent: str = ""
+    tracestate: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,8 @@ def chain_events(
                 correlation_id=new.cause.correlation_id if new.cause else metadata.correlation_id,
                 causation_id=new.cause.causation_id if new.cause else metadata.causation_id,
                 actor=metadata.actor,
+                traceparent=metadata.traceparent,
+                tracestate=metadata.tracestate,
             )
             previous_hash = chain_hash(previous_hash, envelope)
             chained.append((envelope, previous_hash))
@@ -441,6 +447,8 @@ class PostgresEventStore(EventStore[AsyncConnection]):
             correlation_id=row["correlation_id"],
             causation_id=row["causation_id"],
             actor=Actor(subject=row["actor"], office=row["actor_office"]),
+            traceparent=row.get("traceparent") or "",
+            tracestate=row.get("tracestate") or "",
         )
 
 
@@ -461,4 +469,7 @@ def event_row(envelope: EventEnvelope, hash_: str) -> dict[str, Any]:
         "actor_office": envelope.actor.office,
         "recorded_at": envelope.time,
         "hash": hash_,
+        # Not in ``hash_``: how the event was traced is not what happened (``chain_hash``).
+        "traceparent": envelope.traceparent or None,
+        "tracestate": envelope.tracestate or None,
     }

@@ -45,6 +45,7 @@ from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.identity import Caller
 from shared_kernel.projections import DeadLetters
 from shared_kernel.schema import inbox_metadata
+from shared_kernel.tracing import Tracer, consuming
 from shared_kernel.unit_of_work import CommandContext, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class InboxWriter:
         dead: DeadLetters,
         *,
         attempts: int = 20,
+        tracer: Tracer | None = None,
     ) -> None:
         self.handler = handler
         self.consumer = f"{service}.{handler.name}"
@@ -125,6 +127,7 @@ class InboxWriter:
         self._make_uow = make_uow
         self._dead = dead
         self._attempts = attempts
+        self._tracer = tracer
         self.seen = 0
         self.handled = 0
 
@@ -181,6 +184,12 @@ class InboxWriter:
     async def _with_retries(
         self, messages: Sequence[_Message], *, handle: bool = True, redrive: bool = False
     ) -> bool:
+        # Under consumer spans continuing the events' traces: what the handler records is
+        # stored with the trace context of the first of them (``tracing.consuming``).
+        with consuming(self._tracer, self.consumer, (m.envelope for m in messages)):
+            return await self._attempt(messages, handle=handle, redrive=redrive)
+
+    async def _attempt(self, messages: Sequence[_Message], *, handle: bool, redrive: bool) -> bool:
         for attempt in range(1, self._attempts + 1):
             try:
                 return await self._transaction(messages, handle=handle, redrive=redrive)
@@ -251,8 +260,9 @@ class InboxRunner:
         dead: DeadLetters,
         *,
         max_records: int = 500,
+        tracer: Tracer | None = None,
     ) -> None:
-        self.writer = InboxWriter(handler, service, make_uow, dead)
+        self.writer = InboxWriter(handler, service, make_uow, dead, tracer=tracer)
         self.handler = handler
         self._bootstrap = bootstrap_servers
         self._group_id = group_id

@@ -38,6 +38,7 @@ from shared_kernel.dead_letter_notices import DeadLetterNotices, is_notices_topi
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from shared_kernel.schema import read_model_generations
+from shared_kernel.tracing import Tracer, consuming
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ class ProjectionWriter:
         *,
         live: bool = True,
         handled_elsewhere: HandledElsewhere | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.projection = projection
         self.read_model = read_model
@@ -154,6 +156,8 @@ class ProjectionWriter:
         self._dead = dead
         self._live = live
         self._handled_elsewhere = handled_elsewhere
+        # Live writers trace what they apply (``tracing.consuming``); rebuilds do not.
+        self._tracer = tracer
         self._schema = read_model.schema(generation)
         self._claim = _claim_statement(read_model.applied_events)
         self.applied = 0
@@ -224,7 +228,8 @@ class ProjectionWriter:
                     }
                 )
             fresh = await self._claimed(conn, decoded)
-            await self._apply(conn, fresh)
+            with consuming(self._tracer, self.projection.name, (e for _, e in fresh)):
+                await self._apply(conn, fresh)
             upsert = pg_insert(self.read_model.checkpoints)
             await conn.execute(
                 upsert.on_conflict_do_update(
@@ -353,9 +358,11 @@ class ProjectionRunner:
         dead: DeadLetters,
         *,
         max_records: int = 2000,
+        tracer: Tracer | None = None,
     ) -> None:
         self.projection = projection
         self.read_model = read_model
+        self._tracer = tracer
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
         self._dead = dead
@@ -377,7 +384,7 @@ class ProjectionRunner:
         it. Run it under a ``Supervisor``, which restarts it with back-off; the database
         checkpoints make the restart exact."""
         generation = await self.read_model.ensure_live()
-        self.writer = ProjectionWriter(self.projection, self.read_model, generation, self._dead)
+        self.writer = self._writer(generation)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
@@ -425,5 +432,10 @@ class ProjectionRunner:
         if self.writer is None or active is None or active == self.writer.generation:
             return
         log.info("projection %s follows switch to generation %s", self.projection.name, active)
-        self.writer = ProjectionWriter(self.projection, self.read_model, active, self._dead)
+        self.writer = self._writer(active)
         await self.seek_to_checkpoints(list(consumer.assignment()))
+
+    def _writer(self, generation: int) -> ProjectionWriter:
+        return ProjectionWriter(
+            self.projection, self.read_model, generation, self._dead, tracer=self._tracer
+        )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_kernel import tracing
 from shared_kernel.append_signal import AppendSignal
 from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
@@ -75,6 +76,8 @@ class ServiceRuntime:
         self.supervisor = Supervisor(service)
         self._verifier: IdentityVerifier | None = None
         self._waiters: dict[str, PositionWaiter] = {}
+        # Bookkeeping only (the exporter is built when a tracer is first asked for).
+        tracing.configure(settings.otel_traces_exporter)
 
     @property
     def verifier(self) -> IdentityVerifier:
@@ -135,6 +138,7 @@ class ServiceRuntime:
                     bootstrap,
                     group_id=f"{self.namespace}{self.service}.{projection.name}",
                     dead=self.dead_letters(),
+                    tracer=tracing.tracer_for(self.service),
                 )
                 self.runners.append(runner)
                 self.spawn(f"projection {projection.name}", runner.run)
@@ -147,6 +151,7 @@ class ServiceRuntime:
                     bootstrap,
                     group_id=f"{self.namespace}{self.service}.{handler.name}",
                     dead=self.dead_letters(),
+                    tracer=tracing.tracer_for(self.service),
                 )
                 self.inbox_runners.append(inbox)
                 self.spawn(f"inbox {handler.name}", inbox.run)
@@ -164,3 +169,4 @@ class ServiceRuntime:
             await self.producer.stop()
             self.producer = None
         await self.engine.dispose()
+        tracing.flush()

@@ -11,8 +11,8 @@
 - ``read_model_generations``: which generation (schema) of each projection's read model is live.
 
 Each service's first Alembic migration calls :func:`upgrade` so that the DDL lives only here;
-a later revision calls :func:`upgrade_concurrent_commits` (idempotent: a database created by
-the new :func:`upgrade` already has what it adds).
+later revisions call :func:`upgrade_concurrent_commits` and :func:`upgrade_trace_context`
+(idempotent: a database created by the new :func:`upgrade` already has what they add).
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ events = sa.Table(
     sa.Column("hash", sa.Text, nullable=False),
     # The writing transaction's id (for diagnosing gaps: which transaction held a position).
     sa.Column("tx", XID8, nullable=False, server_default=sa.text("pg_current_xact_id()")),
+    # The W3C trace context of the span that stored the event (``tracing``), carried to the
+    # CloudEvent; operational, not business data: outside the hash chains. NULL when untraced.
+    sa.Column("traceparent", sa.Text, nullable=True),
+    sa.Column("tracestate", sa.Text, nullable=True),
     sa.UniqueConstraint("stream_id", "stream_version", name="events_stream_version_key"),
 )
 
@@ -185,6 +189,25 @@ def downgrade_concurrent_commits(op: Any) -> None:
     op.execute("DROP TABLE IF EXISTS event_seals")
     op.execute("ALTER TABLE events DROP COLUMN IF EXISTS tx")
     op.execute("DROP SEQUENCE IF EXISTS events_position_seq")
+
+
+# For databases made before traces: the trace context columns (nullable: older events, and
+# every event stored while traces are off, have none; ADD COLUMN fires no row trigger).
+TRACE_CONTEXT_DDL = (
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS traceparent text",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS tracestate text",
+)
+
+
+def upgrade_trace_context(op: Any) -> None:
+    """Give an existing event store the trace context columns (an Alembic revision calls this)."""
+    for statement in TRACE_CONTEXT_DDL:
+        op.execute(statement)
+
+
+def downgrade_trace_context(op: Any) -> None:
+    op.execute("ALTER TABLE events DROP COLUMN IF EXISTS tracestate")
+    op.execute("ALTER TABLE events DROP COLUMN IF EXISTS traceparent")
 
 
 def downgrade(op: Any) -> None:

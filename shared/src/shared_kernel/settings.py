@@ -75,6 +75,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # The gateway's URL, where every CloudEvent's ``dataschema`` points (its ``/schemas/...``).
     schema_base_url: str = DEFAULT_SCHEMA_BASE_URL
+    # Traces (``tracing``): off by default; ``otlp`` sends them to OTEL_EXPORTER_OTLP_ENDPOINT.
+    otel_traces_exporter: Literal["none", "otlp", "console"] = "none"
 
     @classmethod
     def settings_customise_sources(

@@ -45,6 +45,7 @@ from shared_kernel.eventstore import (
 from shared_kernel.identity import Caller
 from shared_kernel.roles import CallerKind, Role
 from shared_kernel.schema import idempotency_keys, inbox_messages
+from shared_kernel.tracing import current_trace
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -91,10 +92,15 @@ class CommandContext:
         return self.caller.is_person
 
     def metadata(self) -> EventMetadata:
+        """Stamped on the command's events, with the trace context of the span current now
+        (the request's, or an inbox's consumer span), when traces are on."""
+        traceparent, tracestate = current_trace()
         return EventMetadata(
             actor=self.actor,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id or self.correlation_id,
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
 
 

@@ -23,6 +23,7 @@ from shared_kernel.errors import DomainError
 from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentityVerifier, InvalidIdentity
 from shared_kernel.openapi import PROBLEM_JSON as PROBLEM_JSON  # re-exported: services use it
 from shared_kernel.openapi import document_problems
+from shared_kernel.traced_requests import TracingMiddleware
 from shared_kernel.unit_of_work import CommandContext, Idempotency
 
 log = logging.getLogger(__name__)
@@ -186,10 +187,13 @@ def _refused_strings(document: Any) -> list[tuple[tuple[str | int, ...], str]]:
     return found
 
 
-def create_service_app(title: str, lifespan: Lifespan[FastAPI]) -> FastAPI:
+def create_service_app(
+    title: str, lifespan: Lifespan[FastAPI], *, service: str | None = None
+) -> FastAPI:
     """A service's FastAPI app with the kernel's rules on every route: errors as
-    problem+json, no control character in any parameter or JSON string, and ``/docs`` with
-    Swagger UI's assets served locally (FastAPI's own page loads them from a CDN)."""
+    problem+json, no control character in any parameter or JSON string, ``/docs`` with
+    Swagger UI's assets served locally (FastAPI's own page loads them from a CDN), and a
+    server span per request when traces are on (``service``: its name, default the title's)."""
     app = FastAPI(
         title=title,
         version="1.0",
@@ -200,6 +204,7 @@ def create_service_app(title: str, lifespan: Lifespan[FastAPI]) -> FastAPI:
     )
     install_docs(app, title=title)
     install_problem_handlers(app)
+    app.add_middleware(TracingMiddleware, service=service or title.lower())
     return app
 
 

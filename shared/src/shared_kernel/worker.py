@@ -29,6 +29,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 
+from shared_kernel import tracing
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics
@@ -83,6 +84,8 @@ async def run_relay(args: argparse.Namespace) -> None:
 
 async def run_projection(args: argparse.Namespace) -> None:
     projection = load_projection(args.projection, args.topic_namespace)
+    # Traces as in a service (``tracing``): off unless OTEL_TRACES_EXPORTER names an exporter.
+    tracing.configure(os.environ.get("OTEL_TRACES_EXPORTER", "none"))
     await ensure_topics(args.bootstrap, [TopicSpec(args.dead_letter_topic, 1)])
     engine = create_engine(args.database_url, pool_size=2)
     producer = create_producer(args.bootstrap, client_id=f"projection-{projection.name}")
@@ -95,6 +98,7 @@ async def run_projection(args: argparse.Namespace) -> None:
             group_id=args.group,
             dead=DeadLetters(producer, args.dead_letter_topic),
             max_records=args.max_records,
+            tracer=tracing.tracer_for(projection.name),
         )
         log.info("projection %s reading %s", projection.name, list(projection.topics))
         await _supervised(f"projection {projection.name}", runner.run)

@@ -37,6 +37,9 @@ def event_row(position: int, stream: str, version: int) -> dict[str, Any]:
         "actor_office": "back",
         "recorded_at": WHEN,
         "hash": f"{position:064d}",
+        # The trace context goes through COPY as through INSERT (and may be missing).
+        "traceparent": f"00-{position:032x}-{position:016x}-01" if position % 2 else None,
+        "tracestate": "vendor=x" if position % 2 else None,
     }
 
 

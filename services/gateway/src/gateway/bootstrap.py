@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from shared_kernel import tracing
 from shared_kernel.codec import EventCodec
 from shared_kernel.identity import Caller, IdentitySigner
 from shared_kernel.kafka import events_topic
@@ -98,7 +99,10 @@ class Gateway:
 
     def connect(self, http: httpx.AsyncClient) -> None:
         upstream = UpstreamClient(
-            http, self.settings.services, self.settings.upstream_timeout_seconds
+            http,
+            self.settings.services,
+            self.settings.upstream_timeout_seconds,
+            tracer=tracing.tracer_for(SERVICE),
         )
         self._upstream = upstream
         self._proxy = Proxy(self.policy, self.forwarded_identities, upstream, self.catalogue)

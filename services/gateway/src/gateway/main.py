@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from shared_kernel.traced_requests import TracingMiddleware
 from shared_kernel.web import install_problem_handlers
 
 from gateway.adapters.passwords import Passwords
@@ -18,7 +19,7 @@ from gateway.api.errors import install_gateway_problem_handlers
 from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
 from gateway.api.request_limits import RequestLimitsMiddleware
 from gateway.app.callers import Callers
-from gateway.bootstrap import Gateway, bootstrap
+from gateway.bootstrap import SERVICE, Gateway, bootstrap
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,10 @@ def create_app(
     app.add_middleware(AuditMiddleware, audit=gateway.audit, policy=gateway.policy)
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the whole request, and every log line made while handling it, in its span.
+    app.add_middleware(
+        TracingMiddleware, service=SERVICE, continue_incoming=settings.continue_client_traces
+    )
     app.include_router(auth.router)
     openapi.install(app)
     app.include_router(contracts.router)  # /schemas, /asyncapi: public, like /openapi.json

@@ -67,6 +67,10 @@ class GatewaySettings(ServiceSettings):
     audit_queue_capacity: int = Field(default=10_000, ge=1)
     # The checkout whose committed event schemas (services/*/contracts/) /schemas serves.
     contracts_root: Path = REPOSITORY_ROOT
+    # Traces (when on): continue a client's ``traceparent`` instead of only linking to it; for
+    # a gateway behind a trusted edge that traces too (a client could otherwise put its spans
+    # into our traces; never anything more: tracing decides nothing).
+    continue_client_traces: bool = False
 
     @field_validator("services")
     @classmethod

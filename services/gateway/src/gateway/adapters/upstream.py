@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from opentelemetry.trace import SpanContext, SpanKind, StatusCode
+from shared_kernel.tracing import TRACEPARENT, TRACESTATE, Tracer, format_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +82,22 @@ class UpstreamResponse:
 
 
 class UpstreamClient:
+    """Calls to the services; with a ``tracer`` (traces on), each call is a client span whose
+    context the service receives as ``traceparent`` (never a client's header: the proxy
+    forwards only the headers it names)."""
+
     def __init__(
-        self, http: httpx.AsyncClient, base_urls: Mapping[str, str], timeout_seconds: float
+        self,
+        http: httpx.AsyncClient,
+        base_urls: Mapping[str, str],
+        timeout_seconds: float,
+        *,
+        tracer: Tracer | None = None,
     ) -> None:
         self._http = http
         self._base_urls = dict(base_urls)
         self._timeout = timeout_seconds
+        self._tracer = tracer
 
     def knows(self, service: str) -> bool:
         return service in self._base_urls
@@ -110,6 +122,29 @@ class UpstreamClient:
         return document
 
     async def send(
+        self,
+        service: str,
+        method: str,
+        segments: Sequence[str],
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> UpstreamResponse:
+        if self._tracer is None:
+            return await self._send(service, method, segments, query, headers, body)
+        with self._tracer.start_as_current_span(
+            f"{method} {service}",
+            kind=SpanKind.CLIENT,
+            attributes={"http.request.method": method, "server.address": service},
+        ) as span:
+            traced = {**headers, **trace_headers(span.get_span_context())}
+            answer = await self._send(service, method, segments, query, traced, body)
+            span.set_attribute("http.response.status_code", answer.status)
+            if answer.status >= 500:
+                span.set_status(StatusCode.ERROR)
+            return answer
+
+    async def _send(
         self,
         service: str,
         method: str,
@@ -173,6 +208,15 @@ class UpstreamClient:
                 type(exc).__name__,
             )
             return await self._http.send(request, stream=True)
+
+
+def trace_headers(span_context: SpanContext) -> dict[str, str]:
+    """The W3C Trace Context headers that continue ``span_context`` in the service."""
+    headers = {TRACEPARENT: format_traceparent(span_context)}
+    state = span_context.trace_state.to_header()
+    if state:
+        headers[TRACESTATE] = state
+    return headers
 
 
 def upstream_http_client(
