@@ -20,6 +20,13 @@ from shared_kernel.codec import EventCodec
 from shared_kernel.db import create_engine
 from shared_kernel.dead_letter_notices import DeadLetterNotices
 from shared_kernel.eventstore import PostgresEventStore
+from shared_kernel.health import Readiness
+from shared_kernel.health_checks import (
+    KafkaOffsets,
+    database_probe,
+    inbox_lag_probe,
+    projection_lag_probe,
+)
 from shared_kernel.identity import IdentityVerifier, key_id_of
 from shared_kernel.inbox import InboxHandler, InboxRunner
 from shared_kernel.kafka import (
@@ -73,6 +80,7 @@ class ServiceRuntime:
         self.supervisor = Supervisor(service)
         self._verifier: IdentityVerifier | None = None
         self._waiters: dict[str, PositionWaiter] = {}
+        self._kafka_offsets: KafkaOffsets | None = None
 
     @property
     def verifier(self) -> IdentityVerifier:
@@ -93,6 +101,30 @@ class ServiceRuntime:
                 self.read_models[projection], self.topic, self.settings.kafka_bootstrap_servers
             )
         return self._waiters[projection]
+
+    def readiness(self) -> Readiness:
+        """The service's readiness checks (``/health/ready``, see ``health``): the database,
+        Kafka, and every projection and inbox within ``ready_max_lag_events`` of its topics.
+        A service adds its own with ``Readiness.add``."""
+        settings = self.settings
+        topics = [t for p in self.projections for t in p.topics]
+        topics += [t for h in self.inboxes for t in h.topics]
+        offsets = KafkaOffsets(settings.kafka_bootstrap_servers, topics or [self.topic])
+        self._kafka_offsets = offsets
+        readiness = Readiness(timeout_seconds=settings.ready_timeout_seconds)
+        readiness.add("database", database_probe(self.engine))
+        readiness.add("kafka", offsets.kafka_probe())
+        limit = settings.ready_max_lag_events
+        for projection in self.projections:
+            read_model = self.read_models[projection.name]
+            probe = projection_lag_probe(read_model, projection.topics, offsets, limit)
+            readiness.add(f"projection {projection.name}", probe)
+        for handler in self.inboxes:
+            group = f"{self.namespace}{self.service}.{handler.name}"
+            readiness.add(
+                f"inbox {handler.name}", inbox_lag_probe(group, handler.topics, offsets, limit)
+            )
+        return readiness
 
     def dead_letters(self) -> DeadLetters:
         """The dead-letter topic of the service, announcing each dead letter (and recovery) on
@@ -158,6 +190,8 @@ class ServiceRuntime:
         await self.supervisor.stop()
         for waiter in self._waiters.values():
             await waiter.stop()
+        if self._kafka_offsets is not None:
+            await self._kafka_offsets.stop()
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None

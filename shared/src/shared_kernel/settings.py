@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -71,6 +71,12 @@ class ServiceSettings(BaseSettings):
     run_inboxes: bool = True
     read_wait_max_seconds: float = 10.0
     log_level: str = "INFO"
+    # Log lines as JSON objects (one a line) or as text for people (``make run``).
+    log_format: Literal["json", "text"] = "json"
+    # Readiness (``/health/ready``): each check's deadline, and how many events a read model
+    # or an inbox may be behind its topics (summed over partitions) and still count as ready.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    ready_max_lag_events: int = Field(default=1000, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -22,7 +22,17 @@ from gateway.adapters.audit import AuditLog, AuditRecord, Decision, begin_decisi
 from gateway.api.client_address import client_address_of
 from gateway.domain.policy import Policy
 
-UNAUDITED = frozenset({"/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+UNAUDITED = frozenset(
+    {
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/docs/oauth2-redirect",
+    }
+)
 MAX_PROBLEM_BYTES = 8192
 MAX_PATH = 512
 
