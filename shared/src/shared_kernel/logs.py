@@ -137,7 +137,8 @@ def stamp(record: logging.LogRecord) -> None:
         fields["span_id"] = format(span.span_id, "016x") if span.is_valid else None
 
 
-def _install_record_factory() -> None:
+def install_record_factory() -> None:
+    """Stamp every log record with the request context and span when it is made (idempotent)."""
     previous = logging.getLogRecordFactory()
     if getattr(previous, "stamps_log_context", False):
         return
@@ -207,6 +208,9 @@ class TextFormatter(logging.Formatter):
         record.trace_text = f" trace {trace_id}" if trace_id else ""
         return super().format(record)
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return _time(record)
+
 
 def formatter(service: str, log_format: LogFormat) -> logging.Formatter:
     return JsonFormatter(service) if log_format == "json" else TextFormatter(service)
@@ -229,7 +233,7 @@ class LogOptions(Protocol):
 def configure_logging(service: str, options: LogOptions | None = None) -> None:
     """Log lines of this process in ``options.log_format`` at ``options.log_level`` (default:
     ``LOG_FORMAT`` and ``LOG_LEVEL`` from the environment), uvicorn's included. Idempotent."""
-    _install_record_factory()
+    install_record_factory()
     root = logging.getLogger()
     ours = [h for h in root.handlers if isinstance(h, _ServiceHandler)]
     if root.handlers and not ours:
