@@ -89,11 +89,14 @@ def reset_request(token: Token[RequestContext | None]) -> None:
     _current.reset(token)
 
 
-def bind_actor(subject: str, office: str) -> None:
-    """Name the verified caller of the current request (nothing outside a request)."""
+def bind_actor(subject: str, office: str, request_id: str = "") -> None:
+    """Name the verified caller of the current request (nothing outside a request), and its
+    request id when the request named none (the one the gateway signed into the identity)."""
     context = _current.get()
     if context is not None:
         context.actor_subject, context.actor_office = subject, str(office)
+        if context.request_id == NO_REQUEST and acceptable_request_id(request_id):
+            context.request_id = request_id
 
 
 def acceptable_request_id(candidate: str | None) -> str | None:

@@ -220,7 +220,7 @@ def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> 
             caller = get_verifier(request).verify(token)
         except InvalidIdentity as exc:
             raise Unauthenticated(str(exc)) from exc
-        bind_actor(caller.subject, caller.office)
+        bind_actor(caller.subject, caller.office, caller.request_id)
         return caller
 
     return verified_identity

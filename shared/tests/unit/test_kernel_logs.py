@@ -158,7 +158,7 @@ async def test_a_service_request_puts_the_forwarded_request_id_in_its_lines(
 
     @app.get("/v1/things")
     async def things() -> dict[str, str]:
-        bind_actor("carol", "back-office")
+        bind_actor("carol", "back-office", "rid-signed-by-the-gateway")
         logger.info("listing things")
         return {}
 
@@ -170,7 +170,8 @@ async def test_a_service_request_puts_the_forwarded_request_id_in_its_lines(
     forwarded, refused = lines(buffer)
     assert forwarded["request_id"] == "6f1d2c9e-rid"
     assert forwarded["actor"] == {"subject": "carol", "office": "back-office"}
-    assert "request_id" not in refused  # an id unfit for a log line is not written
+    # An id unfit for a log line is not written; the one signed into the identity is.
+    assert refused["request_id"] == "rid-signed-by-the-gateway"
 
 
 def test_configure_logging_leaves_a_configured_root_alone_and_reroutes_uvicorn() -> None:
@@ -182,3 +183,30 @@ def test_configure_logging_leaves_a_configured_root_alone_and_reroutes_uvicorn()
     config = uvicorn_log_config()
     assert set(config["loggers"]) == {"uvicorn", "uvicorn.error", "uvicorn.access"}
     assert all(c == {"handlers": [], "propagate": True} for c in config["loggers"].values())
+
+
+def test_configure_logging_installs_one_handler_and_sends_uvicorn_through_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    access = logging.getLogger("uvicorn.access")
+    saved_access = (list(access.handlers), access.propagate)
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    root.handlers.clear()  # a process nobody configured logging in, as under uvicorn
+    access.handlers.append(logging.NullHandler())
+    access.propagate = False
+    try:
+        configure_logging("risk")
+        configure_logging("risk")  # again (a second app in the process): still one handler
+
+        [handler] = root.handlers
+        assert isinstance(handler.formatter, TextFormatter)
+        assert handler.formatter.service == "risk"
+        assert root.level == logging.WARNING
+        assert access.handlers == [] and access.propagate
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        access.handlers[:], access.propagate = saved_access
