@@ -109,8 +109,10 @@ class ServiceRuntime:
         settings = self.settings
         topics = [t for p in self.projections for t in p.topics]
         topics += [t for h in self.inboxes for t in h.topics]
-        offsets = KafkaOffsets(settings.kafka_bootstrap_servers, topics or [self.topic])
-        self._kafka_offsets = offsets
+        offsets = self._kafka_offsets or KafkaOffsets(
+            settings.kafka_bootstrap_servers, topics or [self.topic]
+        )
+        self._kafka_offsets = offsets  # one client per process, closed by ``stop``
         readiness = Readiness(timeout_seconds=settings.ready_timeout_seconds)
         readiness.add("database", database_probe(self.engine))
         readiness.add("kafka", offsets.kafka_probe())
@@ -120,11 +122,13 @@ class ServiceRuntime:
             probe = projection_lag_probe(read_model, projection.topics, offsets, limit)
             readiness.add(f"projection {projection.name}", probe)
         for handler in self.inboxes:
-            group = f"{self.namespace}{self.service}.{handler.name}"
-            readiness.add(
-                f"inbox {handler.name}", inbox_lag_probe(group, handler.topics, offsets, limit)
-            )
+            probe = inbox_lag_probe(self.group_id(handler.name), handler.topics, offsets, limit)
+            readiness.add(f"inbox {handler.name}", probe)
         return readiness
+
+    def group_id(self, consumer: str) -> str:
+        """The Kafka consumer group of one of the service's projections or inboxes."""
+        return f"{self.namespace}{self.service}.{consumer}"
 
     def dead_letters(self) -> DeadLetters:
         """The dead-letter topic of the service, announcing each dead letter (and recovery) on
@@ -163,7 +167,7 @@ class ServiceRuntime:
                     projection,
                     self.read_models[projection.name],
                     bootstrap,
-                    group_id=f"{self.namespace}{self.service}.{projection.name}",
+                    group_id=self.group_id(projection.name),
                     dead=self.dead_letters(),
                 )
                 self.runners.append(runner)
@@ -175,7 +179,7 @@ class ServiceRuntime:
                     self.service,
                     self.unit_of_work,
                     bootstrap,
-                    group_id=f"{self.namespace}{self.service}.{handler.name}",
+                    group_id=self.group_id(handler.name),
                     dead=self.dead_letters(),
                 )
                 self.inbox_runners.append(inbox)
