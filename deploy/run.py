@@ -110,7 +110,13 @@ def service_env(name: str) -> dict[str, str]:
         "GATEWAY_SERVICES": json.dumps({s: f"http://127.0.0.1:{p}" for s, p in SERVICES.items()}),
         # Every CloudEvent's dataschema names its schema at the gateway.
         "SCHEMA_BASE_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
+        **log_env(),
     }
+
+
+def log_env() -> dict[str, str]:
+    """Log lines for a person at a terminal (the services write JSON lines by default)."""
+    return {"LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
 
 
 def wait_healthy(port: int, name: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -150,6 +156,7 @@ def console_env() -> dict[str, str]:
     return {
         "CONSOLE_GATEWAY_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
         "CONSOLE_SESSION_KEY_FILE": str(DATA / "keys" / "console_session.key"),
+        **log_env(),
     }
 
 

@@ -388,3 +388,37 @@ async def first_event(bootstrap: str, topic: str) -> dict[str, Any]:
         await consumer.stop()
     event: dict[str, Any] = json.loads(record.value or b"{}")
     return event
+
+
+def test_the_health_and_logs_examples_run_as_written(stack: MakeRunStack) -> None:
+    """The README's "Health and logs" commands against the make-run stack: the ledger and the
+    gateway are ready, listing their checks; the services' log lines are text for people."""
+    [block] = readme_examples("Health and logs")
+    script = block.replace("localhost:8000", f"localhost:{stack.port('gateway')}").replace(
+        "127.0.0.1:8001", f"127.0.0.1:{stack.port('ledger')}"
+    )
+    deadline = time.monotonic() + 90  # another test may just have killed the ledger
+    while True:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+        ledger, gateway = done.stdout.splitlines()
+        if all('"status":"ready"' in line for line in (ledger, gateway)):
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert ledger.startswith('{"status":"ready","checks":[{"name":"database","ok":true'), ledger
+    assert '"name":"kafka","ok":true' in ledger and '"name":"inbox risk_clearances"' in ledger
+    assert gateway.startswith('{"status":"ready"'), gateway
+    for service in ("ledger", "tickets", "risk"):
+        assert f'{{"name":"service {service}","ok":true,"detail":"ready"}}' in gateway
+    # make run's services write text lines: ISO time, level, service, logger, [request actor].
+    lines = stack.log.read_text()
+    assert re.search(r"^\S+Z INFO (ledger|tickets|risk|gateway) \S+ \[", lines, re.M), lines[-3000:]

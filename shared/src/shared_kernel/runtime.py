@@ -22,6 +22,13 @@ from shared_kernel.db import create_engine
 from shared_kernel.dead_letter_notices import DeadLetterNotices
 from shared_kernel.envelope import serve_schemas_from
 from shared_kernel.eventstore import PostgresEventStore
+from shared_kernel.health import Readiness
+from shared_kernel.health_checks import (
+    KafkaOffsets,
+    database_probe,
+    inbox_lag_probe,
+    projection_lag_probe,
+)
 from shared_kernel.identity import IdentityVerifier, key_id_of
 from shared_kernel.inbox import InboxHandler, InboxRunner
 from shared_kernel.kafka import (
@@ -78,6 +85,7 @@ class ServiceRuntime:
         self._waiters: dict[str, PositionWaiter] = {}
         # Bookkeeping only (the exporter is built when a tracer is first asked for).
         tracing.configure(settings.otel_traces_exporter)
+        self._kafka_offsets: KafkaOffsets | None = None
 
     @property
     def verifier(self) -> IdentityVerifier:
@@ -98,6 +106,34 @@ class ServiceRuntime:
                 self.read_models[projection], self.topic, self.settings.kafka_bootstrap_servers
             )
         return self._waiters[projection]
+
+    def readiness(self) -> Readiness:
+        """The service's readiness checks (``/health/ready``, see ``health``): the database,
+        Kafka, and every projection and inbox within ``ready_max_lag_events`` of its topics.
+        A service adds its own with ``Readiness.add``."""
+        settings = self.settings
+        topics = [t for p in self.projections for t in p.topics]
+        topics += [t for h in self.inboxes for t in h.topics]
+        offsets = self._kafka_offsets or KafkaOffsets(
+            settings.kafka_bootstrap_servers, topics or [self.topic]
+        )
+        self._kafka_offsets = offsets  # one client per process, closed by ``stop``
+        readiness = Readiness(timeout_seconds=settings.ready_timeout_seconds)
+        readiness.add("database", database_probe(self.engine))
+        readiness.add("kafka", offsets.kafka_probe())
+        limit = settings.ready_max_lag_events
+        for projection in self.projections:
+            read_model = self.read_models[projection.name]
+            probe = projection_lag_probe(read_model, projection.topics, offsets, limit)
+            readiness.add(f"projection {projection.name}", probe)
+        for handler in self.inboxes:
+            probe = inbox_lag_probe(self.group_id(handler.name), handler.topics, offsets, limit)
+            readiness.add(f"inbox {handler.name}", probe)
+        return readiness
+
+    def group_id(self, consumer: str) -> str:
+        """The Kafka consumer group of one of the service's projections or inboxes."""
+        return f"{self.namespace}{self.service}.{consumer}"
 
     def dead_letters(self) -> DeadLetters:
         """The dead-letter topic of the service, announcing each dead letter (and recovery) on
@@ -136,7 +172,7 @@ class ServiceRuntime:
                     projection,
                     self.read_models[projection.name],
                     bootstrap,
-                    group_id=f"{self.namespace}{self.service}.{projection.name}",
+                    group_id=self.group_id(projection.name),
                     dead=self.dead_letters(),
                     tracer=tracing.tracer_for(self.service),
                 )
@@ -149,7 +185,7 @@ class ServiceRuntime:
                     self.service,
                     self.unit_of_work,
                     bootstrap,
-                    group_id=f"{self.namespace}{self.service}.{handler.name}",
+                    group_id=self.group_id(handler.name),
                     dead=self.dead_letters(),
                     tracer=tracing.tracer_for(self.service),
                 )
@@ -165,6 +201,8 @@ class ServiceRuntime:
         await self.supervisor.stop()
         for waiter in self._waiters.values():
             await waiter.stop()
+        if self._kafka_offsets is not None:
+            await self._kafka_offsets.stop()
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None

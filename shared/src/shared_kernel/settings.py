@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -77,6 +77,12 @@ class ServiceSettings(BaseSettings):
     schema_base_url: str = DEFAULT_SCHEMA_BASE_URL
     # Traces (``tracing``): off by default; ``otlp`` sends them to OTEL_EXPORTER_OTLP_ENDPOINT.
     otel_traces_exporter: Literal["none", "otlp", "console"] = "none"
+    # Log lines as JSON objects (one a line) or as text for people (``make run``).
+    log_format: Literal["json", "text"] = "json"
+    # Readiness (``/health/ready``): each check's deadline, and how many events a read model
+    # or an inbox may be behind its topics (summed over partitions) and still count as ready.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    ready_max_lag_events: int = Field(default=1000, ge=0)
 
     @classmethod
     def settings_customise_sources(

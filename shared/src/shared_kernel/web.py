@@ -20,7 +20,9 @@ from starlette.types import Lifespan
 
 from shared_kernel.docs import install_docs
 from shared_kernel.errors import DomainError
+from shared_kernel.health import install_health
 from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentityVerifier, InvalidIdentity
+from shared_kernel.logs import RequestContextMiddleware, bind_actor
 from shared_kernel.openapi import PROBLEM_JSON as PROBLEM_JSON  # re-exported: services use it
 from shared_kernel.openapi import document_problems
 from shared_kernel.traced_requests import TracingMiddleware
@@ -192,8 +194,10 @@ def create_service_app(
 ) -> FastAPI:
     """A service's FastAPI app with the kernel's rules on every route: errors as
     problem+json, no control character in any parameter or JSON string, ``/docs`` with
-    Swagger UI's assets served locally (FastAPI's own page loads them from a CDN), and a
-    server span per request when traces are on (``service``: its name, default the title's)."""
+    Swagger UI's assets served locally (FastAPI's own page loads them from a CDN), the health
+    routes (``health``: the lifespan sets ``app.state.readiness``), the forwarded request id in
+    every log line (``logs``), and a server span per request when traces are on (``service``:
+    its name, default the title's; outermost, so that log lines carry its trace id)."""
     app = FastAPI(
         title=title,
         version="1.0",
@@ -204,6 +208,8 @@ def create_service_app(
     )
     install_docs(app, title=title)
     install_problem_handlers(app)
+    install_health(app)
+    app.add_middleware(RequestContextMiddleware)
     app.add_middleware(TracingMiddleware, service=service or title.lower())
     return app
 
@@ -216,9 +222,11 @@ def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> 
         token: Annotated[str | None, Header(alias=IDENTITY_HEADER, include_in_schema=False)] = None,
     ) -> Caller:
         try:
-            return get_verifier(request).verify(token)
+            caller = get_verifier(request).verify(token)
         except InvalidIdentity as exc:
             raise Unauthenticated(str(exc)) from exc
+        bind_actor(caller.subject, caller.office, caller.request_id)
+        return caller
 
     return verified_identity
 

@@ -33,6 +33,7 @@ from shared_kernel import tracing
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics
+from shared_kernel.logs import LogSettings, configure_logging
 from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
 from shared_kernel.readmodel import ReadModelStore
@@ -158,9 +159,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.database_url or not args.bootstrap:
         parser.error("--database-url and --bootstrap (or DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS)")
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # JSON lines by default, as the services write them (LOG_FORMAT=text for people).
+    configure_logging("worker", LogSettings(log_level=args.log_level))
     commands: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
         "relay": run_relay,
         "project": run_projection,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
+from shared_kernel.logs import uvicorn_log_config
 
 from console.main import create_app
 from console.settings import ConsoleSettings
@@ -27,6 +28,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(),  # the console's own log lines (shared_kernel.logs)
         # X-Forwarded-For/-Proto are believed only from the proxies named (none by default):
         # a client must not choose the address its log-in attempts are counted under.
         proxy_headers=bool(settings.forwarded_allow_ips),

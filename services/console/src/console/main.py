@@ -10,8 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from shared_kernel.health import Readiness, install_health
+from shared_kernel.logs import configure_logging
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from console.adapters.gateway import ApiRefusal, GatewayClient
 from console.api import auth, live, pages
@@ -33,6 +35,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(settings: ConsoleSettings | None = None, *, transport: Any = None) -> FastAPI:
     settings = settings or ConsoleSettings()
+    configure_logging("console")  # LOG_FORMAT, LOG_LEVEL
     gateway = GatewayClient(settings.gateway_url, settings.api_timeout_seconds, transport=transport)
     sessions = SessionCodec(
         load_or_create_key(settings.session_key_file),
@@ -57,10 +60,10 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: Any = None
     app.include_router(live.router)
     for router in pages.routers():
         app.include_router(router)
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+    install_health(app)
+    # Ready while the gateway answers: without it the console can show nothing.
+    app.state.readiness = Readiness()
+    app.state.readiness.add("gateway", gateway.liveness_probe())
 
     app.add_exception_handler(ApiRefusal, _refused)
     app.add_exception_handler(LoginRequired, _login_required)

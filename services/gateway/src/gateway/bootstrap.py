@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 from shared_kernel import tracing
 from shared_kernel.codec import EventCodec
+from shared_kernel.health import Readiness
+from shared_kernel.health_checks import upstream_probe
 from shared_kernel.identity import Caller, IdentitySigner
 from shared_kernel.kafka import events_topic
 from shared_kernel.runtime import ServiceRuntime
@@ -106,6 +108,18 @@ class Gateway:
         )
         self._upstream = upstream
         self._proxy = Proxy(self.policy, self.forwarded_identities, upstream, self.catalogue)
+
+    def readiness(self, http: httpx.AsyncClient) -> Readiness:
+        """The runtime's checks, and each service's own readiness (asked in parallel)."""
+        readiness = self.runtime.readiness()
+        timeout = self.settings.ready_timeout_seconds * 0.8  # answered before the deadline
+        for name, base_url in sorted(self.settings.services.items()):
+            optional = name in self.settings.optional_services
+            probe = upstream_probe(
+                http, f"{base_url}/health/ready", timeout=timeout, optional=optional
+            )
+            readiness.add(f"service {name}", probe)
+        return readiness
 
     async def discover_services(self) -> None:
         """Read the services' OpenAPI documents; refuses (GatewayMisconfigured) when the

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from shared_kernel.health import install_health
+from shared_kernel.logs import configure_logging
 from shared_kernel.traced_requests import TracingMiddleware
 from shared_kernel.web import install_problem_handlers
 
@@ -16,7 +18,7 @@ from gateway.api import admin, auth, cases, contracts, decisions, openapi, proxy
 from gateway.api.audit import AuditMiddleware
 from gateway.api.client_address import ClientAddressMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
-from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
+from gateway.api.request_id import RequestIdMiddleware
 from gateway.api.request_limits import RequestLimitsMiddleware
 from gateway.app.callers import Callers
 from gateway.bootstrap import SERVICE, Gateway, bootstrap
@@ -35,10 +37,10 @@ def create_app(
     gateway = bootstrap(
         settings, upstream_transport=upstream_transport, passwords=passwords, callers=callers
     )
-    install_request_id_logging(gateway.settings.log_level)
+    configure_logging(SERVICE, gateway.settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             async with gateway.upstream_client() as http:
                 gateway.connect(http)
@@ -49,6 +51,7 @@ def create_app(
                 assert gateway.runtime.producer is not None
                 gateway.audit.start(gateway.runtime.producer, gateway.runtime.supervisor)
                 await warn_about_unsegregated_identities(gateway)
+                app.state.readiness = gateway.readiness(http)
                 yield
         finally:
             await gateway.audit.stop()  # flushes the audit queue while the producer still runs
@@ -88,10 +91,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(decisions.router)  # before the proxy too: /audit/v1/... would match it
     app.include_router(proxy.router)
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    install_health(app)  # open to anyone, like log-in: the routes decide nothing
 
     return app
 

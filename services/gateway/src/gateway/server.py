@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import h11
 import uvicorn
+from shared_kernel.logs import uvicorn_log_config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gateway.main import create_app
@@ -178,6 +179,7 @@ def server_config(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=uvicorn_log_config(),  # the gateway's own log lines (shared_kernel.logs)
         http=protocol_for(settings),
         proxy_headers=False,
         h11_max_incomplete_event_size=(

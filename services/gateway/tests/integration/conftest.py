@@ -31,10 +31,17 @@ ADMIN_PASSWORD = "admin-password-1"
 class FakeLedger:
     openapi: dict[str, Any]
     received: list[httpx.Request] = field(default_factory=list)
+    # What its readiness answers: ready, or not ready with its database failing.
+    ready: bool = True
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/openapi.json":
             return httpx.Response(200, json=self.openapi)
+        if request.url.path == "/health/ready":
+            database = {"name": "database", "ok": self.ready, "detail": "..."}
+            status = "ready" if self.ready else "not ready"
+            body = {"status": status, "checks": [database]}
+            return httpx.Response(200 if self.ready else 503, json=body)
         self.received.append(request)
         return httpx.Response(200, json={"items": []})
 

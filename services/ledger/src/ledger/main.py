@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.logs import configure_logging
 from shared_kernel.web import create_service_app
 
 from ledger.api import accounts, audit, booking_requests, journal, periods, reports
@@ -26,6 +27,7 @@ def create_app(
         ledger = bootstrap(settings, clock=clock)
         app.state.ledger = ledger
         await ledger.runtime.start()
+        app.state.readiness = ledger.runtime.readiness()
         if ledger.settings.run_expiry_sweeper:
             ledger.runtime.spawn("expiry sweeper", ledger.sweeper.run)
         try:
@@ -33,15 +35,12 @@ def create_app(
         finally:
             await ledger.runtime.stop()
 
+    configure_logging("ledger", settings)
     app = create_service_app("Ledger", lifespan)
     install_ledger_problem_handlers(app)
     for module in (accounts, journal, booking_requests, periods, reports, audit):
         app.include_router(module.router)
     app.include_router(journal.batches)
     app.include_router(accounts.booking_accounts)
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

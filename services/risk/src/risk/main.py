@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.logs import configure_logging
 from shared_kernel.web import create_service_app
 
 from risk.api import deals, exposures, kris, limits, reports_register, risks
@@ -25,6 +26,7 @@ def create_app(
         risk: Risk = bootstrap(settings, clock=clock)
         app.state.risk = risk
         await risk.runtime.start()
+        app.state.readiness = risk.runtime.readiness()
         for task in risk.background:
             risk.runtime.spawn(task.name, task.run)
         try:
@@ -32,12 +34,9 @@ def create_app(
         finally:
             await risk.runtime.stop()
 
+    configure_logging("risk", settings)
     app = create_service_app("Risk", lifespan)
     for module in ROUTERS:
         app.include_router(module.router)
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.logs import configure_logging
 from shared_kernel.web import create_service_app
 
 from tickets.api import alerts, queues, reports, tickets
@@ -25,6 +26,7 @@ def create_app(
         service = bootstrap(settings, clock=clock)
         app.state.tickets = service
         await service.runtime.start()
+        app.state.readiness = service.runtime.readiness()
         if service.settings.create_default_queue:
             await service.ensure_default_queue()
             await service.ensure_risk_limits_queue()
@@ -35,12 +37,9 @@ def create_app(
         finally:
             await service.runtime.stop()
 
+    configure_logging("tickets", settings)
     app = create_service_app("Tickets", lifespan)
     for module in (queues, tickets, alerts, reports):
         app.include_router(module.router)
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

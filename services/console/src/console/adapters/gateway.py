@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from shared_kernel.health import Probe
+from shared_kernel.health_checks import upstream_probe
 
+# A readiness probe's wait for the gateway (the probe's own deadline is 2 s).
+LIVENESS_TIMEOUT_SECONDS = 1.5
 # A tuple repeats the parameter once per value (``?status=new&status=open``).
 Params = Mapping[str, str | int | float | bool | tuple[str, ...] | None]
 
@@ -63,6 +67,10 @@ class GatewayClient:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    def liveness_probe(self) -> Probe:
+        """A readiness check of the console: the gateway answers ``/health/live``."""
+        return upstream_probe(self._client, "/health/live", timeout=LIVENESS_TIMEOUT_SECONDS)
 
     async def log_in(self, username: str, password: str) -> tuple[str, int]:
         """A fresh gateway token and its lifetime in seconds."""

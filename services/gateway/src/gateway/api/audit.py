@@ -23,8 +23,18 @@ from gateway.api.client_address import client_address_of
 from gateway.domain.policy import Policy
 
 UNAUDITED = frozenset(
-    {"/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect", "/asyncapi.json"}
-    | {"/asyncapi", "/schemas"}
+    {
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/docs/oauth2-redirect",
+        "/asyncapi.json",
+        "/asyncapi",
+        "/schemas",
+    }
 )
 # The event schemas (``/schemas/<service>/<file>``): documents like /openapi.json.
 UNAUDITED_PREFIXES = ("/schemas/",)

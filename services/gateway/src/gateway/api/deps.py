@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn, cast
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from shared_kernel.identity import Caller, IdentityExpired, InvalidIdentity
+from shared_kernel.logs import bind_actor
 from shared_kernel.web import Unauthenticated
 
 from gateway.adapters.audit import current_decision
@@ -73,6 +74,7 @@ async def caller_identity(
         decision.deny("NoCredentials")
         raise BearerRejected("log in first and send 'Authorization: Bearer <access token>'")
     decision.caller(identity)
+    bind_actor(identity.subject, identity.office)
     gateway.limits.check_identity(identity.kind, identity.subject)
     return replace(identity, request_id=rid)
 

@@ -8,33 +8,22 @@ client may still bring its own (to correlate its logs with ours): when it is a h
 it is kept beside ours as the client request id, in the audit record and the log lines, and
 returned in ``X-Client-Request-Id``.
 
-Logging: the middleware puts the id in a context variable for the duration of the request, and
-a log record factory copies it onto every record as ``request_id`` (``-`` outside a request).
-A factory rather than a filter, because a filter on one logger does not see the records of
-other libraries (uvicorn, httpx, aiokafka), whereas every record is made by the factory.
+Logging: the middleware starts the request's log context (``shared_kernel.logs``) with both
+ids, so that every log line made while the request is handled carries them.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from contextvars import ContextVar
-from typing import Any
 from uuid import uuid4
 
+from shared_kernel.logs import bind_request, reset_request
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-Id"
 CLIENT_REQUEST_ID_HEADER = "X-Client-Request-Id"
 _ACCEPTABLE = re.compile(r"[A-Za-z0-9-]{8,64}")
-NO_REQUEST = "-"
-LOG_FORMAT = (
-    "%(asctime)s %(levelname)s %(name)s [%(request_id)s client %(client_request_id)s] %(message)s"
-)
-
-current_request_id: ContextVar[str] = ContextVar("request_id", default=NO_REQUEST)
-current_client_request_id: ContextVar[str] = ContextVar("client_request_id", default=NO_REQUEST)
 
 
 def new_request_id() -> str:
@@ -73,49 +62,8 @@ class RequestIdMiddleware:
                     headers[CLIENT_REQUEST_ID_HEADER] = theirs
             await send(message)
 
-        token = current_request_id.set(request_id)
-        client_token = current_client_request_id.set(theirs or NO_REQUEST)
+        token = bind_request(request_id, theirs)
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            current_client_request_id.reset(client_token)
-            current_request_id.reset(token)
-
-
-class RequestIdFilter(logging.Filter):
-    """Sets the request ids on records that lack them, for handlers configured elsewhere."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        _stamp(record)
-        return True
-
-
-def _stamp(record: logging.LogRecord) -> None:
-    if not hasattr(record, "request_id"):
-        record.request_id = current_request_id.get()
-    if not hasattr(record, "client_request_id"):
-        record.client_request_id = current_client_request_id.get()
-
-
-def install_request_id_logging(level: str = "INFO") -> None:
-    """Stamp every log record with the current request ids; when nobody configured logging
-    (uvicorn configures only its own loggers), also print records with the id in each line."""
-    previous = logging.getLogRecordFactory()
-    if not getattr(previous, "stamps_request_id", False):
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            _stamp(record)
-            return record
-
-        factory.stamps_request_id = True  # type: ignore[attr-defined]
-        logging.setLogRecordFactory(factory)
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        handler.addFilter(RequestIdFilter())
-        root.addHandler(handler)
-        root.setLevel(level.upper())
-        # One line per upstream call says nothing the audit trail does not; warnings still show.
-        logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+            reset_request(token)
