@@ -21,6 +21,7 @@ from starlette.types import Lifespan
 from shared_kernel.docs import install_docs
 from shared_kernel.errors import DomainError
 from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentityVerifier, InvalidIdentity
+from shared_kernel.metrics import note_office, note_refusal
 from shared_kernel.openapi import PROBLEM_JSON as PROBLEM_JSON  # re-exported: services use it
 from shared_kernel.openapi import document_problems
 from shared_kernel.unit_of_work import CommandContext, Idempotency
@@ -70,7 +71,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     document_problems(app)
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        note_refusal(request, exc.code)
         return problem(exc.status, exc.title, exc.detail, code=exc.code, field=exc.field)
 
     @app.exception_handler(Unauthenticated)
@@ -211,9 +213,11 @@ def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> 
         token: Annotated[str | None, Header(alias=IDENTITY_HEADER, include_in_schema=False)] = None,
     ) -> Caller:
         try:
-            return get_verifier(request).verify(token)
+            caller = get_verifier(request).verify(token)
         except InvalidIdentity as exc:
             raise Unauthenticated(str(exc)) from exc
+        note_office(request, caller.office.value)
+        return caller
 
     return verified_identity
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from shared_kernel.metrics import install_metrics
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -52,6 +53,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: Any = None
     app.state.console = console
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ServerTiming)
+    install_metrics(app, "console")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(live.router)

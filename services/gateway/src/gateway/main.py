@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.web import install_problem_handlers
 
 from gateway.adapters.passwords import Passwords
@@ -15,6 +16,7 @@ from gateway.api import admin, auth, cases, decisions, openapi, proxy
 from gateway.api.audit import AuditMiddleware
 from gateway.api.client_address import ClientAddressMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
+from gateway.api.metrics import GatewayMetrics
 from gateway.api.request_id import RequestIdMiddleware, install_request_id_logging
 from gateway.api.request_limits import RequestLimitsMiddleware
 from gateway.app.callers import Callers
@@ -73,7 +75,9 @@ def create_app(
         max_url_bytes=settings.max_url_bytes,
         body_timeout_seconds=settings.body_read_timeout_seconds,
     )
-    app.add_middleware(AuditMiddleware, audit=gateway.audit, policy=gateway.policy)
+    app.add_middleware(
+        AuditMiddleware, audit=gateway.audit, policy=gateway.policy, metrics=GatewayMetrics()
+    )
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(auth.router)
@@ -82,6 +86,9 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(decisions.router)  # before the proxy too: /audit/v1/... would match it
     app.include_router(proxy.router)
+    # Open like /health (no business data; lag sampled at most every few seconds): counted by
+    # the audit middleware above, not by the kernel's.
+    install_runtime_metrics(app, "gateway", lambda: gateway.runtime, middleware=False)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

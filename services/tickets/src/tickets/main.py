@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.web import create_service_app
 
 from tickets.api import alerts, queues, reports, tickets
@@ -36,6 +37,7 @@ def create_app(
             await service.runtime.stop()
 
     app = create_service_app("Tickets", lifespan)
+    install_runtime_metrics(app, "tickets", lambda: service.runtime if service else None)
     for module in (queues, tickets, alerts, reports):
         app.include_router(module.router)
 
