@@ -6,8 +6,9 @@ and 0 when everything is published. Projection and inbox lag are Kafka end offse
 each consumer has applied, per topic partition (``ProjectionRunner.lag``, ``InboxRunner.lag``).
 
 Sampling costs a few queries and a Kafka round trip, so ``LagSampler`` does it at most once per
-``min_interval`` (concurrent scrapes share one sample) and never longer than ``timeout``: a
-``/metrics`` open to anyone on a port cannot be turned into load on the database. A failed
+``metrics_sample_interval_seconds`` (a setting; concurrent scrapes share one sample) and never
+for longer than ``timeout``: a ``/metrics`` open to anyone on a port cannot be turned into load
+on the database. A failed
 sample (database or Kafka away) is counted (``backoffice_lag_sample_failures_total``) and the
 gauges keep their last values.
 """
@@ -73,14 +74,9 @@ class LagSampler:
     """Refreshes the lag gauges of one service runtime (``refresh``, called before a scrape)."""
 
     def __init__(
-        self,
-        runtime: Callable[[], ServiceRuntime | None],
-        *,
-        min_interval: float = 5.0,
-        timeout: float = 3.0,
+        self, runtime: Callable[[], ServiceRuntime | None], *, timeout: float = 3.0
     ) -> None:
         self._runtime = runtime
-        self._min_interval = min_interval
         self._timeout = timeout
         self._sampled_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -91,7 +87,8 @@ class LagSampler:
         if runtime is None:  # not started yet
             return
         async with self._lock:
-            if time.monotonic() - self._sampled_at < self._min_interval:
+            interval = runtime.settings.metrics_sample_interval_seconds
+            if time.monotonic() - self._sampled_at < interval:
                 return  # a scrape just now sampled: the gauges are fresh
             self._sampled_at = time.monotonic()
             try:

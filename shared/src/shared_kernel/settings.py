@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -71,6 +71,8 @@ class ServiceSettings(BaseSettings):
     run_inboxes: bool = True
     read_wait_max_seconds: float = 10.0
     log_level: str = "INFO"
+    # How often a scrape of /metrics may sample the lags (database and Kafka reads) at most.
+    metrics_sample_interval_seconds: float = Field(default=5.0, ge=0)
 
     @classmethod
     def settings_customise_sources(
