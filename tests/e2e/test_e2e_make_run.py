@@ -346,3 +346,53 @@ def test_the_readme_examples_run_as_written(stack: MakeRunStack) -> None:
     ):
         service, kind = step.split()
         assert f"{service} {service}.{kind}:" in timeline, timeline
+
+
+def readme_blocks(section: str) -> list[str]:
+    """The shell blocks of a section of the README, as a user copies them."""
+    text = (ROOT / "README.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n```", 1)[0] for block in body.split("```bash\n")[1:]]
+
+
+def on_this_stack(stack: MakeRunStack, script: str) -> str:
+    """A README command with `make run`'s default ports replaced by this stack's."""
+    ports = {"8000": "gateway", "8001": "ledger", "8002": "tickets", "8003": "risk"}
+    for default, name in ports.items():
+        script = script.replace(f"localhost:{default}/", f"localhost:{stack.port(name)}/")
+    return script.replace("127.0.0.1:9092", f"127.0.0.1:{stack.env['KAFKA_PORT']}")
+
+
+# Last in this module on purpose: it puts a poison record on the stack's ledger topic, which
+# the tests above must not meet (a dead letter, and an incident the tickets service opens).
+def test_the_readme_observability_commands_run_as_written(stack: MakeRunStack) -> None:
+    """The README's metrics commands, then its projection broken on purpose: the dead-letter
+    counter of the ledger's projection moves."""
+    blocks = readme_blocks("Observability")
+    assert len(blocks) == 2, "the README's Observability section changed shape"
+    outputs = []
+    for block in blocks:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", on_this_stack(stack, block)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, f"{block}\n{done.stdout}\n{done.stderr}"
+        outputs.append(done.stdout)
+    metrics, broken = outputs
+    lags = re.findall(r"^backoffice_projection_lag_messages\{[^}]*\} (\S+)$", metrics, re.M)
+    assert lags, metrics
+    assert re.search(r'^backoffice_relay_lag_positions\{service="ledger"\} ', metrics, re.M)
+    assert 'route="/ledger/v1/' in metrics and 'service="gateway"' in metrics
+    assert 'backoffice_sweeper_runs_total{service="tickets",sweeper="sla"}' in metrics
+    assert "backoffice_inbox_lag_messages{" in metrics
+    dead = re.search(
+        r'^backoffice_dead_letters_total\{service="ledger",consumer="ledger_view_v\d+",'
+        r'topic="ledger.events"\} (\S+)$',
+        broken,
+        re.M,
+    )
+    assert dead and float(dead.group(1)) >= 1, broken
