@@ -34,16 +34,15 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared_kernel.errors import DomainError
+from shared_kernel.four_eyes import FourEyesRefused
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 # Where a request matched no route: one series for all of them, whatever the path.
 UNMATCHED = "<unmatched>"
 # The office of a request whose caller nobody vouched for (anonymous, refused before).
 NO_OFFICE = "none"
-# Refusals of the four-eyes principle (``four_eyes``, and the gateway's people-only routes).
-FOUR_EYES_CODES = frozenset(
-    {"FourEyesViolation", "PersonRequired", "ApproverRoleRequired", "BackOfficeRequired"}
-)
 
 HTTP_REQUESTS = Counter(
     "backoffice_http_requests",
@@ -224,11 +223,11 @@ class RequestMetrics:
             )
 
 
-def note_refusal(request: Request, code: str | None) -> None:
+def note_refusal(request: Request, refusal: DomainError) -> None:
     """Count a four-eyes refusal answered by the app (called by the problem handler)."""
     service = getattr(request.app.state, "metrics_service", None)
-    if service is not None and code in FOUR_EYES_CODES:
-        FOUR_EYES_REFUSALS.labels(service, code).inc()
+    if service is not None and isinstance(refusal, FourEyesRefused):
+        FOUR_EYES_REFUSALS.labels(service, refusal.code or "FourEyes").inc()
 
 
 def install_metrics(

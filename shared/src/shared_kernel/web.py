@@ -72,7 +72,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        note_refusal(request, exc.code)
+        note_refusal(request, exc)
         return problem(exc.status, exc.title, exc.detail, code=exc.code, field=exc.field)
 
     @app.exception_handler(Unauthenticated)

@@ -15,9 +15,10 @@ from aiokafka import TopicPartition
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import Gauge
 from shared_kernel.errors import PermissionDenied
+from shared_kernel.four_eyes import ensure_four_eyes
+from shared_kernel.identity import Caller
 from shared_kernel.lag import PartitionGauge
 from shared_kernel.metrics import (
-    FOUR_EYES_CODES,
     REGISTRY,
     UNMATCHED,
     install_metrics,
@@ -49,11 +50,12 @@ def _app(service: str) -> FastAPI:
 
     @app.post("/v1/things/{thing_id}/approve")
     async def approve(thing_id: str) -> None:
-        raise PermissionDenied("you requested it", code="FourEyesViolation")
+        ensure_four_eyes("ada", Caller("ada", ["accountant"], "back"), what="thing")
 
-    @app.post("/v1/things/{thing_id}/forbid")
-    async def forbid(thing_id: str) -> None:
-        raise PermissionDenied("not yours", code="NotYours")
+    @app.post("/v1/things/{thing_id}/rating")
+    async def rate(thing_id: str) -> None:
+        # The same code for another rule than four-eyes: not a four-eyes refusal.
+        raise PermissionDenied("a system cannot rate", code="PersonRequired")
 
     @app.get("/v1/boom")
     async def boom() -> None:
@@ -111,18 +113,17 @@ async def test_unknown_paths_share_one_series_and_errors_count_with_their_status
 async def test_four_eyes_refusals_are_counted_by_code_and_other_refusals_not(
     client: httpx.AsyncClient, service: str
 ) -> None:
-    await client.post("/v1/things/x/approve")
-    await client.post("/v1/things/x/approve")
-    await client.post("/v1/things/x/forbid")
+    approvals = [(await client.post("/v1/things/x/approve")).status_code for _ in range(2)]
+    rating = await client.post("/v1/things/x/rating")
 
     refusals = {
         code: REGISTRY.get_sample_value(
             "backoffice_four_eyes_refusals_total", {"service": service, "code": code}
         )
-        for code in (*FOUR_EYES_CODES, "NotYours")
+        for code in ("FourEyesViolation", "PersonRequired")
     }
-    expected = {**dict.fromkeys(FOUR_EYES_CODES), "FourEyesViolation": 2.0, "NotYours": None}
-    assert refusals == expected
+    assert approvals == [403, 403] and rating.status_code == 403
+    assert refusals == {"FourEyesViolation": 2.0, "PersonRequired": None}
 
 
 async def test_metrics_are_served_as_prometheus_text_and_scrapes_are_not_counted(
