@@ -43,6 +43,9 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 UNMATCHED = "<unmatched>"
 # The office of a request whose caller nobody vouched for (anonymous, refused before).
 NO_OFFICE = "none"
+# A client may send any method name: one series for all but the standard ones.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 
 HTTP_REQUESTS = Counter(
     "backoffice_http_requests",
@@ -167,6 +170,8 @@ class RequestCounter:
         self._histograms: dict[tuple[str, str], Any] = {}
 
     def observe(self, route: str, method: str, status: int, office: str, seconds: float) -> None:
+        if method not in METHODS:
+            method = OTHER_METHOD
         key = (route, method, status, office)
         counter = self._counters.get(key)
         if counter is None:

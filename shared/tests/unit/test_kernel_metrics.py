@@ -110,6 +110,14 @@ async def test_unknown_paths_share_one_series_and_errors_count_with_their_status
     assert _requests(service, "/v1/boom", "GET", 500, "none") == 1
 
 
+async def test_made_up_methods_share_one_series(client: httpx.AsyncClient, service: str) -> None:
+    for method in ("BREW", "WHEN", "X-ANYTHING"):
+        await client.request(method, "/v1/things/1")
+
+    assert _requests(service, "/v1/things/{thing_id}", "other", 405, "none") == 3
+    assert "BREW" not in (await client.get("/metrics")).text
+
+
 async def test_four_eyes_refusals_are_counted_by_code_and_other_refusals_not(
     client: httpx.AsyncClient, service: str
 ) -> None:
