@@ -18,6 +18,11 @@ from shared_kernel.identity import Caller
 from shared_kernel.roles import Office, Role
 
 
+class FourEyesRefused(PermissionDenied):
+    """A decision refused by the four-eyes principle (403; ``code`` says which rule): counted
+    apart from other refusals (``backoffice_four_eyes_refusals_total``)."""
+
+
 def ensure_four_eyes(
     requested_by: str,
     approver: Caller,
@@ -29,20 +34,20 @@ def ensure_four_eyes(
     office, or by someone without one of ``approver_roles``."""
     ensure_person(approver, f"approving a {what}")
     if approver.subject == requested_by:
-        raise PermissionDenied(
+        raise FourEyesRefused(
             f"four-eyes principle: {requested_by} requested this {what} and may not approve it;"
             " a second person must",
             code="FourEyesViolation",
         )
     if approver.office is not Office.BACK:
-        raise PermissionDenied(
+        raise FourEyesRefused(
             f"approving a {what} is back-office work; {approver.subject} acts for the"
             f" {approver.office} office",
             code="BackOfficeRequired",
         )
     allowed = frozenset(approver_roles or ())
     if allowed and not approver.has_any(allowed):
-        raise PermissionDenied(
+        raise FourEyesRefused(
             f"approving a {what} needs one of the roles {', '.join(sorted(allowed))}",
             code="ApproverRoleRequired",
         )
@@ -52,7 +57,7 @@ def ensure_person(decider: Caller, what: str) -> None:
     """Refuse (403 ``PersonRequired``) a four-eyes decision made by a system: systems may submit,
     only people decide."""
     if not decider.is_person:
-        raise PermissionDenied(
+        raise FourEyesRefused(
             f"{what} is a decision for a person; {decider.subject} is a system, which may"
             " submit but never decide",
             code="PersonRequired",

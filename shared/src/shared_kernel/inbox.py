@@ -267,6 +267,9 @@ class InboxRunner:
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
         self._max_records = max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        # Per partition: the offset after the last record handled (for ``lag``).
+        self._handled: dict[TopicPartition, int] = {}
 
     async def run(self) -> None:
         """One run: handle batches until cancelled or until a failure (database or broker away)
@@ -280,6 +283,7 @@ class InboxRunner:
             auto_offset_reset="earliest",
             max_poll_records=self._max_records,
         )
+        self._consumer = consumer
         try:
             # Inside the try: a cancel while starting must still close the consumer.
             await consumer.start()
@@ -295,11 +299,31 @@ class InboxRunner:
                 # fetch instead of one per partition, which is what keeps the latency of a
                 # busy topic with many partitions low.
                 await self.writer.write([r for records in owned.values() for r in records])
-                await self._commit(
-                    consumer, {tp: records[-1].offset + 1 for tp, records in owned.items()}
-                )
+                handled = {tp: records[-1].offset + 1 for tp, records in owned.items()}
+                self._handled.update(handled)
+                await self._commit(consumer, handled)
         finally:
+            self._consumer = None
             await consumer.stop()
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition it owns: the Kafka end offset minus the offset after the last record
+        it handled (or its group's committed offset, before it handled any). Empty while the
+        consumer is not running. For ``/metrics``, never in the handling loop."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        owned = sorted(consumer.assignment())
+        if not owned:
+            return {}
+        ends = await consumer.end_offsets(owned)
+        lags: dict[TopicPartition, int] = {}
+        for tp, end in ends.items():
+            handled = self._handled.get(tp)
+            if handled is None:
+                handled = await consumer.committed(tp) or 0
+            lags[tp] = max(0, end - handled)
+        return lags
 
     @staticmethod
     async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:

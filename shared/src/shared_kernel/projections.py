@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared_kernel.bulk_rows import FILLING
 from shared_kernel.dead_letter_notices import DeadLetterNotices, is_notices_topic
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
+from shared_kernel.metrics import DEAD_LETTERS
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from shared_kernel.schema import read_model_generations
 from shared_kernel.tracing import Tracer, consuming
@@ -81,11 +82,17 @@ class DeadLetters:
     _notices: DeadLetterNotices | None = None
 
     def __init__(
-        self, producer: AIOKafkaProducer, topic: str, notices: DeadLetterNotices | None = None
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        notices: DeadLetterNotices | None = None,
+        *,
+        service: str = "",
     ) -> None:
         self._producer = producer
         self._topic = topic
         self._notices = notices
+        self._service = service  # the ``service`` label of the dead-letter metric
 
     async def send(self, projection: str, record: ConsumerRecord[bytes, bytes], error: str) -> None:
         headers = [
@@ -98,6 +105,7 @@ class DeadLetters:
         await self._producer.send_and_wait(
             self._topic, value=record.value, key=record.key, headers=headers
         )
+        DEAD_LETTERS.labels(self._service, projection, record.topic).inc()
         log.error(
             "dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error
         )
@@ -399,7 +407,32 @@ class ProjectionRunner:
             await consumer.start()
             await self._loop(consumer)
         finally:
+            self._consumer = None
             await consumer.stop()
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition of its topics: the Kafka end offset minus the next offset the live
+        read model will apply (its checkpoint's, written with the rows). Empty while the
+        consumer is not running. For ``/metrics``: a few reads, never in the apply loop."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self.projection.topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return {}
+        ends = await consumer.end_offsets(partitions)
+        cp = self.read_model.checkpoints
+        async with self.read_model.reading() as conn:
+            rows = await conn.execute(sa.select(cp.c.topic, cp.c.partition, cp.c.kafka_offset))
+            applied = {TopicPartition(t, int(p)): int(o) + 1 for t, p, o in rows}
+        missing = [tp for tp in partitions if tp not in applied]
+        if missing:  # nothing applied yet: all that the topic still holds is ahead
+            applied.update(await consumer.beginning_offsets(missing))
+        return {tp: max(0, end - applied[tp]) for tp, end in ends.items()}
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()

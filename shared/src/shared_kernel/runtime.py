@@ -142,7 +142,12 @@ class ServiceRuntime:
         notices = DeadLetterNotices(
             self.producer, self.service, dead_letter_notices_topic(self.service, self.namespace)
         )
-        return DeadLetters(self.producer, dead_letter_topic(self.service, self.namespace), notices)
+        return DeadLetters(
+            self.producer,
+            dead_letter_topic(self.service, self.namespace),
+            notices,
+            service=self.service,
+        )
 
     async def start(self) -> None:
         bootstrap = self.settings.kafka_bootstrap_servers

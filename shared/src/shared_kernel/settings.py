@@ -83,6 +83,8 @@ class ServiceSettings(BaseSettings):
     # or an inbox may be behind its topics (summed over partitions) and still count as ready.
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     ready_max_lag_events: int = Field(default=1000, ge=0)
+    # How often a scrape of /metrics may sample the lags (database and Kafka reads) at most.
+    metrics_sample_interval_seconds: float = Field(default=5.0, ge=0)
 
     @classmethod
     def settings_customise_sources(

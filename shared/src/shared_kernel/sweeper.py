@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 from shared_kernel.errors import Conflict, DomainError
 from shared_kernel.identity import Caller
+from shared_kernel.metrics import SWEEPER_ACTIONS, SWEEPER_RUNS
 from shared_kernel.unit_of_work import CommandContext
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class Sweeper(ABC, Generic[K]):
     caller: Caller
     #: the causation of each command: ``<name>:<key of the candidate>``
     name: str
+    #: the service whose work it does (the ``service`` label of its metrics)
+    service: str = ""
 
     def __init__(
         self, clock: Callable[[], datetime], *, interval_seconds: float, batch: int = 200
@@ -67,6 +70,8 @@ class Sweeper(ABC, Generic[K]):
             except DomainError as exc:
                 log.warning("%s: %s refused: %s", self.name, key, exc.detail)
         self.handled += done
+        SWEEPER_RUNS.labels(self.service, self.name).inc()
+        SWEEPER_ACTIONS.labels(self.service, self.name).inc(done)
         return done
 
     async def run(self) -> None:

@@ -133,3 +133,25 @@ async def running_app(app: FastAPI, service: str) -> AsyncIterator[httpx.AsyncCl
         ) as client:
             setattr(client, service, getattr(app.state, service))
             yield client
+
+
+MetricSamples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape_metrics(client: httpx.AsyncClient) -> MetricSamples:
+    """``GET /metrics`` as Prometheus calls it (no credentials), parsed: the value of each
+    sample by its name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def metric_value(samples: MetricSamples, name: str, **labels: str) -> float:
+    """The sample of exactly these labels (0 when absent: a counter not yet incremented)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)

@@ -23,6 +23,7 @@ from shared_kernel.errors import DomainError
 from shared_kernel.health import install_health
 from shared_kernel.identity import IDENTITY_HEADER, Caller, IdentityVerifier, InvalidIdentity
 from shared_kernel.logs import RequestContextMiddleware, bind_actor
+from shared_kernel.metrics import note_office, note_refusal
 from shared_kernel.openapi import PROBLEM_JSON as PROBLEM_JSON  # re-exported: services use it
 from shared_kernel.openapi import document_problems
 from shared_kernel.traced_requests import TracingMiddleware
@@ -73,7 +74,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     document_problems(app)
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        note_refusal(request, exc)
         return problem(exc.status, exc.title, exc.detail, code=exc.code, field=exc.field)
 
     @app.exception_handler(Unauthenticated)
@@ -226,6 +228,7 @@ def identity_dependency(get_verifier: Callable[[Request], IdentityVerifier]) -> 
         except InvalidIdentity as exc:
             raise Unauthenticated(str(exc)) from exc
         bind_actor(caller.subject, caller.office, caller.request_id)
+        note_office(request, caller.office.value)
         return caller
 
     return verified_identity

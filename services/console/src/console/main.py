@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from shared_kernel.health import Readiness, install_health
 from shared_kernel.logs import configure_logging
+from shared_kernel.metrics import install_metrics
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 
@@ -55,6 +56,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: Any = None
     app.state.console = console
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ServerTiming)
+    install_metrics(app, "console")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(live.router)

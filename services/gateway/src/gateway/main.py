@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from shared_kernel.health import install_health
+from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
 from shared_kernel.traced_requests import TracingMiddleware
 from shared_kernel.web import install_problem_handlers
@@ -18,6 +19,7 @@ from gateway.api import admin, auth, cases, contracts, decisions, openapi, proxy
 from gateway.api.audit import AuditMiddleware
 from gateway.api.client_address import ClientAddressMiddleware
 from gateway.api.errors import install_gateway_problem_handlers
+from gateway.api.metrics import GatewayMetrics
 from gateway.api.request_id import RequestIdMiddleware
 from gateway.api.request_limits import RequestLimitsMiddleware
 from gateway.app.callers import Callers
@@ -77,7 +79,9 @@ def create_app(
         max_url_bytes=settings.max_url_bytes,
         body_timeout_seconds=settings.body_read_timeout_seconds,
     )
-    app.add_middleware(AuditMiddleware, audit=gateway.audit, policy=gateway.policy)
+    app.add_middleware(
+        AuditMiddleware, audit=gateway.audit, policy=gateway.policy, metrics=GatewayMetrics()
+    )
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: the whole request, and every log line made while handling it, in its span.
@@ -92,6 +96,9 @@ def create_app(
     app.include_router(decisions.router)  # before the proxy too: /audit/v1/... would match it
     app.include_router(proxy.router)
     install_health(app)  # open to anyone, like log-in: the routes decide nothing
+    # Open like /health (no business data; lag sampled at most every few seconds): counted by
+    # the audit middleware above, not by the kernel's.
+    install_runtime_metrics(app, "gateway", lambda: gateway.runtime, middleware=False)
 
     return app
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
 from shared_kernel.web import create_service_app
 
@@ -37,6 +38,7 @@ def create_app(
 
     configure_logging("ledger", settings)
     app = create_service_app("Ledger", lifespan)
+    install_runtime_metrics(app, "ledger", lambda: ledger.runtime if ledger else None)
     install_ledger_problem_handlers(app)
     for module in (accounts, journal, booking_requests, periods, reports, audit):
         app.include_router(module.router)

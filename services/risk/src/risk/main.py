@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
 from shared_kernel.web import create_service_app
 
@@ -36,6 +37,9 @@ def create_app(
 
     configure_logging("risk", settings)
     app = create_service_app("Risk", lifespan)
+    install_runtime_metrics(
+        app, "risk", lambda: app.state.risk.runtime if hasattr(app.state, "risk") else None
+    )
     for module in ROUTERS:
         app.include_router(module.router)
 

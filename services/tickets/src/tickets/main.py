@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 from shared_kernel.commands import utc_now
+from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
 from shared_kernel.web import create_service_app
 
@@ -39,6 +40,7 @@ def create_app(
 
     configure_logging("tickets", settings)
     app = create_service_app("Tickets", lifespan)
+    install_runtime_metrics(app, "tickets", lambda: service.runtime if service else None)
     for module in (queues, tickets, alerts, reports):
         app.include_router(module.router)
 

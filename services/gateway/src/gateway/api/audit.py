@@ -11,6 +11,7 @@ nothing and are not recorded.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.adapters.audit import AuditLog, AuditRecord, Decision, begin_decision, end_decision
 from gateway.api.client_address import client_address_of
+from gateway.api.metrics import GatewayMetrics
 from gateway.domain.policy import Policy
 
 UNAUDITED = frozenset(
@@ -34,6 +36,7 @@ UNAUDITED = frozenset(
         "/asyncapi.json",
         "/asyncapi",
         "/schemas",
+        "/metrics",
     }
 )
 # The event schemas (``/schemas/<service>/<file>``): documents like /openapi.json.
@@ -43,10 +46,17 @@ MAX_PATH = 512
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, audit: AuditLog, policy: Policy) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        audit: AuditLog,
+        policy: Policy,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
         self.app = app
         self.audit = audit
         self.policy = policy
+        self.metrics = metrics  # counts each recorded request (by its route template)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -127,6 +137,8 @@ class AuditMiddleware:
                 target=decision.target,
             )
         )
+        if self.metrics is not None:
+            self.metrics.observe(scope, decision, status, reason, answer.elapsed())
 
     def _route(self, scope: Scope) -> str:
         """The route template that served the request; for a proxied request, the policy's
@@ -150,6 +162,7 @@ class _Answer:
     """What the middleware sees of the answer: status, and the body of a problem."""
 
     def __init__(self) -> None:
+        self.started = time.perf_counter()
         self.status: int | None = None
         self.is_problem = False
         self.body = bytearray()
@@ -165,6 +178,9 @@ class _Answer:
             if self.is_problem and len(self.body) < MAX_PROBLEM_BYTES:
                 self.body.extend(message.get("body", b"")[: MAX_PROBLEM_BYTES - len(self.body)])
             self.complete = not message.get("more_body", False)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
 
     def problem_code(self) -> str | None:
         if not self.is_problem:

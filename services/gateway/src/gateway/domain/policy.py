@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared_kernel.errors import DomainError, PermissionDenied
+from shared_kernel.four_eyes import FourEyesRefused
 
 from gateway.domain.roles import ROLES, Role
 
@@ -203,7 +204,7 @@ class Policy:
                 code="RoleMissing",
             )
         if rule.people_only and not person:
-            raise PermissionDenied(
+            raise FourEyesRefused(
                 f"{rule.describe()} decides a four-eyes request, which only a person may do;"
                 " a system may submit, never decide",
                 code="PersonRequired",

@@ -24,6 +24,7 @@ from ledger.app.queries import LedgerQueries
 class ExpirySweeper(Sweeper[str]):
     caller = Caller.system("ledger-expiry")
     name = "expiry"
+    service = "ledger"
 
     def __init__(
         self,

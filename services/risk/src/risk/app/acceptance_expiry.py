@@ -28,6 +28,7 @@ class AcceptanceExpirySweeper(Sweeper[tuple[str, str]]):
 
     caller = SWEEPER
     name = "expiry"
+    service = "risk"
 
     def __init__(
         self,

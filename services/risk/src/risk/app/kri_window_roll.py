@@ -30,6 +30,7 @@ class KriWindowRoll(Sweeper[tuple[str, datetime]]):
 
     caller = ROLLER
     name = "kri-window-roll"
+    service = "risk"
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from shared_kernel.commands import Clock, check_version, utc_now
 from shared_kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from shared_kernel.eventstore import new_event_id
+from shared_kernel.metrics import SLA_ALARMS
 from shared_kernel.unit_of_work import CommandResult, UnitOfWork
 
 from tickets.domain import (
@@ -28,6 +29,7 @@ from tickets.domain import (
     queue_id_for,
     turns_stream_id,
 )
+from tickets.domain.events import SlaWarningRaised
 from tickets.domain.sla import DEFAULT_SLA_POLICY, SlaPolicy
 
 # Creations in one queue queue up on this lock before reading the round-robin turn instead of
@@ -407,6 +409,7 @@ class TicketCommands:
                 breaches = ticket.raise_due_alarms(now)
             if not ticket.pending_events():
                 return CommandResult(ticket.id, ticket.version, position=0)
+            warnings = sum(isinstance(e, SlaWarningRaised) for e in ticket.pending_events())
             if breaches:
                 queue = await get_queue(uow, ticket.queue_id, None)
                 clocks = " and ".join(b.clock.replace("_", " ") for b in breaches)
@@ -414,7 +417,11 @@ class TicketCommands:
                     ticket.escalate(
                         queue.escalation_group, reason=f"SLA breached: {clocks} target", at=now
                     )
-            return await uow.commit(ticket)
+            result = await uow.commit(ticket)
+            # Counted once committed: a command rerun after a conflict counts only its last run.
+            SLA_ALARMS.labels("tickets", "breach").inc(len(breaches))
+            SLA_ALARMS.labels("tickets", "warning").inc(warnings)
+            return result
 
 
 async def get_queue(

@@ -28,6 +28,7 @@ class SlaScheduler(Sweeper[str]):
 
     caller = Caller.system("tickets-sla")
     name = "sla"
+    service = "tickets"
 
     def __init__(
         self,
