@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 
@@ -346,3 +347,46 @@ def test_the_readme_examples_run_as_written(stack: MakeRunStack) -> None:
     ):
         service, kind = step.split()
         assert f"{service} {service}.{kind}:" in timeline, timeline
+
+
+def data_team_example() -> str:
+    """The shell block of the README's "For data teams" section, as a user copies it."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## For data teams", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.split("\n```", 1)[0] for block in section.split("```bash\n")[1:]]
+    assert len(blocks) == 1, "the README's For data teams section changed shape"
+    return blocks[0]
+
+
+def test_the_data_teams_example_loads_the_demo_ledger_as_written(
+    stack: MakeRunStack, tmp_path: Path
+) -> None:
+    """The README's data-team commands against a stack started as `make run` starts it: every
+    event of the demo ledger validates against its committed schema and lands in DuckDB."""
+    database = tmp_path / "ledger.duckdb"
+    script = data_team_example()
+    assert "127.0.0.1:9092" in script and "/tmp/ledger.duckdb" in script
+    script = script.replace("127.0.0.1:9092", f"127.0.0.1:{stack.env['KAFKA_PORT']}").replace(
+        "/tmp/ledger.duckdb", str(database)
+    )
+    done = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+    loaded = re.search(r"loaded (\d+) new events .*; refused 0\n", done.stdout)
+    assert loaded and int(loaded.group(1)) >= 40, done.stdout  # the demo month at least
+    assert "account_code" in done.stdout and "debits" in done.stdout, done.stdout
+
+    with duckdb.connect(str(database), read_only=True) as loaded_db:
+        types = dict(loaded_db.execute("SELECT type, count(*) FROM events GROUP BY 1").fetchall())
+        balance = loaded_db.execute(
+            "SELECT currency, sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) "
+            "FROM journal_lines GROUP BY 1"
+        ).fetchall()
+    assert types.get("ledger.JournalEntryPosted.v1", 0) >= 20, types
+    assert all(total == 0 for _, total in balance) and balance, balance  # the journal balances
