@@ -12,11 +12,15 @@ without the upcaster the v1 entry would be dead-lettered and counted nowhere), t
 journal reads in the ledger after a rebuild that reads the v1 event through the upcaster, the
 same case-timeline row (a rebuild of a real timeline read model).
 
-The per-service upcasting tests (``services/*/tests/integration/test_*_upcasting.py``) cover
-the other read models of each service with types of their own."""
+The same for ``risk.DealCleared`` (the ledger's inbox of risk's answers, risk's deal view,
+the timeline). The per-service upcasting tests (``services/*/tests/integration/
+test_*_upcasting.py``) cover the other read models of each service with types of their own.
+Not covered: the inboxes of tickets events in risk (KRIs), of risk events in tickets (limit
+breach incidents), of dead-letter notices in tickets, and the gateway's audit read model."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,14 +29,17 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 import sqlalchemy as sa
-from gateway.domain import case_ledger_events
+from gateway.domain import case_ledger_events, case_risk_events
 from gateway.domain.case_events import CASE_EVENTS
 from gateway.projections.case_timeline import CaseTimeline, case_events
 from ledger.bootstrap import Ledger, LedgerSettings
 from ledger.domain import events as ledger_events
 from ledger.domain import journal
+from ledger.domain import risk_events as ledger_risk_events
 from ledger.main import create_app as create_ledger_app
 from risk.bootstrap import Risk, RiskSettings
+from risk.domain import deal_events as risk_deal_events
+from risk.domain import deals as risk_deals
 from risk.domain import ledger_events as risk_ledger_events
 from shared_kernel import schema
 from shared_kernel.codec import EventCodec
@@ -41,11 +48,11 @@ from shared_kernel.identity import IdentitySigner
 from shared_kernel.kafka import events_topic
 from shared_kernel.readmodel import ReadModelStore
 from shared_kernel.rebuild import rebuild
-from shared_kernel.testing import CreateDatabase, running_app
+from shared_kernel.testing import CreateDatabase, Headers, running_app
 
 from .conftest import running_risk
 from .limits_ledger import Books, LedgerCaller, ledger_settings_for
-from .test_risk_limits_exposures import eventually, stored_exposures
+from .test_risk_limits_exposures import approved_limit, eventually, stored_exposures
 
 pytestmark = pytest.mark.integration
 
@@ -112,10 +119,14 @@ async def ledger_reads(
     return [*(r.json() for r in reads), accounts.json()]
 
 
-async def timeline_rows(risk: Risk, namespace: str, codec: EventCodec) -> dict[UUID, Any]:
-    """A real case-timeline read model of the ledger topic (in the risk database: any
-    database of the kernel holds read models), built from offset zero."""
-    timeline = CaseTimeline([events_topic("ledger", namespace)], codec)
+async def timeline_rows(
+    risk: Risk, namespace: str, codec: EventCodec, event_type: str = POSTED
+) -> dict[UUID, Any]:
+    """A real case-timeline read model of the ledger and risk topics (in the risk database:
+    any database of the kernel holds read models), built from offset zero: its rows of
+    ``event_type``."""
+    topics = [events_topic(service, namespace) for service in ("ledger", "risk")]
+    timeline = CaseTimeline(topics, codec)
     name = f"upcast_timeline_{uuid4().hex[:8]}"
     store = ReadModelStore(risk.runtime.engine, name, timeline.metadata)
     report = await rebuild(
@@ -123,8 +134,10 @@ async def timeline_rows(risk: Risk, namespace: str, codec: EventCodec) -> dict[U
     )
     assert report.poisoned == 0, report
     async with store.reading() as conn:
-        rows = await conn.execute(sa.select(case_events).where(case_events.c.event_type == POSTED))
-        return {row.event_id: row for row in rows}
+        where = case_events.c.event_type == event_type
+        return {
+            row.event_id: row for row in await conn.execute(sa.select(case_events).where(where))
+        }
 
 
 async def test_a_v1_entry_and_its_native_v2_twin_read_the_same_in_every_consumer(
@@ -224,3 +237,122 @@ async def event_id(ledger: Ledger, entry: str) -> UUID:
             )
         )
         return UUID(str(found.scalar_one()))
+
+
+CLEARED = risk_deal_events.DealCleared.event_type
+
+
+@dataclass(frozen=True, kw_only=True)
+class DealClearedV2(risk_deal_events.DealCleared):
+    """Risk's v2 of a clearance: it says what cleared the deal."""
+
+    version: ClassVar[int] = 2
+
+    cleared_by: str = "limits"
+
+
+def cleared_by_limits(data: dict[str, Any]) -> dict[str, Any]:
+    """The upcaster v1 -> v2: every v1 clearance came from the limits."""
+    return {**data, "cleared_by": "limits"}
+
+
+async def test_a_v1_clearance_and_its_native_v2_twin_read_the_same_in_every_consumer(
+    ledger_settings: LedgerSettings,
+    risk_settings: RiskSettings,
+    identity_signer: IdentitySigner,
+    as_role: Headers,
+    topic_namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``risk.DealCleared`` v1 -> v2 through its readers: the ledger's inbox of risk's answers
+    (``RiskClearances``: the booking request is cleared), risk's own deal view (rebuilt) and
+    the case timeline. Two counterparties with equal limits, so that the twins are equal."""
+    parties = [f"OLD-{uuid4().hex[:6]}", f"NEW-{uuid4().hex[:6]}"]
+    async with running_app(create_ledger_app(ledger_settings), "ledger") as ledger_client:
+        ledger: Ledger = ledger_client.ledger  # type: ignore[attr-defined]
+        books = await Books(ledger_client, LedgerCaller(identity_signer)).open()
+        async with running_risk(risk_settings) as risk_client:
+            risk: Risk = risk_client.risk  # type: ignore[attr-defined]
+            limits = [
+                (
+                    await approved_limit(
+                        risk_client,
+                        as_role,
+                        dimension="counterparty",
+                        counterparty=party,
+                        amount=1000_00,
+                    )
+                )[0]
+                for party in parties
+            ]
+            [inbox] = [h for h in ledger.runtime.inboxes if h.name == "risk_clearances"]
+            reads_v2(monkeypatch, ledger_risk_events.DealCleared)
+            reads_v2(monkeypatch, case_risk_events.DealCleared)
+            inbox.codec.register_upcaster(CLEARED, 1, cleared_by_limits)
+
+            old = await books.submit(300_00, counterparty=parties[0])  # cleared as v1
+            await clearance_of(books, old, "cleared")
+            risk.runtime.codec.register(DealClearedV2)
+            risk.runtime.codec.register_upcaster(CLEARED, 1, cleared_by_limits)
+            monkeypatch.setattr(risk_deals, "DealCleared", DealClearedV2)
+            new = await books.submit(300_00, counterparty=parties[1])  # cleared as native v2
+            await clearance_of(books, new, "cleared")
+            assert await versions_of(risk, CLEARED, [old, new]) == [1, 2]
+
+            officer = as_role("risk-officer")
+            deals = [await deal_view(risk_client, officer, r) for r in (old, new)]
+            for projection in risk.runtime.projections:
+                report = await rebuild(
+                    projection,
+                    risk.runtime.read_models[projection.name],
+                    risk.settings.kafka_bootstrap_servers,
+                    risk.runtime.dead_letters(),
+                )
+                assert report.poisoned == 0, report
+            assert [await deal_view(risk_client, officer, r) for r in (old, new)] == deals
+            assert deals[0]["status"] == deals[1]["status"] == "cleared", deals
+
+            codec = EventCodec(CASE_EVENTS)
+            codec.register_upcaster(CLEARED, 1, cleared_by_limits)
+            rows = list((await timeline_rows(risk, topic_namespace, codec, CLEARED)).values())
+            summaries = sorted(row.summary for row in rows)
+            assert len(summaries) == 2, summaries
+            assert summaries[0].replace(limits[0], limits[1]) == summaries[1].replace(
+                limits[0], limits[1]
+            ), summaries
+            assert all("Deal cleared: within limit" in s for s in summaries), summaries
+
+
+async def clearance_of(books: Books, request_id: str, status: str) -> dict[str, Any]:
+    """The ledger's booking request once risk's answer has reached it (30 s at most)."""
+    for _ in range(300):
+        view = await books.client.get(
+            f"/v1/booking-requests/{request_id}", headers=books.accountant
+        )
+        assert view.status_code in (200, 404), view.text  # 404: not in the read model yet
+        if view.status_code == 200 and view.json()["clearance"]["status"] == status:
+            body: dict[str, Any] = view.json()
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"booking request {request_id}: clearance never {status}")
+
+
+async def deal_view(client: httpx.AsyncClient, headers: dict[str, str], request_id: str) -> Any:
+    for _ in range(300):
+        answer = await client.get(f"/v1/deals/{request_id}", headers=headers)
+        if answer.status_code == 200:
+            return answer.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"deal {request_id} never in risk's deal view")
+
+
+async def versions_of(risk: Risk, event_type: str, subjects: list[str]) -> list[int]:
+    """The stored version of each subject's event of ``event_type`` (risk's store)."""
+    async with risk.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(
+                schema.events.c.data["request_id"].astext, schema.events.c.event_version
+            ).where(schema.events.c.event_type == event_type)
+        )
+        found: dict[str, int] = {subject: version for subject, version in rows}
+    return [found[s] for s in subjects]
