@@ -15,8 +15,8 @@ same case-timeline row (a rebuild of a real timeline read model).
 The same for ``risk.DealCleared`` (the ledger's inbox of risk's answers, risk's deal view,
 the timeline). The per-service upcasting tests (``services/*/tests/integration/
 test_*_upcasting.py``) cover the other read models of each service with types of their own.
-Not covered: the inboxes of tickets events in risk (KRIs), of risk events in tickets (limit
-breach incidents), of dead-letter notices in tickets, and the gateway's audit read model."""
+The tickets inboxes: ``services/tickets/tests/integration/test_tickets_upcasting_inboxes.py``.
+Not covered: risk's inboxes of tickets events (the KRIs) and the gateway's audit read model."""
 
 from __future__ import annotations
 
