@@ -16,7 +16,8 @@ The same for ``risk.DealCleared`` (the ledger's inbox of risk's answers, risk's 
 the timeline). The per-service upcasting tests (``services/*/tests/integration/
 test_*_upcasting.py``) cover the other read models of each service with types of their own.
 The tickets inboxes: ``services/tickets/tests/integration/test_tickets_upcasting_inboxes.py``.
-Not covered: risk's inboxes of tickets events (the KRIs) and the gateway's audit read model."""
+The gateway's audit read model: ``services/gateway/tests/integration/test_gateway_upcasting.py``.
+Not covered: risk's inboxes of tickets events (the KRIs)."""
 
 from __future__ import annotations
 
