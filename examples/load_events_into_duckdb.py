@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,12 +51,18 @@ FROM events e, unnest(CAST(e.data->'$.lines' AS JSON[])) AS l(line)
 WHERE e.type LIKE 'ledger.JournalEntryPosted.v%'"""
 
 ATTRIBUTES = ("specversion", "id", "source", "type", "time", "data")
+# A schema file is named after the versioned CloudEvent type it describes.
+SCHEMA_FILE = re.compile(r"[\w.-]+\.v\d+\.json")
 
 
 def load_contracts(folder: Path) -> dict[str, Draft202012Validator]:
-    """A validator per CloudEvent type: each ``<type>.json`` below a ``contracts`` folder
+    """A validator per CloudEvent type: each ``<type>.v<N>.json`` below a ``contracts`` folder
     (``folder`` may also be one contracts folder itself)."""
-    paths = [p for p in folder.rglob("*.json") if "contracts" in p.relative_to(folder.parent).parts]
+    paths = [
+        p
+        for p in folder.rglob("*.v*.json")
+        if "contracts" in p.relative_to(folder.parent).parts and SCHEMA_FILE.fullmatch(p.name)
+    ]
     return {
         path.name.removesuffix(".json"): Draft202012Validator(
             json.loads(path.read_text()), format_checker=Draft202012Validator.FORMAT_CHECKER

@@ -11,6 +11,7 @@ namespace), and each is reported, so that a run that dead-letters is seen.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[2]
 DEAD_LETTERS = ".dead-letters"
+# A schema file is named after the versioned CloudEvent type it describes.
+SCHEMA_FILE = re.compile(r"[\w.-]+\.v\d+\.json")
 DLQ_HEADERS = ("dlq.projection", "dlq.error", "dlq.topic", "dlq.partition", "dlq.offset")
 # The CloudEvents attributes every back-office event carries (``EventEnvelope.attributes``).
 ATTRIBUTES = (
@@ -55,7 +58,9 @@ class Contract:
 def committed_contracts(root: Path = ROOT) -> dict[str, Contract]:
     """Every committed schema by the CloudEvent ``type`` it describes (its file name)."""
     contracts: dict[str, Contract] = {}
-    for path in sorted(root.glob("services/*/contracts/*.json")):
+    for path in sorted(root.glob("services/*/contracts/*.v*.json")):
+        if not SCHEMA_FILE.fullmatch(path.name):
+            continue
         schema = json.loads(path.read_text())
         Draft202012Validator.check_schema(schema)
         validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
