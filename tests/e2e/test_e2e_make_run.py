@@ -390,3 +390,25 @@ def test_the_data_teams_example_loads_the_demo_ledger_as_written(
         ).fetchall()
     assert types.get("ledger.JournalEntryPosted.v1", 0) >= 20, types
     assert all(total == 0 for _, total in balance) and balance, balance  # the journal balances
+
+    # The same loader over the demo's other topics: every event of them keeps its contract.
+    for topic in ("risk.events", "tickets.events", "gateway.events", "gateway.audit"):
+        loaded_topic = subprocess.run(
+            [
+                sys.executable,
+                "examples/load_events_into_duckdb.py",
+                "--bootstrap",
+                f"127.0.0.1:{stack.env['KAFKA_PORT']}",
+                "--topic",
+                topic,
+                "--database",
+                str(tmp_path / "office.duckdb"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert loaded_topic.returncode == 0, f"{topic}: {loaded_topic.stdout}{loaded_topic.stderr}"
+        assert "; refused 0" in loaded_topic.stdout, loaded_topic.stdout
