@@ -17,8 +17,7 @@ the timeline). The per-service upcasting tests (``services/*/tests/integration/
 test_*_upcasting.py``) cover the other read models of each service with types of their own.
 The tickets inboxes: ``services/tickets/tests/integration/test_tickets_upcasting_inboxes.py``.
 The gateway's audit read model: ``services/gateway/tests/integration/test_gateway_upcasting.py``.
-Risk's inbox of tickets events (open critical incidents): ``test_risk_upcasting_tickets_events``.
-Not covered: the window KRIs' inboxes (SLA breaches, satisfaction; same kernel path)."""
+Risk's inboxes of tickets events (the KRIs): ``test_risk_upcasting_tickets_events``."""
 
 from __future__ import annotations
 
