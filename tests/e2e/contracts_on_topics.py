@@ -48,23 +48,39 @@ ATTRIBUTES = (
 
 @dataclass(frozen=True)
 class Contract:
-    """The committed schema of one event type and version, and where it lies."""
+    """The committed schema of one event type and version, and where it lies. ``ids``: the
+    ``$id`` of every file of that type (a kernel event, such as a dead-letter notice, may be
+    committed beside each service that publishes it, each under its own ``$id``)."""
 
     path: Path
     schema: dict[str, Any]
     validator: Draft202012Validator
+    ids: frozenset[str] = frozenset()
+
+
+#: Where schemas are committed: beside each service, and the kernel's own events maybe once.
+CONTRACT_FOLDERS = ("services/*/contracts", "shared/contracts", "shared/*/contracts")
 
 
 def committed_contracts(root: Path = ROOT) -> dict[str, Contract]:
     """Every committed schema by the CloudEvent ``type`` it describes (its file name)."""
     contracts: dict[str, Contract] = {}
-    for path in sorted(root.glob("services/*/contracts/*.v*.json")):
+    paths = sorted({p for folder in CONTRACT_FOLDERS for p in root.glob(f"{folder}/*.v*.json")})
+    for path in paths:
         if not SCHEMA_FILE.fullmatch(path.name):
             continue
         schema = json.loads(path.read_text())
         Draft202012Validator.check_schema(schema)
+        event_type = path.name.removesuffix(".json")
+        ids = {str(schema["$id"])} if "$id" in schema else set()
+        if event_type in contracts:  # the same type again: one more $id it may name
+            first = contracts[event_type]
+            contracts[event_type] = Contract(
+                first.path, first.schema, first.validator, first.ids | ids
+            )
+            continue
         validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        contracts[path.name.removesuffix(".json")] = Contract(path, schema, validator)
+        contracts[event_type] = Contract(path, schema, validator, frozenset(ids))
     return contracts
 
 
@@ -170,11 +186,10 @@ def event_failures(
     contract = contracts.get(event_type)
     if contract is None:
         return [*found, failure(event_type, "type", "no committed schema")], event_type
-    schema_id = contract.schema.get("$id")
-    if schema_id and event["dataschema"] != schema_id:
-        found.append(
-            failure(event_type, "dataschema", f"{event['dataschema']!r} is not {schema_id!r}")
-        )
+    ids = contract.ids or {contract.schema.get("$id")} - {None}
+    if ids and event["dataschema"] not in ids:
+        named = " or ".join(sorted(map(repr, ids)))
+        found.append(failure(event_type, "dataschema", f"{event['dataschema']!r} is not {named}"))
     for error in contract.validator.iter_errors(event["data"]):
         where = "".join(f"[{part!r}]" for part in error.absolute_path)
         found.append(failure(event_type, f"data{where}", error.message))
