@@ -36,7 +36,7 @@ lint: install
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy shared/src services/ledger/src services/gateway/src services/tickets/src services/risk/src services/console/src
 	@$(PY) -m mypy shared/tests services/ledger/tests services/gateway/tests services/tickets/tests services/risk/tests services/console/tests tests
-	@$(PY) -m mypy deploy
+	@$(PY) -m mypy deploy examples
 
 bench: install
 	@bash deploy/bench.sh

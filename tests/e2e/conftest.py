@@ -86,13 +86,22 @@ async def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not become healthy")
 
 
+@pytest.fixture(scope="session")
+def e2e_topic_namespaces() -> list[str]:
+    """The topic namespace of every system this session started: the last e2e module
+    (``test_e2e_zz_contracts_on_topics.py``) checks every record they hold."""
+    return []
+
+
 @pytest.fixture
 async def system(
     create_database: CreateDatabase,
     kafka_bootstrap: str,
     topic_namespace: str,
     identity_keys: tuple[Path, Path],
+    e2e_topic_namespaces: list[str],
 ) -> AsyncIterator[System]:
+    e2e_topic_namespaces.append(topic_namespace)
     databases = {name: await create_database(name) for name in DATABASES}
     async with running_system(databases, kafka_bootstrap, topic_namespace, identity_keys) as up:
         yield up
@@ -100,11 +109,15 @@ async def system(
 
 @pytest.fixture(scope="module")
 async def module_system(
-    database_server_url: str, kafka_bootstrap: str, identity_keys: tuple[Path, Path]
+    database_server_url: str,
+    kafka_bootstrap: str,
+    identity_keys: tuple[Path, Path],
+    e2e_topic_namespaces: list[str],
 ) -> AsyncIterator[System]:
     """One system shared by the tests of a module (starting one takes many seconds): for tests
     that only read, or write under random ids."""
     namespace = f"t{uuid.uuid4().hex[:10]}."
+    e2e_topic_namespaces.append(namespace)
     async with (
         fresh_databases(database_server_url, DATABASES) as databases,
         running_system(databases, kafka_bootstrap, namespace, identity_keys) as up,

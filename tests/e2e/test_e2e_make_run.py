@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -429,6 +430,62 @@ def test_the_health_and_logs_examples_run_as_written(stack: MakeRunStack) -> Non
     # make run's services write text lines: ISO time, level, service, logger, [request actor].
     lines = stack.log.read_text()
     assert re.search(r"^\S+Z INFO (ledger|tickets|risk|gateway) \S+ \[", lines, re.M), lines[-3000:]
+
+
+def test_the_data_teams_example_loads_the_demo_ledger_as_written(
+    stack: MakeRunStack, tmp_path: Path
+) -> None:
+    """The README's data-team commands against a stack started as `make run` starts it: every
+    event of the demo ledger validates against its committed schema and lands in DuckDB."""
+    database = tmp_path / "ledger.duckdb"
+    [script] = readme_examples("For data teams")
+    assert "127.0.0.1:9092" in script and "/tmp/ledger.duckdb" in script
+    script = script.replace("127.0.0.1:9092", f"127.0.0.1:{stack.env['KAFKA_PORT']}").replace(
+        "/tmp/ledger.duckdb", str(database)
+    )
+    done = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+    loaded = re.search(r"loaded (\d+) new events .*; refused 0\n", done.stdout)
+    assert loaded and int(loaded.group(1)) >= 40, done.stdout  # the demo month at least
+    assert "account_code" in done.stdout and "debits" in done.stdout, done.stdout
+
+    with duckdb.connect(str(database), read_only=True) as loaded_db:
+        types = dict(loaded_db.execute("SELECT type, count(*) FROM events GROUP BY 1").fetchall())
+        balance = loaded_db.execute(
+            "SELECT currency, sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) "
+            "FROM journal_lines GROUP BY 1"
+        ).fetchall()
+    assert types.get("ledger.JournalEntryPosted.v1", 0) >= 20, types
+    assert all(total == 0 for _, total in balance) and balance, balance  # the journal balances
+
+    # The same loader over the demo's other topics: every event of them keeps its contract.
+    for topic in ("risk.events", "tickets.events", "gateway.events", "gateway.audit"):
+        loaded_topic = subprocess.run(
+            [
+                sys.executable,
+                "examples/load_events_into_duckdb.py",
+                "--bootstrap",
+                f"127.0.0.1:{stack.env['KAFKA_PORT']}",
+                "--topic",
+                topic,
+                "--database",
+                str(tmp_path / "office.duckdb"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert loaded_topic.returncode == 0, f"{topic}: {loaded_topic.stdout}{loaded_topic.stderr}"
+        assert "; refused 0" in loaded_topic.stdout, loaded_topic.stdout
 
 
 # Last in this module on purpose: it puts a poison record on the stack's ledger topic, which
