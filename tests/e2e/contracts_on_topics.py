@@ -19,31 +19,15 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from jsonschema import Draft202012Validator
+from shared_kernel.asyncapi import cloudevent_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 DEAD_LETTERS = ".dead-letters"
 # A schema file is named after the versioned CloudEvent type it describes.
 SCHEMA_FILE = re.compile(r"[\w.-]+\.v\d+\.json")
 DLQ_HEADERS = ("dlq.projection", "dlq.error", "dlq.topic", "dlq.partition", "dlq.offset")
-# The CloudEvents attributes every back-office event carries (``EventEnvelope.attributes``).
-ATTRIBUTES = (
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "subject",
-    "time",
-    "datacontenttype",
-    "dataschema",
-    "streamtype",
-    "streamversion",
-    "position",
-    "correlationid",
-    "causationid",
-    "actor",
-    "actoroffice",
-    "data",
-)
+# The CloudEvents attributes every back-office event carries (the envelope's schema names them).
+ATTRIBUTES = tuple(cloudevent_schema()["required"])
 
 
 @dataclass(frozen=True)

@@ -404,19 +404,9 @@ def test_the_health_and_logs_examples_run_as_written(stack: MakeRunStack) -> Non
     """The README's "Health and logs" commands against the make-run stack: the ledger and the
     gateway are ready, listing their checks; the services' log lines are text for people."""
     [block] = readme_examples("Health and logs")
-    script = on_this_stack(stack, block)
     deadline = time.monotonic() + 90  # another test may just have killed the ledger
     while True:
-        done = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", script],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
-        ledger, gateway = done.stdout.splitlines()
+        ledger, gateway = run_readme_block(stack, block).splitlines()
         if all('"status":"ready"' in line for line in (ledger, gateway)):
             break
         if time.monotonic() > deadline:
