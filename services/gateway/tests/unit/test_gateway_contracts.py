@@ -142,6 +142,8 @@ async def test_the_asyncapi_page_reads_without_anything_from_elsewhere(
     assert '<h3 id="ledger.JournalEntryPosted.v1">' in page
     assert "<code>voucher_number</code>" in page and "array of PostedLine" in page
     assert "Read by</dt><dd>gateway, ledger, risk</dd>" in page  # who reads ledger.events
+    # Names the docstrings quote read as code, not as backticks.
+    assert "``" not in page and "<code>reason</code> says why" in page
     # Nothing loaded from another server: no src= at all, links only to the schemas.
     assert not re.search(r"\ssrc=", page)
     outside = [u for u in re.findall(r'href="(https?://[^"]+)"', page) if not u.startswith(BASE)]

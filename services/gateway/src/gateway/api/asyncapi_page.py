@@ -4,8 +4,12 @@ from elsewhere: it reads the same without internet."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
+
+# Names quoted in the docstrings the descriptions come from: ``name`` (reST) or `name`.
+_QUOTED = re.compile(r"``(.+?)``|`([^`]+?)`")
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem;
@@ -30,14 +34,14 @@ def asyncapi_page(document: dict[str, Any], schemas: dict[str, dict[str, Any]]) 
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(info['title'])}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(info['title'])}</h1>",
-        f"<p>{escape(info['description'])}</p>",
+        f"<p>{_text(info['description'])}</p>",
         '<p>Machine-readable: <a href="/asyncapi.json">/asyncapi.json</a> (AsyncAPI '
         f"{escape(document['asyncapi'])}); the event schemas: "
         '<a href="/schemas">/schemas</a>.</p>',
         "<h2>Topics</h2><ul>",
         *(
             f'<li><a href="#{escape(name)}"><code>{escape(c["address"])}</code></a>: '
-            f"{escape(c['description'])}</li>"
+            f"{_text(c['description'])}</li>"
             for name, c in channels.items()
         ),
         "</ul>",
@@ -52,12 +56,12 @@ def asyncapi_page(document: dict[str, Any], schemas: dict[str, dict[str, Any]]) 
 def _envelope(schema: dict[str, Any]) -> str:
     rows = [
         f"<tr><td><code>{escape(k)}</code></td><td>{escape(_type_of(v))}</td>"
-        f"<td>{escape(str(v.get('description', '')))}</td></tr>"
+        f"<td>{_text(str(v.get('description', '')))}</td></tr>"
         for k, v in schema["properties"].items()
     ]
     return (
         f'<h2 id="envelope">{escape(schema["title"])}</h2>'
-        f"<p>{escape(schema['description'])}</p>"
+        f"<p>{_text(schema['description'])}</p>"
         "<table><tr><th>Attribute</th><th>Type</th><th>Meaning</th></tr>"
         + "".join(rows)
         + "</table>"
@@ -80,7 +84,7 @@ def _channel(
     key = messages[0]["bindings"]["kafka"]["key"]["description"] if messages else "-"
     parts = [
         f'<h2 id="{escape(name)}">Topic <code>{escape(channel["address"])}</code></h2>',
-        f"<p>{escape(channel['description'])}</p><dl>",
+        f"<p>{_text(channel['description'])}</p><dl>",
         f"<dt>Partitions</dt><dd>{kafka['partitions']}</dd>",
         f"<dt>Retention</dt><dd>{retention}</dd>",
         f"<dt>Key</dt><dd>{escape(key)}</dd>",
@@ -106,7 +110,7 @@ def _services(document: dict[str, Any], channel_ref: str, action: str) -> list[s
 def _message(message: dict[str, Any], schema: dict[str, Any] | None) -> str:
     name = escape(message["name"])
     if schema is None:  # not an event (a dead letter): its summary says what it is
-        return f"<h3>{name}</h3><p>{escape(message['summary'])}</p>"
+        return f"<h3>{name}</h3><p>{_text(message['summary'])}</p>"
     url = escape(schema.get("$id", ""))
     rows = []
     required = set(schema.get("required", ()))
@@ -114,11 +118,11 @@ def _message(message: dict[str, Any], schema: dict[str, Any] | None) -> str:
         rows.append(
             f"<tr><td><code>{escape(field)}</code></td><td>{escape(_type_of(prop))}</td>"
             f"<td>{'yes' if field in required else 'no'}</td>"
-            f"<td>{escape(str(prop.get('description', '')))}</td></tr>"
+            f"<td>{_text(str(prop.get('description', '')))}</td></tr>"
         )
     return (
         f'<h3 id="{name}">{name}</h3>'
-        f"<p>{escape(str(schema.get('description', '')))}</p>"
+        f"<p>{_text(str(schema.get('description', '')))}</p>"
         f'<p>Schema: <a href="{url}">{url}</a></p>'
         "<table><tr><th>Field</th><th>Type</th><th>Required</th><th>Meaning</th></tr>"
         + "".join(rows)
@@ -142,3 +146,10 @@ def _type_of(prop: dict[str, Any]) -> str:
     if kind == "object" and isinstance(prop.get("additionalProperties"), dict):
         return f"map of {_type_of(prop['additionalProperties'])}"
     return f"{kind} ({prop['format']})" if "format" in prop else str(kind)
+
+
+def _text(description: str) -> str:
+    """A description as HTML: escaped, with the names it quotes set as code."""
+    return _QUOTED.sub(
+        lambda m: f"<code>{m.group(1) or m.group(2)}</code>", escape(description, quote=False)
+    )
