@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from jsonschema import Draft202012Validator
@@ -170,8 +171,10 @@ def event_failures(
     contract = contracts.get(event_type)
     if contract is None:
         return [*found, failure(event_type, "type", "no committed schema")], event_type
-    ids = contract.ids or {contract.schema.get("$id")} - {None}
-    if ids and event["dataschema"] not in ids:
+    # The committed ``$id`` names the default schema server; a deployment serves the same path
+    # from its own gateway (``SCHEMA_BASE_URL``): the path is what must match.
+    ids = {urlsplit(i).path for i in contract.ids or {contract.schema.get("$id")} - {None}}
+    if ids and urlsplit(str(event["dataschema"])).path not in ids:
         named = " or ".join(sorted(map(repr, ids)))
         found.append(failure(event_type, "dataschema", f"{event['dataschema']!r} is not {named}"))
     for error in contract.validator.iter_errors(event["data"]):
