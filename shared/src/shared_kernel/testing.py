@@ -1,8 +1,9 @@
 """Pytest fixtures for real PostgreSQL and Kafka, shared by every service's tests.
 
 ``make test`` starts a PostgreSQL server and a Kafka broker and exports ``TEST_DATABASE_URL``
-(a server URL; each test gets a fresh database on it) and ``KAFKA_BOOTSTRAP_SERVERS``. Tests
-isolate themselves with random database names and a random topic namespace, never by
+(a server URL; each test gets a fresh database on it) and ``KAFKA_BOOTSTRAP_SERVERS``; without
+them, :mod:`shared_kernel.test_servers` chooses (testcontainers where a Docker engine answers).
+Tests isolate themselves with random database names and a random topic namespace, never by
 truncating shared tables.
 """
 
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -30,19 +31,34 @@ from shared_kernel.identity import (
     key_id_of,
 )
 from shared_kernel.migrations import upgrade
-
-DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:55433/postgres"
-DEFAULT_TEST_KAFKA = "127.0.0.1:19092"
+from shared_kernel.test_servers import TestServers, provided_servers
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_TEST_KAFKA)
+def test_servers() -> Iterator[TestServers]:
+    """The one place where the session's PostgreSQL and Kafka are chosen (given, testcontainers
+    or embedded: see shared_kernel.test_servers), exported as TEST_DATABASE_URL and
+    KAFKA_BOOTSTRAP_SERVERS until the session ends."""
+    with provided_servers(os.environ) as servers:
+        yield servers
+
+
+@pytest.fixture(autouse=True)
+def _servers_for_integration_tiers(request: pytest.FixtureRequest) -> None:
+    """Integration and e2e tests get the servers (and their variables) even when they read
+    the environment instead of a fixture; unit tests never wait for them."""
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e"):
+        request.getfixturevalue("test_servers")
 
 
 @pytest.fixture(scope="session")
-def database_server_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+def kafka_bootstrap(test_servers: TestServers) -> str:
+    return test_servers.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_server_url(test_servers: TestServers) -> str:
+    return test_servers.database_url
 
 
 @pytest.fixture
