@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import yaml  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,9 +116,7 @@ def set_image(docs: list[Doc], image: Doc) -> None:
 
 def pod_templates(docs: Iterable[Doc]) -> list[tuple[Doc, Doc]]:
     """(workload, its pod template) for every Deployment and Job."""
-    return [
-        (doc, doc["spec"]["template"]) for doc in docs if doc["kind"] in ("Deployment", "Job")
-    ]
+    return [(doc, doc["spec"]["template"]) for doc in docs if doc["kind"] in ("Deployment", "Job")]
 
 
 def containers(docs: Iterable[Doc]) -> list[Doc]:
@@ -126,7 +124,7 @@ def containers(docs: Iterable[Doc]) -> list[Doc]:
 
 
 def schema_problems(doc: Doc) -> list[str]:
-    """The core kinds against Kubernetes' schema; other kinds against ``custom_resource_problems``."""
+    """Core kinds against Kubernetes' schema, the others by ``custom_resource_problems``."""
     if doc.get("apiVersion") in CORE_API_VERSIONS:
         try:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
@@ -179,7 +177,9 @@ def _kafka(spec: Doc, metadata: Doc) -> list[str]:
         "offsets.topic.replication.factor": 3,
         "auto.create.topics.enable": False,
     }
-    problems += [f"spec.kafka.config.{k} must be {v}" for k, v in wanted.items() if config.get(k) != v]
+    problems += [
+        f"spec.kafka.config.{k} must be {v}" for k, v in wanted.items() if config.get(k) != v
+    ]
     operators = spec.get("entityOperator") or {}
     if "topicOperator" not in operators or "userOperator" not in operators:
         problems.append("spec.entityOperator needs topicOperator and userOperator")
@@ -261,7 +261,10 @@ def _pg_database(spec: Doc, metadata: Doc) -> list[str]:
 
 def kustomizations() -> list[Path]:
     """The base and every overlay."""
-    return [K8S / "base", *sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yaml"))]
+    return [
+        K8S / "base",
+        *sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yaml")),
+    ]
 
 
 def problems_of(directory: Path) -> tuple[list[Doc], list[str]]:
