@@ -23,6 +23,7 @@ Exit status 0 when every object passes, 1 otherwise (each problem printed).
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -267,24 +268,34 @@ def kustomizations() -> list[Path]:
     ]
 
 
-def problems_of(directory: Path) -> tuple[list[Doc], list[str]]:
-    """The rendered objects of a kustomization and every problem found in them."""
-    docs = render(directory)
-    problems = []
+def problems_of(directory: Path, valid: set[str] | None = None) -> tuple[list[Doc], list[str]]:
+    """The rendered objects of a kustomization and every problem found in them. ``valid``
+    remembers the objects found valid, apart from their namespace, so that an overlay's
+    objects the overlay leaves as they are (most of them) are not validated again."""
+    docs, problems = render(directory), []
+    valid = set() if valid is None else valid
     seen: set[tuple[str, str]] = set()
     for doc in docs:
         key = (doc.get("kind", "?"), doc.get("metadata", {}).get("name", "?"))
         if key in seen:
             problems.append(f"{key[0]} {key[1]}: defined twice")
         seen.add(key)
-        problems += [f"{key[0]} {key[1]}: {p}" for p in schema_problems(doc)]
+        fingerprint = json.dumps(
+            {**doc, "metadata": {**doc.get("metadata", {}), "namespace": None}}, sort_keys=True
+        )
+        if fingerprint in valid:
+            continue
+        found = schema_problems(doc)
+        problems += [f"{key[0]} {key[1]}: {p}" for p in found]
+        if not found:
+            valid.add(fingerprint)
     return docs, problems
 
 
 def main() -> int:
-    failed = False
+    failed, valid = False, set[str]()
     for directory in kustomizations():
-        docs, problems = problems_of(directory)
+        docs, problems = problems_of(directory, valid)
         core = sum(doc["apiVersion"] in CORE_API_VERSIONS for doc in docs)
         name = directory.relative_to(ROOT)
         print(

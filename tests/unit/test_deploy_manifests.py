@@ -139,6 +139,21 @@ def test_the_loader_refuses_a_kustomization_field_it_does_not_know(tmp_path: Pat
         manifests.render(tmp_path)
 
 
+def test_an_overlay_that_breaks_an_object_is_reported(tmp_path: Path) -> None:
+    """An overlay's changed object is validated again (not taken as the base's, found valid)."""
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{manifests.K8S / 'base'}]\npatches: [{{path: bad.yaml}}]\n"
+    )
+    (tmp_path / "bad.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: risk}\n"
+        "spec: {template: {spec: {containers: [{name: risk, resources: {limits: 1}}]}}}\n"
+    )
+    valid: set[str] = set()
+    assert manifests.problems_of(manifests.K8S / "base", valid)[1] == []
+    problems = manifests.problems_of(tmp_path, valid)[1]
+    assert len(problems) == 1 and problems[0].startswith("Deployment risk: 1 is not of type")
+
+
 def test_the_overlays_change_replicas_and_resources_only_where_they_say() -> None:
     dev, prod = of_kind(rendered("dev"), "Deployment"), of_kind(rendered("prod"), "Deployment")
     assert {name: d["spec"]["replicas"] for name, d in dev.items()} == dict.fromkeys(APPS, 1)
