@@ -10,13 +10,17 @@ service)."""
 from __future__ import annotations
 
 import copy
+import http.server
 import importlib
 import json
 import os
 import re
 import shutil
+import socketserver
 import subprocess
 import sys
+import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,6 +294,25 @@ def test_the_settings_in_the_manifests_are_read_and_accepted(
     assert upstreams == {s: f"http://{s}:{p}" for s, p in run.SERVICES.items()}
 
 
+def test_the_settings_in_the_compose_file_are_read_and_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in APPS:
+        environ = {
+            key: re.sub(r"\$\{\w+:-(\w+)\}", r"\1", str(value))  # ${VAR:-default}
+            for key, value in compose()["services"][name]["environment"].items()
+        }
+        assert set(environ) <= known_names(name), (name, set(environ) - known_names(name))
+        with monkeypatch.context() as patched:
+            for key in [k for k in os.environ if k.endswith("DATABASE_URL")]:
+                patched.delenv(key)
+            for key, value in environ.items():
+                patched.setenv(key, value)
+            settings = settings_class(name)()
+        if name != "console":
+            assert settings.database_url == f"postgresql://postgres:backoffice@postgres:5432/{name}"
+
+
 def test_every_pod_runs_unprivileged_with_bounded_resources() -> None:
     docs = rendered("prod")
     budgets = of_kind(docs, "PodDisruptionBudget")
@@ -309,6 +332,30 @@ def test_every_pod_runs_unprivileged_with_bounded_resources() -> None:
         budget = budgets[name]["spec"]
         assert budget["selector"] == deployment["spec"]["selector"]
         assert budget.get("maxUnavailable") == 1 or budget.get("minAvailable")
+
+
+def secrets_mounted(template: Doc) -> set[str]:
+    names = set()
+    for volume in template["spec"].get("volumes", []):
+        if "secret" in volume:
+            names.add(volume["secret"]["secretName"])
+        for source in volume.get("projected", {}).get("sources", []):
+            names |= {source["secret"]["name"]} if "secret" in source else set()
+    return names
+
+
+def test_only_the_gateway_holds_the_private_key() -> None:
+    """The key that signs forwarded identities: a service holding it could forge any caller."""
+    holders = {
+        workload["metadata"]["name"]
+        for workload, template in manifests.pod_templates(rendered())
+        if "identity-private-key" in secrets_mounted(template)
+    }
+    assert holders == {"gateway"}
+    services = compose()["services"]
+    for name in BACKENDS:
+        assert all(not v.startswith("keys:") for v in services[name]["volumes"]), name
+        assert "IDENTITY_PRIVATE_KEY_FILE" not in services[name]["environment"]
 
 
 # --- Kafka: topics and principals --------------------------------------------------------
@@ -484,6 +531,53 @@ def test_the_dockerfile_installs_from_the_lock_and_runs_unprivileged() -> None:
     assert re.findall(r"^ARG PYTHON_IMAGE=python:(\S+)", dockerfile, re.M) != ["latest"]
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".data", ".git"} <= set(ignored)
+
+
+def test_the_dockerfile_copies_every_workspace_member_before_syncing() -> None:
+    """`uv sync --frozen` reads the whole workspace: a member whose pyproject.toml the first
+    stage does not copy (a new service) would break every image's build."""
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    copied = set()
+    for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.M):
+        *sources, _ = line.split()
+        copied |= {source for source in sources if source != "."}
+    assert all((ROOT / source).exists() for source in copied), copied
+    workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+    members = {
+        str(path.relative_to(ROOT) / "pyproject.toml")
+        for pattern in workspace["members"]
+        for path in ROOT.glob(pattern)
+        if (path / "pyproject.toml").exists()
+    }
+    assert copied == members | {"uv.lock", "pyproject.toml"}
+    ignored = {line for line in (ROOT / ".dockerignore").read_text().splitlines() if line}
+    assert not ignored & {"deploy", "deploy/docker", "services", "shared"}
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/health/live" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
+def test_the_image_healthcheck_asks_health_live_on_its_port(status: int, healthy: bool) -> None:
+    """The HEALTHCHECK's command, run against a stand-in server on the image's $PORT."""
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    (command,) = re.findall(r"^\s+CMD (\[.*\])$", dockerfile, re.M)
+    handler = type("Answer", (Health,), {"status": status})
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        argv = [sys.executable if arg == "python" else arg for arg in json.loads(command)]
+        environ = {**os.environ, "PORT": str(server.server_address[1])}
+        done = subprocess.run(argv, env=environ, capture_output=True, timeout=30, check=False)
+        server.shutdown()
+    assert (done.returncode == 0) is healthy
 
 
 @pytest.mark.parametrize(
