@@ -20,12 +20,14 @@ without Docker; :mod:`shared_kernel.containers` holds the thin start path.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import re
 import socket
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no hints; only safe_load is used
 
@@ -128,7 +130,9 @@ def choose_servers(
 def docker_answers(timeout_s: float = 2.0) -> bool:
     """Whether a Docker engine answers a ping: at ``DOCKER_HOST`` when set, else the default
     socket. The Docker SDK is the one testcontainers itself uses."""
-    import docker  # type: ignore[import-untyped]  # imported here: only when a server is missing
+    # Imported here (only when a server is missing) and by name: the SDK ships no types, and
+    # for mypy ``docker`` would be deploy/docker (a folder on its path).
+    docker: Any = importlib.import_module("docker")
 
     try:
         client = docker.from_env(timeout=max(1, round(timeout_s)))
