@@ -13,6 +13,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
+
 log = logging.getLogger(__name__)
 
 # Events are the source of every rebuild: never delete them.
@@ -71,7 +73,7 @@ def _words(count: int) -> struct.Struct:
     return struct.Struct(f"<{count}I")
 
 
-def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def create_producer(bootstrap_servers: KafkaTarget, client_id: str) -> AIOKafkaProducer:
     """Idempotent producer with acks=all: no loss and no broker-side duplicates on retry,
     order kept per partition (aiokafka defaults to acks=1 without idempotence).
 
@@ -82,7 +84,7 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
     broker and its disk, for half a microsecond per event. ``linger_ms`` serves the users that
     send one record at a time; the relay hands over whole batches, which do not linger."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **client_kwargs(bootstrap_servers),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -101,12 +103,22 @@ class TopicSpec:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: list[TopicSpec], *, attempts: int = 30
+    bootstrap_servers: KafkaTarget,
+    specs: list[TopicSpec],
+    *,
+    attempts: int = 30,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
 ) -> None:
     """Create missing topics; existing ones are left alone (idempotent at start-up). Returns
-    once the cluster describes every one of them (creation answers before that)."""
+    once the cluster describes every one of them (creation answers before that).
+
+    ``replication_factor`` copies of each partition, of which ``min_insync_replicas`` must hold
+    a record before an ``acks=all`` producer hears it was written: 3 and 2 on a cluster, so one
+    broker may die without losing or refusing an acknowledged event (1 and 1: one broker)."""
+    isr = {"min.insync.replicas": str(min_insync_replicas)}
     for attempt in range(1, attempts + 1):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        admin = AIOKafkaAdminClient(**client_kwargs(bootstrap_servers))
         try:
             await admin.start()
             existing = set(await admin.list_topics())
@@ -114,7 +126,15 @@ async def ensure_topics(
             if missing:
                 try:
                     await admin.create_topics(
-                        [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
+                        [
+                            NewTopic(
+                                s.name,
+                                s.partitions,
+                                replication_factor,
+                                topic_configs={**s.config, **isr},
+                            )
+                            for s in missing
+                        ]
                     )
                     log.info("created topics %s", [s.name for s in missing])
                 except TopicAlreadyExistsError:
@@ -129,9 +149,11 @@ async def ensure_topics(
             await admin.close()
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str, *, timeout: float = 30.0) -> int:
+async def topic_partitions(
+    bootstrap_servers: KafkaTarget, topic: str, *, timeout: float = 30.0
+) -> int:
     """How many partitions ``topic`` has (see ``_partition_counts``)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap_servers))
     try:
         await admin.start()
         return (await _partition_counts(admin, [topic], timeout=timeout))[topic]
