@@ -191,7 +191,7 @@ wait_ready() {
         pending=("${still[@]+"${still[@]}"}")
         if ((SECONDS - started > START_TIMEOUT)); then
             log "nodes ${pending[*]} not ready after $START_TIMEOUT s; stopping the cluster"
-            for n in "${NODES[@]}"; do stop_node "$n"; done
+            stop_nodes "${NODES[@]}"
             exit 1
         fi
     done
@@ -233,18 +233,28 @@ PROPS
         -Dkafka.logs.dir="$DATA_DIR" "$KAFKA_SCRIPT_DIR/ClusterAcls.java" "$(bootstrap_servers)" "$admin_config" >&2
 }
 
-stop_node() {
-    local n="$1" pid waited=0
-    pid="$(node_pid "$n")" || { rm -f "$(node_dir "$n")/kafka.pid"; return 0; }
-    # SIGTERM runs Kafka's shutdown hook (clean-shutdown marker, leadership moved away first).
-    kill -TERM "$pid"
-    while node_pid "$n" >/dev/null && ((waited < 60)); do sleep 1; waited=$((waited + 1)); done
-    if node_pid "$n" >/dev/null; then
-        log "node $n still alive after ${waited} s, sending SIGKILL"
-        kill -KILL "$pid"
-    fi
-    rm -f "$(node_dir "$n")/kafka.pid"
-    log "node $n stopped"
+# SIGTERM runs Kafka's shutdown hook (leadership moved away, clean-shutdown marker). All nodes
+# at once: one by one, the last node waits for a controller quorum that is already gone.
+stop_nodes() {
+    local n pid waited=0 pids=()
+    for n in "$@"; do
+        if pid="$(node_pid "$n")"; then kill -TERM "$pid"; pids+=("$n"); fi
+    done
+    while ((waited < 60)); do
+        local alive=()
+        for n in "${pids[@]+"${pids[@]}"}"; do node_pid "$n" >/dev/null && alive+=("$n"); done
+        ((${#alive[@]})) || break
+        sleep 1
+        waited=$((waited + 1))
+    done
+    for n in "$@"; do
+        if pid="$(node_pid "$n")"; then
+            log "node $n still alive after ${waited} s, sending SIGKILL"
+            kill -KILL "$pid"
+        fi
+        rm -f "$(node_dir "$n")/kafka.pid"
+    done
+    log "node(s) $* stopped"
 }
 
 # For fault tests: the node dies as in a power cut (no shutdown hook, no clean marker).
@@ -285,10 +295,10 @@ node_arg() {
 
 case "${1:-}" in
     start) lock_data_dir; cmd_start ;;
-    stop) lock_data_dir; for n in "${NODES[@]}"; do stop_node "$n"; done ;;
+    stop) lock_data_dir; stop_nodes "${NODES[@]}" ;;
     status) cmd_status ;;
     bootstrap) bootstrap_servers ;;
-    stop-node) node_arg "${2:-}" stop-node; lock_data_dir; stop_node "$2" ;;
+    stop-node) node_arg "${2:-}" stop-node; lock_data_dir; stop_nodes "$2" ;;
     kill-node) node_arg "${2:-}" kill-node; lock_data_dir; kill_node "$2" ;;
     start-node) node_arg "${2:-}" start-node; lock_data_dir; launch_node "$2"; wait_ready "$2"; log "node $2 started" ;;
     *) echo "usage: $0 start|stop|status|bootstrap|stop-node N|start-node N|kill-node N" >&2; exit 2 ;;
