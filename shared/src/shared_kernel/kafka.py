@@ -8,10 +8,16 @@ import logging
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 
@@ -125,7 +131,7 @@ async def ensure_topics(
             missing = [s for s in specs if s.name not in existing]
             if missing:
                 try:
-                    await admin.create_topics(
+                    created = await admin.create_topics(
                         [
                             NewTopic(
                                 s.name,
@@ -136,6 +142,7 @@ async def ensure_topics(
                             for s in missing
                         ]
                     )
+                    _raise_refusal(created.topic_errors)
                     log.info("created topics %s", [s.name for s in missing])
                 except TopicAlreadyExistsError:
                     pass  # another process created one of them first
@@ -147,6 +154,16 @@ async def ensure_topics(
             await asyncio.sleep(1)
         finally:
             await admin.close()
+
+
+def _raise_refusal(topic_errors: list[tuple[Any, ...]]) -> None:
+    """Raise the broker's answer when it refused to create a topic (not authorized, more
+    replicas than brokers, ...): otherwise the wait for the topic would end 30 s later in a
+    "not known" that names no cause. A topic another process created first is no refusal."""
+    for topic, code, *message in topic_errors:
+        if code not in (0, TopicAlreadyExistsError.errno):
+            detail = message[0] if message and message[0] else ""
+            raise for_code(code)(f"creating topic {topic}: {detail}".rstrip(": "))
 
 
 async def topic_partitions(
