@@ -143,15 +143,18 @@ format_once() {
     dir="$(node_dir "$n")"
     [[ -f "$dir/kraft-logs/meta.properties" ]] && return 0
     java_cmd "$HEAP" "$dir/logs"
-    if [[ ! -s "$CLUSTER_ID_FILE" ]]; then
-        "${JAVA_CMD[@]}" kafka.tools.StorageTool random-uuid >"$CLUSTER_ID_FILE"
-    fi
     for user in admin "${SERVICES[@]}" data-team; do
         scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(password_of "$user")]")
     done
     log "formatting node $n (cluster id $(cat "$CLUSTER_ID_FILE"))"
     "${JAVA_CMD[@]}" kafka.tools.StorageTool format -t "$(cat "$CLUSTER_ID_FILE")" \
         -c "$(node_config "$n")" "${scram[@]}" >/dev/null
+}
+
+cluster_id_once() {
+    [[ -s "$CLUSTER_ID_FILE" ]] && return 0
+    java_cmd "$HEAP" "$DATA_DIR"
+    "${JAVA_CMD[@]}" kafka.tools.StorageTool random-uuid >"$CLUSTER_ID_FILE"
 }
 
 launch_node() {
@@ -270,6 +273,10 @@ cmd_start() {
     local started="$SECONDS" n
     cmd_install
     write_credentials_once
+    cluster_id_once
+    # Formatting is a JVM start each: the three side by side (launch_node skips formatted ones).
+    for n in "${NODES[@]}"; do (write_config "$n" && format_once "$n") & done
+    wait
     for n in "${NODES[@]}"; do launch_node "$n"; done
     wait_ready "${NODES[@]}"
     grant_acls

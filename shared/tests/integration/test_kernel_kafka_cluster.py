@@ -135,7 +135,7 @@ async def test_topics_get_three_replicas_two_of_which_must_acknowledge(cluster: 
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
-        shapes = {(len(p["replica_nodes"]), len(p["isr_nodes"])) for p in described["partitions"]}
+        shapes = {(len(p["replicas"]), len(p["isr"])) for p in described["partitions"]}
         configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     finally:
         await admin.close()
