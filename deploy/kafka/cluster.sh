@@ -8,7 +8,8 @@
 # Principals (SCRAM users, made when the storage is formatted): admin (super user, also the
 # brokers' own principal between brokers), one per service (ledger, tickets, risk, gateway) and
 # data-team. Each service writes, creates and reads the topics and consumer groups named
-# "<TOPIC_NAMESPACE><service>." and reads the events topics it consumes; data-team reads every
+# "<TOPIC_NAMESPACE><service>." and reads (or creates, when it starts first) the topics it
+# consumes; data-team reads every
 # "<service>.events" topic and groups "<TOPIC_NAMESPACE>data-team." only.
 #
 # The controller listener is PLAINTEXT on 127.0.0.1 (controllers talk to each other and brokers
@@ -214,7 +215,12 @@ acl_lines() {
             risk) consumed="ledger.events tickets.events" ;;
             gateway) consumed="ledger.events tickets.events risk.events" ;;
         esac
-        for topic in $consumed; do echo "ALLOW User:$s TOPIC LITERAL $ns$topic READ"; done
+        for topic in $consumed; do
+            echo "ALLOW User:$s TOPIC LITERAL $ns$topic READ"
+            # A service that starts before the topic's owner creates it, as the owner would
+            # (the kernel's ensure_topics), so start order does not matter; writing stays the owner's.
+            echo "ALLOW User:$s TOPIC LITERAL $ns$topic CREATE"
+        done
     done
     for s in "${SERVICES[@]}"; do
         echo "ALLOW User:data-team TOPIC LITERAL $ns$s.events READ"
