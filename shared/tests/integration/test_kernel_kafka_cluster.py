@@ -38,6 +38,8 @@ README_COMMANDS = [
     "deploy/kafka/cluster.sh status",
     "deploy/kafka/cluster.sh kill-node 2",
     "deploy/kafka/cluster.sh start-node 2",
+    # Not run here (the whole stack on the cluster takes minutes); deploy/run.py's part of it is
+    # tests/unit/test_run_kafka_profile.py.
     "KAFKA_PROFILE=cluster make run",
     "deploy/kafka/cluster.sh stop",
 ]
