@@ -167,6 +167,26 @@ async def test_with_one_broker_killed_writes_are_acknowledged_and_read(cluster: 
         assert sorted(received) == sorted(sent)
     finally:
         assert "node 2 started" in cluster.run(README_COMMANDS[3])  # start-node 2
+    # Back in every in-sync replica set: the next broker may die without a refusal.
+    assert await in_sync_replica_counts(ledger, topic, wanted=3, within=90) == {3}
+
+
+async def in_sync_replica_counts(
+    connection: KafkaConnection, topic: str, *, wanted: int, within: float
+) -> set[int]:
+    """The ISR sizes of the topic's partitions, once all are ``wanted`` or after ``within`` s."""
+    admin = AIOKafkaAdminClient(**client_kwargs(connection))
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            [described] = await admin.describe_topics([topic])
+            counts = {len(p["isr"]) for p in described["partitions"]}
+            if counts == {wanted} or asyncio.get_running_loop().time() > deadline:
+                return counts
+            await asyncio.sleep(1)
+    finally:
+        await admin.close()
 
 
 async def read_all(connection: KafkaConnection, topic: str, run: str) -> list[bytes]:
