@@ -12,6 +12,7 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make bench      benchmarks, each beside its same-run baseline, then the issue-14 table"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
+	@echo "KAFKA_PROFILE=cluster make run   the same on a 3-broker Kafka cluster with SASL and ACLs"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
 	@echo "make contracts  (re)write the event schemas (services/*/contracts/) from the event classes"
 
@@ -45,7 +46,7 @@ infra-up: install
 	@$(PY) deploy/run.py --infra-only
 
 infra-down:
-	@bash deploy/kafka/kafka.sh stop || true
+	@if [ "$(KAFKA_PROFILE)" = cluster ]; then bash deploy/kafka/cluster.sh stop; else bash deploy/kafka/kafka.sh stop; fi || true
 	@PYTHON=$(PY) $(PY) deploy/postgres/pg.py stop || true
 
 contracts:

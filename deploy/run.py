@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import demo_data  # deploy/demo_data.py, beside this script
+import kafka_profile
 from supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,6 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 # deploy/postgres/pg.py and deploy/kafka/kafka.sh keep their data below it too.
 DATA = Path(os.environ.get("BACKOFFICE_DATA_DIR") or ROOT / ".data").resolve()
 PG_PORT = os.environ.get("PG_PORT", "55432")
-KAFKA_PORT = os.environ.get("KAFKA_PORT", "9092")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8000"))
 CONSOLE_PORT = int(os.environ.get("CONSOLE_PORT", "8080"))
 SERVICES = {
@@ -65,7 +65,7 @@ def server_url() -> str:
 
 
 def kafka_bootstrap() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_profile.bootstrap_servers(os.environ)
 
 
 def infrastructure_env() -> dict[str, str]:
@@ -96,8 +96,9 @@ def start_infrastructure() -> list[list[str]]:
         names = [database_name(service) for service in [*SERVICES, "gateway"]]
         sh(PY, "deploy/postgres/pg.py", "createdb", *names, env=env)
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
-        sh("bash", "deploy/kafka/kafka.sh", "start", env=env)
-        stops.append(["bash", "deploy/kafka/kafka.sh", "stop"])
+        script = kafka_profile.SCRIPT[kafka_profile.profile(os.environ)]
+        sh("bash", script, "start", env=env)
+        stops.append(["bash", script, "stop"])
     return stops
 
 
@@ -111,6 +112,7 @@ def service_env(name: str) -> dict[str, str]:
         # Every CloudEvent's dataschema names its schema at the gateway.
         "SCHEMA_BASE_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
         **log_env(),
+        **kafka_profile.service_kafka_env(name, os.environ, DATA),
     }
 
 

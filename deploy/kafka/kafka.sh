@@ -13,21 +13,16 @@
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness   [90]
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # Absolute paths: the pid check matches the config path in the broker's command line.
-KAFKA_HOME="$(realpath -m "${KAFKA_HOME:-$REPO_ROOT/.data/kafka-dist}")"
 KAFKA_DATA_DIR="$(realpath -m "${KAFKA_DATA_DIR:-${BACKOFFICE_DATA_DIR:-$REPO_ROOT/.data}/kafka}")"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx1g -Xms256m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 
-POM="$SCRIPT_DIR/pom.xml"
-LIBS="$KAFKA_HOME/libs"
-# Records which pom the libs were copied from, so editing a version triggers a fresh install.
-INSTALLED_MARKER="$LIBS/.installed-from-pom.sha256"
 CONFIG="$KAFKA_DATA_DIR/server.properties"
 LOG_DIR="$KAFKA_DATA_DIR/logs"
 TOPIC_DIR="$KAFKA_DATA_DIR/kraft-logs"
@@ -35,16 +30,10 @@ CLUSTER_ID_FILE="$KAFKA_DATA_DIR/cluster.id"
 PID_FILE="$KAFKA_DATA_DIR/kafka.pid"
 SERVER_LOG="$LOG_DIR/server.log"
 JVM_OUT="$LOG_DIR/kafka.out"   # stdout/stderr of the JVM: crashes before log4j is up land here
-READY_LINE="Kafka Server started"
 
 log() { echo "kafka: $*" >&2; }
 
-# The java command line (minus main class) shared by the broker and its storage tool.
-read -ra HEAP_FLAGS <<<"$KAFKA_HEAP"
-JAVA_CMD=(java "${HEAP_FLAGS[@]}" -XX:+UseG1GC -Djava.awt.headless=true
-    -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties"
-    -Dkafka.logs.dir="$LOG_DIR"
-    -cp "$LIBS/*")
+java_cmd "$KAFKA_HEAP" "$LOG_DIR"
 
 # Several test sessions may share one broker and call start/stop at the same time: the second
 # caller waits here, then finds the broker running. The lock is released when this script exits.
@@ -54,41 +43,8 @@ lock_data_dir() {
     flock -w 120 9 || { log "another kafka.sh holds the lock on $KAFKA_DATA_DIR"; exit 1; }
 }
 
-pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
-
-cmd_install() {
-    mkdir -p "$KAFKA_HOME"
-    # Brokers with different data dirs share these jars: one install at a time. The subshell
-    # scopes the lock, so the broker started afterwards does not inherit it.
-    (
-        flock -w 300 8 || { log "timed out waiting for another install into $KAFKA_HOME"; exit 1; }
-        install_jars
-    ) 8<"$KAFKA_HOME"
-}
-
-install_jars() {
-    if [[ -f "$INSTALLED_MARKER" && "$(cat "$INSTALLED_MARKER")" == "$(pom_hash)" ]]; then
-        return 0
-    fi
-    log "installing jars into $LIBS (first run downloads ~45 MB from Maven Central)"
-    rm -rf "$LIBS"   # drop jars of an older pom so two versions never share the classpath
-    mkdir -p "$LIBS"
-    # Debian's Maven 3.8 prints stray colour resets even with -B; strip them from the output.
-    mvn -q -B -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" 2>&1 \
-        | sed 's/\x1b\[0m//g' >&2
-    pom_hash >"$INSTALLED_MARKER"
-}
-
-# Prints the pid if our broker is running. The cmdline check guards against a stale pid file
-# whose number now belongs to another process (e.g. after a reboot).
-running_pid() {
-    [[ -f "$PID_FILE" ]] || return 1
-    local pid
-    pid="$(cat "$PID_FILE")"
-    [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "kafka.Kafka $CONFIG" || return 1
-    echo "$pid"
-}
+# Prints the pid if our broker is running.
+running_pid() { broker_pid "$PID_FILE" "$CONFIG"; }
 
 # Rewritten on every start so edits to this script (or a new port) take effect.
 write_config() {

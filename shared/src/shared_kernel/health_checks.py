@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kernel.health import CheckOutcome, Probe, timed
 from shared_kernel.kafka import topic_partitions
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 from shared_kernel.readmodel import Offsets, ReadModelStore
 
 #: the next offset a consumer applies, per partition
@@ -52,7 +53,7 @@ class KafkaOffsets:
     refreshed at most every ``max_age`` seconds; ``stop`` closes the clients."""
 
     def __init__(
-        self, bootstrap_servers: str, topics: Sequence[str], *, max_age: float = 1.0
+        self, bootstrap_servers: KafkaTarget, topics: Sequence[str], *, max_age: float = 1.0
     ) -> None:
         self._bootstrap = bootstrap_servers
         self.topics = sorted(set(topics))
@@ -95,7 +96,7 @@ class KafkaOffsets:
     async def _started_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
+                **client_kwargs(self._bootstrap),
                 group_id=None,
                 enable_auto_commit=False,
                 request_timeout_ms=5000,
@@ -106,7 +107,7 @@ class KafkaOffsets:
 
     async def _started_admin(self) -> AIOKafkaAdminClient:
         if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+            admin = AIOKafkaAdminClient(**client_kwargs(self._bootstrap), request_timeout_ms=5000)
             await admin.start()
             self._admin = admin
         return self._admin

@@ -43,6 +43,7 @@ from shared_kernel.commands import MakeUnitOfWork
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.identity import Caller
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 from shared_kernel.projections import DeadLetters
 from shared_kernel.schema import inbox_metadata
 from shared_kernel.tracing import Tracer, consuming
@@ -255,7 +256,7 @@ class InboxRunner:
         handler: InboxHandler,
         service: str,
         make_uow: MakeUnitOfWork,
-        bootstrap_servers: str,
+        bootstrap_servers: KafkaTarget,
         group_id: str,
         dead: DeadLetters,
         *,
@@ -277,7 +278,7 @@ class InboxRunner:
         table makes the restart exact."""
         consumer = AIOKafkaConsumer(
             *self.handler.topics,
-            bootstrap_servers=self._bootstrap,
+            **client_kwargs(self._bootstrap),
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -8,10 +8,18 @@ import logging
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    for_code,
+)
+
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +79,7 @@ def _words(count: int) -> struct.Struct:
     return struct.Struct(f"<{count}I")
 
 
-def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def create_producer(bootstrap_servers: KafkaTarget, client_id: str) -> AIOKafkaProducer:
     """Idempotent producer with acks=all: no loss and no broker-side duplicates on retry,
     order kept per partition (aiokafka defaults to acks=1 without idempotence).
 
@@ -82,7 +90,7 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
     broker and its disk, for half a microsecond per event. ``linger_ms`` serves the users that
     send one record at a time; the relay hands over whole batches, which do not linger."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **client_kwargs(bootstrap_servers),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -101,21 +109,40 @@ class TopicSpec:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: list[TopicSpec], *, attempts: int = 30
+    bootstrap_servers: KafkaTarget,
+    specs: list[TopicSpec],
+    *,
+    attempts: int = 30,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
 ) -> None:
     """Create missing topics; existing ones are left alone (idempotent at start-up). Returns
-    once the cluster describes every one of them (creation answers before that)."""
+    once the cluster describes every one of them (creation answers before that).
+
+    ``replication_factor`` copies of each partition, of which ``min_insync_replicas`` must hold
+    a record before an ``acks=all`` producer hears it was written: 3 and 2 on a cluster, so one
+    broker may die without losing or refusing an acknowledged event (1 and 1: one broker)."""
+    isr = {"min.insync.replicas": str(min_insync_replicas)}
     for attempt in range(1, attempts + 1):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        admin = AIOKafkaAdminClient(**client_kwargs(bootstrap_servers))
         try:
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [s for s in specs if s.name not in existing]
             if missing:
                 try:
-                    await admin.create_topics(
-                        [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
+                    created = await admin.create_topics(
+                        [
+                            NewTopic(
+                                s.name,
+                                s.partitions,
+                                replication_factor,
+                                topic_configs={**s.config, **isr},
+                            )
+                            for s in missing
+                        ]
                     )
+                    _raise_refusal(created.topic_errors)
                     log.info("created topics %s", [s.name for s in missing])
                 except TopicAlreadyExistsError:
                     pass  # another process created one of them first
@@ -129,9 +156,21 @@ async def ensure_topics(
             await admin.close()
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str, *, timeout: float = 30.0) -> int:
+def _raise_refusal(topic_errors: list[tuple[Any, ...]]) -> None:
+    """Raise the broker's answer when it refused to create a topic (not authorized, more
+    replicas than brokers, ...): otherwise the wait for the topic would end 30 s later in a
+    "not known" that names no cause. A topic another process created first is no refusal."""
+    for topic, code, *message in topic_errors:
+        if code not in (0, TopicAlreadyExistsError.errno):
+            detail = message[0] if message and message[0] else ""
+            raise for_code(code)(f"creating topic {topic}: {detail}".rstrip(": "))
+
+
+async def topic_partitions(
+    bootstrap_servers: KafkaTarget, topic: str, *, timeout: float = 30.0
+) -> int:
     """How many partitions ``topic`` has (see ``_partition_counts``)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap_servers))
     try:
         await admin.start()
         return (await _partition_counts(admin, [topic], timeout=timeout))[topic]

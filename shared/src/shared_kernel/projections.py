@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared_kernel.bulk_rows import FILLING
 from shared_kernel.dead_letter_notices import DeadLetterNotices, is_notices_topic
 from shared_kernel.envelope import EnvelopeError, EventEnvelope
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 from shared_kernel.metrics import DEAD_LETTERS
 from shared_kernel.readmodel import READ_MODEL_SCHEMA, ReadModelStore
 from shared_kernel.schema import read_model_generations
@@ -361,7 +362,7 @@ class ProjectionRunner:
         self,
         projection: Projection,
         read_model: ReadModelStore,
-        bootstrap_servers: str,
+        bootstrap_servers: KafkaTarget,
         group_id: str,
         dead: DeadLetters,
         *,
@@ -394,7 +395,7 @@ class ProjectionRunner:
         generation = await self.read_model.ensure_live()
         self.writer = self._writer(generation)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **client_kwargs(self._bootstrap),
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from shared_kernel.kafka import topic_partitions
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 from shared_kernel.schema import outbox_cursor, read_model_generations
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,9 @@ class PositionWaiter:
     position order, so once its cursor has passed the position, the topic's end offsets cover
     every event up to it; the wait ends when each partition's checkpoint has reached them."""
 
-    def __init__(self, read_model: ReadModelStore, topic: str, bootstrap_servers: str) -> None:
+    def __init__(
+        self, read_model: ReadModelStore, topic: str, bootstrap_servers: KafkaTarget
+    ) -> None:
         self._read_model = read_model
         self._topic = topic
         self._bootstrap = bootstrap_servers
@@ -277,7 +280,7 @@ class PositionWaiter:
         count = await topic_partitions(self._bootstrap, self._topic)
         self._partitions = [TopicPartition(self._topic, p) for p in range(count)]
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False
+            **client_kwargs(self._bootstrap), group_id=None, enable_auto_commit=False
         )
         await self._consumer.start()
 

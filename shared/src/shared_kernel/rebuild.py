@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared_kernel.kafka import topic_partitions
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 from shared_kernel.projections import DeadLetters, Projection, ProjectionWriter
 from shared_kernel.readmodel import Offsets, ReadModelStore
 from shared_kernel.runtime import ServiceRuntime
@@ -45,7 +46,7 @@ class RebuildReport:
 async def rebuild(
     projection: Projection,
     read_model: ReadModelStore,
-    bootstrap_servers: str,
+    bootstrap_servers: KafkaTarget,
     dead: DeadLetters,
     *,
     switch: bool = True,
@@ -67,7 +68,7 @@ async def rebuild(
     )
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **client_kwargs(bootstrap_servers),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -202,7 +203,7 @@ async def rebuild_service(runtime: ServiceRuntime) -> list[RebuildReport]:
             report = await rebuild(
                 projection,
                 runtime.read_models[projection.name],
-                runtime.settings.kafka_bootstrap_servers,
+                runtime.settings.kafka_connection(),
                 runtime.dead_letters(),
             )
             print(

@@ -22,6 +22,7 @@ from shared_kernel.codec import MalformedEvent
 from shared_kernel.envelope import EnvelopeError
 from shared_kernel.inbox import INFRASTRUCTURE_ERRORS, InboxWriter
 from shared_kernel.kafka import dead_letter_topic
+from shared_kernel.kafka_connection import KafkaTarget, client_kwargs
 from shared_kernel.projections import DeadLetters
 from shared_kernel.runtime import ServiceRuntime
 
@@ -90,10 +91,10 @@ async def redrive(
 
 
 async def read_dead_letters(
-    bootstrap_servers: str, topic: str
+    bootstrap_servers: KafkaTarget, topic: str
 ) -> tuple[list[ConsumerRecord[bytes, bytes]], int]:
     """Every record of the (one-partition) dead-letter topic, and its end offset."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap_servers), enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
@@ -122,7 +123,7 @@ async def redrive_service(runtime: ServiceRuntime, consumer: str) -> RedriveRepo
         dead = runtime.dead_letters()
         writer = InboxWriter(handlers[name], runtime.service, runtime.unit_of_work, dead)
         topic = dead_letter_topic(runtime.service, runtime.namespace)
-        records, end = await read_dead_letters(runtime.settings.kafka_bootstrap_servers, topic)
+        records, end = await read_dead_letters(runtime.settings.kafka_connection(), topic)
         report = await redrive(writer, records, dead, run=f"{topic}@{end}")
     finally:
         await runtime.stop()

@@ -103,7 +103,7 @@ class ServiceRuntime:
         """The read-your-writes waiter of a projection (started and stopped with the runtime)."""
         if projection not in self._waiters:
             self._waiters[projection] = PositionWaiter(
-                self.read_models[projection], self.topic, self.settings.kafka_bootstrap_servers
+                self.read_models[projection], self.topic, self.settings.kafka_connection()
             )
         return self._waiters[projection]
 
@@ -115,7 +115,7 @@ class ServiceRuntime:
         topics = [t for p in self.projections for t in p.topics]
         topics += [t for h in self.inboxes for t in h.topics]
         offsets = self._kafka_offsets or KafkaOffsets(
-            settings.kafka_bootstrap_servers, topics or [self.topic]
+            settings.kafka_connection(), topics or [self.topic]
         )
         self._kafka_offsets = offsets  # one client per process, closed by ``stop``
         readiness = Readiness(timeout_seconds=settings.ready_timeout_seconds)
@@ -150,7 +150,7 @@ class ServiceRuntime:
         )
 
     async def start(self) -> None:
-        bootstrap = self.settings.kafka_bootstrap_servers
+        bootstrap = self.settings.kafka_connection()
         partitions = self.settings.topic_partitions
         specs = [
             TopicSpec(self.topic, partitions),
@@ -160,7 +160,12 @@ class ServiceRuntime:
         specs += [TopicSpec(t, partitions) for t in self.extra_topics]
         specs += [TopicSpec(t, partitions) for h in self.inboxes for t in h.topics]
         # Once per name, the first spec wins (an inbox may read this service's own topics).
-        await ensure_topics(bootstrap, list({s.name: s for s in reversed(specs)}.values()))
+        await ensure_topics(
+            bootstrap,
+            list({s.name: s for s in reversed(specs)}.values()),
+            replication_factor=self.settings.kafka_replication_factor,
+            min_insync_replicas=self.settings.kafka_min_insync_replicas,
+        )
         self.producer = create_producer(bootstrap, client_id=f"{self.service}-service")
         await self.producer.start()
         for read_model in self.read_models.values():

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -17,6 +17,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from shared_kernel.envelope import DEFAULT_SCHEMA_BASE_URL
+from shared_kernel.kafka_connection import KafkaConnection, SaslMechanism, SecurityProtocol
 
 # The PostgreSQL server ``make run`` starts when ``DATABASE_URL`` is not given.
 DEFAULT_DATABASE_SERVER = "postgresql://postgres@127.0.0.1:55432/postgres"
@@ -62,6 +63,16 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_SERVER
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Authentication (``kafka_connection``): PLAINTEXT sends none, as a local broker expects;
+    # the cluster profile (deploy/kafka/cluster.sh) gives each service its own SCRAM principal.
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    # Copies of each partition of the topics a service creates, and how many must hold an
+    # acknowledged write: 1/1 for one broker, 3/2 for the cluster profile.
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_min_insync_replicas: int = Field(default=1, ge=1)
     topic_partitions: int = 6
     # Prefix of every topic and consumer group, so that test runs or tenants never collide.
     topic_namespace: str = ""
@@ -104,6 +115,26 @@ class ServiceSettings(BaseSettings):
         if not url.startswith(("http://", "https://")):
             raise ValueError("SCHEMA_BASE_URL must be an http:// or https:// URL")
         return url.rstrip("/")
+
+    def kafka_connection(self) -> KafkaConnection:
+        """The brokers and this service's Kafka principal, for every client it builds."""
+        return KafkaConnection(
+            self.kafka_bootstrap_servers,
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+            self.kafka_sasl_username,
+            self.kafka_sasl_password.get_secret_value(),
+        )
+
+    @model_validator(mode="after")
+    def _kafka_settings_hold_together(self) -> ServiceSettings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(
+                "KAFKA_MIN_INSYNC_REPLICAS must not exceed KAFKA_REPLICATION_FACTOR: "
+                "no write could ever be acknowledged"
+            )
+        self.kafka_connection()  # raises if SASL is asked for without credentials
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> ServiceSettings:
