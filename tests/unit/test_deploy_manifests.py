@@ -51,19 +51,8 @@ APPS = [*WITH_DATABASE, "console"]
 PORTS = {**run.SERVICES, "gateway": run.GATEWAY_PORT, "console": run.CONSOLE_PORT}
 AUDIT_TOPIC = "gateway.audit"
 # Environment names a container may set besides its settings: the image's port, the parts
-# of the database URL, OpenSSL's CA file, and the Kafka client settings of the cluster profile
-# (issue 16, built beside this work: shared_kernel.settings gets them when both are merged).
+# of the database URL and OpenSSL's CA file.
 PROCESS_NAMES = frozenset({"PORT", "DB_USER", "DB_PASSWORD", "SSL_CERT_FILE"})
-KAFKA_CLIENT_NAMES = frozenset(
-    {
-        "KAFKA_SECURITY_PROTOCOL",
-        "KAFKA_SASL_MECHANISM",
-        "KAFKA_SASL_USERNAME",
-        "KAFKA_SASL_PASSWORD",
-        "KAFKA_REPLICATION_FACTOR",
-        "KAFKA_MIN_INSYNC_REPLICAS",
-    }
-)
 
 
 @pytest.fixture(autouse=True)
@@ -273,7 +262,7 @@ def known_names(name: str) -> set[str]:
     aliases = {str(f.validation_alias) for f in cls.model_fields.values() if f.validation_alias}
     logs = {"LOG_FORMAT", "LOG_LEVEL"}  # shared_kernel.logs reads them in every process
     own_database = f"{name.upper()}_DATABASE_URL"
-    return fields | aliases | logs | PROCESS_NAMES | KAFKA_CLIENT_NAMES | {own_database}
+    return fields | aliases | logs | PROCESS_NAMES | {own_database}
 
 
 def test_the_settings_in_the_manifests_are_read_and_accepted(
