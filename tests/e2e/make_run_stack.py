@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (the cluster's nodes take one each)."""
+    for _ in range(100):
+        first = free_port()
+        sockets = []
+        try:
+            for port in range(first, first + count):
+                taken = socket.socket()
+                sockets.append(taken)
+                taken.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for taken in sockets:
+                taken.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 @dataclass
@@ -83,10 +102,13 @@ def stack_env(data_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def make_run_stack(data_dir: Path) -> Iterator[MakeRunStack]:
-    """deploy/run.py (what `make run` runs after installing), until it says it is running."""
+def make_run_stack(
+    data_dir: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[MakeRunStack]:
+    """deploy/run.py (what `make run` runs after installing), until it says it is running;
+    ``extra_env``: what a user sets before `make run`, such as ``KAFKA_PROFILE=cluster``."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = stack_env(data_dir)
+    env = {**stack_env(data_dir), **(extra_env or {})}
     log = data_dir / "make-run.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -126,8 +148,9 @@ def stop(stack: MakeRunStack) -> None:
             stack.process.wait(timeout=30)
     # Whatever happened above, leave no server of this stack behind.
     scripts = {**stack.env, "PYTHON": sys.executable}
+    kafka = "cluster.sh" if stack.env.get("KAFKA_PROFILE") == "cluster" else "kafka.sh"
     for command in (
-        ["bash", "deploy/kafka/kafka.sh", "stop"],
+        ["bash", f"deploy/kafka/{kafka}", "stop"],
         [sys.executable, "deploy/postgres/pg.py", "stop"],
     ):
         subprocess.run(
