@@ -113,10 +113,10 @@ class Gateway:
         """The runtime's checks, and each service's own readiness (asked in parallel)."""
         readiness = self.runtime.readiness()
         timeout = self.settings.ready_timeout_seconds * 0.8  # answered before the deadline
-        for name, base_url in sorted(self.settings.services.items()):
+        for name, base_urls in sorted(self.settings.services.items()):
             optional = name in self.settings.optional_services
             probe = upstream_probe(
-                http, f"{base_url}/health/ready", timeout=timeout, optional=optional
+                http, f"{base_urls[0]}/health/ready", timeout=timeout, optional=optional
             )
             readiness.add(f"service {name}", probe)
         return readiness

@@ -89,13 +89,15 @@ class UpstreamClient:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        base_urls: Mapping[str, str],
+        base_urls: Mapping[str, str | Sequence[str]],
         timeout_seconds: float,
         *,
         tracer: Tracer | None = None,
     ) -> None:
         self._http = http
-        self._base_urls = dict(base_urls)
+        self._base_urls = {
+            name: urls if isinstance(urls, str) else urls[0] for name, urls in base_urls.items()
+        }
         self._timeout = timeout_seconds
         self._tracer = tracer
 
