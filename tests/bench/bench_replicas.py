@@ -108,10 +108,18 @@ async def office(
     ledgers: list[Service] = []
     gateway: Service | None = None
     try:
-        for replica in range(1, replicas + 1):
-            directory = logs / f"ledger-{replica}"
+        directories = [logs / f"ledger-{replica}" for replica in range(1, replicas + 1)]
+        for directory in directories:
             directory.mkdir()
-            ledgers.append(await start_service("ledger", ledger_env, directory))
+        # Started together, as make run's replicas are (each waits for its own /health).
+        started = await asyncio.gather(
+            *(start_service("ledger", ledger_env, directory) for directory in directories),
+            return_exceptions=True,
+        )
+        ledgers += [s for s in started if isinstance(s, Service)]  # stopped below, whatever
+        for failure in started:
+            if isinstance(failure, BaseException):
+                raise failure
         gateway_env = {
             **common,
             "GATEWAY_DATABASE_URL": await create_database("gateway", migrate=False),

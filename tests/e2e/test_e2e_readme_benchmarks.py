@@ -25,6 +25,15 @@ def benchmark_commands() -> list[str]:
     return [line for line in lines if not line.lstrip().startswith("#")]
 
 
+def users_shell() -> dict[str, str]:
+    """A user's shell: none of the test run's own settings leak into deploy/bench.sh."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.endswith("_DATABASE_URL") and name != "KAFKA_BOOTSTRAP_SERVERS"
+    }
+
+
 def run(command: str, env: dict[str, str]) -> str:
     done = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", command],
@@ -52,12 +61,7 @@ def test_the_readme_benchmark_commands_run_as_written() -> None:
     commands = benchmark_commands()
     assert len(commands) == 2, f"the README's Benchmarks block changed shape: {commands}"
     own_servers, existing_servers = commands
-    # A user's shell: none of the test run's own settings leak into deploy/bench.sh.
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.endswith("_DATABASE_URL") and name != "KAFKA_BOOTSTRAP_SERVERS"
-    }
+    env = users_shell()
     output = run(own_servers, env)
     lag = measured_row(output, "command -> read model lag p99")
     assert lag[-1] in ("yes", "no"), lag
@@ -72,3 +76,30 @@ def test_the_readme_benchmark_commands_run_as_written() -> None:
     assert command != existing_servers, "the README no longer names make infra-up's servers"
     output = run(command, env)
     measured_row(output, "outbox relay")
+
+
+def replicas_benchmark_command() -> str:
+    """The benchmark command of the README's "Replicas" section."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Replicas\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)\n```", section, re.S)
+    [command] = [line for block in blocks for line in block.splitlines() if "bench.sh" in line]
+    return str(command)
+
+
+@pytest.mark.timeout(900)
+def test_the_readme_replicas_benchmark_runs_as_written() -> None:
+    command = replicas_benchmark_command()
+    assert command == "bash deploy/bench.sh replicas", command
+    env = users_shell()
+    # Short loads: this shows that it runs and measures, not what it measures.
+    output = run(command, {**env, "BENCH_REPLICAS_SECONDS": "3"})
+    summary = output.split("== summary", 1)[1]  # each line once (it was printed when measured)
+    rates = re.findall(
+        r"journal entries via gateway, (\d) ledger replica\(s\) +([\d,]+) entries/s", summary
+    )
+    assert [replicas for replicas, _ in rates] == ["1", "2", "4"], output[-3000:]
+    assert all(int(rate.replace(",", "")) > 0 for _, rate in rates), rates
+    cpu = re.findall(r"CPU seconds per ledger replica over 3s: ", summary)
+    assert len(cpu) == 3, output[-3000:]
+    assert "failed: none" in output, output[-3000:]
