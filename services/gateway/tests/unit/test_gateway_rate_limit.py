@@ -26,7 +26,8 @@ def test_a_burst_is_granted_then_refused_until_tokens_refill() -> None:
 
     assert [limiter.take_now("ada") for _ in range(3)] == [Taken(1)] * 3
     refused = limiter.take_now("ada")
-    assert (refused.granted, refused.wait_seconds) == (0, pytest.approx(0.5))
+    assert refused.granted == 0
+    assert refused.wait_seconds == pytest.approx(0.5)
     clock.now += 0.5
     assert limiter.take_now("ada") == Taken(1)
     assert limiter.take_now("bo") == Taken(1)  # every key has its own bucket

@@ -5,7 +5,9 @@ A database round trip on every authenticated request would cost the gateway late
 from a caller's shared bucket and serves them from memory, until they are used up or
 ``lease_seconds`` old (the rest of an old lease is dropped: a caller that went quiet must not
 keep tokens leased minutes ago). A refusal is remembered too, until the shared bucket's next
-token is due: a flood that is refused costs no round trip per request either.
+token is due: a flood that is refused costs no round trip per request either. So the database
+sees one take per ``lease`` requests of a busy caller, and at most about one per
+``lease_seconds`` from each gateway for a quiet one.
 
 The bound. Every token served was first taken from the shared bucket, and each gateway holds
 at most one lease of at most ``lease`` tokens per key. So over any period, the requests a
@@ -81,18 +83,22 @@ class LeasedBuckets:
     async def take(self, key: str, wanted: int = 1) -> Taken:
         if wanted != 1:  # not what requests take: straight from the shared bucket
             return await self._shared.take(key, wanted)
+        fetched = False
         while True:
             now = self._clock()
             lease = self._leases.get(key)
-            if lease is not None and now < lease.until:
+            # A lease fetched for this request counts even if its time is up already (a
+            # refusal may be due to end at once): no round trip twice in a row for nothing.
+            if lease is not None and (now < lease.until or fetched):
                 self._leases.move_to_end(key)
                 if lease.tokens:
                     lease.tokens -= 1
                     return Taken(1)
                 if lease.refused and key not in self._fetching:
-                    return Taken(0, lease.until - now)
+                    return Taken(0, max(0.0, lease.until - now))
             # shield: a request that gives up does not cancel the lease others wait for.
             await asyncio.shield(self._fetch(key))
+            fetched = True
 
     def _fetch(self, key: str) -> asyncio.Future[None]:
         """The round trip for a new lease of ``key``; one at a time per key."""
@@ -103,12 +109,18 @@ class LeasedBuckets:
         return fetching
 
     def _fetched(self, key: str, done: asyncio.Future[None]) -> None:
-        self._fetching.pop(key, None)
+        if self._fetching.get(key) is done:  # a fetch cancelled before it began
+            del self._fetching[key]
         if not done.cancelled():
             done.exception()  # retrieved: the waiters raise it (or none waits any more)
 
     async def _lease_from_shared(self, key: str) -> None:
-        taken = await self._shared.take(key, self.lease)
+        try:
+            taken = await self._shared.take(key, self.lease)
+        finally:
+            # At once, not in a done callback: a waiter that resumes first must not find
+            # this finished fetch still under way (awaiting it would not even yield).
+            del self._fetching[key]
         now = self._clock()
         if taken.granted:
             self._leases[key] = _Lease(taken.granted, now + self._lease_seconds)
