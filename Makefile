@@ -13,6 +13,7 @@ help:
 	@echo "make bench      benchmarks, each beside its same-run baseline, then the issue-14 table"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
 	@echo "KAFKA_PROFILE=cluster make run   the same on a 3-broker Kafka cluster with SASL and ACLs"
+	@echo "LEDGER_REPLICAS=2 GATEWAY_REPLICAS=2 make run   two ledger processes behind two gateways"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
 	@echo "make contracts  (re)write the event schemas (services/*/contracts/) from the event classes"
 

@@ -6,7 +6,8 @@ the start and the end and the git commit.
 
     .venv/bin/python tests/bench/run.py [append relay rebuild http gateway ledger-bulk
                                           risk risk-exposure lag tickets tickets-queue
-                                          clearance ledger-books console traces]
+                                          clearance ledger-books console traces
+                                          replicas]
                                           [--all] [--profile]
 
 Without names it runs the default set (every benchmark but the long ``ledger-books`` and
@@ -52,9 +53,10 @@ BENCHMARKS: dict[str, tuple[str, str, float]] = {
     "ledger-books": ("13. ledger: trial balance, verify, 1M", "bench_ledger_books", 1200),
     "console": ("14. console: server time and weight per page", "bench_console", 900),
     "traces": ("15. traces: CPU per request, off and on", "bench_traces", 300),
+    "replicas": ("16. ledger replicas on a three-broker cluster", "bench_replicas", 900),
 }
-# Long ones (a million events; every console page): by name or with --all.
-LONG = ("ledger-books", "console")
+# Long ones (a million events; every console page; a Kafka cluster): by name or with --all.
+LONG = ("ledger-books", "console", "replicas")
 
 
 async def within(benchmark: Awaitable[None], limit: float) -> bool:
@@ -108,10 +110,13 @@ async def main(selected: list[str]) -> int:
     print(f"\n== summary ({time.perf_counter() - began:.0f}s) ==")
     for line in report.lines:
         print(line)
-    print(f"\n== issue 14's table: {', '.join(selected)} ==")
+    # Issue 14's table when a figure of it was measured; the run's conditions always.
+    figures = any(result.figure for result in report.results)
+    heading = "issue 14's table" if figures else "run"
+    print(f"\n== {heading}: {', '.join(selected)} ==")
     print(f"commit {git_commit()}; load average at start {load_at_start}, at end {load_average()}")
     print(f"failed: {', '.join(failed)}" if failed else "failed: none")
-    for line in table(report.results):
+    for line in table(report.results) if figures else []:
         print(line)
     return 1 if failed else 0
 
