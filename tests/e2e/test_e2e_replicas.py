@@ -1,7 +1,8 @@
 """`LEDGER_REPLICAS=2 GATEWAY_REPLICAS=2 make run`, as the README's "Replicas" section says it:
 both ledger replicas serve through both gateways; one killed under load is routed around and
 comes back; the relay leader killed is replaced within 15 s with nothing lost or applied twice;
-a role revoked through one gateway is refused at the other.
+a role revoked through one gateway is refused at the other, and log-in attempts are counted
+across both.
 
 Tickets and risk run once each (to spare the two cores); every request goes through the
 gateways, as a client's would."""
@@ -444,6 +445,27 @@ def test_a_role_revoked_through_one_gateway_is_refused_at_the_other(stack: MakeR
     took = time.monotonic() - revoked_at
     print(f"\nrevocation held at the second gateway after {took:.1f} s")
     assert took <= 2.5
+
+
+def test_log_in_attempts_are_counted_across_gateways(stack: MakeRunStack) -> None:
+    """10 attempts a minute per username from one address (the default), whichever gateway
+    takes them: the buckets are in the gateway's PostgreSQL, not in each process."""
+    first, second = gateways(stack)
+    username = f"guess-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    statuses = [
+        httpx.post(
+            f"{gateway}/auth/login",
+            json={"username": username, "password": "a wrong guess"},
+            timeout=30,
+        ).status_code
+        for gateway in [first, second] * 6
+    ]
+    refilled = int((time.monotonic() - started) // 6)  # one attempt more every 6 s
+
+    assert statuses[:10] == [401] * 10
+    assert 429 in statuses[10:]
+    assert statuses.count(401) <= 10 + refilled  # per process it would be 12 (6 each)
 
 
 def test_the_readme_commands_run_as_written(stack: MakeRunStack) -> None:

@@ -22,10 +22,12 @@ from gateway.adapters.api_keys import ApiKeyStore
 from gateway.adapters.audit import AuditLog, audit_topic
 from gateway.adapters.credentials import CredentialStore
 from gateway.adapters.keys import load_signing_key
+from gateway.adapters.leases import LeasedBuckets, lease_size
 from gateway.adapters.passwords import Passwords
 from gateway.adapters.policy_file import load_policy
-from gateway.adapters.rate_limit import RateLimiter, RateLimits
+from gateway.adapters.rate_limit import RateLimiter, RateLimits, TokenBuckets
 from gateway.adapters.replicas import ReplicaProbe, any_replica_ready
+from gateway.adapters.shared_buckets import BucketTable
 from gateway.adapters.upstream import UpstreamClient, upstream_http_client
 from gateway.app.admin import Administration
 from gateway.app.callers import Callers
@@ -58,6 +60,8 @@ class Gateway:
     # Operators and systems confirmed against their current state; rate limits; audit trail.
     callers: Callers
     limits: RateLimits
+    # The limits' shared buckets (RATE_LIMIT_STORE=postgres), which the lifespan keeps bounded.
+    bucket_table: BucketTable | None
     audit: AuditLog
     admin: Administration
     # The case timeline over every service's events (see projections/case_timeline.py).
@@ -176,6 +180,7 @@ def bootstrap(
     passwords = passwords or Passwords()
     credentials, keys = CredentialStore(), ApiKeyStore()
     callers = callers or Callers(runtime.unit_of_work, keys)
+    bucket_table = BucketTable(runtime.engine) if settings.rate_limit_store == "postgres" else None
     return Gateway(
         settings=settings,
         runtime=runtime,
@@ -189,7 +194,8 @@ def bootstrap(
             key.private_pem, key.key_id, ttl_seconds=FORWARDED_IDENTITY_TTL_SECONDS
         ),
         callers=callers,
-        limits=rate_limits(settings),
+        limits=rate_limits(settings, bucket_table),
+        bucket_table=bucket_table,
         audit=audit,
         admin=Administration(runtime.unit_of_work, credentials, passwords, keys, callers),
         cases=CaseQueries(runtime.read_models[timeline.name]),
@@ -209,11 +215,22 @@ def data_contracts(settings: GatewaySettings) -> DataContracts:
     )
 
 
-def rate_limits(settings: GatewaySettings) -> RateLimits:
+def rate_limits(settings: GatewaySettings, table: BucketTable | None) -> RateLimits:
+    """In ``table`` when there is one (shared by every gateway; per identity through leases,
+    log-ins one take per attempt), else in this process's memory."""
+
+    def buckets(limit: str, per_second: float, burst: int) -> TokenBuckets:
+        if table is None:
+            return RateLimiter(per_second, burst)
+        return table.buckets(limit, per_second, burst)
+
+    per_identity = buckets("identity", settings.rate_limit_per_second, settings.rate_limit_burst)
+    if table is not None:
+        per_identity = LeasedBuckets(per_identity, lease=lease_size(settings.rate_limit_burst))
     per_pair = settings.login_attempts_per_minute_per_username_and_client
     per_client = settings.login_attempts_per_minute_per_client
     return RateLimits(
-        per_identity=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-        login_username_and_client=RateLimiter(per_pair / 60, per_pair),
-        login_client=RateLimiter(per_client / 60, per_client),
+        per_identity=per_identity,
+        login_username_and_client=buckets("login-username-and-client", per_pair / 60, per_pair),
+        login_client=buckets("login-client", per_client / 60, per_client),
     )

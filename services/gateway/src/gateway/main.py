@@ -54,6 +54,9 @@ def create_app(
                 await gateway.runtime.start()
                 assert gateway.runtime.producer is not None
                 gateway.audit.start(gateway.runtime.producer, gateway.runtime.supervisor)
+                if gateway.bucket_table is not None:  # kept bounded by every gateway
+                    forget = gateway.bucket_table.forget_full_forever
+                    gateway.runtime.spawn("forget full rate-limit buckets", forget)
                 await warn_about_unsegregated_identities(gateway)
                 app.state.readiness = gateway.readiness(http)
                 probing = asyncio.create_task(gateway.replica_probe(http).run())

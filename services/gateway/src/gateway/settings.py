@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -58,10 +58,14 @@ class GatewaySettings(ServiceSettings):
     # Proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For is believed;
     # none by default, so that the client address is the address of the connection's peer.
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
-    # Rate limits, token buckets in each gateway process's memory (see adapters/rate_limit.py):
-    # per identity (operator or system) on every authenticated request; log-in attempts per
-    # username from one client address and per client address, counted per minute with that
-    # many at once. There is no limit per username alone: it would let anyone lock a user out.
+    # Rate limits, token buckets (see adapters/rate_limit.py): per identity (operator or
+    # system) on every authenticated request; log-in attempts per username from one client
+    # address and per client address, counted per minute with that many at once. There is no
+    # limit per username alone: it would let anyone lock a user out. ``postgres``: the buckets
+    # live in the gateway's database, so the limits hold across every gateway (per identity
+    # with leases of a few tokens: see adapters/leases.py for the bound); ``memory``: in each
+    # gateway process (N processes give N times the rate), for tests without a database.
+    rate_limit_store: Literal["postgres", "memory"] = "postgres"
     rate_limit_per_second: float = Field(default=100, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
     login_attempts_per_minute_per_username_and_client: int = Field(default=10, ge=1)

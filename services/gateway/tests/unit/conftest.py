@@ -14,6 +14,12 @@ from gateway.domain.api_keys import System
 from gateway.domain.operator import Operator
 
 
+@pytest.fixture(autouse=True)
+def rate_limits_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No database here: the rate limits' buckets in the process (RATE_LIMIT_STORE=memory)."""
+    monkeypatch.setenv("RATE_LIMIT_STORE", "memory")
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 50.0

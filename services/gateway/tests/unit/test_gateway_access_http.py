@@ -20,6 +20,8 @@ import httpx
 import pytest
 from gateway.adapters.api_keys import StoredKey, new_api_key
 from gateway.adapters.audit import AuditLog, AuditRecord
+from gateway.adapters.rate_limit import RateLimiter, Taken
+from gateway.adapters.shared_buckets import RateLimitStoreUnavailable
 from gateway.bootstrap import Gateway
 from gateway.domain.api_keys import System
 from gateway.domain.events import EVENTS, ApiKeyIssued, OperatorRegistered, SystemRegistered
@@ -412,3 +414,26 @@ async def test_stored_identities_breaking_segregation_are_refused_on_every_reque
         ("tom", "SegregationOfDuties"),
         ("robot", "SegregationOfDuties"),
     }
+
+
+class BucketsAway(RateLimiter):
+    """Shared buckets whose database cannot be reached."""
+
+    async def take(self, key: str, wanted: int = 1) -> Taken:
+        raise RateLimitStoreUnavailable("connection refused")
+
+
+async def test_rate_limits_whose_database_is_away_answer_503_not_500(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = await make_harness()
+    harness.gateway.limits.per_identity = BucketsAway(1, 1)
+
+    answer = await harness.client.get("/ledger/v1/accounts", headers=harness.bearer("ada"))
+
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert (answer.json()["code"], answer.headers["Retry-After"]) == ("ServiceUnavailable", "1")
+    assert "connection refused" not in answer.text  # the cause is logged, not told
+    assert [r.reason for r in harness.audited()] == ["ServiceUnavailable"]
+    assert harness.received == []

@@ -1,9 +1,11 @@
-"""Token buckets per key (an identity, a username, a client address).
+"""Token buckets per key (an identity, a username, a client address), behind one port.
 
-The buckets live in the memory of one gateway process: with N gateway processes a caller gets
-up to N times the configured rate, and a restart refills every bucket. That is acceptable for
-the purpose (stop floods and password guessing, not meter exact quotas); an exact limit across
-processes would need a shared store such as PostgreSQL or Redis on every request.
+Two stores implement the port (``TokenBuckets``): ``RateLimiter`` keeps the buckets in one
+gateway process's memory (``RATE_LIMIT_STORE=memory``: with N gateway processes a caller gets
+up to N times the rate, and a restart refills every bucket), ``SharedBuckets`` keeps them in
+the gateway's PostgreSQL where every gateway sees them (``postgres``, the default; see
+``shared_buckets.py``). Per identity, ``LeasedBuckets`` (``leases.py``) spares each request the
+database round trip by leasing a few tokens at a time from the shared bucket.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 class RateLimited(Exception):
@@ -24,6 +27,27 @@ class RateLimited(Exception):
         self.retry_after = max(1, math.ceil(wait_seconds))
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What a take handed out: ``granted`` tokens (at most the number wanted), and when none
+    was, the seconds until the next one (``wait_seconds``)."""
+
+    granted: int
+    wait_seconds: float = 0.0
+
+
+class TokenBuckets(Protocol):
+    """``burst`` tokens at once, then ``per_second`` on average, per key: the port of both
+    stores, so that ``RateLimits`` does not care where the buckets live."""
+
+    per_second: float
+    burst: int
+
+    async def take(self, key: str, wanted: int = 1) -> Taken:
+        """Up to ``wanted`` tokens from the bucket of ``key`` (fewer when fewer are left)."""
+        ...
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -31,7 +55,7 @@ class _Bucket:
 
 
 class RateLimiter:
-    """``burst`` requests at once, then ``per_second`` on average, per key.
+    """The buckets in this process's memory (``TokenBuckets``).
 
     Memory is bounded: beyond ``max_keys`` the least recently used bucket is forgotten (such a
     key starts again with a full bucket, which errs on the side of serving)."""
@@ -52,8 +76,11 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def acquire(self, key: str) -> float:
-        """Take one token: 0.0 when granted, else the seconds until one will be available."""
+    async def take(self, key: str, wanted: int = 1) -> Taken:
+        return self.take_now(key, wanted)
+
+    def take_now(self, key: str, wanted: int = 1) -> Taken:
+        """``take`` without a suspension point (nothing here waits)."""
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -65,10 +92,11 @@ class RateLimiter:
             elapsed = max(0.0, now - bucket.updated)
             bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.per_second)
             bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.per_second
+        granted = min(wanted, math.floor(bucket.tokens))
+        if granted >= 1:
+            bucket.tokens -= granted
+            return Taken(granted)
+        return Taken(0, (1.0 - bucket.tokens) / self.per_second)
 
 
 class LoginLockedOut(RateLimited):
@@ -93,29 +121,29 @@ class RateLimits:
 
     def __init__(
         self,
-        per_identity: RateLimiter,
-        login_username_and_client: RateLimiter,
-        login_client: RateLimiter,
+        per_identity: TokenBuckets,
+        login_username_and_client: TokenBuckets,
+        login_client: TokenBuckets,
     ) -> None:
         self.per_identity = per_identity
         self.login_username_and_client = login_username_and_client
         self.login_client = login_client
 
-    def check_identity(self, kind: str, subject: str) -> None:
-        wait = self.per_identity.acquire(f"{kind}:{subject}")
-        if wait:
+    async def check_identity(self, kind: str, subject: str) -> None:
+        taken = await self.per_identity.take(f"{kind}:{subject}")
+        if not taken.granted:
             raise RateLimited(
                 f"too many requests from {subject}; at most {self.per_identity.per_second:g} "
                 f"per second (bursts of {self.per_identity.burst})",
-                wait,
+                taken.wait_seconds,
             )
 
-    def check_login(self, username: str, client: str) -> None:
+    async def check_login(self, username: str, client: str) -> None:
         """Raises LoginLockedOut when ``client`` made too many attempts, in all or for
         ``username``. A client address holds no space, so the pair's key is unambiguous."""
-        wait = self.login_client.acquire(client)
-        if wait:
-            raise LoginLockedOut(self.PER_CLIENT, wait)
-        wait = self.login_username_and_client.acquire(f"{client} {username}")
-        if wait:
-            raise LoginLockedOut(self.PER_USERNAME_AND_CLIENT, wait)
+        taken = await self.login_client.take(client)
+        if not taken.granted:
+            raise LoginLockedOut(self.PER_CLIENT, taken.wait_seconds)
+        taken = await self.login_username_and_client.take(f"{client} {username}")
+        if not taken.granted:
+            raise LoginLockedOut(self.PER_USERNAME_AND_CLIENT, taken.wait_seconds)

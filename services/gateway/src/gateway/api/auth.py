@@ -71,7 +71,7 @@ async def log_in(
     client = client_address_of(request.scope).client
     try:
         # Before the password is looked at: a flood must not cost a hash per attempt.
-        gateway.limits.check_login(body.username, client)
+        await gateway.limits.check_login(body.username, client)
     except LoginLockedOut as locked:
         decision.deny(locked.limit)
         log.warning("log-in of %s from %s locked out: %s", body.username, client, locked.limit)

@@ -75,7 +75,7 @@ async def caller_identity(
         raise BearerRejected("log in first and send 'Authorization: Bearer <access token>'")
     decision.caller(identity)
     bind_actor(identity.subject, identity.office)
-    gateway.limits.check_identity(identity.kind, identity.subject)
+    await gateway.limits.check_identity(identity.kind, identity.subject)
     return replace(identity, request_id=rid)
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from shared_kernel.web import problem
 
 from gateway.adapters.rate_limit import RateLimited
+from gateway.adapters.shared_buckets import RateLimitStoreUnavailable
 from gateway.adapters.upstream import UpstreamFailed, UpstreamTimedOut, UpstreamUnavailable
 from gateway.api.request_limits import BodyReadTimedOut
 from gateway.app.operators import InvalidCredentials
+
+log = logging.getLogger(__name__)
 
 
 class BearerRejected(Exception):
@@ -57,6 +62,17 @@ def install_gateway_problem_handlers(app: FastAPI) -> None:
             exc.detail,
             code="RateLimited",
             headers={"Retry-After": str(exc.retry_after)},
+        )
+
+    @app.exception_handler(RateLimitStoreUnavailable)
+    async def _limits_unavailable(_: Request, exc: RateLimitStoreUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the gateway cannot reach its database; try again shortly",
+            code="ServiceUnavailable",
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(BodyTooLarge)
