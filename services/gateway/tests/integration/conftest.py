@@ -33,10 +33,15 @@ class FakeLedger:
     received: list[httpx.Request] = field(default_factory=list)
     # What its readiness answers: ready, or not ready with its database failing.
     ready: bool = True
+    probed: int = 0  # the gateway's /health/live probes
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/openapi.json":
             return httpx.Response(200, json=self.openapi)
+        if request.url.path == "/health/live":
+            # The gateway's replica probe (adapters/replicas.py): not a forwarded request.
+            self.probed += 1
+            return httpx.Response(200, json={"status": "live"})
         if request.url.path == "/health/ready":
             database = {"name": "database", "ok": self.ready, "detail": "..."}
             status = "ready" if self.ready else "not ready"
