@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.make_run_stack import ROOT, MakeRunStack, free_ports, make_run_stack
+from tests.faults.access import admin_kafka, cli_env
 from tests.faults.accounting import Findings, Outcome, RowReport, Rule
 from tests.faults.faults import Faults
 from tests.faults.load import Load, Party, first_acknowledged_after, now
@@ -43,10 +44,7 @@ from tests.faults.reconcile import (
     topic_duplicates,
     trial_balance_problems,
 )
-from tests.faults.table import table
-
-sys.path.insert(0, str(ROOT / "deploy"))
-import kafka_profile  # deploy/kafka_profile.py: the cluster's settings
+from tests.faults.table import line, row_cells, table
 
 WARMUP_S = 5.0  # load before the fault
 TAIL_S = 10.0  # load after the fault is lifted
@@ -110,7 +108,7 @@ class Campaign:
             f"read models {'never' if settled is None else f'{settled:.1f} s'} after lifted"
         )
         await self.check_topics_and_books(report.findings)
-        print(table([report]).splitlines()[-1], flush=True)
+        print(line(row_cells(len(self.rows), report)), flush=True)
         return report
 
     async def settle(self, lifted: float) -> tuple[Findings, float | None]:
@@ -178,29 +176,6 @@ async def login(gateway: httpx.AsyncClient, username: str) -> Headers:
     )
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def cli_env(stack: MakeRunStack, service: str) -> dict[str, str]:
-    """A service's command line (rebuild, verify) against the stack, on the cluster with the
-    service's own principal."""
-    data = Path(stack.env["BACKOFFICE_DATA_DIR"])
-    return {
-        **stack.cli_env,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_profile.bootstrap_servers(stack.env),
-        **kafka_profile.service_kafka_env(service, stack.env, data),
-    }
-
-
-def admin_kafka(stack: MakeRunStack) -> dict[str, Any]:
-    """The cluster's admin principal: it reads every topic."""
-    data = kafka_profile.cluster_data_dir(stack.env, Path(stack.env["BACKOFFICE_DATA_DIR"]))
-    return {
-        "bootstrap_servers": kafka_profile.bootstrap_servers(stack.env),
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": "admin",
-        "sasl_plain_password": kafka_profile.credentials(data)["KAFKA_ADMIN_PASSWORD"],
-    }
 
 
 async def open_campaign(stack: MakeRunStack, gateway: httpx.AsyncClient, scale: float) -> Campaign:

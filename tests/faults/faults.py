@@ -9,18 +9,23 @@ mounted for the event store's table (root only: mounting needs it)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.e2e.make_run_stack import ROOT, MakeRunStack, service_pid
+from tests.faults.access import admin_kafka
 
 PG_SYSTEM_USER = "backoffice-pg"  # deploy/postgres/pg.py runs the server as it under root
 EVENT_TABLE = "events"  # shared_kernel.schema.events: the event store's one table
@@ -79,6 +84,21 @@ class Faults:
         finally:
             os.kill(pid, signal.SIGCONT)
         return time.monotonic()
+
+    async def group_members(self, service: str) -> dict[str, int]:
+        """The member count of each consumer group of the service (``<service>.``...)."""
+        admin = AIOKafkaAdminClient(**admin_kafka(self.stack))
+        await admin.start()
+        try:
+            prefix = self.stack.env.get("TOPIC_NAMESPACE", "") + f"{service}."
+            groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(prefix)]
+            counts: dict[str, int] = {}
+            for response in await admin.describe_consumer_groups(groups):
+                for described in response.groups:  # (error, group, state, protocol type, ...)
+                    counts[str(described[1])] = len(described[5])
+            return counts
+        finally:
+            await admin.close()
 
     # -- disk full --------------------------------------------------------------------------
 
@@ -150,3 +170,108 @@ def fill(path: Path) -> None:
         except OSError:
             pass
     os.chmod(path, 0o644)
+
+
+# -- replicas (deploy/run.py with <SERVICE>_REPLICAS) ---------------------------------------------
+
+RELAY_LEADER = re.compile(r'^backoffice_relay_leader\{service="(\w+)"\} (\S+)$', re.M)
+TAKEOVER_LIMIT_S = 15.0  # issue 16: another replica leads the relay within 15 s
+
+
+@dataclass
+class Replica:
+    service: str
+    replica: int
+    port: int
+    pid: int
+
+
+@dataclass
+class ReplicaFaults:
+    """Faults of one process among a service's replicas; ``problems`` and ``notes`` go into
+    the row's findings (a takeover too slow, where the partitions went)."""
+
+    faults: Faults
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def replicas(self, service: str) -> list[Replica]:
+        """``<data>/run/processes.json``, which deploy/run.py rewrites on every (re)start."""
+        path = Path(self.faults.stack.env["BACKOFFICE_DATA_DIR"]) / "run" / "processes.json"
+        if not path.exists():
+            return []
+        listed = json.loads(path.read_text())["processes"]
+        return [
+            Replica(p["name"], int(p["replica"]), int(p["port"]), int(p["pid"]))
+            for p in listed
+            if p["name"] == service
+        ]
+
+    async def leads_relay(self, replica: Replica) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                metrics = (await client.get(f"http://127.0.0.1:{replica.port}/metrics")).text
+        except httpx.HTTPError:
+            return False
+        return any(
+            s == replica.service and float(v) == 1.0 for s, v in RELAY_LEADER.findall(metrics)
+        )
+
+    async def relay_leader(self, service: str) -> Replica | None:
+        for replica in self.replicas(service):
+            if await self.leads_relay(replica):
+                return replica
+        return None
+
+    async def replica_killed(self, service: str = "ledger") -> float:
+        """A replica that does not lead the relay SIGKILLed (the supervisor starts it again):
+        the gateway must route around it."""
+        leader = await self.relay_leader(service)
+        victims = [r for r in self.replicas(service) if leader is None or r.pid != leader.pid]
+        victim = victims[-1]
+        os.kill(victim.pid, signal.SIGKILL)
+        self.notes.append(f"{service} replica {victim.replica} (pid {victim.pid}) killed")
+        return time.monotonic()
+
+    async def relay_leader_killed(self, service: str = "ledger") -> float:
+        """The replica leading the relay SIGKILLed: another must lead within 15 s."""
+        leader = await self.relay_leader(service)
+        if leader is None:
+            raise RuntimeError(f"no replica of {service} says it leads the relay")
+        os.kill(leader.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        while time.monotonic() - killed < 60:
+            others = [r for r in self.replicas(service) if r.pid != leader.pid]
+            for replica in others:
+                if await self.leads_relay(replica):
+                    took = time.monotonic() - killed
+                    self.notes.append(
+                        f"replica {replica.replica} led the relay {took:.1f} s after the kill"
+                    )
+                    if took > TAKEOVER_LIMIT_S:
+                        self.problems.append(f"takeover took {took:.1f} s (> 15 s)")
+                    return killed
+            await asyncio.sleep(0.5)
+        self.problems.append("no other replica took the relay over within 60 s")
+        return killed
+
+    async def consumer_stuck(self, service: str = "risk") -> float:
+        """One replica SIGSTOPped for 60 s (scaled), then SIGCONT: meanwhile the other replica
+        must hold its consumer groups' partitions."""
+        stuck = self.replicas(service)[-1]
+        before = await self.faults.group_members(service)
+        os.kill(stuck.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(self.faults.seconds(60, least=20))
+            during = await self.faults.group_members(service)
+        finally:
+            os.kill(stuck.pid, signal.SIGCONT)
+        moved = {g: (before.get(g), n) for g, n in during.items() if n < before.get(g, 0)}
+        if not moved:
+            self.problems.append(f"no group of {service} lost the stopped member: {during}")
+        else:
+            self.notes.append(
+                "partitions moved: "
+                + ", ".join(f"{g} {a}->{b} members" for g, (a, b) in moved.items())
+            )
+        return time.monotonic()

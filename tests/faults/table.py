@@ -20,7 +20,7 @@ HEADER = (
 )
 
 
-def by_code(counts: Mapping[object, int]) -> str:
+def by_code(counts: Mapping[int, int] | Mapping[str, int]) -> str:
     """``{503: 4, 502: 1}`` as ``502: 1, 503: 4``; ``0`` when empty."""
     if not counts:
         return "0"
@@ -42,7 +42,7 @@ def row_cells(number: int, row: RowReport) -> list[str]:
     found = row.findings
     duplicates = str(len(found.duplicates_applied))
     if found.topic_duplicates:
-        duplicates += f" (ids twice on a topic: {found.topic_duplicates}, applied once)"
+        duplicates += f" (ids twice on the topics so far: {found.topic_duplicates}, applied once)"
     reasons = row.reasons()
     verdict = "yes" if not reasons else "no: " + "; ".join(reasons)
     if found.notes:

@@ -173,7 +173,7 @@ def test_the_table_has_one_line_per_row_with_the_issue_columns() -> None:
     assert len(lines) == 5
     first = cells(lines[2])
     assert first[:7] == ["1. broker killed", "2", "2", "0", "0", "0", first[6]]
-    assert "ids twice on a topic: 3, applied once" in first[6]
+    assert "ids twice on the topics so far: 3, applied once" in first[6]
     assert first[7:] == ["commands 0.4 s", "yes"]
     second = cells(lines[3])
     assert second[3] == "500: 1"
