@@ -2,7 +2,8 @@
 
 The first restart waits 1 s, each further one twice as long, up to 30 s; a process that ran for a
 minute before it died counts as healthy again and is restarted after 1 s. The other processes
-are left alone. Every exit and restart is logged.
+are left alone. Every exit and restart is logged, and ``on_restart`` hears of each restart (run.py
+rewrites its process file, so that tools find the new pid).
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ class Supervisor:
         self,
         log: Callable[[str], None] = print,
         clock: Callable[[], float] = time.monotonic,
+        on_restart: Callable[[str], None] = lambda name: None,
     ) -> None:
         self._log = log
         self._clock = clock
+        self._on_restart = on_restart
         self._children: list[Supervised] = []
 
     @property
@@ -100,6 +103,7 @@ class Supervisor:
                 child.process = child.launch()
                 child.started_at, child.restart_at = now, None
                 self._log(f"supervisor: {child.name} restarted (pid {child.process.pid})")
+                self._on_restart(child.name)
 
     def stop(self, timeout: float = 15) -> None:
         """Terminate every process (the last started first), kill those that do not end."""

@@ -3,6 +3,7 @@ PostgreSQL and Kafka of its own on free ports and its data in a temporary direct
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -73,6 +74,27 @@ class MakeRunStack:
     def port(self, service: str) -> int:
         return int(self.env[f"{service.upper()}_PORT"])
 
+    def ports(self, service: str) -> list[int]:
+        """Every replica's port (``<SERVICE>_PORTS`` when the stack runs several)."""
+        listed = self.env.get(f"{service.upper()}_PORTS")
+        return [int(p) for p in listed.split(",")] if listed else [self.port(service)]
+
+    @property
+    def processes_file(self) -> Path:
+        return Path(self.env["BACKOFFICE_DATA_DIR"]) / "run" / "processes.json"
+
+    def processes(self) -> list[dict[str, int | str]]:
+        """run.py's process file: name, replica, port and pid of every process it supervises."""
+        found: list[dict[str, int | str]] = json.loads(self.processes_file.read_text())["processes"]
+        return found
+
+    def pid_of(self, service: str, replica: int = 1) -> int:
+        return next(
+            int(p["pid"])
+            for p in self.processes()
+            if p["name"] == service and p["replica"] == replica
+        )
+
     @property
     def cli_env(self) -> dict[str, str]:
         """For `make rebuild` and `python -m <service> ...`: the servers of this stack (on the
@@ -87,7 +109,9 @@ class MakeRunStack:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def stack_env(data_dir: Path) -> dict[str, str]:
+def stack_env(data_dir: Path, replicas: Mapping[str, int] | None = None) -> dict[str, str]:
+    """A shell's settings for a stack of its own; ``replicas``: how many processes a service
+    (or the gateway) runs, each on a free port of its own (``<SERVICE>_PORTS``)."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -95,6 +119,9 @@ def stack_env(data_dir: Path) -> dict[str, str]:
     }
     ports = ["PG", "KAFKA", "KAFKA_CONTROLLER", "GATEWAY", "LEDGER", "TICKETS", "RISK", "CONSOLE"]
     env.update({f"{name}_PORT": str(free_port()) for name in ports})
+    for service, count in (replicas or {}).items():
+        listed = [env[f"{service.upper()}_PORT"], *(str(free_port()) for _ in range(count - 1))]
+        env[f"{service.upper()}_PORTS"] = ",".join(listed)
     env["BACKOFFICE_DATA_DIR"] = str(data_dir)
     env["KAFKA_HEAP"] = "-Xmx512m -Xms128m"
     env.setdefault("KAFKA_HOME", str(ROOT / ".data" / "kafka-dist"))
@@ -103,12 +130,15 @@ def stack_env(data_dir: Path) -> dict[str, str]:
 
 @contextmanager
 def make_run_stack(
-    data_dir: Path, extra_env: Mapping[str, str] | None = None
+    data_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> Iterator[MakeRunStack]:
     """deploy/run.py (what `make run` runs after installing), until it says it is running;
-    ``extra_env``: what a user sets before `make run`, such as ``KAFKA_PROFILE=cluster``."""
+    ``extra_env``: what a user sets before `make run`, such as ``KAFKA_PROFILE=cluster``;
+    ``replicas``: processes per service, such as ``{"ledger": 2}``, on free ports."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {**stack_env(data_dir), **(extra_env or {})}
+    env = {**stack_env(data_dir, replicas), **(extra_env or {})}
     log = data_dir / "make-run.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -108,3 +108,19 @@ def test_stop_terminates_every_process_and_restarts_nothing() -> None:
     supervisor.stop()
     clock.now += 60
     assert gateway.terminated and launched == []
+
+
+def test_each_replica_is_its_own_process_and_a_restart_is_announced() -> None:
+    clock, restarted = Clock(), list[str]()
+    supervisor = Supervisor(log=lambda line: None, clock=clock, on_restart=restarted.append)
+    first, second = FakeProcess(), FakeProcess()
+    again = FakeProcess()
+    supervisor.watch("ledger#1", first, FakeProcess)
+    supervisor.watch("ledger#2", second, lambda: again)
+    second.returncode = -9
+    supervisor.check()
+    clock.now += 1
+    supervisor.check()
+    assert restarted == ["ledger#2"]  # run.py rewrites its process file with the new pid
+    assert supervisor.process_of("ledger#2") is again
+    assert supervisor.process_of("ledger#1") is first

@@ -78,6 +78,20 @@ INBOX_LAG = Gauge(
     ["service", "consumer", "topic", "partition"],
     registry=REGISTRY,
 )
+RELAY_LEADER = Gauge(
+    "backoffice_relay_leader",
+    "1 in the one process of a service whose outbox relay holds the lock and publishes, 0 in "
+    "its standbys (each replica of a service runs a relay; one leads)",
+    ["service"],
+    registry=REGISTRY,
+)
+UPSTREAM_REPLICA_UP = Gauge(
+    "backoffice_upstream_replica_up",
+    "Whether the gateway believes a replica of a service up (its /health/live answered, no "
+    "connection refused since), by service behind it and replica number",
+    ["service", "upstream", "replica", "address"],
+    registry=REGISTRY,
+)
 LAG_SAMPLE_FAILURES = Counter(
     "backoffice_lag_sample_failures",
     "Scrapes whose lag sample failed (database or Kafka away): the lag gauges are stale",

@@ -100,6 +100,11 @@ class OutboxRelay:
         self._order = OrderedReader(engine, store)
         self._seals = SealChain()
 
+    @property
+    def leading(self) -> bool:
+        """Whether this relay holds the lock and publishes (the others of its database wait)."""
+        return self._leading and self.listening
+
     async def cursor(self) -> int:
         """The durable cursor: the position up to which every event is acknowledged."""
         async with self._engine.connect() as conn:

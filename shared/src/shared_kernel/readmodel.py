@@ -31,6 +31,9 @@ from shared_kernel.schema import outbox_cursor, read_model_generations
 log = logging.getLogger(__name__)
 
 READ_MODEL_SCHEMA = "read_model"
+# The two-key advisory lock space (``hashtext(scope)``, ``hashtext(projection)``) in which the
+# replicas of a service take turns to create or complete a projection's live generation.
+_DDL_LOCK_SCOPE = "read-model-ddl"
 
 #: the last Kafka offset handled, per topic partition
 Offsets = dict[TopicPartition, int]
@@ -141,7 +144,27 @@ class ReadModelStore:
             await translated.run_sync(self.metadata.create_all)
 
     async def ensure_live(self) -> int:
-        """The live generation, creating generation 1 on first start."""
+        """The live generation, creating generation 1 on first start.
+
+        Replicas of a service start side by side and each ensures the same read models: one
+        at a time (a session advisory lock per projection). Unserialised, two found no
+        generation and both created one (the second dropped the schema the first was already
+        filling, whose runner then went on from offsets held in memory: events lost), or ran
+        ``CREATE TABLE`` together (a duplicate key in ``pg_type``, a failed start)."""
+        async with self.engine.connect() as turn:
+            try:
+                await turn.execute(
+                    sa.text("SELECT pg_advisory_lock(hashtext(:scope), hashtext(:name))"),
+                    {"scope": _DDL_LOCK_SCOPE, "name": self.name},
+                )
+                await turn.commit()
+                return await self._ensure_live()
+            finally:
+                # Closed rather than pooled: that releases the lock (as a process that dies
+                # here releases it with its connection).
+                await turn.invalidate()
+
+    async def _ensure_live(self) -> int:
         active = await self.active_generation()
         if active is not None:
             # A generation made by an older version lacks tables added since (such as

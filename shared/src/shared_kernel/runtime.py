@@ -39,6 +39,7 @@ from shared_kernel.kafka import (
     ensure_topics,
     events_topic,
 )
+from shared_kernel.metrics import RELAY_LEADER
 from shared_kernel.outbox import OutboxRelay
 from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
 from shared_kernel.readmodel import PositionWaiter, ReadModelStore
@@ -174,8 +175,11 @@ class ServiceRuntime:
             await waiter.start()
         self.spawn("append signal", self.append_signal.run)
         if self.settings.run_relay:
-            self.relay = OutboxRelay(self.engine, self.store, self.producer, self.topic, partitions)
-            self.spawn("relay", self.relay.run)
+            relay = OutboxRelay(self.engine, self.store, self.producer, self.topic, partitions)
+            self.relay = relay
+            # Read when scraped: which replica leads is known at once, not at the next sample.
+            RELAY_LEADER.labels(self.service).set_function(lambda: int(relay.leading))
+            self.spawn("relay", relay.run)
         if self.settings.run_projections:
             for projection in self.projections:
                 runner = ProjectionRunner(

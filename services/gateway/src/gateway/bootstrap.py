@@ -13,7 +13,6 @@ import httpx
 from shared_kernel import tracing
 from shared_kernel.codec import EventCodec
 from shared_kernel.health import Readiness
-from shared_kernel.health_checks import upstream_probe
 from shared_kernel.identity import Caller, IdentitySigner
 from shared_kernel.kafka import events_topic
 from shared_kernel.runtime import ServiceRuntime
@@ -26,6 +25,7 @@ from gateway.adapters.keys import load_signing_key
 from gateway.adapters.passwords import Passwords
 from gateway.adapters.policy_file import load_policy
 from gateway.adapters.rate_limit import RateLimiter, RateLimits
+from gateway.adapters.replicas import ReplicaProbe, any_replica_ready
 from gateway.adapters.upstream import UpstreamClient, upstream_http_client
 from gateway.app.admin import Administration
 from gateway.app.callers import Callers
@@ -109,15 +109,18 @@ class Gateway:
         self._upstream = upstream
         self._proxy = Proxy(self.policy, self.forwarded_identities, upstream, self.catalogue)
 
+    def replica_probe(self, http: httpx.AsyncClient) -> ReplicaProbe:
+        """Marks the services' replicas up or down (the lifespan runs it in the background)."""
+        return ReplicaProbe(http, self._connected.replicas)
+
     def readiness(self, http: httpx.AsyncClient) -> Readiness:
-        """The runtime's checks, and each service's own readiness (asked in parallel)."""
+        """The runtime's checks, and each service's own readiness (asked in parallel): a
+        service is ready when any of its replicas is."""
         readiness = self.runtime.readiness()
         timeout = self.settings.ready_timeout_seconds * 0.8  # answered before the deadline
-        for name, base_url in sorted(self.settings.services.items()):
+        for name, base_urls in sorted(self.settings.services.items()):
             optional = name in self.settings.optional_services
-            probe = upstream_probe(
-                http, f"{base_url}/health/ready", timeout=timeout, optional=optional
-            )
+            probe = any_replica_ready(http, base_urls, timeout=timeout, optional=optional)
             readiness.add(f"service {name}", probe)
         return readiness
 

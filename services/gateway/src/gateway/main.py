@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,7 +56,13 @@ def create_app(
                 gateway.audit.start(gateway.runtime.producer, gateway.runtime.supervisor)
                 await warn_about_unsegregated_identities(gateway)
                 app.state.readiness = gateway.readiness(http)
-                yield
+                probing = asyncio.create_task(gateway.replica_probe(http).run())
+                try:
+                    yield
+                finally:
+                    probing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await probing
         finally:
             await gateway.audit.stop()  # flushes the audit queue while the producer still runs
             await gateway.runtime.stop()

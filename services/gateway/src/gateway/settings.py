@@ -18,11 +18,13 @@ SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 RESERVED_NAMES = frozenset({"auth", "gateway", "admin", "cases", "audit", "schemas"})
 # httpx refuses URLs longer than this, so the gateway could not forward a longer one.
 LONGEST_FORWARDABLE_URL = 65_536
+DEFAULT_LEDGER: tuple[str, ...] = ("http://127.0.0.1:8001",)
 
 
 class GatewaySettings(ServiceSettings):
     """Environment names are the field names in upper case; ``services`` is read from
-    ``GATEWAY_SERVICES`` (JSON object: service name -> base URL)."""
+    ``GATEWAY_SERVICES`` (JSON object: service name -> base URL, or a list of base URLs, one
+    for each replica of the service)."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
@@ -33,8 +35,9 @@ class GatewaySettings(ServiceSettings):
     # Longer than the longest read-your-writes wait of a service (``wait_ms`` up to 10 s), so
     # that a read waiting for its position is answered by the service, not cut off with 504.
     upstream_timeout_seconds: float = Field(default=15, gt=0, le=300)
-    services: dict[str, str] = Field(
-        default_factory=lambda: {"ledger": "http://127.0.0.1:8001"},
+    # Each service's replicas' base URLs (one URL given alone is a service of one replica).
+    services: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {"ledger": DEFAULT_LEDGER},
         validation_alias="GATEWAY_SERVICES",
     )
     policy_file: Path = POLICY_FILE
@@ -72,15 +75,28 @@ class GatewaySettings(ServiceSettings):
     # into our traces; never anything more: tracing decides nothing).
     continue_client_traces: bool = False
 
+    @field_validator("services", mode="before")
+    @classmethod
+    def _one_url_is_one_replica(cls, services: Any) -> Any:
+        if isinstance(services, dict):
+            return {
+                name: (urls,) if isinstance(urls, str) else urls for name, urls in services.items()
+            }
+        return services
+
     @field_validator("services")
     @classmethod
-    def _check_services(cls, services: dict[str, str]) -> dict[str, str]:
-        for name, url in services.items():
+    def _check_services(cls, services: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, urls in services.items():
             if not SERVICE_NAME.fullmatch(name) or name in RESERVED_NAMES:
                 raise ValueError(f"service name {name!r} is malformed or reserved")
-            if not url.startswith(("http://", "https://")):
+            if not urls:
+                raise ValueError(f"service {name!r}: no base URL")
+            if not all(url.startswith(("http://", "https://")) for url in urls):
                 raise ValueError(f"service {name!r}: base URL must be http:// or https://")
-        return {name: url.rstrip("/") for name, url in services.items()}
+            if len({url.rstrip("/") for url in urls}) != len(urls):
+                raise ValueError(f"service {name!r}: a base URL is listed twice")
+        return {name: tuple(url.rstrip("/") for url in urls) for name, urls in services.items()}
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -11,6 +11,11 @@ before any answer arrives, through no fault of its own. Such a request is sent o
 a new connection, when replaying it is safe: its method is idempotent, or it carries an
 ``Idempotency-Key`` (the service answers a replay with the first answer). A failure after the
 answer began is never retried.
+
+A service may run as several replicas (``adapters/replicas.py``): each request goes to the
+replica whose turn it is among those believed up; one that refuses the connection is marked
+down and the request goes to the next (nothing reached the refusing one, so this is safe for
+any method). Only when every replica refused is the service unavailable.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import importlib.util
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +33,8 @@ from urllib.parse import quote
 import httpx
 from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from shared_kernel.tracing import TRACEPARENT, TRACESTATE, Tracer, format_traceparent
+
+from gateway.adapters.replicas import Replicas
 
 log = logging.getLogger(__name__)
 
@@ -89,26 +96,30 @@ class UpstreamClient:
     def __init__(
         self,
         http: httpx.AsyncClient,
-        base_urls: Mapping[str, str],
+        base_urls: Mapping[str, str | Sequence[str]],
         timeout_seconds: float,
         *,
         tracer: Tracer | None = None,
     ) -> None:
         self._http = http
-        self._base_urls = dict(base_urls)
+        self.replicas = Replicas(base_urls)
         self._timeout = timeout_seconds
         self._tracer = tracer
 
     def knows(self, service: str) -> bool:
-        return service in self._base_urls
+        return service in self.replicas
 
     async def openapi(self, service: str) -> dict[str, Any]:
         """The service's OpenAPI document (``GET /openapi.json``). A service that cannot be
         reached or answers with an error status raises UpstreamUnavailable (worth retrying
         while it starts); a document that is not an OpenAPI object raises
-        InvalidServiceDescription."""
-        url = f"{self._base_urls[service]}/openapi.json"
-        response = await self._exchange(service, self._http.build_request("GET", url))
+        InvalidServiceDescription. Any replica answers (they run the same code)."""
+
+        def request(base_url: str) -> httpx.Request:
+            return self._http.build_request("GET", f"{base_url}/openapi.json")
+
+        response = await self._exchange(service, request)
+        url = str(response.request.url)  # the replica's that answered
         if response.status_code != 200:
             raise UpstreamUnavailable(
                 service, f"GET {url} answered {response.status_code}, not the OpenAPI document"
@@ -154,13 +165,16 @@ class UpstreamClient:
         body: bytes,
     ) -> UpstreamResponse:
         path = "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
-        url = f"{self._base_urls[service]}/{path}"
         if query:
-            url += "?" + query
+            path += "?" + query
         # Header values arrive decoded as Latin-1 (HTTP allows such octets): sent on as the
         # same bytes, not as ASCII text, which a value like "Öl" cannot be.
         raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-        request = self._http.build_request(method, url, headers=raw, content=body or None)
+
+        def request(base_url: str) -> httpx.Request:
+            url = f"{base_url}/{path}"
+            return self._http.build_request(method, url, headers=raw, content=body or None)
+
         response = await self._exchange(service, request)
         returned = {
             name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
@@ -171,10 +185,13 @@ class UpstreamClient:
             returned["location"] = f"/{service}{location}"
         return UpstreamResponse(response.status_code, response.content, returned)
 
-    async def _exchange(self, service: str, request: httpx.Request) -> httpx.Response:
+    async def _exchange(
+        self, service: str, request: Callable[[str], httpx.Request]
+    ) -> httpx.Response:
+        """``request(base_url)``: the request to send to the replica at ``base_url``."""
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._answer_begun(service, request)
+                response = await self._replica_answer(service, request)
                 try:
                     await response.aread()
                 finally:
@@ -192,6 +209,21 @@ class UpstreamClient:
             raise UpstreamFailed(
                 service, f"the {service} service broke off: {type(exc).__name__}"
             ) from exc
+
+    async def _replica_answer(
+        self, service: str, request: Callable[[str], httpx.Request]
+    ) -> httpx.Response:
+        """The answer of the first replica, in turn, that accepts the connection; a replica
+        that refuses it is marked down (the probe marks it up again when it answers)."""
+        refused: httpx.ConnectError | None = None
+        for replica in self.replicas[service].in_turn():
+            try:
+                return await self._answer_begun(service, request(replica.base_url))
+            except httpx.ConnectError as exc:
+                replica.mark(False, f"connection refused ({type(exc).__name__})")
+                refused = exc
+        assert refused is not None  # a service has at least one replica
+        raise refused
 
     async def _answer_begun(self, service: str, request: httpx.Request) -> httpx.Response:
         """The response with its head read; sent twice when the connection was lost before
