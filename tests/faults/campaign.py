@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.make_run_stack import ROOT, MakeRunStack, free_ports, make_run_stack
+from tests.e2e.make_run_stack import ROOT, MakeRunStack, free_port, free_ports, make_run_stack
 from tests.faults.access import admin_kafka, cli_env
 from tests.faults.accounting import Findings, Outcome, RowReport, Rule
-from tests.faults.faults import Faults
+from tests.faults.faults import Faults, ReplicaFaults
 from tests.faults.load import Load, Party, first_acknowledged_after, now
 from tests.faults.observe import event_ids_by_topic, ledger_verify, read_models, trial_balance
 from tests.faults.reconcile import (
@@ -61,6 +61,7 @@ class Campaign:
     load: Load
     officer: Headers
     limit_id: str
+    replicas: ReplicaFaults
     outcomes: list[Outcome] = field(default_factory=list)  # every row's, for the checks
     rows: list[RowReport] = field(default_factory=list)
     rebuild: str = "not run"
@@ -102,6 +103,9 @@ class Campaign:
             await loading
         self.outcomes += report.outcomes
         report.findings, settled = await self.settle(lifted)
+        report.findings.problems += self.replicas.problems  # what a replica fault saw itself
+        report.findings.notes += self.replicas.notes
+        self.replicas.problems, self.replicas.notes = [], []
         back = first_acknowledged_after(report.outcomes, lifted)
         report.recovery = (
             f"commands {'never' if back is None else f'{back:.1f} s'}, "
@@ -211,12 +215,12 @@ async def open_campaign(stack: MakeRunStack, gateway: httpx.AsyncClient, scale: 
     approved.raise_for_status()
     key = (Path(stack.env["BACKOFFICE_DATA_DIR"]) / "keys" / "demo-api-key.txt").read_text()
     load = Load(gateway, party, accountant, {"X-API-Key": key.strip()})
-    return Campaign(stack, gateway, Faults(stack, scale), load, officer, limit_id)
+    faults = Faults(stack, scale)
+    return Campaign(stack, gateway, faults, load, officer, limit_id, ReplicaFaults(faults))
 
 
 async def run_rows(campaign: Campaign) -> None:
-    faults = campaign.faults
-    no_replicas = "replicas not available (deploy/run.py runs one process per service)"
+    faults, replicas = campaign.faults, campaign.replicas
     await campaign.row("one Kafka broker SIGKILLed, restarted", Rule(), faults.broker_killed)
     await campaign.row(
         f"Kafka down {faults.seconds(30):.0f} s (all three nodes)", Rule(), faults.kafka_down
@@ -224,17 +228,31 @@ async def run_rows(campaign: Campaign) -> None:
     await campaign.row(
         "PostgreSQL restarted (fast shutdown)", Rule(frozenset({503})), faults.postgres_restarted
     )
-    await campaign.row("one replica of a service SIGKILLed", Rule(), None, no_replicas)
-    await campaign.row("the relay leader SIGKILLed", Rule(), None, no_replicas)
+    in_flight = Rule(frozenset({502, 503}))  # only requests in flight on the killed replica
+    ledgers, risks = len(replicas.replicas("ledger")), len(replicas.replicas("risk"))
+    why = "" if ledgers >= 2 else f"replicas not available ({ledgers} ledger process)"
     await campaign.row(
-        f"a consumer (risk) stuck {faults.seconds(60, least=15):.0f} s (SIGSTOP)",
-        Rule(),
-        faults.consumer_stuck,
-    )
-    why = faults.why_no_disk_full()
+        f"one of {ledgers} ledger replicas SIGKILLed", in_flight,
+        replicas.replica_killed if not why else None, why,
+    )  # fmt: skip
+    await campaign.row(
+        "the ledger's relay leader SIGKILLed", in_flight,
+        replicas.relay_leader_killed if not why else None, why,
+    )  # fmt: skip
+    stuck = f"one of {risks} risk replicas stuck {faults.seconds(60, least=20):.0f} s (SIGSTOP)"
+    if risks >= 2:
+        await campaign.row(stuck, Rule(), replicas.consumer_stuck)
+    else:
+        report = await campaign.row(
+            f"risk stuck {faults.seconds(60, least=15):.0f} s (SIGSTOP)",
+            Rule(),
+            faults.consumer_stuck,
+        )
+        report.findings.notes.append("one risk process: no replica to take its partitions over")
+    why = faults.why_no_disk_full() or ""
     disk = await campaign.row(
         "disk full for the event store", Rule(frozenset({503})), None if why else faults.disk_full,
-        why or "",
+        why,
     )  # fmt: skip
     if not why:
         await faults.disk_restored()
@@ -269,8 +287,14 @@ def main() -> int:
     scale = float(os.environ.get("FAULT_SCALE", "1"))
     data_dir = Path(os.environ.get("FAULTS_DATA_DIR") or ROOT / ".data" / "faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
+    ledgers, risks = (f"{free_port()},{free_port()}" for _ in range(2))
     extra = {
         "KAFKA_PROFILE": "cluster",
+        # Two replicas of the ledger and of risk, on ports of their own (LEDGER_PORT: the first).
+        "LEDGER_PORTS": ledgers,
+        "LEDGER_PORT": ledgers.split(",")[0],
+        "RISK_PORTS": risks,
+        "RISK_PORT": risks.split(",")[0],
         "KAFKA_CLUSTER_PORT": str(free_ports(3)),
         "KAFKA_CLUSTER_CONTROLLER_PORT": str(free_ports(3)),
     }
