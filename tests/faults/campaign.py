@@ -91,21 +91,24 @@ class Campaign:
         print(f"== {name}", flush=True)
         await self.renew_logins()
         loading = asyncio.create_task(self.load.run_until_stopped(report.outcomes))
+        fault_failed = ""
         try:
             await asyncio.sleep(WARMUP_S)
             lifted = await fault()
             await asyncio.sleep(TAIL_S)
         except Exception as failure:
-            report.findings.problems.append(f"the fault failed: {failure}")
+            print(f"the fault failed: {failure}", flush=True)
+            fault_failed = f"the fault failed: {failure}"
             lifted = now()
         finally:
             self.load.stop()
             await loading
         self.outcomes += report.outcomes
         report.findings, settled = await self.settle(lifted)
+        report.findings.problems += [fault_failed] if fault_failed else []
         report.findings.problems += self.replicas.problems  # what a replica fault saw itself
-        report.findings.notes += self.replicas.notes
-        self.replicas.problems, self.replicas.notes = [], []
+        report.findings.notes += self.replicas.notes + self.faults.notes
+        self.replicas.problems, self.replicas.notes, self.faults.notes = [], [], []
         back = first_acknowledged_after(report.outcomes, lifted)
         report.recovery = (
             f"commands {'never' if back is None else f'{back:.1f} s'}, "
@@ -131,8 +134,12 @@ class Campaign:
         return findings, None
 
     async def check_topics_and_books(self, findings: Findings) -> None:
-        ids = await event_ids_by_topic(admin_kafka(self.stack))
-        findings.topic_duplicates = sum(topic_duplicates(ids).values())
+        try:
+            ids = await asyncio.wait_for(event_ids_by_topic(admin_kafka(self.stack)), 180)
+        except TimeoutError:
+            findings.problems.append("the topics could not be read within 180 s")
+        else:
+            findings.topic_duplicates = sum(topic_duplicates(ids).values())
         findings.problems += trial_balance_problems(
             await trial_balance(self.gateway, self.accountant)
         )
