@@ -31,12 +31,13 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.make_run_stack import ROOT, MakeRunStack, free_port, free_ports, make_run_stack
+from tests.e2e.make_run_stack import ROOT, MakeRunStack, make_run_stack
 from tests.faults.access import admin_kafka, cli_env
 from tests.faults.accounting import Findings, Outcome, RowReport, Rule
 from tests.faults.faults import Faults, ReplicaFaults
 from tests.faults.load import Load, Party, first_acknowledged_after, now
 from tests.faults.observe import event_ids_by_topic, ledger_verify, read_models, trial_balance
+from tests.faults.ports import quiet_ports
 from tests.faults.reconcile import (
     ReadModels,
     differences,
@@ -294,16 +295,21 @@ def main() -> int:
     scale = float(os.environ.get("FAULT_SCALE", "1"))
     data_dir = Path(os.environ.get("FAULTS_DATA_DIR") or ROOT / ".data" / "faults").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
-    ledgers, risks = (f"{free_port()},{free_port()}" for _ in range(2))
+    # The servers the faults take down (and every replica) listen below the ephemeral range:
+    # see ports.py for the clients that otherwise take a dead server's port.
+    taken: set[int] = set()
+    ledgers, risks = (",".join(str(quiet_ports(1, taken)) for _ in range(2)) for _ in range(2))
     extra = {
         "KAFKA_PROFILE": "cluster",
-        # Two replicas of the ledger and of risk, on ports of their own (LEDGER_PORT: the first).
+        "KAFKA_CLUSTER_PORT": str(quiet_ports(3, taken)),
+        "KAFKA_CLUSTER_CONTROLLER_PORT": str(quiet_ports(3, taken)),
+        "PG_PORT": str(quiet_ports(1, taken)),
+        # Two replicas of the ledger and of risk (LEDGER_PORT: the first, for the stack's tools).
         "LEDGER_PORTS": ledgers,
         "LEDGER_PORT": ledgers.split(",")[0],
         "RISK_PORTS": risks,
         "RISK_PORT": risks.split(",")[0],
-        "KAFKA_CLUSTER_PORT": str(free_ports(3)),
-        "KAFKA_CLUSTER_CONTROLLER_PORT": str(free_ports(3)),
+        **{f"{name}_PORT": str(quiet_ports(1, taken)) for name in ("GATEWAY", "TICKETS")},
     }
     started = time.monotonic()
     print(f"starting the back office on a 3-broker cluster in {data_dir} ...", flush=True)

@@ -192,3 +192,22 @@ def test_a_cell_never_breaks_its_row() -> None:
 def test_codes_are_listed_in_order() -> None:
     assert by_code(Counter({503: 4, 502: 1})) == "502: 1, 503: 4"
     assert by_code(Counter()) == "0"
+
+
+# -- ports ---------------------------------------------------------------------------------------
+
+
+def test_ports_are_chosen_below_the_ephemeral_range_and_never_twice() -> None:
+    from random import Random
+
+    from tests.faults.ports import ephemeral_range, quiet_ports
+
+    assert ephemeral_range("32768\t60999\n") == (32768, 60999)
+    taken: set[int] = set()
+    rng = Random(7)
+    firsts = [quiet_ports(3, taken, below=10_020, free=lambda _: True, rng=rng) for _ in range(4)]
+    assert all(first >= 10_000 and first + 2 < 10_020 for first in firsts)
+    assert len(taken) == 12  # four runs of three, none shared
+    busy = set(range(10_000, 10_010))
+    first = quiet_ports(2, set(), below=10_012, free=lambda port: port not in busy, rng=rng)
+    assert first == 10_010
