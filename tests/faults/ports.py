@@ -50,7 +50,7 @@ def quiet_ports(
     ceiling = below if below is not None else ephemeral_range()[0]
     chooser = rng or random.Random()
     for _ in range(500):
-        first = chooser.randrange(LOWEST, ceiling - count)
+        first = chooser.randrange(LOWEST, ceiling - count + 1)
         ports = range(first, first + count)
         if not taken.intersection(ports) and all(free(port) for port in ports):
             taken.update(ports)
