@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,18 @@ from tests.faults.access import admin_kafka, cli_env
 from tests.faults.accounting import Findings, Outcome, RowReport, Rule
 from tests.faults.faults import Faults, ReplicaFaults
 from tests.faults.load import Load, Party, first_acknowledged_after, now
-from tests.faults.observe import event_ids_by_topic, ledger_verify, read_models, trial_balance
+from tests.faults.observe import (
+    event_ids_by_topic,
+    ledger_verify,
+    pages,
+    read_models,
+    trial_balance,
+)
 from tests.faults.ports import quiet_ports
 from tests.faults.reconcile import (
     ReadModels,
     differences,
+    key_in,
     reconcile,
     topic_duplicates,
     trial_balance_problems,
@@ -75,6 +83,17 @@ class Campaign:
     async def read(self) -> ReadModels:
         return await read_models(
             self.gateway, self.load.party, self.accountant, self.officer, self.limit_id
+        )
+
+    async def uncleared(self, submitted_before: datetime) -> int:
+        """The campaign's deals submitted before a moment that risk has not cleared yet."""
+        requests = await pages(self.gateway, "/ledger/v1/booking-requests", self.accountant)
+        return sum(
+            1
+            for r in requests
+            if key_in(r.get("text"))
+            and r["clearance"]["status"] != "cleared"
+            and datetime.fromisoformat(r["submitted_at"]) < submitted_before
         )
 
     async def renew_logins(self) -> None:
@@ -249,7 +268,7 @@ async def run_rows(campaign: Campaign) -> None:
     )  # fmt: skip
     stuck = f"one of {risks} risk replicas stuck {faults.seconds(60, least=20):.0f} s (SIGSTOP)"
     if risks >= 2:
-        await campaign.row(stuck, Rule(), replicas.consumer_stuck)
+        await campaign.row(stuck, Rule(), lambda: replicas.consumer_stuck(campaign.uncleared))
     else:
         report = await campaign.row(
             f"risk stuck {faults.seconds(60, least=15):.0f} s (SIGSTOP)",
