@@ -6,7 +6,10 @@ for all rows; about ten minutes."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,11 +30,22 @@ def cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
-def test_the_fault_campaign_runs_as_the_readme_says_and_every_row_holds(tmp_path: Path) -> None:
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """Not pytest's tmp_path: another pytest session on the machine makes /tmp/pytest-of-<user>
+    private again (0700) and prunes old runs, which locks PostgreSQL's own account out of its
+    data directory (pg.py runs the server as another user under root) mid-campaign."""
+    made = Path(tempfile.mkdtemp(prefix="backoffice-faults-"))
+    try:
+        yield made / "faults"
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def test_the_fault_campaign_runs_as_the_readme_says_and_every_row_holds(data_dir: Path) -> None:
     full, halved = readme_commands()
     assert full == "make faults", full
     assert halved == "FAULT_SCALE=0.5 make faults", halved
-    data_dir = tmp_path / "faults"
     # A user's shell: none of the test run's servers; the data dir is this test's own.
     env = {
         k: v for k, v in os.environ.items() if k not in FOREIGN and not k.endswith("_DATABASE_URL")

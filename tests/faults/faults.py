@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -77,6 +78,8 @@ class Faults:
     async def postgres_restarted(self) -> float:
         """A fast shutdown, 10 s down (scaled), started again."""
         await self.script(sys.executable, "deploy/postgres/pg.py", "stop")
+        if await asyncio.to_thread(listens, int(self.stack.env["PG_PORT"])):
+            raise RuntimeError("pg.py stop left PostgreSQL running")
         await asyncio.sleep(self.seconds(10))
         lifted = time.monotonic()
         await self.script(sys.executable, "deploy/postgres/pg.py", "start")
@@ -145,6 +148,16 @@ class Faults:
 
     async def run(self, *args: str) -> None:
         await asyncio.to_thread(subprocess.run, list(args), check=True, timeout=60)
+
+
+def listens(port: int) -> bool:
+    """Whether a server accepts connections on the port (a fault that did not happen must not
+    pass for one that held)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return False
+    return True
 
 
 def fill(path: Path) -> None:
