@@ -64,6 +64,7 @@ def test_the_fault_campaign_runs_as_the_readme_says_and_every_row_holds(data_dir
     written = data_dir / "fault-campaign.md"
     assert written.exists(), said
     report = written.read_text()
+    print(report)  # the table, for whoever runs this test with -s
     assert report in done.stdout, said  # printed, and written under the data dir
     rows = [
         cells(line) for line in report.splitlines() if line[:4] in {f"| {n}." for n in range(1, 8)}
