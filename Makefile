@@ -14,6 +14,7 @@ help:
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
 	@echo "KAFKA_PROFILE=cluster make run   the same on a 3-broker Kafka cluster with SASL and ACLs"
 	@echo "make faults     the fault campaign (issue 16) on a 3-broker cluster: faults under load, one table"
+	@echo "LEDGER_REPLICAS=2 GATEWAY_REPLICAS=2 make run   two ledger processes behind two gateways"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
 	@echo "make contracts  (re)write the event schemas (services/*/contracts/) from the event classes"
 

@@ -4,6 +4,8 @@ file that tells other tools which process is which."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,3 +93,33 @@ def test_the_process_file_is_replaced_whole_and_read_back(tmp_path: Path) -> Non
     write_process_file(path, [first[0], Running("ledger", 2, 8101, 13)])
     assert read_process_file(path)[1].pid == 13
     assert [p.name for p in path.parent.iterdir()] == ["processes.json"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({"LEDGER_REPLICAS": "9"}, "LEDGER_REPLICAS must be a whole number from 1 to 8, not '9'"),
+        (
+            {"GATEWAY_REPLICAS": "2", "GATEWAY_PORTS": "18000"},
+            "GATEWAY_REPLICAS=2 but GATEWAY_PORTS lists 1 ports",
+        ),
+    ],
+)
+def test_make_run_stops_at_once_on_a_bad_setting(
+    tmp_path: Path, settings: dict[str, str], complaint: str
+) -> None:
+    """`LEDGER_REPLICAS=9 make run` says what is wrong and starts nothing."""
+    root = Path(__file__).resolve().parents[2]
+    environ = {k: v for k, v in os.environ.items() if not k.endswith(("_REPLICAS", "_PORTS"))}
+    done = subprocess.run(
+        [sys.executable, "deploy/run.py"],
+        cwd=root,
+        env={**environ, **settings, "BACKOFFICE_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert complaint in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing written

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -45,7 +46,23 @@ from shared_kernel.relay_order import OrderedReader
 from shared_kernel.schema import outbox_cursor
 from shared_kernel.sealing import SealChain
 
+log = logging.getLogger(__name__)
+
 RELAY_LOCK_KEY = 0x0BAC_0FF1CF
+# The leader touches its leadership connection this often; a standby that finds the lock's
+# connection untouched for STALE_LEADER_SECONDS ends it (see ``OutboxRelay._take_over_stale``).
+HEARTBEAT_SECONDS = 1.0
+STALE_LEADER_SECONDS = 10.0
+# The holder of the relay's lock in this database, and how long its connection has been
+# untouched (pg_stat_activity.state_change: every statement moves it). A bigint advisory key is
+# in pg_locks as classid (high 32 bits), objid (low 32 bits) and objsubid 1.
+_LOCK_HOLDER = sa.text(
+    "SELECT l.pid, extract(epoch FROM clock_timestamp() - a.state_change) AS untouched"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+    " AND l.classid = :high AND l.objid = :low"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
 
 
@@ -81,6 +98,8 @@ class OutboxRelay:
         max_in_flight: int = 4,
         checkpoint_interval: float = 0.1,
         fallback_poll: float = 0.1,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        stale_after: float = STALE_LEADER_SECONDS,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -92,6 +111,9 @@ class OutboxRelay:
         self._max_in_flight = max_in_flight
         self._checkpoint_interval = checkpoint_interval
         self._fallback_poll = fallback_poll
+        self._heartbeat = heartbeat
+        self._stale_after = stale_after
+        self.took_over_from: list[int] = []  # backend pids of stale leaders this relay ended
         self.published = 0  # acknowledged events (counted again after a restart re-sends)
         self._cursor: int | None = None  # held in memory: only the leader moves it
         self._wake = asyncio.Event()
@@ -244,21 +266,50 @@ class OutboxRelay:
         dedicated connection; a standby waits. The same connection LISTENs for appends. A
         killed relay's lock dies with its connection, and so does a failed run's (the
         connection is closed, not returned to the pool still holding the lock): the cursor is
-        read again once leadership is regained."""
+        read again once leadership is regained.
+
+        A leader that is stopped but not dead (SIGSTOP, a frozen VM) would keep its lock for
+        ever: so the leader touches its connection every ``heartbeat`` seconds, and a standby
+        that finds the holder's connection untouched for ``stale_after`` seconds terminates it
+        (``pg_terminate_backend``) and takes the lock. Should the stopped leader resume, its
+        connection is gone and it steps down; a batch it still had in flight is published twice
+        at most (consumers drop a duplicate by its event id), and a checkpoint it still writes
+        fails on positions the new leader sealed already (the cursor never moves back) or
+        seals them as the new leader would have (the chain is the same)."""
         self._cursor = None
         async with self._leadership() as leadership:
             await self._listen(leadership)
             self._leading = True
+            beating = asyncio.create_task(self._beat(leadership))
+            try:
+                while True:
+                    self._wake.clear()  # before reading: an append committed from here on wakes
+                    await self.publish_available()
+                    self._check_leadership()
+                    # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can
+                    # swallow a cancellation that arrives as its timeout fires, and the relay then
+                    # polled on for ever while its service was stopping (a stop that never ended).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._fallback_poll):
+                            await self._wake.wait()
+            finally:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
+
+    async def _beat(self, leadership: AsyncConnection) -> None:
+        """Touch the leadership connection (its ``state_change`` is the standbys' sign of life)
+        until cancelled; a failure means the connection is gone: the run steps down."""
+        try:
             while True:
-                self._wake.clear()  # before reading: an append committed from here on wakes us
-                await self.publish_available()
-                self._check_leadership()
-                # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can swallow a
-                # cancellation that arrives as its timeout fires, and the relay then polled on
-                # for ever while its service was stopping (a stop that never ended).
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._fallback_poll):
-                        await self._wake.wait()
+                await leadership.execute(sa.select(1))
+                await leadership.commit()
+                await asyncio.sleep(self._heartbeat)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("relay %s: leadership heartbeat failed: %r", self._name, exc)
+            self._on_leadership_lost()
 
     @contextlib.asynccontextmanager
     async def _leadership(self) -> AsyncIterator[AsyncConnection]:
@@ -269,6 +320,7 @@ class OutboxRelay:
                         sa.select(sa.func.pg_try_advisory_lock(RELAY_LOCK_KEY))
                     )
                 ).scalar():
+                    await self._take_over_stale(leadership)
                     await leadership.rollback()
                     await asyncio.sleep(1.0)
                 await leadership.commit()
@@ -277,6 +329,22 @@ class OutboxRelay:
                 # Closed rather than pooled: that releases the lock and the LISTEN with it.
                 self.listening = self._leading = False
                 await leadership.invalidate()
+
+    async def _take_over_stale(self, standby: AsyncConnection) -> None:
+        """End the leader's connection when it has been untouched for ``stale_after`` seconds
+        (the leader stopped without dying); the next attempt then takes the lock."""
+        key = {"high": RELAY_LOCK_KEY >> 32, "low": RELAY_LOCK_KEY & 0xFFFF_FFFF}
+        holder = (await standby.execute(_LOCK_HOLDER, key)).first()
+        if holder is None or float(holder.untouched) < self._stale_after:
+            return
+        log.warning(
+            "relay %s: the leader's connection (backend %d) is untouched for %.0f s; ending it",
+            self._name,
+            holder.pid,
+            holder.untouched,
+        )
+        await standby.execute(sa.select(sa.func.pg_terminate_backend(holder.pid)))
+        self.took_over_from.append(int(holder.pid))
 
     async def _listen(self, leadership: AsyncConnection) -> None:
         """LISTEN for appends on the leadership connection (asyncpg's own listener API)."""
