@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: help install run test test-unit lint bench infra-up infra-down rebuild contracts
+.PHONY: help install run test test-unit lint bench faults infra-up infra-down rebuild contracts
 
 help:
 	@echo "make run        start Kafka, PostgreSQL, every service and the gateway (Ctrl-C stops)"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench      benchmarks, each beside its same-run baseline, then the issue-14 table"
 	@echo "make infra-up / infra-down   start or stop Kafka and PostgreSQL alone"
 	@echo "KAFKA_PROFILE=cluster make run   the same on a 3-broker Kafka cluster with SASL and ACLs"
+	@echo "make faults     the fault campaign (issue 16) on a 3-broker cluster: faults under load, one table"
 	@echo "LEDGER_REPLICAS=2 GATEWAY_REPLICAS=2 make run   two ledger processes behind two gateways"
 	@echo "make rebuild    rebuild every service's read models from Kafka (services running)"
 	@echo "make contracts  (re)write the event schemas (services/*/contracts/) from the event classes"
@@ -42,6 +43,12 @@ lint: install
 
 bench: install
 	@bash deploy/bench.sh
+
+# Starts its own stack (a 3-broker cluster, free ports, data in .data/faults); FAULT_SCALE
+# scales the long waits. No `install`: it must not re-sync a virtualenv it shares (as contracts).
+faults:
+	@test -x $(PY) || $(UV) sync --frozen --quiet
+	@$(PY) -m tests.faults.campaign
 
 infra-up: install
 	@$(PY) deploy/run.py --infra-only

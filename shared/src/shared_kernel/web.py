@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Lifespan
 
+from shared_kernel.db_unavailable import RETRY_AFTER_SECONDS, database_unavailable
 from shared_kernel.docs import install_docs
 from shared_kernel.errors import DomainError
 from shared_kernel.health import install_health
@@ -111,6 +112,18 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if reason := database_unavailable(exc):
+            # Not a bug: the database is restarting, failing over or full. Repeating the
+            # request later (a command with its Idempotency-Key) is safe and may succeed.
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return problem(
+                503,
+                "Service unavailable",
+                f"{reason}; the request may not have been applied: repeat it later (a command "
+                "with the same Idempotency-Key)",
+                code="DatabaseUnavailable",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"},
+            )
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         # Starlette re-raises the error after this answer, and uvicorn then closes the
         # connection. Saying so keeps a client (the gateway's connection pool) from sending
