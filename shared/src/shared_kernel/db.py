@@ -12,6 +12,16 @@ A pooled connection is not pinged on checkout: ``pool_pre_ping`` costs three rou
   checkout). That one request fails (a background loop is restarted by its supervisor).
 - ``pool_recycle`` retires connections after an hour, before firewalls or server-side idle
   limits cut them silently.
+
+A transaction left open by a process that stopped without dying (SIGSTOP, a frozen machine, a
+paused container) would keep its locks for as long as the process is stopped: the stream locks
+of an append, the read-model rows of a projection's batch, an inbox's claimed ids. Another
+replica waiting for them would stop too. So every connection asks the server to end a session
+idle in a transaction for ``IDLE_IN_TRANSACTION_SECONDS`` (PostgreSQL's
+``idle_in_transaction_session_timeout``): the transaction is rolled back, its locks are freed,
+and the stopped process finds its connection gone when it resumes (a request answers 503, a
+background loop is restarted). No transaction here waits on anything but the database for
+that long.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 POOL_RECYCLE_SECONDS = 3600
+IDLE_IN_TRANSACTION_SECONDS = 10.0
 
 
 def async_url(url: str) -> str:
@@ -37,12 +48,22 @@ def async_url(url: str) -> str:
     raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    idle_in_transaction_seconds: float = IDLE_IN_TRANSACTION_SECONDS,
+) -> AsyncEngine:
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=POOL_RECYCLE_SECONDS,
+        connect_args={
+            "server_settings": {
+                "idle_in_transaction_session_timeout": str(int(idle_in_transaction_seconds * 1000))
+            }
+        },
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine

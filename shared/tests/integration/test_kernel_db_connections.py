@@ -83,3 +83,29 @@ async def test_a_read_model_read_runs_without_a_transaction(kernel_database: str
         assert second == first
     finally:
         await engine.dispose()
+
+
+async def test_a_transaction_left_idle_by_a_stopped_process_frees_its_locks(
+    create_database: CreateDatabase,
+) -> None:
+    """A process stopped (SIGSTOP) in the middle of a transaction looks to the server like a
+    connection idle in that transaction: the server ends it, and its locks are free for the
+    replica that waits for them."""
+    url = await create_database("idle_in_transaction")
+    stopped = create_engine(url, pool_size=1, idle_in_transaction_seconds=1)
+    other = create_engine(url, pool_size=1)
+    try:
+        frozen = await stopped.connect()
+        await frozen.execute(sa.text("SELECT pg_advisory_xact_lock(42)"))  # then nothing
+        async with other.connect() as conn:
+            timeout = await conn.execute(sa.text("SHOW idle_in_transaction_session_timeout"))
+            assert timeout.scalar_one() == "10s"  # the default of every engine
+            async with asyncio.timeout(10):  # waits until the server ends the idle one
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(42)"))
+            await conn.rollback()
+        with pytest.raises(sa.exc.DBAPIError):  # the stopped process finds it gone
+            await frozen.execute(sa.text("SELECT 1"))
+        await frozen.invalidate()
+    finally:
+        await stopped.dispose()
+        await other.dispose()
