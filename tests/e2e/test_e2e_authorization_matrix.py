@@ -179,6 +179,19 @@ async def test_every_route_refuses_a_caller_without_a_token(
     assert all(r.headers["WWW-Authenticate"].startswith("Bearer") for r in answers.values())
 
 
+async def patient_request(
+    gateway: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]
+) -> httpx.Response:
+    """One identity's requests back to back can pass its rate limit (100/s after a burst of
+    200): a 429 is waited out as its Retry-After says, as a well-behaved client does."""
+    for _ in range(5):
+        response = await gateway.request(method, path, headers=headers)
+        if response.status_code != 429:
+            return response
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    return response
+
+
 async def test_every_method_a_route_lacks_is_405_with_the_methods_it_has(
     module_system: System, routes: list[Route], tokens: dict[str, dict[str, str]]
 ) -> None:
@@ -190,7 +203,7 @@ async def test_every_method_a_route_lacks_is_405_with_the_methods_it_has(
         for path, methods in offered.items():
             for method in sorted(set(METHODS) - methods):
                 concrete = Route(method, path, {}).concrete_path()
-                response = await gateway.request(method, concrete, headers=tokens["admin"])
+                response = await patient_request(gateway, method, concrete, tokens["admin"])
                 allow = response.headers.get("Allow")
                 if response.status_code != 405 or allow != ", ".join(sorted(methods)):
                     failures.append(f"{method} {path}: {response.status_code}, Allow {allow}")

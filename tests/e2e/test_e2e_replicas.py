@@ -44,12 +44,13 @@ def readme_blocks() -> list[str]:
 
 
 def readme_lines() -> list[str]:
-    """The README's commands, one a line, without their comments."""
+    """The README's commands, one a line, without their comments; not the replicas benchmark,
+    which starts servers of its own (tests/e2e/test_e2e_readme_benchmarks.py runs it)."""
     return [
         line.split("  #", 1)[0].strip()
         for block in readme_blocks()
         for line in block.splitlines()
-        if line.strip()
+        if line.strip() and not line.startswith("bash deploy/bench.sh")
     ]
 
 
