@@ -57,15 +57,13 @@ async def run_command(
 ) -> CommandResult:
     """Run ``handler`` once per Idempotency-Key: a repeat gets the first answer back."""
     if context.idempotency is not None:
-        async with make_uow(context) as probe:
-            previous = await probe.previous_result()
+        previous = await make_uow(context).answered_before()
         if previous is not None:
             return previous
     try:
         return await handler(command, make_uow(context))
     except DuplicateRequest:
-        async with make_uow(context) as probe:
-            previous = await probe.previous_result()
+        previous = await make_uow(context).answered_before()
         assert previous is not None, "a duplicate request must have left its answer"
         return previous
 

@@ -18,7 +18,7 @@ under that key in the same transaction, so a retry can never run the command twi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from shared_kernel.codec import EventCodec
 from shared_kernel.domain import Aggregate, Cause, caused_by
-from shared_kernel.envelope import Actor
+from shared_kernel.envelope import Actor, EventEnvelope
 from shared_kernel.errors import Conflict, NotFound
 from shared_kernel.eventstore import (
     POSITION_LOCK_KEY,
@@ -140,6 +140,8 @@ class UnitOfWork(ABC):
         self._tracked: dict[int, Aggregate] = {}
         self._guards: list[Aggregate] = []
         self._cases: dict[str, str] = {}  # stream id -> correlation id of its first event
+        # stream id -> its events, read ahead by ``prefetch`` and served once
+        self._prefetched: dict[str, list[EventEnvelope]] = {}
 
     # -- what a backend supplies ---------------------------------------------------------------
 
@@ -207,8 +209,17 @@ class UnitOfWork(ABC):
         idem = self.context.idempotency
         if idem is None:
             return None
-        stored = await self._stored_answer(self.context.actor.subject, idem.key)
-        if stored is None:
+        return self._replayed(await self._stored_answer(self.context.actor.subject, idem.key))
+
+    async def answered_before(self) -> CommandResult | None:
+        """``previous_result`` on its own, before the unit of work is entered (the command
+        bus asks it before it runs a handler); a backend may read it without a transaction."""
+        async with self:
+            return await self.previous_result()
+
+    def _replayed(self, stored: tuple[str, dict[str, Any]] | None) -> CommandResult | None:
+        idem = self.context.idempotency
+        if stored is None or idem is None:
             return None
         request_hash, result = stored
         if request_hash != idem.request_hash:
@@ -228,8 +239,23 @@ class UnitOfWork(ABC):
         found = await self.find_many(cls, [aggregate_id])
         return found.get(aggregate_id)
 
+    async def prefetch(self, stream_ids: Iterable[str]) -> None:
+        """Read these streams now, all in one round trip, for the next ``find``/``find_many``
+        of each: a command that loads aggregates of several types one after another (accounts,
+        then the period, then the voucher) reads them once instead of once per type. A stream
+        is served from here once: loading it again (say after a lock) reads it afresh."""
+        wanted = [i for i in dict.fromkeys(stream_ids) if i not in self._prefetched]
+        if not wanted:
+            return
+        streams = await self.store.read_streams(self.transaction, wanted)
+        for stream_id in wanted:
+            self._prefetched[stream_id] = streams.get(stream_id, [])
+
     async def find_many(self, cls: type[A], aggregate_ids: list[str]) -> dict[str, A]:
-        streams = await self.store.read_streams(self.transaction, aggregate_ids)
+        streams = {i: self._prefetched.pop(i) for i in aggregate_ids if i in self._prefetched}
+        unread = [i for i in aggregate_ids if i not in streams]
+        if unread:
+            streams.update(await self.store.read_streams(self.transaction, unread))
         loaded: dict[str, A] = {}
         for stream_id, envelopes in streams.items():
             if envelopes and envelopes[0].stream_type == cls.stream_type:
@@ -435,14 +461,18 @@ class PostgresUnitOfWork(UnitOfWork):
         return {row.event_id for row in await self.connection.execute(statement)}
 
     async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
-        row = (
-            await self.connection.execute(
-                sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.result).where(
-                    idempotency_keys.c.owner == owner, idempotency_keys.c.key == key
-                )
-            )
-        ).first()
-        return None if row is None else (str(row.request_hash), dict(row.result))
+        return await _read_answer(self.connection, owner, key)
+
+    async def answered_before(self) -> CommandResult | None:
+        """One statement outside a transaction (no BEGIN and ROLLBACK around it: two round
+        trips fewer per command that carries an Idempotency-Key)."""
+        idem = self.context.idempotency
+        if idem is None:
+            return None
+        async with self._engine.connect() as conn:
+            alone = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            stored = await _read_answer(alone, self.context.actor.subject, idem.key)
+        return self._replayed(stored)
 
     async def _store_answer(
         self, owner: str, key: str, request_hash: str, result: dict[str, Any]
@@ -460,6 +490,19 @@ class PostgresUnitOfWork(UnitOfWork):
         await self._tx.commit()
         if self._on_commit is not None:
             self._on_commit()
+
+
+async def _read_answer(
+    conn: AsyncConnection, owner: str, key: str
+) -> tuple[str, dict[str, Any]] | None:
+    row = (
+        await conn.execute(
+            sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.result).where(
+                idempotency_keys.c.owner == owner, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
+    return None if row is None else (str(row.request_hash), dict(row.result))
 
 
 _LOCK = sa.text(

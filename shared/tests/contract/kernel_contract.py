@@ -358,6 +358,12 @@ class KernelContract:
                 await uow.previous_result()
         async with make_uow(context(key, who="user:bert")) as uow:
             assert await uow.previous_result() is None  # keys are scoped per caller
+        # The same, asked before a unit of work is entered (as the command bus asks it).
+        assert await make_uow(context(key)).answered_before() == again
+        with pytest.raises(IdempotencyKeyReused):
+            await make_uow(context(key, request="another body")).answered_before()
+        assert await make_uow(context(key, who="user:bert")).answered_before() is None
+        assert await make_uow(context()).answered_before() is None
 
     async def test_of_two_requests_with_one_key_the_second_commit_is_a_duplicate(
         self, make_uow: MakeUnitOfWork

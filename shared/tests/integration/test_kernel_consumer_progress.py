@@ -4,8 +4,10 @@ the ``ProjectionWriter`` as the broker would deliver them, on a real PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -121,3 +123,58 @@ async def test_a_live_writer_refuses_a_generation_that_readers_have_left(
     with pytest.raises(GenerationSwitched):
         await writer.write(TP, records(1, [envelope(stream, 2, 2, 7)]))
     assert await read_model.active_generation() == writer.generation + 1
+
+
+class RecordedDeadLetters(DeadLetters):
+    """Keeps what would go to the dead-letter topic: (partition, offset, error)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, int, str]] = []
+
+    async def send(self, projection: str, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        self.sent.append((record.partition, record.offset, error))
+
+
+def on_partition(partition: int, made: list[ConsumerRecord[bytes, bytes]]) -> list[Any]:
+    return [dataclasses.replace(record, partition=partition) for record in made]
+
+
+async def test_a_fetch_with_poison_and_garbage_applies_the_rest_and_dead_letters_each_once(
+    engine: AsyncEngine,
+) -> None:
+    """The whole batch fails (a poison event), so the fetch is written again event by event:
+    every good event of both partitions applied once, the garbage and the poison event each
+    dead-lettered once, and the checkpoints at the fetch's last offsets."""
+    read_model = totals_read_model(engine)
+    dead = RecordedDeadLetters()
+    writer = ProjectionWriter(KernelTotals(), read_model, await read_model.ensure_live(), dead)
+    stream, other = f"counter-{uuid4()}", f"counter-{uuid4()}"
+    first = records(0, [envelope(stream, 1, 1, 5)])
+    garbage = dataclasses.replace(first[0], offset=1, value=b"\x00not json{")
+    poison = records(2, [envelope(stream, 2, 2, 7)])[0]
+    poison = dataclasses.replace(
+        poison,
+        value=poison.value.replace(b'"value":7', b'"value":"boom"') if poison.value else None,
+    )
+    last = records(3, [envelope(stream, 2, 3, 11)])
+    second = TopicPartition(TOPIC, 1)
+
+    await writer.write_many(
+        {
+            TP: [*first, garbage, poison, *last],
+            second: on_partition(1, records(0, [envelope(other, 1, 4, 3)])),
+        }
+    )
+
+    totals = await read_totals(read_model)
+    assert totals[stream] == Totals(events=2, total=5 + 11, max_version=2)
+    assert totals[other] == Totals(events=1, total=3, max_version=1)
+    assert [(p, o) for p, o, _ in dead.sent] == [(0, 1), (0, 2)]
+    assert dead.sent[0][2].startswith("undecodable")
+    assert "ValueError" in dead.sent[1][2]
+    assert (await writer.checkpoint(TP)) is not None
+    assert [
+        (await writer.checkpoint(tp)).kafka_offset  # type: ignore[union-attr]
+        for tp in (TP, second)
+    ] == [3, 0]
+    assert writer.applied == 3 and writer.poisoned == 2

@@ -170,6 +170,9 @@ class FakeUnitOfWork:
     async def previous_result(self) -> CommandResult | None:
         return self.stored[0] if self.stored else None
 
+    async def answered_before(self) -> CommandResult | None:
+        return await self.previous_result()
+
 
 def _bus(stored: list[CommandResult], attempts: int) -> CommandBus:
     return CommandBus(lambda _: cast(UnitOfWork, FakeUnitOfWork(stored)), attempts=attempts)

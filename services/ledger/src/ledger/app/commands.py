@@ -24,6 +24,7 @@ from ledger.app.loading import (
     load_accounts,
     load_period,
     load_voucher,
+    prefetch_booking,
 )
 from ledger.app.period_close import NoPendingIndex, PendingRequestIndex, pending_requests_in
 from ledger.domain import (
@@ -169,7 +170,9 @@ class LedgerCommands:
         entry_id = command.entry_id or str(new_event_id())
         details = command.details.checked()
         async with uow:
-            accounts = await load_accounts(uow, touched_accounts(command.lines))
+            account_ids = touched_accounts(command.lines)
+            await prefetch_booking(uow, account_ids, details)
+            accounts = await load_accounts(uow, account_ids)
             period = await load_period(uow, details.booking_date)
             entry = post_entry(
                 entry_id,
@@ -203,7 +206,9 @@ class LedgerCommands:
                 text=command.text or f"Storno: {original.text}"[:500],
                 voucher_date=command.voucher_date,
             ).checked()
-            accounts = await load_accounts(uow, touched_accounts(original.lines))
+            account_ids = touched_accounts(original.lines)
+            await prefetch_booking(uow, account_ids, details)
+            accounts = await load_accounts(uow, account_ids)
             period = await load_period(uow, details.booking_date)
             # A reversal continues the case of the entry it reverses.
             with uow.continuing_case(original):
@@ -227,7 +232,9 @@ class LedgerCommands:
         request_id = str(new_event_id())
         details = command.details.checked()
         async with uow:
-            accounts = await load_accounts(uow, touched_accounts(command.lines))
+            account_ids = touched_accounts(command.lines)
+            await prefetch_booking(uow, account_ids, details)
+            accounts = await load_accounts(uow, account_ids)
             period = await load_period(uow, details.booking_date)
             try:
                 request = submit_request(

@@ -50,6 +50,21 @@ async def load_accounts(uow: UnitOfWork, account_ids: Iterable[str]) -> dict[str
     return accounts
 
 
+async def prefetch_booking(
+    uow: UnitOfWork, account_ids: Iterable[str], details: EntryDetails
+) -> None:
+    """Read what a booking (an entry, a reversal, a request) loads, its accounts, period and
+    voucher, in one round trip; ``load_accounts``, ``load_period`` and ``load_voucher`` then
+    take them from there (constrained accounts are still read again under their lock)."""
+    await uow.prefetch(
+        [
+            *sorted(set(account_ids)),
+            period_stream_id(period_of(details.booking_date)),
+            voucher_stream_id(*voucher_key(details)),
+        ]
+    )
+
+
 def guard_unconstrained(uow: UnitOfWork, accounts: Mapping[str, Account]) -> None:
     """Expect the unconstrained accounts unchanged at commit (constrained ones get events)."""
     for account in accounts.values():
