@@ -333,6 +333,24 @@ class KernelContract:
             uow.add(counter)
         assert await totals(make_uow, stream_id) == {}
 
+    async def test_prefetched_streams_are_served_once_then_read_afresh(
+        self, make_uow: MakeUnitOfWork
+    ) -> None:
+        stream_id, new = new_id(), new_id()
+        await count(make_uow, stream_id, 1)
+        async with make_uow(context()) as uow:
+            await uow.prefetch([stream_id, new, stream_id])
+            await count(make_uow, stream_id, 2)  # another command, after the read ahead
+            first = await uow.find(Counter, stream_id)
+            again = await uow.find(Counter, stream_id)
+            assert await uow.find(Counter, new) is None
+            assert first is not None and again is not None
+            assert (first.total, first.version) == (1, 1)  # as read ahead
+            assert (again.total, again.version) == (3, 2)  # read afresh
+            first.count(5)  # decided on the read-ahead state: refused at commit
+            with pytest.raises(ConcurrencyConflict):
+                await uow.commit()
+
     # -- idempotency -------------------------------------------------------------------------
 
     async def test_a_repeated_key_gets_the_first_answer_and_a_reused_key_is_refused(
