@@ -7,7 +7,7 @@ server appends them without planning a statement per row. It is the fast path of
 
 - a rebuild filling a fresh read-model generation (``ProjectionWriter`` in fill mode marks its
   connection with ``FILLING``; a projection's insert-only writes ask ``filling(conn)`` and
-  COPY then, see ``ledger.projections.sql.insert_rows``);
+  COPY then, see ``shared_kernel.recordsets.insert_rows``);
 - an append of many events at once (``copy_rows(conn, events, rows)`` in place of
   ``conn.execute(events.insert(), rows)``; a unique violation still raises SQLAlchemy's
   ``IntegrityError`` naming the constraint, so a caller's conflict handling stays as it is).

@@ -39,6 +39,7 @@ from typing import Any, Generic
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from typing_extensions import TypeVar
@@ -168,6 +169,31 @@ _VERSIONS_AND_POSITIONS = sa.text(
 _CURRENT_VERSIONS = sa.text(
     "SELECT s.id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.id)"
     " FROM unnest(CAST(:ids AS text[])) AS s(id)"
+)
+
+# Built once (building a statement costs more Python than running it takes): any number of
+# streams as one array parameter, so one compiled form serves every call.
+_READ_STREAMS = (
+    sa.select(events)
+    .where(events.c.stream_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Text))))
+    .order_by(events.c.stream_id, events.c.stream_version)
+)
+_INSERT_EVENTS = events.insert()
+_READ_AFTER = (
+    sa.select(events)
+    .where(events.c.position > sa.bindparam("after"))
+    .order_by(events.c.position)
+    .limit(sa.bindparam("limit"))
+)
+# The relay's read: ``data`` as the stored JSON text.
+_READ_AFTER_RAW = (
+    sa.select(
+        *(c for c in events.c if c.name != "data"),
+        sa.cast(events.c.data, sa.Text).label("data_json"),
+    )
+    .where(events.c.position > sa.bindparam("after"))
+    .order_by(events.c.position)
+    .limit(sa.bindparam("limit"))
 )
 
 
@@ -330,7 +356,7 @@ class PostgresEventStore(EventStore[AsyncConnection]):
             if len(inserted) >= COPY_FROM_ROWS:
                 await copy_rows(conn, events, inserted)  # bulk: COPY, not a statement per row
             else:
-                await conn.execute(events.insert(), inserted)
+                await conn.execute(_INSERT_EVENTS, inserted)
         except IntegrityError as exc:
             if "events_stream_version_key" in str(exc.orig):
                 raise ConcurrencyConflict(
@@ -362,11 +388,7 @@ class PostgresEventStore(EventStore[AsyncConnection]):
     async def read_streams(
         self, conn: AsyncConnection, stream_ids: Sequence[str]
     ) -> dict[str, list[EventEnvelope]]:
-        rows = await conn.execute(
-            sa.select(events)
-            .where(events.c.stream_id.in_(list(stream_ids)))
-            .order_by(events.c.stream_id, events.c.stream_version)
-        )
+        rows = await conn.execute(_READ_STREAMS, {"ids": list(stream_ids)})
         streams: dict[str, list[EventEnvelope]] = {}
         for row in rows.mappings():
             streams.setdefault(row["stream_id"], []).append(self._envelope(row))
@@ -404,25 +426,14 @@ class PostgresEventStore(EventStore[AsyncConnection]):
     async def read_after(
         self, conn: AsyncConnection, position: int, limit: int
     ) -> list[EventEnvelope]:
-        rows = await conn.execute(
-            sa.select(events)
-            .where(events.c.position > position)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
+        rows = await conn.execute(_READ_AFTER, {"after": position, "limit": limit})
         return [self._envelope(row) for row in rows.mappings()]
 
     async def read_after_raw(
         self, conn: AsyncConnection, position: int, limit: int
     ) -> list[tuple[EventEnvelope, str]]:
         """Like ``read_after`` but with ``data`` left as the stored JSON text (for the relay)."""
-        columns = [c for c in events.c if c.name != "data"]
-        rows = await conn.execute(
-            sa.select(*columns, sa.cast(events.c.data, sa.Text).label("data_json"))
-            .where(events.c.position > position)
-            .order_by(events.c.position)
-            .limit(limit)
-        )
+        rows = await conn.execute(_READ_AFTER_RAW, {"after": position, "limit": limit})
         return [(self._envelope({**row, "data": {}}), row["data_json"]) for row in rows.mappings()]
 
     async def stream_of(self, conn: AsyncConnection, position: int) -> str | None:

@@ -152,14 +152,7 @@ class OutboxRelay:
         never to commit); seal what it covers in the same transaction."""
         async with self._engine.begin() as conn:
             await self._seals.extend(conn, position)
-            await conn.execute(
-                pg_insert(outbox_cursor)
-                .values(relay=self._name, position=position)
-                .on_conflict_do_update(
-                    index_elements=[outbox_cursor.c.relay],
-                    set_={"position": position, "updated_at": sa.func.now()},
-                )
-            )
+            await conn.execute(_MOVE_CURSOR, {"relay": self._name, "position": position})
         self._cursor = position
 
     async def _send(self, batch: list[tuple[EventEnvelope, str]]) -> asyncio.Future[Any]:
@@ -366,3 +359,13 @@ class OutboxRelay:
         another relay may already publish (two would break position order per partition)."""
         if self._leading and not self.listening:
             raise ConnectionError("the relay's leadership connection was lost; stepping down")
+
+
+# Built once: the relay moves its cursor after every acknowledged batch.
+_cursor_upsert = pg_insert(outbox_cursor).values(
+    relay=sa.bindparam("relay"), position=sa.bindparam("position")
+)
+_MOVE_CURSOR = _cursor_upsert.on_conflict_do_update(
+    index_elements=[outbox_cursor.c.relay],
+    set_={"position": _cursor_upsert.excluded.position, "updated_at": sa.func.now()},
+)

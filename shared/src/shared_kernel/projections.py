@@ -22,6 +22,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -188,6 +189,7 @@ class ProjectionWriter:
         self._tracer = tracer
         self._schema = read_model.schema(generation)
         self._claim = _claim_statement(read_model.applied_events)
+        self._statements = _CheckpointStatements.of(read_model, live=live)
         self.applied = 0
         self.poisoned = 0  # records it could not apply, dead-lettered here or not
 
@@ -252,17 +254,7 @@ class ProjectionWriter:
                     await self._apply_one_by_one(conn, fresh)
             if whole:
                 await self._dead_letter_all(fetch.undecodable)
-            upsert = pg_insert(self.read_model.checkpoints)
-            await conn.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["topic", "partition"],
-                    set_={
-                        "kafka_offset": upsert.excluded.kafka_offset,
-                        "position": upsert.excluded.position,
-                    },
-                ),
-                fetch.checkpoints,
-            )
+            await conn.execute(self._statements.save, fetch.checkpoints)
 
     def _decoded(
         self,
@@ -303,28 +295,12 @@ class ProjectionWriter:
         live writer the same statement holds the generation pointer ``FOR SHARE`` (first) and
         raises ``GenerationSwitched`` when readers have left this generation (a later rebuild
         may drop it: the runner follows the switch and applies the batch there)."""
-        cp = self.read_model.checkpoints
-        wanted = sa.tuple_(cp.c.topic, cp.c.partition).in_([(tp.topic, tp.partition) for tp in tps])
-        locked = (
-            sa.select(cp.c.topic, cp.c.partition, cp.c.kafka_offset, cp.c.position)
-            .where(wanted)
-            .order_by(cp.c.topic, cp.c.partition)  # one lock order for every writer
-            .with_for_update()
-        )
-        if not self._live:
-            found = list(await conn.execute(locked))
-        else:
-            pointer = (
-                sa.select(read_model_generations.c.active)
-                .where(read_model_generations.c.projection == self.read_model.name)
-                .with_for_update(read=True)
-                .subquery("pointer")
-            )
-            rows = locked.lateral("checkpoint")
-            joined = sa.select(pointer.c.active, *rows.c).select_from(
-                pointer.outerjoin(rows, sa.true())
-            )
-            found = list(await conn.execute(joined))
+        wanted = {
+            "topics": [tp.topic for tp in tps],
+            "partitions": [tp.partition for tp in tps],
+        }
+        found = list(await conn.execute(self._statements.lock, wanted))
+        if self._live:
             active = found[0].active if found else None
             if active != self.generation:
                 raise GenerationSwitched(self.read_model.name, self.generation, active)
@@ -397,6 +373,61 @@ class ProjectionWriter:
         return await conn.execution_options(
             schema_translate_map={READ_MODEL_SCHEMA: self._schema}, **{FILLING: not self._live}
         )
+
+
+@dataclass(frozen=True)
+class _CheckpointStatements:
+    """A writer's checkpoint statements, built once (building one costs more Python than
+    running it takes): ``lock`` reads and locks the checkpoints of the partitions named by two
+    arrays (``topics``, ``partitions``), in one lock order for every writer; a live writer's
+    also holds the generation pointer ``FOR SHARE`` first and answers it (``active``) on
+    every row (one row with no checkpoint when none exists yet). ``save`` upserts them."""
+
+    lock: sa.Select[Any]
+    save: sa.Insert
+
+    @classmethod
+    def of(cls, read_model: ReadModelStore, *, live: bool) -> _CheckpointStatements:
+        cp = read_model.checkpoints
+        wanted = (
+            sa.func.unnest(
+                sa.bindparam("topics", type_=ARRAY(sa.Text)),
+                sa.bindparam("partitions", type_=ARRAY(sa.Integer)),
+            )
+            .table_valued("topic", "partition")
+            .render_derived(name="wanted")
+        )
+        locked = (
+            sa.select(cp.c.topic, cp.c.partition, cp.c.kafka_offset, cp.c.position)
+            .where(
+                sa.tuple_(cp.c.topic, cp.c.partition).in_(
+                    sa.select(wanted.c.topic, wanted.c.partition)
+                )
+            )
+            .order_by(cp.c.topic, cp.c.partition)
+            .with_for_update()
+        )
+        lock: sa.Select[Any] = locked
+        if live:
+            pointer = (
+                sa.select(read_model_generations.c.active)
+                .where(read_model_generations.c.projection == read_model.name)
+                .with_for_update(read=True)
+                .subquery("pointer")
+            )
+            rows = locked.lateral("checkpoint")
+            lock = sa.select(pointer.c.active, *rows.c).select_from(
+                pointer.outerjoin(rows, sa.true())
+            )
+        upsert = pg_insert(cp)
+        save = upsert.on_conflict_do_update(
+            index_elements=["topic", "partition"],
+            set_={
+                "kafka_offset": upsert.excluded.kafka_offset,
+                "position": upsert.excluded.position,
+            },
+        )
+        return cls(lock, save)
 
 
 def _claim_statement(applied_events: sa.Table) -> sa.Insert:

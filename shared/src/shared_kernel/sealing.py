@@ -67,11 +67,7 @@ class SealChain:
         after, seal = self._tail
         if through <= after:
             return
-        rows = await conn.execute(
-            sa.select(events.c.position, events.c.hash)
-            .where(events.c.position > after, events.c.position <= through)
-            .order_by(events.c.position)
-        )
+        rows = await conn.execute(_HASHES_BETWEEN, {"after": after, "through": through})
         sealed = []
         for position, event_hash in rows:
             seal = seal_hash(seal, event_hash)
@@ -79,9 +75,18 @@ class SealChain:
         if sealed:
             if self._boundary_missing:
                 sealed.insert(0, {"position": 0, "seal": GENESIS_HASH})
-            await conn.execute(event_seals.insert(), sealed)
+            await conn.execute(_INSERT_SEALS, sealed)
             self._boundary_missing = False
             self._tail = (int(sealed[-1]["position"]), seal)
+
+
+# The relay's statements, built once (building costs more Python than running them takes).
+_HASHES_BETWEEN = (
+    sa.select(events.c.position, events.c.hash)
+    .where(events.c.position > sa.bindparam("after"), events.c.position <= sa.bindparam("through"))
+    .order_by(events.c.position)
+)
+_INSERT_SEALS = event_seals.insert()
 
 
 @dataclass

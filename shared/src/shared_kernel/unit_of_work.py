@@ -478,10 +478,8 @@ class PostgresUnitOfWork(UnitOfWork):
         self, owner: str, key: str, request_hash: str, result: dict[str, Any]
     ) -> bool:
         inserted = await self.connection.execute(
-            pg_insert(idempotency_keys)
-            .values(owner=owner, key=key, request_hash=request_hash, result=result)
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)
+            _STORE_ANSWER,
+            {"owner": owner, "key": key, "request_hash": request_hash, "result": result},
         )
         return inserted.first() is not None
 
@@ -492,16 +490,28 @@ class PostgresUnitOfWork(UnitOfWork):
             self._on_commit()
 
 
+# Built once, like every statement of the command path (building costs more Python than
+# running takes).
+_READ_ANSWER = sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.result).where(
+    idempotency_keys.c.owner == sa.bindparam("owner"), idempotency_keys.c.key == sa.bindparam("key")
+)
+_STORE_ANSWER = (
+    pg_insert(idempotency_keys)
+    .values(
+        owner=sa.bindparam("owner"),
+        key=sa.bindparam("key"),
+        request_hash=sa.bindparam("request_hash"),
+        result=sa.bindparam("result"),
+    )
+    .on_conflict_do_nothing()
+    .returning(idempotency_keys.c.key)
+)
+
+
 async def _read_answer(
     conn: AsyncConnection, owner: str, key: str
 ) -> tuple[str, dict[str, Any]] | None:
-    row = (
-        await conn.execute(
-            sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.result).where(
-                idempotency_keys.c.owner == owner, idempotency_keys.c.key == key
-            )
-        )
-    ).first()
+    row = (await conn.execute(_READ_ANSWER, {"owner": owner, "key": key})).first()
     return None if row is None else (str(row.request_hash), dict(row.result))
 
 

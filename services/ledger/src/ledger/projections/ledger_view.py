@@ -25,6 +25,7 @@ from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
+from shared_kernel.recordsets import add_to, insert_rows
 from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ledger.domain import ALL_EVENTS, AccountType, ClearanceStatus
 from ledger.domain import events as ev
 from ledger.domain.clearance import clearance_on_submission
-from ledger.projections.sql import add_to, insert_rows
 from ledger.projections.tables import (
     account_balances,
     account_daily_totals,

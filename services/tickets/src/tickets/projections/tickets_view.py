@@ -29,13 +29,13 @@ from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.kafka import events_topic
+from shared_kernel.recordsets import Row, insert_new, update_rows
 from shared_kernel.typed_projection import TypedProjection
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickets.domain import ALL_EVENTS, TicketSla, fold_sla
 from tickets.domain import events as ev
-from tickets.projections.sql import Row, insert_new, update_rows
 from tickets.projections.tables import (
     metadata,
     queues,
