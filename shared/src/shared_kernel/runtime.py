@@ -71,7 +71,9 @@ class ServiceRuntime:
         self.inboxes = list(inboxes)
         self.store = PostgresEventStore(source=f"/{service}")
         serve_schemas_from(settings.schema_base_url)  # every CloudEvent's ``dataschema``
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
         # Wakes the outbox relay, in this process or another, after each command's commit.
         self.append_signal = AppendSignal(settings.database_url)
         self.read_models = {
