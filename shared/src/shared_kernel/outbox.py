@@ -151,8 +151,10 @@ class OutboxRelay:
         """Store the cursor: every event up to ``position`` is acknowledged by Kafka (or proven
         never to commit); seal what it covers in the same transaction."""
         async with self._engine.begin() as conn:
-            await self._seals.extend(conn, position)
+            # The cursor first: the transaction then has reached the driver, and the seals go
+            # in by COPY (``bulk_rows.copy_rows``), not by a statement per seal.
             await conn.execute(_MOVE_CURSOR, {"relay": self._name, "position": position})
+            await self._seals.extend(conn, position)
         self._cursor = position
 
     async def _send(self, batch: list[tuple[EventEnvelope, str]]) -> asyncio.Future[Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared_kernel.bulk_rows import copy_rows
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.eventstore import GENESIS_HASH, ChainReport, chain_hash
 from shared_kernel.schema import event_seals, events
@@ -67,7 +68,9 @@ class SealChain:
         after, seal = self._tail
         if through <= after:
             return
-        rows = await conn.execute(_HASHES_BETWEEN, {"after": after, "through": through})
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        rows = await driver.fetch(_HASHES_BETWEEN, after, through)
         sealed = []
         for position, event_hash in rows:
             seal = seal_hash(seal, event_hash)
@@ -75,18 +78,16 @@ class SealChain:
         if sealed:
             if self._boundary_missing:
                 sealed.insert(0, {"position": 0, "seal": GENESIS_HASH})
-            await conn.execute(_INSERT_SEALS, sealed)
+            await copy_rows(conn, event_seals, sealed)
             self._boundary_missing = False
             self._tail = (int(sealed[-1]["position"]), seal)
 
 
-# The relay's statements, built once (building costs more Python than running them takes).
+# The relay's read of the hashes to seal, on the driver's connection (a thousand rows a batch:
+# SQLAlchemy's result rows cost more than the read); the seals go in by COPY.
 _HASHES_BETWEEN = (
-    sa.select(events.c.position, events.c.hash)
-    .where(events.c.position > sa.bindparam("after"), events.c.position <= sa.bindparam("through"))
-    .order_by(events.c.position)
+    "SELECT position, hash FROM events WHERE position > $1 AND position <= $2 ORDER BY position"
 )
-_INSERT_SEALS = event_seals.insert()
 
 
 @dataclass
