@@ -22,11 +22,11 @@ asked) as header parameters of the route, as if the route had declared them itse
 # No ``from __future__ import annotations``: FastAPI reads the parameters' annotations of the
 # dependency built below as objects, and they refer to the binding's own identity dependency.
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import Depends, Request, Response
 
 from shared_kernel.commands import CommandBus, Handler
@@ -144,11 +144,13 @@ def _parameter(name: str, annotation: Any, **default: Any) -> inspect.Parameter:
 
 async def _json_document(request: Request) -> Any:
     """The request's JSON body as sent (the Idempotency-Key fingerprint covers it), or its
-    text when it is no JSON (the route's own validation answers that)."""
+    text when it is no JSON (the route's own validation answers that). orjson: the same
+    values as ``json`` at several times the speed (a bulk posting's body is megabytes); what it
+    refuses (an integer beyond 64 bits, say) is fingerprinted as text, the same at every retry."""
     raw = await request.body()
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
         return raw.decode(errors="replace")
