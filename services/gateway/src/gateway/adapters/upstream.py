@@ -35,6 +35,7 @@ from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from shared_kernel.tracing import TRACEPARENT, TRACESTATE, Tracer, format_traceparent
 
 from gateway.adapters.replicas import Replicas
+from gateway.adapters.service_connections import ServiceConnections
 
 log = logging.getLogger(__name__)
 
@@ -255,17 +256,18 @@ def upstream_http_client(
     transport: httpx.AsyncBaseTransport | None, timeout_seconds: float
 ) -> httpx.AsyncClient:
     """The one HTTP client of the gateway for all services: a pool of kept-alive HTTP/1.1
-    connections (``transport`` replaces the network in tests)."""
+    connections (``service_connections``; ``transport`` replaces the network in tests)."""
     skip_sniffio_search()
+    limits = httpx.Limits(
+        max_connections=MAX_CONNECTIONS,
+        max_keepalive_connections=MAX_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+    )
     return httpx.AsyncClient(
-        transport=transport,
+        transport=transport or ServiceConnections(limits),
         timeout=timeout_seconds,
         follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-        ),
+        limits=limits,
         # Service-to-service calls never go through a proxy from the environment.
         trust_env=False,
     )
