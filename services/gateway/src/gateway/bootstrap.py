@@ -37,6 +37,7 @@ from gateway.app.contracts import DataContracts
 from gateway.app.decisions import DecisionQueries
 from gateway.app.operators import LogIn, RegisterOperator, log_in, register_operator
 from gateway.app.proxy import Proxy
+from gateway.app.verified_tokens import VerifiedTokens
 from gateway.domain.events import EVENTS
 from gateway.domain.policy import Policy
 from gateway.projections.audit_decisions import AuditDecisions
@@ -75,10 +76,14 @@ class Gateway:
     # The services' routes (from their OpenAPI documents once discovered, the policy's before).
     catalogue: ServiceCatalogue = field(init=False, repr=False)
     _upstream: UpstreamClient | None = field(default=None, repr=False)
+    _verified_tokens: VerifiedTokens = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.catalogue = ServiceCatalogue(
             self.policy, self.settings.services, self.settings.optional_services
+        )
+        self._verified_tokens = VerifiedTokens(
+            lambda token: self.runtime.verifier.verify_with_expiry(token)
         )
 
     async def register_operator(self, command: RegisterOperator, caller: Caller) -> CommandResult:
@@ -96,8 +101,9 @@ class Gateway:
 
     def verify_access_token(self, token: str | None) -> Caller:
         """Raises ``shared_kernel.identity.InvalidIdentity`` for a missing, forged or expired
-        token, or one meant for another audience (such as a forwarded identity)."""
-        return self.runtime.verifier.verify(token)
+        token, or one meant for another audience (such as a forwarded identity). A token
+        verified before is known by its text until it expires (``app/verified_tokens.py``)."""
+        return self._verified_tokens.verify(token)
 
     def upstream_client(self) -> httpx.AsyncClient:
         """The HTTP client for the services; the lifespan opens and closes it."""

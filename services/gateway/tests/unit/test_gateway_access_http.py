@@ -235,6 +235,22 @@ async def test_a_disabled_operator_token_is_refused(harness: Harness) -> None:
     assert (record.subject, record.reason) == ("eve", "OperatorDisabled")
 
 
+async def test_a_known_token_of_an_operator_disabled_since_is_refused_at_once(
+    harness: Harness,
+) -> None:
+    ada = harness.bearer("ada")
+    assert (await harness.client.get("/auth/me", headers=ada)).status_code == 200
+    operator = harness.callers.streams["operator:ada"]
+    operator.disable(by="root")
+    operator.mark_saved()
+    harness.callers.forget()  # what an administrative change in this process does
+
+    refused = await harness.client.get("/auth/me", headers=ada)
+
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this operator has been disabled"
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
