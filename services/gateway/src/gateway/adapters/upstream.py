@@ -103,6 +103,11 @@ class UpstreamClient:
         tracer: Tracer | None = None,
     ) -> None:
         self._http = http
+        # The gateway's own connections (``upstream_http_client``): a proxied request goes to
+        # them straight, without httpx's client layer (auth, redirects, cookies, default
+        # headers: none of which the gateway uses), a tenth of its CPU per request.
+        self._connections = http.connections if isinstance(http, ServiceHttpClient) else None
+        self._extensions = {"timeout": httpx.Timeout(timeout_seconds).as_dict()}
         self.replicas = Replicas(base_urls)
         self._timeout = timeout_seconds
         self._tracer = tracer
@@ -174,6 +179,10 @@ class UpstreamClient:
 
         def request(base_url: str) -> httpx.Request:
             url = f"{base_url}/{path}"
+            if self._connections is not None:
+                return httpx.Request(
+                    method, url, headers=raw, content=body or None, extensions=self._extensions
+                )
             return self._http.build_request(method, url, headers=raw, content=body or None)
 
         response = await self._exchange(service, request)
@@ -230,7 +239,7 @@ class UpstreamClient:
         """The response with its head read; sent twice when the connection was lost before
         the answer began and a replay is safe."""
         try:
-            return await self._http.send(request, stream=True)
+            return await self._start(request)
         except _CONNECTION_LOST as exc:
             if not replayable(request):
                 raise
@@ -240,7 +249,24 @@ class UpstreamClient:
                 service,
                 type(exc).__name__,
             )
+            return await self._start(request)
+
+    async def _start(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; the response once its head has arrived (its body still to read)."""
+        if self._connections is None:
             return await self._http.send(request, stream=True)
+        response = await self._connections.handle_async_request(request)
+        response.request = request
+        return response
+
+
+class ServiceHttpClient(httpx.AsyncClient):
+    """httpx's client over the gateway's own connections (``service_connections``), which
+    ``UpstreamClient`` also uses directly for proxied requests."""
+
+    def __init__(self, connections: ServiceConnections, **kwargs: Any) -> None:
+        super().__init__(transport=connections, **kwargs)
+        self.connections = connections
 
 
 def trace_headers(span_context: SpanContext) -> dict[str, str]:
@@ -263,14 +289,16 @@ def upstream_http_client(
         max_keepalive_connections=MAX_CONNECTIONS,
         keepalive_expiry=KEEPALIVE_SECONDS,
     )
-    return httpx.AsyncClient(
-        transport=transport or ServiceConnections(limits),
-        timeout=timeout_seconds,
-        follow_redirects=False,
-        limits=limits,
+    options: dict[str, Any] = {
+        "timeout": timeout_seconds,
+        "follow_redirects": False,
+        "limits": limits,
         # Service-to-service calls never go through a proxy from the environment.
-        trust_env=False,
-    )
+        "trust_env": False,
+    }
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, **options)
+    return ServiceHttpClient(ServiceConnections(limits), **options)
 
 
 def skip_sniffio_search() -> None:
