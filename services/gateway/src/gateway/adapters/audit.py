@@ -164,10 +164,20 @@ class AuditRecord:
 class AuditLog:
     """A bounded queue of audit records, drained to Kafka by a background task."""
 
-    def __init__(self, topic: str, capacity: int = 10_000, *, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        topic: str,
+        capacity: int = 10_000,
+        *,
+        batch_size: int = 500,
+        gather_seconds: float = 0.0,
+    ) -> None:
         self.topic = topic
         self.capacity = capacity
         self._batch_size = batch_size
+        # After the first record of a batch, how long the records of the next moments may
+        # join it: a record per request, each sent alone, cost a Kafka produce request each.
+        self._gather = gather_seconds
         self._queue: asyncio.Queue[AuditRecord] | None = None
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
@@ -225,6 +235,8 @@ class AuditLog:
         queue = self.queue
         while True:
             batch = [await queue.get()]
+            if self._gather > 0:
+                await asyncio.sleep(self._gather)
             while len(batch) < self._batch_size and not queue.empty():
                 batch.append(queue.get_nowait())
             await self._publish(producer, batch)
