@@ -16,6 +16,10 @@ A service may run as several replicas (``adapters/replicas.py``): each request g
 replica whose turn it is among those believed up; one that refuses the connection is marked
 down and the request goes to the next (nothing reached the refusing one, so this is safe for
 any method). Only when every replica refused is the service unavailable.
+
+The connections are the gateway's own (``service_connections``: an httpx transport), and a
+proxied request goes to them without httpx's client layer; tests give an httpx transport of
+their own (``MockTransport``, ``ASGITransport``), used through httpx's client.
 """
 
 from __future__ import annotations
@@ -52,10 +56,9 @@ _CONNECTION_LOST = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError
 # Idle connections to the services are dropped before the services drop them (uvicorn's
 # keep-alive timeout is 5 s), so that a request is rarely sent on a connection being closed.
 KEEPALIVE_SECONDS = 2.0
-# Connections to the services, all of them kept alive when idle: httpcore closes an idle
-# connection whenever the pool holds more connections than its keep-alive limit (it counts
-# them all, not the idle ones), so with more concurrent requests than httpx's default limit
-# (20) connections to the services were closed and opened again under steady load.
+# Connections to the services, all of them kept alive when idle (``service_connections``
+# keeps every idle one until its expiry; httpx's default transport, in tests, is given the
+# same keep-alive limit: it closed idle connections beyond 20 under steady load).
 MAX_CONNECTIONS = 100
 
 
