@@ -116,6 +116,11 @@ class IdentityVerifier:
         self._audience = audience
 
     def verify(self, token: str | None) -> Caller:
+        return self.verify_with_expiry(token)[0]
+
+    def verify_with_expiry(self, token: str | None) -> tuple[Caller, float]:
+        """The caller, and the time (seconds since the epoch) from which the token is expired:
+        for a cache of verified tokens, which must refuse it from then on."""
         if not token:
             raise InvalidIdentity("no identity forwarded by the gateway")
         try:
@@ -137,7 +142,7 @@ class IdentityVerifier:
             raise IdentityExpired(f"identity refused: {exc}") from exc
         except jwt.PyJWTError as exc:
             raise InvalidIdentity(f"identity refused: {exc}") from exc
-        return caller_of(claims)
+        return caller_of(claims), float(claims["exp"])
 
 
 def caller_of(claims: dict[str, Any]) -> Caller:

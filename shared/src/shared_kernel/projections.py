@@ -61,6 +61,11 @@ class Projection(ABC):
     #: effect does not depend on the order (additive upserts, ``greatest``): a read in Python
     #: followed by a write could lose a concurrent batch's change.
     parallel_fill: bool = False
+    #: Milliseconds the broker may hold a fetch to gather more records before answering (0:
+    #: answer as soon as there is one). For a projection whose readers can wait that long: a
+    #: record per request, each in a transaction of its own, costs its writer more than the
+    #: records themselves; gathered, a few transactions carry them all.
+    gather_ms: int = 0
 
     @abstractmethod
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None: ...
@@ -430,6 +435,19 @@ class _CheckpointStatements:
         return cls(lock, save)
 
 
+def gathering(gather_ms: int) -> dict[str, int]:
+    """Consumer settings by which the broker holds a fetch up to ``gather_ms`` (or until a
+    partition's worth of records is there); none for 0: aiokafka's defaults answer at once."""
+    if gather_ms <= 0:
+        return {}
+    return {"fetch_max_wait_ms": gather_ms, "fetch_min_bytes": GATHER_MIN_BYTES}
+
+
+# Enough records that a fetch holding them is answered before ``gather_ms``: aiokafka's
+# default largest fetch of one partition.
+GATHER_MIN_BYTES = 1_048_576
+
+
 def _claim_statement(applied_events: sa.Table) -> sa.Insert:
     """One statement for any number of ids (an array, unnested), like the inbox's claim."""
     return (
@@ -536,6 +554,7 @@ class ProjectionRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._max_records,
+            **gathering(self.projection.gather_ms),
         )
         self._consumer = consumer
         consumer.subscribe(list(self.projection.topics), listener=_SeekToCheckpoints(self))

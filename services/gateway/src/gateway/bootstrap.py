@@ -37,6 +37,7 @@ from gateway.app.contracts import DataContracts
 from gateway.app.decisions import DecisionQueries
 from gateway.app.operators import LogIn, RegisterOperator, log_in, register_operator
 from gateway.app.proxy import Proxy
+from gateway.app.verified_tokens import VerifiedTokens
 from gateway.domain.events import EVENTS
 from gateway.domain.policy import Policy
 from gateway.projections.audit_decisions import AuditDecisions
@@ -46,6 +47,9 @@ from gateway.settings import GatewaySettings
 SERVICE = "gateway"
 # Forwarded identities live just long enough for one request to reach its service.
 FORWARDED_IDENTITY_TTL_SECONDS = 60
+# Audit records of 20 ms go to Kafka together (one produce request, not one per request); a
+# record reaches the topic that much later, and a graceful stop still flushes them all.
+AUDIT_GATHER_SECONDS = 0.02
 
 
 @dataclass
@@ -75,10 +79,14 @@ class Gateway:
     # The services' routes (from their OpenAPI documents once discovered, the policy's before).
     catalogue: ServiceCatalogue = field(init=False, repr=False)
     _upstream: UpstreamClient | None = field(default=None, repr=False)
+    _verified_tokens: VerifiedTokens = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.catalogue = ServiceCatalogue(
             self.policy, self.settings.services, self.settings.optional_services
+        )
+        self._verified_tokens = VerifiedTokens(
+            lambda token: self.runtime.verifier.verify_with_expiry(token)
         )
 
     async def register_operator(self, command: RegisterOperator, caller: Caller) -> CommandResult:
@@ -96,8 +104,9 @@ class Gateway:
 
     def verify_access_token(self, token: str | None) -> Caller:
         """Raises ``shared_kernel.identity.InvalidIdentity`` for a missing, forged or expired
-        token, or one meant for another audience (such as a forwarded identity)."""
-        return self.runtime.verifier.verify(token)
+        token, or one meant for another audience (such as a forwarded identity). A token
+        verified before is known by its text until it expires (``app/verified_tokens.py``)."""
+        return self._verified_tokens.verify(token)
 
     def upstream_client(self) -> httpx.AsyncClient:
         """The HTTP client for the services; the lifespan opens and closes it."""
@@ -162,7 +171,11 @@ def bootstrap(
     tests confirm callers without a database."""
     settings = settings or GatewaySettings()
     key = load_signing_key(settings)
-    audit = AuditLog(audit_topic(settings.topic_namespace), settings.audit_queue_capacity)
+    audit = AuditLog(
+        audit_topic(settings.topic_namespace),
+        settings.audit_queue_capacity,
+        gather_seconds=AUDIT_GATHER_SECONDS,
+    )
     # The timeline reads the events of every service the gateway fronts, and its own; the
     # gateway creates the topics it reads if they are missing, as an inbox's runtime does.
     service_topics = [events_topic(s, settings.topic_namespace) for s in sorted(settings.services)]

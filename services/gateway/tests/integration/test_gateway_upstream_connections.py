@@ -12,10 +12,19 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from gateway.adapters.upstream import UpstreamClient, UpstreamFailed
+from gateway.adapters.upstream import UpstreamClient, UpstreamFailed, upstream_http_client
 from shared_kernel.web import install_problem_handlers
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["gateway", "httpx"])
+def http(request: pytest.FixtureRequest) -> httpx.AsyncClient:
+    """The gateway's client (its own connections, ``service_connections``), and httpx's
+    default one beside it: both keep the promises below."""
+    if request.param == "gateway":
+        return upstream_http_client(None, 5)
+    return httpx.AsyncClient()
 
 
 def failing_service() -> FastAPI:
@@ -49,8 +58,10 @@ async def service_url() -> AsyncIterator[str]:
     await asyncio.to_thread(thread.join, 10)
 
 
-async def test_the_request_after_a_service_500_is_answered(service_url: str) -> None:
-    async with httpx.AsyncClient() as http:
+async def test_the_request_after_a_service_500_is_answered(
+    service_url: str, http: httpx.AsyncClient
+) -> None:
+    async with http:
         upstream = UpstreamClient(http, {"svc": service_url}, 5)
         for _ in range(20):
             failed = await upstream.send("svc", "GET", ["v1", "boom"], "", {}, b"")
@@ -109,10 +120,13 @@ async def dropping() -> AsyncIterator[tuple[DroppingService, str]]:
     [("GET", {}), ("DELETE", {}), ("POST", {"idempotency-key": "k-1"})],
 )
 async def test_a_safe_request_on_a_dropped_connection_is_sent_again(
-    dropping: tuple[DroppingService, str], method: str, headers: dict[str, str]
+    dropping: tuple[DroppingService, str],
+    method: str,
+    headers: dict[str, str],
+    http: httpx.AsyncClient,
 ) -> None:
     service, url = dropping
-    async with httpx.AsyncClient() as http:
+    async with http:
         upstream = UpstreamClient(http, {"svc": url}, 5)
         first = await upstream.send("svc", "GET", ["v1", "a"], "", {}, b"")
         second = await upstream.send("svc", method, ["v1", "b"], "", headers, b"{}")
@@ -122,10 +136,10 @@ async def test_a_safe_request_on_a_dropped_connection_is_sent_again(
 
 
 async def test_an_unsafe_request_on_a_dropped_connection_is_not_sent_twice(
-    dropping: tuple[DroppingService, str],
+    dropping: tuple[DroppingService, str], http: httpx.AsyncClient
 ) -> None:
     service, url = dropping
-    async with httpx.AsyncClient() as http:
+    async with http:
         upstream = UpstreamClient(http, {"svc": url}, 5)
         await upstream.send("svc", "GET", ["v1", "a"], "", {}, b"")
         with pytest.raises(UpstreamFailed):

@@ -235,6 +235,22 @@ async def test_a_disabled_operator_token_is_refused(harness: Harness) -> None:
     assert (record.subject, record.reason) == ("eve", "OperatorDisabled")
 
 
+async def test_a_known_token_of_an_operator_disabled_since_is_refused_at_once(
+    harness: Harness,
+) -> None:
+    ada = harness.bearer("ada")
+    assert (await harness.client.get("/auth/me", headers=ada)).status_code == 200
+    operator = harness.callers.streams["operator:ada"]
+    operator.disable(by="root")
+    operator.mark_saved()
+    harness.callers.forget()  # what an administrative change in this process does
+
+    refused = await harness.client.get("/auth/me", headers=ada)
+
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this operator has been disabled"
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -334,6 +350,29 @@ async def test_the_audit_log_publishes_cloudevents_keyed_by_who_and_flushes_on_s
     assert event["data"]["decision"] == "allow" and event["data"]["subject"] == "ada"
     assert event["correlationid"] == event["data"]["request_id"]
     assert log.published == 1
+
+
+async def test_the_audit_log_sends_the_records_of_its_gather_time_together(
+    harness: Harness,
+) -> None:
+    for _ in range(2):
+        await harness.client.get("/ledger/v1/accounts", headers=harness.bearer("ada"))
+    first, second = harness.audited()
+    batches: list[int] = []
+
+    class Counting(AuditLog):
+        async def _publish(self, producer: Any, batch: list[AuditRecord]) -> None:
+            batches.append(len(batch))
+            await super()._publish(producer, batch)
+
+    log = Counting("t.gateway.audit", gather_seconds=0.05)
+    log.record(first)
+    log.start(FakeProducer(), Supervisor("gateway"))
+    await asyncio.sleep(0.01)
+    log.record(second)  # within the first record's gather time
+    await log.stop()
+
+    assert batches == [2] and log.published == 2
 
 
 async def test_a_system_is_refused_on_an_approval_route_even_with_the_right_role(

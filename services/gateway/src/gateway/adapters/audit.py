@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -44,6 +44,8 @@ AUDIT_EVENT_TYPE = versioned_type(AccessDecided.event_type, AccessDecided.versio
 # Envelope fields that an event of an aggregate has and a decision has not: each record is a
 # stream of its own, the request's (its id is the case and the cause).
 ANONYMOUS = "anonymous"
+# The fields of a decision's data, in their order (the record has them all, and id and time).
+DECISION_FIELDS = tuple(f.name for f in fields(AccessDecided))
 
 
 def audit_topic(namespace: str = "") -> str:
@@ -129,11 +131,13 @@ class AuditRecord:
 
     def event(self) -> AccessDecided:
         """The record's data: everything but its id and time (the CloudEvent's)."""
-        fields = {k: v for k, v in asdict(self).items() if k not in ("id", "time")}
-        return AccessDecided(**fields)
+        return AccessDecided(**{name: getattr(self, name) for name in DECISION_FIELDS})
 
     def envelope(self) -> EventEnvelope:
-        data = asdict(self.event())
+        # The event's fields as ``asdict`` gives them (all flat values), without its deep
+        # copies: one record per request, encoded by the audit publisher.
+        event = self.event()
+        data = {name: getattr(event, name) for name in DECISION_FIELDS}
         data["roles"] = list(self.roles)
         return EventEnvelope(
             id=self.id,
@@ -160,10 +164,20 @@ class AuditRecord:
 class AuditLog:
     """A bounded queue of audit records, drained to Kafka by a background task."""
 
-    def __init__(self, topic: str, capacity: int = 10_000, *, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        topic: str,
+        capacity: int = 10_000,
+        *,
+        batch_size: int = 500,
+        gather_seconds: float = 0.0,
+    ) -> None:
         self.topic = topic
         self.capacity = capacity
         self._batch_size = batch_size
+        # After the first record of a batch, how long the records of the next moments may
+        # join it: a record per request, each sent alone, cost a Kafka produce request each.
+        self._gather = gather_seconds
         self._queue: asyncio.Queue[AuditRecord] | None = None
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
@@ -221,6 +235,8 @@ class AuditLog:
         queue = self.queue
         while True:
             batch = [await queue.get()]
+            if self._gather > 0:
+                await asyncio.sleep(self._gather)
             while len(batch) < self._batch_size and not queue.empty():
                 batch.append(queue.get_nowait())
             await self._publish(producer, batch)

@@ -55,6 +55,27 @@ async def caller_identity(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Caller:
+    return await identify(request, gateway, rid, bearer, x_api_key)
+
+
+async def caller_of(request: Request) -> Caller:
+    """``caller_identity`` for the proxy, the gateway's busiest route, without FastAPI's
+    sub-dependencies (solving them cost more per request than the rest of this): the same
+    credentials read by the same parsers, the same checks in the same order."""
+    gateway = cast(Gateway, request.app.state.gateway)
+    rid = cast(str, request.state.request_id)
+    return await identify(request, gateway, rid, await _bearer(request), await _api_key(request))
+
+
+async def identify(
+    request: Request,
+    gateway: Gateway,
+    rid: str,
+    bearer: HTTPAuthorizationCredentials | None,
+    x_api_key: str | None,
+) -> Caller:
+    """The caller proven by the request's one credential, confirmed and counted against its
+    rate limit; 401 (403 for broken segregation of duties, 429 over the limit) otherwise."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     keys = [
         key for key in (value.strip() if scheme.lower() == "apikey" else None, x_api_key) if key

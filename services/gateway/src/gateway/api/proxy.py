@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from shared_kernel.web import problem
 
-from gateway.api.deps import CallerIdentity, GatewayDep, RequestId
+from gateway.api.deps import caller_of
 from gateway.api.errors import BodyTooLarge
 from gateway.app.proxy import ProxiedRequest
+from gateway.bootstrap import Gateway
 from gateway.domain.policy import MethodNotAllowed
 
 router = APIRouter(tags=["proxy"])
@@ -34,14 +37,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 @router.api_route("/{service}/v1/{path:path}", methods=METHODS, include_in_schema=False)
-async def forward(
-    service: str,
-    path: str,
-    request: Request,
-    identity: CallerIdentity,
-    gateway: GatewayDep,
-    request_id: RequestId,
-) -> Response:
+async def forward(service: str, path: str, request: Request) -> Response:
+    # The caller first, as a dependency would be (``caller_of``: without FastAPI's).
+    identity = await caller_of(request)
+    gateway = cast(Gateway, request.app.state.gateway)
+    request_id = identity.request_id
+
     async def body() -> bytes:
         return await read_body(request, gateway.settings.max_body_bytes)
 

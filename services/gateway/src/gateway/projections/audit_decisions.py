@@ -85,6 +85,9 @@ class AuditDecisions(Projection):
 
     name = "audit_decisions_v1"
     metadata = metadata
+    # A record per request: gathered for up to 200 ms, the rows of a busy second are written
+    # in a few transactions instead of one per fetch (the search sees them that much later).
+    gather_ms = 200
 
     def __init__(self, topic: str, codec: EventCodec | None = None) -> None:
         self.topics = (topic,)
