@@ -41,7 +41,8 @@ from shared_kernel.kafka import (
 )
 from shared_kernel.metrics import RELAY_LEADER
 from shared_kernel.outbox import OutboxRelay
-from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
+from shared_kernel.projection_runner import ProjectionRunner
+from shared_kernel.projections import DeadLetters, Projection
 from shared_kernel.readmodel import PositionWaiter, ReadModelStore
 from shared_kernel.settings import ServiceSettings
 from shared_kernel.supervisor import RunFactory, Supervisor

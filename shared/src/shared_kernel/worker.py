@@ -35,7 +35,8 @@ from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import TopicSpec, create_producer, ensure_topics
 from shared_kernel.logs import LogSettings, configure_logging
 from shared_kernel.outbox import OutboxRelay
-from shared_kernel.projections import DeadLetters, Projection, ProjectionRunner
+from shared_kernel.projection_runner import ProjectionRunner
+from shared_kernel.projections import DeadLetters, Projection
 from shared_kernel.readmodel import ReadModelStore
 from shared_kernel.supervisor import RunFactory, Supervisor
 

@@ -31,7 +31,8 @@ from shared_kernel.eventstore import (
 )
 from shared_kernel.kafka import create_producer
 from shared_kernel.outbox import OutboxRelay
-from shared_kernel.projections import DeadLetters, ProjectionRunner
+from shared_kernel.projection_runner import ProjectionRunner
+from shared_kernel.projections import DeadLetters
 from shared_kernel.readmodel import ReadModelStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -5,7 +5,8 @@ once, as aiokafka's defaults do."""
 from __future__ import annotations
 
 import pytest
-from shared_kernel.projections import GATHER_MIN_BYTES, Projection, gathering
+from shared_kernel.projection_runner import GATHER_MIN_BYTES, gathering
+from shared_kernel.projections import Projection
 
 pytestmark = pytest.mark.unit
 
