@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from gateway.adapters.audit import AuditRecord
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.unit
     "optional",
     [{}, {"target": "case-1", "forwarded_client": "10.0.0.7", "client_request_id": "c-1"}],
 )
-def test_the_data_is_the_decision_as_asdict_gives_it(optional: dict[str, str]) -> None:
+def test_the_data_is_the_decision_as_asdict_gives_it(optional: dict[str, Any]) -> None:
     record = AuditRecord(
         time=datetime(2026, 12, 3, 21, 0, tzinfo=UTC),
         request_id="r-1",
