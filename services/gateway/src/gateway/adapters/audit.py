@@ -134,10 +134,9 @@ class AuditRecord:
         return AccessDecided(**{name: getattr(self, name) for name in DECISION_FIELDS})
 
     def envelope(self) -> EventEnvelope:
-        # The event's fields as ``asdict`` gives them (all flat values), without its deep
+        # The event's fields (the record's own, all flat values), without ``asdict``'s deep
         # copies: one record per request, encoded by the audit publisher.
-        event = self.event()
-        data = {name: getattr(event, name) for name in DECISION_FIELDS}
+        data = {name: getattr(self, name) for name in DECISION_FIELDS}
         data["roles"] = list(self.roles)
         return EventEnvelope(
             id=self.id,
