@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from shared_kernel.health import install_health
 from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
+from shared_kernel.routes import include_routes
 from shared_kernel.traced_requests import TracingMiddleware
 from shared_kernel.web import install_problem_handlers
 
@@ -99,13 +100,13 @@ def create_app(
     app.add_middleware(
         TracingMiddleware, service=SERVICE, continue_incoming=settings.continue_client_traces
     )
-    app.include_router(auth.router)
+    include_routes(app, auth.router)
     openapi.install(app)
-    app.include_router(contracts.router)  # /schemas, /asyncapi: public, like /openapi.json
-    app.include_router(admin.router)  # before the proxy, whose /{service}/v1/... matches too
-    app.include_router(cases.router)
-    app.include_router(decisions.router)  # before the proxy too: /audit/v1/... would match it
-    app.include_router(proxy.router)
+    include_routes(app, contracts.router)  # /schemas, /asyncapi: public, like /openapi.json
+    include_routes(app, admin.router)  # before the proxy, whose /{service}/v1/... matches too
+    include_routes(app, cases.router)
+    include_routes(app, decisions.router)  # before the proxy too: /audit/v1/... would match it
+    include_routes(app, proxy.router)
     install_health(app)  # open to anyone, like log-in: the routes decide nothing
     # Open like /health (no business data; lag sampled at most every few seconds): counted by
     # the audit middleware above, not by the kernel's.

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from shared_kernel.commands import utc_now
 from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
+from shared_kernel.routes import include_routes
 from shared_kernel.web import create_service_app
 
 from ledger.api import accounts, audit, booking_requests, journal, periods, reports
@@ -40,9 +41,8 @@ def create_app(
     app = create_service_app("Ledger", lifespan)
     install_runtime_metrics(app, "ledger", lambda: ledger.runtime if ledger else None)
     install_ledger_problem_handlers(app)
-    for module in (accounts, journal, booking_requests, periods, reports, audit):
-        app.include_router(module.router)
-    app.include_router(journal.batches)
-    app.include_router(accounts.booking_accounts)
+    modules = (accounts, journal, booking_requests, periods, reports, audit)
+    include_routes(app, *(module.router for module in modules))
+    include_routes(app, journal.batches, accounts.booking_accounts)
 
     return app

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from shared_kernel.commands import utc_now
 from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
+from shared_kernel.routes import include_routes
 from shared_kernel.web import create_service_app
 
 from risk.api import deals, exposures, kris, limits, reports_register, risks
@@ -40,7 +41,6 @@ def create_app(
     install_runtime_metrics(
         app, "risk", lambda: app.state.risk.runtime if hasattr(app.state, "risk") else None
     )
-    for module in ROUTERS:
-        app.include_router(module.router)
+    include_routes(app, *(module.router for module in ROUTERS))
 
     return app

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from shared_kernel.commands import utc_now
 from shared_kernel.lag import install_runtime_metrics
 from shared_kernel.logs import configure_logging
+from shared_kernel.routes import include_routes
 from shared_kernel.web import create_service_app
 
 from tickets.api import alerts, queues, reports, tickets
@@ -41,7 +42,6 @@ def create_app(
     configure_logging("tickets", settings)
     app = create_service_app("Tickets", lifespan)
     install_runtime_metrics(app, "tickets", lambda: service.runtime if service else None)
-    for module in (queues, tickets, alerts, reports):
-        app.include_router(module.router)
+    include_routes(app, *(module.router for module in (queues, tickets, alerts, reports)))
 
     return app

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from shared_kernel.docs import install_docs
+from shared_kernel.routes import include_routes
 
 from gateway.api.deps import GatewayDep
 from gateway.api.openapi_document import combined_openapi
@@ -47,7 +48,7 @@ async def openapi(request: Request, gateway: GatewayDep) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """``/openapi.json`` and ``/docs`` on the gateway's app."""
-    app.include_router(router)
+    include_routes(app, router)
     install_docs(
         app,
         title=TITLE,
