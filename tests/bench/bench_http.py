@@ -167,19 +167,23 @@ async def start_service(name: str, env: dict[str, str], logs: Path) -> Service:
     port = free_port()
     log = logs / f"{name}.log"
     with log.open("wb") as out:
+        # As ``make run`` starts them (deploy/run.py): the gateway serves itself
+        # (gateway/server.py: its own protocol, with read deadlines), the others by uvicorn.
+        served = (
+            ["gateway", "serve"]
+            if name == "gateway"
+            else ["uvicorn", "--factory", f"{name}.main:create_app", "--no-access-log"]
+        )
         process = await asyncio.create_subprocess_exec(
             PY,
             "-m",
-            "uvicorn",
-            "--factory",
-            f"{name}.main:create_app",
+            *served,
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--log-level",
             "warning",
-            "--no-access-log",
             cwd=ROOT,
             env=env,
             stdout=out,

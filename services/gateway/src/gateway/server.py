@@ -5,13 +5,17 @@
   127.0.0.1, which is every client of a gateway on a developer's machine. The gateway decides
   itself whom to believe (``TRUSTED_PROXIES``, see ``api/client_address.py``).
 - Slow clients: uvicorn has no deadline for reading a request, so a client trickling its head
-  or body one byte at a time holds a connection for ever. ``EdgeProtocol`` (uvicorn's h11
-  protocol with deadlines) closes a connection whose request head has not arrived within
-  ``HEADER_READ_TIMEOUT_SECONDS`` of the connection opening (or of the previous answer), and
-  one whose body has not arrived ``BODY_READ_GRACE_SECONDS`` after ``BODY_READ_TIMEOUT_SECONDS``
-  of its head (by then the app has answered 408 itself, see ``api/request_limits.py``; this is
-  the backstop for a body the app never read). An over-long request line is answered 414
-  before it is buffered.
+  or body one byte at a time holds a connection for ever. ``EdgeProtocol`` (uvicorn's
+  httptools protocol with deadlines) closes a connection whose request head has not arrived
+  within ``HEADER_READ_TIMEOUT_SECONDS`` of the connection opening (or of the previous answer),
+  and one whose body has not arrived ``BODY_READ_GRACE_SECONDS`` after
+  ``BODY_READ_TIMEOUT_SECONDS`` of its head (by then the app has answered 408 itself, see
+  ``api/request_limits.py``; this is the backstop for a body the app never read).
+- Sizes: an over-long URL is answered 414, and header fields of more than
+  ``MAX_HEADER_FIELDS_BYTES`` 431, as they arrive and before the request reaches the app (the
+  parser itself bounds neither).
+- httptools (a C parser) rather than h11: measured on this machine, the gateway's CPU per
+  proxied read was about 0.08 ms (7 %) lower with it, the rest of the request alike.
 """
 
 from __future__ import annotations
@@ -21,28 +25,40 @@ import json
 import logging
 from typing import Any, ClassVar
 
-import h11
+import httptools
 import uvicorn
 from shared_kernel.logs import uvicorn_log_config
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.main import create_app
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
-# Header fields besides the request line: the same room as h11's default for a whole head.
+# Header fields besides the request line (names and values): h11's default room for a head.
 MAX_HEADER_FIELDS_BYTES = 16_384
-# Method, spaces and "HTTP/1.1\r" around the target in a request line.
-REQUEST_LINE_OVERHEAD = 32
 BODY_READ_GRACE_SECONDS = 1.0
 # After a refusal, what the client still sends is read and dropped for this long before the
 # connection closes: closing with unread data would reset it, and the refusal could be lost.
 LINGER_SECONDS = 2.0
 
 
-class EdgeProtocol(H11Protocol):
-    """uvicorn's h11 protocol with read deadlines; ``protocol_for`` sets the class values."""
+class _Refusal(Exception):
+    """Raised from a parser callback: the request is answered ``status`` and the connection
+    closed, before anything reaches the app."""
+
+    def __init__(self, status: int, title: str, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.code, self.detail = status, title, code, detail
+
+
+class EdgeProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with read deadlines and size limits; ``protocol_for`` sets
+    the class values.
+
+    Where the client stands is followed through the parser's callbacks: sending a head
+    (``_reading`` "head"), a body ("body"), or waiting for answers (``_unanswered`` requests
+    complete but not yet answered: no deadline then, the app is working)."""
 
     header_timeout: ClassVar[float] = 10.0
     body_timeout: ClassVar[float] = 30.0
@@ -51,19 +67,68 @@ class EdgeProtocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
         self._phase: str | None = None
-        self._line_bytes = 0
+        self._reading = "head"
+        self._unanswered = 0
+        self._url_bytes = self._header_bytes = 0
         self._head_started = False
         self._refused = False
         super().connection_made(transport)
         self._watch()
 
     def data_received(self, data: bytes) -> None:
-        if self._refused or (self._phase == "head" and self._request_line_too_long(data)):
+        """uvicorn's, with the refusals raised from the callbacks answered here."""
+        if self._refused:
             return
-        super().data_received(data)
+        self._head_started = self._head_started or (self._reading == "head" and bool(data))
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if not isinstance(exc.__context__, _Refusal):
+                raise
+            refusal = exc.__context__
+            self._refuse(refusal.status, refusal.title, refusal.code, refusal.detail)
+            return
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()  # the gateway serves no WebSocket
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
         self._watch()
 
+    # Parser callbacks: each request's head, then its body, counted and followed.
+    def on_message_begin(self) -> None:
+        self._url_bytes = self._header_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._url_bytes += len(url)
+        if self._url_bytes > self.max_url_bytes:
+            detail = f"a URL may hold at most {self.max_url_bytes} bytes"
+            raise _Refusal(414, "URI too long", "UriTooLong", detail)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEADER_FIELDS_BYTES:
+            detail = f"header fields may hold at most {MAX_HEADER_FIELDS_BYTES} bytes"
+            raise _Refusal(431, "Request header fields too large", "HeadersTooLarge", detail)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._reading = "body"
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._reading, self._head_started = "head", False
+        if not self.cycle.response_complete:  # not answered early (before its body was read)
+            self._unanswered += 1
+        super().on_message_complete()
+
     def on_response_complete(self) -> None:
+        self._unanswered = max(0, self._unanswered - 1)
         super().on_response_complete()
         self._watch()
 
@@ -77,14 +142,12 @@ class EdgeProtocol(H11Protocol):
         if self.transport.is_closing():
             self._cancel()
             return
-        state = self.conn.their_state
-        phase = "head" if state is h11.IDLE else "body" if state is h11.SEND_BODY else None
+        phase = None if self._unanswered else self._reading
         if phase == self._phase:
             return
         self._cancel()
         self._phase = phase
         if phase == "head":
-            self._line_bytes, self._head_started = 0, False
             self._deadline = self.loop.call_later(self.header_timeout, self._head_too_slow)
         elif phase == "body":
             seconds = self.body_timeout + BODY_READ_GRACE_SECONDS
@@ -96,19 +159,6 @@ class EdgeProtocol(H11Protocol):
             self._deadline = None
         self._phase = None
 
-    def _request_line_too_long(self, data: bytes) -> bool:
-        """Counts the request line as it arrives; refuses it with 414 once it is longer than
-        any URL the gateway accepts, instead of buffering it."""
-        self._head_started = self._head_started or bool(data)
-        if self._line_bytes < 0:  # the line is complete: headers are h11's to bound
-            return False
-        end = data.find(b"\n")
-        self._line_bytes = -1 if end >= 0 else self._line_bytes + len(data)
-        if self._line_bytes > self.max_url_bytes + REQUEST_LINE_OVERHEAD:
-            self._refuse(414, "URI too long", f"a URL may hold at most {self.max_url_bytes} bytes")
-            return True
-        return False
-
     def _head_too_slow(self) -> None:
         self._deadline = None
         if self.transport.is_closing():
@@ -119,11 +169,8 @@ class EdgeProtocol(H11Protocol):
             self.transport.close()
             return
         log.info("closing a connection from %s: request head not complete in time", self.client)
-        self._refuse(
-            408,
-            "Request timeout",
-            f"the request head did not arrive within {self.header_timeout:g} s",
-        )
+        detail = f"the request head did not arrive within {self.header_timeout:g} s"
+        self._refuse(408, "Request timeout", "HeadReadTimeout", detail)
 
     def _body_too_slow(self) -> None:
         self._deadline = None
@@ -131,9 +178,8 @@ class EdgeProtocol(H11Protocol):
             log.info("closing a connection from %s: request body not complete in time", self.client)
             self.transport.close()
 
-    def _refuse(self, status: int, title: str, detail: str) -> None:
+    def _refuse(self, status: int, title: str, code: str, detail: str) -> None:
         """Answer a problem and close, before any request reached the app."""
-        code = "UriTooLong" if status == 414 else "HeadReadTimeout"
         body = json.dumps(
             {
                 "type": f"urn:backoffice:problem:{code}",
@@ -182,9 +228,6 @@ def server_config(
         log_config=uvicorn_log_config(),  # the gateway's own log lines (shared_kernel.logs)
         http=protocol_for(settings),
         proxy_headers=False,
-        h11_max_incomplete_event_size=(
-            settings.max_url_bytes + REQUEST_LINE_OVERHEAD + MAX_HEADER_FIELDS_BYTES
-        ),
         lifespan="on",
     )
 

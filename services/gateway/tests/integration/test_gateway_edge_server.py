@@ -179,6 +179,33 @@ async def test_an_over_long_url_is_answered_414(served: Served, length: int) -> 
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "UriTooLong"
 
 
+async def test_header_fields_over_the_limit_are_answered_431(served: Served) -> None:
+    reader, writer = await served.connect()
+    fields = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"v" * 1000) for n in range(20))
+    writer.write(b"GET /health HTTP/1.1\r\nHost: gw\r\n" + fields + b"\r\n")
+
+    answer = await read_until_closed(reader, within=5)
+
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "HeadersTooLarge"
+
+
+async def test_pipelined_requests_are_answered_in_order_and_the_connection_kept(
+    served: Served,
+) -> None:
+    reader, writer = await served.connect()
+    writer.write(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n" * 3)
+    answers = b""
+    async with asyncio.timeout(5):
+        while answers.count(b"HTTP/1.1 200 ") < 3:
+            answers += await reader.read(65536)
+    # Still open, and under the head deadline again: a later request is served too.
+    writer.write(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+    async with asyncio.timeout(5):
+        assert (await reader.read(65536)).startswith(b"HTTP/1.1 200 ")
+    assert await read_until_closed(reader, within=5 * TIMEOUT) == b""  # idle: closed silently
+
+
 async def test_x_forwarded_for_from_an_untrusted_peer_is_not_believed(served: Served) -> None:
     async with httpx.AsyncClient(base_url=served.url) as client:
         spoofed = await client.get("/auth/me", headers={"X-Forwarded-For": "203.0.113.9"})
