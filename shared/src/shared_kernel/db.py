@@ -13,13 +13,15 @@ A pooled connection is not pinged on checkout: ``pool_pre_ping`` costs three rou
 - ``pool_recycle`` retires connections after an hour, before firewalls or server-side idle
   limits cut them silently.
 
-The pool keeps ``pool_size`` connections (``DATABASE_POOL_SIZE``, 20 for a service) and
-opens up to half as many more (at least two) at a peak, each closed again when it is given
+The pool keeps ``pool_size`` connections (``DATABASE_POOL_SIZE``, 32 for a service) and
+opens up to a quarter as many more (at least two) at a peak, each closed again when it is given
 back. A connection opened for one request costs a TCP connect, authentication and the
-driver's type lookups, more than the request's own statements: measured with 16-32 concurrent
-requests on a pool of 10, opening connections was 4.5 % of a ledger process's CPU. So the
-pool is sized for the
-concurrency a process sees (a PostgreSQL server of ``make run`` allows 300 connections).
+driver's type lookups (three round trips each time a statement meets a type the new connection
+has not seen yet), more than the request's own statements: measured with 32 concurrent
+postings (py-spy), opening and closing connections and their type lookups took 4.8 % of the
+ledger process's busy time on a pool of 20 (plus 10 at a peak), 2.2 % on one of 32. So the
+pool is sized for the concurrency a process sees (a PostgreSQL server of ``make run`` allows
+300 connections).
 
 A transaction left open by a process that stopped without dying (SIGSTOP, a frozen machine, a
 paused container) would keep its locks for as long as the process is stopped: the stream locks
@@ -65,7 +67,7 @@ def create_engine(
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=max(2, pool_size // 2),
+        max_overflow=max(2, pool_size // 4),
         pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={
             "server_settings": {

@@ -62,9 +62,9 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_SERVER
-    # Connections the process keeps open to its database (half as many more are opened, and
-    # closed again, at a peak): see ``shared_kernel.db``.
-    database_pool_size: int = Field(default=20, ge=1, le=200)
+    # Connections the process keeps open to its database (a quarter as many more are opened,
+    # and closed again, at a peak): see ``shared_kernel.db``.
+    database_pool_size: int = Field(default=32, ge=1, le=200)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Authentication (``kafka_connection``): PLAINTEXT sends none, as a local broker expects;
     # the cluster profile (deploy/kafka/cluster.sh) gives each service its own SCRAM principal.
