@@ -80,6 +80,11 @@ class InboxHandler(ABC):
     # handler whose decisions one unit of work cannot hold several of (each would load the
     # same stream again, say a queue's round-robin turn, and conflict with itself).
     batch_size: int | None = None
+    # At most this many records per fetch, and so per transaction (None: the runner's
+    # ``max_records``). For a handler whose cost is mostly per transaction rather than per
+    # event (it records its changes net of the batch, one per aggregate), a bigger fetch of a
+    # topic it lags behind means fewer of them and fewer events recorded.
+    max_records: int | None = None
 
     @abstractmethod
     async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None: ...
@@ -267,7 +272,7 @@ class InboxRunner:
         self.handler = handler
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
-        self._max_records = max_records
+        self._max_records = handler.max_records or max_records
         self._consumer: AIOKafkaConsumer | None = None
         # Per partition: the offset after the last record handled (for ``lag``).
         self._handled: dict[TopicPartition, int] = {}

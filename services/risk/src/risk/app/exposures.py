@@ -116,6 +116,12 @@ class LedgerExposures(InboxHandler):
     exposure it read (a reservation or a waiting refusal)."""
 
     name = "ledger_exposures"
+    # Fetches of up to 2,000 ledger events: a batch records one change per exposure it moves
+    # (some 250 of them for a busy book, whatever the batch's size), so a lagging inbox that
+    # takes four times the runner's default records a quarter of the events, and risk's own
+    # projections and relay have a quarter of the work. Each transaction stays well below a
+    # second; a conflict (a limit approval meanwhile) retries one such batch.
+    max_records = 2_000
 
     def __init__(
         self,
