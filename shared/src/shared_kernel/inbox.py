@@ -272,7 +272,8 @@ class InboxRunner:
         self.handler = handler
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
-        self._max_records = handler.max_records or max_records
+        # Records per fetch, and so per transaction: the handler's own bound, if it has one.
+        self.max_records = handler.max_records or max_records
         self._consumer: AIOKafkaConsumer | None = None
         # Per partition: the offset after the last record handled (for ``lag``).
         self._handled: dict[TopicPartition, int] = {}
@@ -287,14 +288,14 @@ class InboxRunner:
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self._max_records,
+            max_poll_records=self.max_records,
         )
         self._consumer = consumer
         try:
             # Inside the try: a cancel while starting must still close the consumer.
             await consumer.start()
             while True:
-                batches = await consumer.getmany(timeout_ms=100, max_records=self._max_records)
+                batches = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
                 assigned = consumer.assignment()
                 # Revoked during the fetch: its new owner handles it.
                 owned = {tp: records for tp, records in batches.items() if tp in assigned}
