@@ -37,6 +37,7 @@ from bench_common import (
 from bench_http import Service, Skip, Stack, stack
 from bench_risk import COUNTERPARTIES, DESKS, approved_limits, limit_specs
 from ledger.bootstrap import ledger_codec
+from risk.app.exposures import LedgerExposures
 from risk.app.limits_queries import MAX_PAGE
 from shared_kernel.db import create_engine
 from shared_kernel.eventstore import NewEvent, PostgresEventStore, StreamAppend
@@ -182,7 +183,9 @@ async def measure(report: Report, running: Stack) -> None:
         await check(report, risk, running, expected)
     except Skip as exc:
         report.say(f"    WARNING: exposures not checked: {exc}")
-    report.note("inbox batches of up to 500 records, one transaction each")
+    report.note(
+        f"inbox batches of up to {LedgerExposures.max_records} records, one transaction each"
+    )
 
 
 async def check(report: Report, risk: Service, running: Stack, expected: dict[str, int]) -> None:

@@ -80,6 +80,11 @@ class InboxHandler(ABC):
     # handler whose decisions one unit of work cannot hold several of (each would load the
     # same stream again, say a queue's round-robin turn, and conflict with itself).
     batch_size: int | None = None
+    # At most this many records per fetch, and so per transaction (None: the runner's
+    # ``max_records``). For a handler whose cost is mostly per transaction rather than per
+    # event (it records its changes net of the batch, one per aggregate), a bigger fetch of a
+    # topic it lags behind means fewer of them and fewer events recorded.
+    max_records: int | None = None
 
     @abstractmethod
     async def handle(self, uow: UnitOfWork, events: Sequence[RecordedEvent]) -> None: ...
@@ -267,7 +272,8 @@ class InboxRunner:
         self.handler = handler
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
-        self._max_records = max_records
+        # Records per fetch, and so per transaction: the handler's own bound, if it has one.
+        self.max_records = handler.max_records or max_records
         self._consumer: AIOKafkaConsumer | None = None
         # Per partition: the offset after the last record handled (for ``lag``).
         self._handled: dict[TopicPartition, int] = {}
@@ -282,14 +288,14 @@ class InboxRunner:
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=self._max_records,
+            max_poll_records=self.max_records,
         )
         self._consumer = consumer
         try:
             # Inside the try: a cancel while starting must still close the consumer.
             await consumer.start()
             while True:
-                batches = await consumer.getmany(timeout_ms=100, max_records=self._max_records)
+                batches = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
                 assigned = consumer.assignment()
                 # Revoked during the fetch: its new owner handles it.
                 owned = {tp: records for tp, records in batches.items() if tp in assigned}

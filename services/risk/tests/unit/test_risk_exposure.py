@@ -49,8 +49,8 @@ def test_keys_per_counterparty_desk_and_both() -> None:
         "desk",
         "counterparty_desk",
     ]
-    assert keys_for("ACME", None, "EUR") == [KEY]
-    assert keys_for(None, None, "EUR") == []
+    assert keys_for("ACME", None, "EUR") == (KEY,)
+    assert keys_for(None, None, "EUR") == ()
     assert counterparty_and_desk({"counterparty": " ACME ", "desk": ""}) == ("ACME", None)
     assert ExposureKey("desk", None, "FX", "EUR").id != ExposureKey("desk", None, "FX", "USD").id
 

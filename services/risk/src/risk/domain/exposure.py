@@ -65,8 +65,12 @@ def _exposure_id(dimension: str, counterparty: str | None, desk: str | None, cur
     return str(uuid5(_IDS, json.dumps([dimension, counterparty, desk, currency])))
 
 
-def keys_for(counterparty: str | None, desk: str | None, currency: str) -> list[ExposureKey]:
-    """Every key an item with this counterparty and desk counts under, in one currency."""
+@lru_cache(maxsize=65_536)
+def keys_for(counterparty: str | None, desk: str | None, currency: str) -> tuple[ExposureKey, ...]:
+    """Every key an item with this counterparty and desk counts under, in one currency.
+
+    Built once per combination (a book names few): the exposure inbox asks for them for
+    every ledger entry, up to three frozen keys each time."""
     keys: list[ExposureKey] = []
     if counterparty:
         keys.append(ExposureKey("counterparty", counterparty, None, currency))
@@ -74,7 +78,7 @@ def keys_for(counterparty: str | None, desk: str | None, currency: str) -> list[
         keys.append(ExposureKey("desk", None, desk, currency))
     if counterparty and desk:
         keys.append(ExposureKey("counterparty_desk", counterparty, desk, currency))
-    return keys
+    return tuple(keys)
 
 
 def exposure_amounts(lines: Iterable[tuple[str, int, str]]) -> dict[str, int]:
