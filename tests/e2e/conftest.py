@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -23,13 +22,10 @@ from shared_kernel.db import create_engine
 from shared_kernel.testing import CreateDatabase
 from sqlalchemy.engine import make_url
 
+from .make_run_stack import distinct_free_ports
+from .make_run_stack import free_port as free_port  # re-exported: e2e modules use it
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # The services behind the gateway, each a uvicorn process with its own database.
@@ -160,7 +156,8 @@ async def running_system(
 ) -> AsyncIterator[System]:
     """Every service and the gateway migrated, demo operators seeded, all running under
     uvicorn."""
-    ports = {name: free_port() for name in (*SERVICES, "gateway", "console")}
+    names = (*SERVICES, "gateway", "console")
+    ports = dict(zip(names, distinct_free_ports(len(names)), strict=True))
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common = {
         **os.environ,

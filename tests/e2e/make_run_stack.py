@@ -38,6 +38,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def distinct_free_ports(count: int) -> list[int]:
+    """``count`` free ports, all different: each stays bound until all are chosen (one
+    ``free_port`` after another may be given the same port twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for taken in sockets:
+            taken.bind(("127.0.0.1", 0))
+        return [int(taken.getsockname()[1]) for taken in sockets]
+    finally:
+        for taken in sockets:
+            taken.close()
+
+
 def free_ports(count: int) -> int:
     """The first of ``count`` consecutive free ports (the cluster's nodes take one each)."""
     for _ in range(100):
@@ -117,10 +130,12 @@ def stack_env(data_dir: Path, replicas: Mapping[str, int] | None = None) -> dict
         for name, value in os.environ.items()
         if name not in FOREIGN and not name.endswith("_DATABASE_URL")
     }
-    ports = ["PG", "KAFKA", "KAFKA_CONTROLLER", "GATEWAY", "LEDGER", "TICKETS", "RISK", "CONSOLE"]
-    env.update({f"{name}_PORT": str(free_port()) for name in ports})
-    for service, count in (replicas or {}).items():
-        listed = [env[f"{service.upper()}_PORT"], *(str(free_port()) for _ in range(count - 1))]
+    names = ["PG", "KAFKA", "KAFKA_CONTROLLER", "GATEWAY", "LEDGER", "TICKETS", "RISK", "CONSOLE"]
+    extra = {service: count - 1 for service, count in (replicas or {}).items()}
+    ports = iter(distinct_free_ports(len(names) + sum(extra.values())))
+    env.update({f"{name}_PORT": str(next(ports)) for name in names})
+    for service, more in extra.items():
+        listed = [env[f"{service.upper()}_PORT"], *(str(next(ports)) for _ in range(more))]
         env[f"{service.upper()}_PORTS"] = ",".join(listed)
     env["BACKOFFICE_DATA_DIR"] = str(data_dir)
     env["KAFKA_HEAP"] = "-Xmx512m -Xms128m"
