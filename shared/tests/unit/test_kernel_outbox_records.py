@@ -69,7 +69,8 @@ def envelope_of(stored: dict[str, Any]) -> EventEnvelope:
 
 
 def envelope_record(stored: dict[str, Any]) -> tuple[int, bytes, bytes]:
-    """The record as the relay made it from the envelope before (``outbox.record_value``)."""
+    """The record as the relay made it from the envelope (``outbox.record_value``, until the
+    relay made its records from the rows)."""
     envelope, raw_data = envelope_of(stored), stored["data_json"]
     head = orjson.dumps(envelope.attributes())
     value = b"".join((head[:-1], b',"data":', raw_data.encode(), b"}"))
