@@ -1,12 +1,12 @@
 """Outbox relay throughput to Kafka, beside a bare producer sending the same messages.
 
-The relay reads batches after its cursor from PostgreSQL, turns rows into envelopes and
-CloudEvents JSON and sends them with the kernel's producer settings (idempotent, acks=all, zstd),
-pipelined: it reads the next batch while earlier ones wait for their acknowledgements, and moves
-its cursor over acknowledged batches only. The baseline sends the same records (value, key,
-partition, headers) pre-serialised, from memory, with a producer built the same way, one
-``send`` per record, in batches of the same size, each awaited before the next (send, then
-gather), to a fresh topic.
+The relay reads batches after its cursor from PostgreSQL, turns the rows into CloudEvents JSON
+(``outbox_records``) and sends them with the kernel's producer settings (idempotent, acks=all,
+zstd), pipelined: it reads the next batch while earlier ones wait for their acknowledgements,
+and moves its cursor over acknowledged batches only. The baseline sends the same records
+(value, key, partition, headers) pre-serialised, from memory, with a producer built the same
+way, one ``send`` per record, in batches of the same size, each awaited before the next (send,
+then gather), to a fresh topic.
 """
 
 from __future__ import annotations

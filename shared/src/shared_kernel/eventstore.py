@@ -185,15 +185,6 @@ _READ_AFTER = (
     .order_by(events.c.position)
     .limit(sa.bindparam("limit"))
 )
-# The relay's read: ``data`` as the stored JSON text. Run on the driver's connection: the
-# relay reads batches of a thousand events, and SQLAlchemy's result rows (and a dict copy of
-# each) were a third of its CPU.
-_READ_AFTER_RAW = (
-    "SELECT position, event_id, stream_id, stream_type, stream_version, event_type,"
-    " event_version, correlation_id, causation_id, actor, actor_office, recorded_at,"
-    " traceparent, tracestate, data::text AS data_json"
-    " FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-)
 
 
 def new_event_id() -> UUID:
@@ -295,12 +286,6 @@ class EventStore(ABC, Generic[Conn]):
     @abstractmethod
     async def read_after(self, conn: Conn, position: int, limit: int) -> list[EventEnvelope]:
         """Up to ``limit`` events after ``position``, in position order."""
-
-    @abstractmethod
-    async def read_after_raw(
-        self, conn: Conn, position: int, limit: int
-    ) -> list[tuple[EventEnvelope, str]]:
-        """Like ``read_after`` but with ``data`` as JSON text (for the relay)."""
 
     @abstractmethod
     async def head(self, conn: Conn) -> int:
@@ -428,15 +413,6 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         rows = await conn.execute(_READ_AFTER, {"after": position, "limit": limit})
         return [self._envelope(row) for row in rows.mappings()]
 
-    async def read_after_raw(
-        self, conn: AsyncConnection, position: int, limit: int
-    ) -> list[tuple[EventEnvelope, str]]:
-        """Like ``read_after`` but with ``data`` left as the stored JSON text (for the relay)."""
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        rows = await driver.fetch(_READ_AFTER_RAW, position, limit)
-        return [(self._envelope(row, data={}), row["data_json"]) for row in rows]
-
     async def stream_of(self, conn: AsyncConnection, position: int) -> str | None:
         row = await conn.execute(sa.select(events.c.stream_id).where(events.c.position == position))
         return row.scalar_one_or_none()
@@ -445,9 +421,9 @@ class PostgresEventStore(EventStore[AsyncConnection]):
         result = await conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
         return int(result.scalar_one())
 
-    def _envelope(self, row: Any, data: dict[str, Any] | None = None) -> EventEnvelope:
+    def _envelope(self, row: Any) -> EventEnvelope:
         """The envelope of an ``events`` row (SQLAlchemy's or the driver's, whose UUIDs are
-        its own type: made standard ones); ``data`` in place of the row's when given."""
+        its own type: made standard ones)."""
         event_id = row["event_id"]
         return EventEnvelope(
             id=event_id if type(event_id) is UUID else UUID(bytes=event_id.bytes),
@@ -455,7 +431,7 @@ class PostgresEventStore(EventStore[AsyncConnection]):
             type=versioned_type(row["event_type"], row["event_version"]),
             subject=row["stream_id"],
             time=row["recorded_at"],
-            data=row["data"] if data is None else data,
+            data=row["data"],
             stream_type=row["stream_type"],
             stream_version=row["stream_version"],
             position=row["position"],

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -196,11 +195,6 @@ class InMemoryEventStore(EventStore[MemoryTransaction]):
     ) -> list[EventEnvelope]:
         # Positions here are gapless from 1: position N is at index N - 1.
         return conn.visible_events()[max(position, 0) : max(position, 0) + limit]
-
-    async def read_after_raw(
-        self, conn: MemoryTransaction, position: int, limit: int
-    ) -> list[tuple[EventEnvelope, str]]:
-        return [(e, json.dumps(e.data)) for e in await self.read_after(conn, position, limit)]
 
     async def head(self, conn: MemoryTransaction) -> int:
         return len(conn.visible_events())

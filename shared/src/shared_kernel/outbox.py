@@ -32,16 +32,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared_kernel.append_signal import EVENTS_CHANNEL
-from shared_kernel.envelope import CONTENT_TYPE, EventEnvelope
+from shared_kernel.envelope import CONTENT_TYPE
 from shared_kernel.eventstore import EventStore
-from shared_kernel.kafka import partition_for
+from shared_kernel.outbox_records import CloudEventRecords, OutboxRow
 from shared_kernel.relay_order import OrderedReader
 from shared_kernel.schema import outbox_cursor
 from shared_kernel.sealing import SealChain
@@ -64,15 +63,6 @@ _LOCK_HOLDER = sa.text(
     " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
-
-
-def record_value(envelope: EventEnvelope, raw_data: str) -> bytes:
-    """The event in CloudEvents structured mode, as ``EventEnvelope.to_json_bytes(raw_data)``
-    writes it, with the stored ``data`` JSON spliced in. orjson instead of ``json.dumps``: the
-    encoding was a fifth of the relay's CPU; non-ASCII text goes out as UTF-8, not ``\\u``
-    escapes (the same JSON to any reader)."""
-    head = orjson.dumps(envelope.attributes())
-    return b"".join((head[:-1], b',"data":', raw_data.encode(), b"}"))
 
 
 @dataclass
@@ -119,7 +109,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self.listening = False  # leader, and LISTENing for appends
         self._leading = False  # in ``run``: the leadership connection must stay up
-        self._order = OrderedReader(engine, store)
+        self._order = OrderedReader(engine)
+        self._records = CloudEventRecords(store.source, partitions)
         self._seals = SealChain()
 
     @property
@@ -142,9 +133,10 @@ class OutboxRelay:
         self._seals = SealChain()
         return self._cursor
 
-    async def _next_batch(self, after: int) -> list[tuple[EventEnvelope, str]]:
-        """Up to ``batch_size`` events after ``after``, in position order, data as JSON text:
-        only the run no running transaction can still fill in before (``relay_order``)."""
+    async def _next_batch(self, after: int) -> list[OutboxRow]:
+        """Up to ``batch_size`` events after ``after``, in position order, as the driver's rows
+        (``outbox_records``): only the run no running transaction can still fill in before
+        (``relay_order``)."""
         return await self._order.read_after(after, self._batch_size)
 
     async def _advance(self, position: int) -> None:
@@ -157,7 +149,7 @@ class OutboxRelay:
             await self._seals.extend(conn, position)
         self._cursor = position
 
-    async def _send(self, batch: list[tuple[EventEnvelope, str]]) -> asyncio.Future[Any]:
+    async def _send(self, batch: list[OutboxRow]) -> asyncio.Future[Any]:
         """Hand a batch to the producer, one record batch per partition (in position order
         within each); returns the future of all its acknowledgements.
 
@@ -167,9 +159,7 @@ class OutboxRelay:
         producer = self._producer
         builders: dict[int, Any] = {}
         sent: list[asyncio.Future[Any]] = []
-        for envelope, raw_data in batch:
-            partition = partition_for(envelope.subject, self._partitions)
-            key, value = envelope.subject.encode(), record_value(envelope, raw_data)
+        for partition, key, value in self._records.records(batch):
             builder = builders.get(partition)
             if builder is None:
                 builder = builders[partition] = producer.create_batch()
@@ -199,7 +189,7 @@ class OutboxRelay:
         if not batch:
             return 0
         await (await self._send(batch))
-        await self._advance(batch[-1][0].position)
+        await self._advance(batch[-1]["position"])
         self.published += len(batch)
         return len(batch)
 
@@ -224,7 +214,7 @@ class OutboxRelay:
                     batch = await self._next_batch(read_to)
                     caught_up = not batch
                 if batch:
-                    read_to = batch[-1][0].position
+                    read_to = batch[-1]["position"]
                     in_flight.append(_InFlight(read_to, len(batch), await self._send(batch)))
                 elif in_flight:
                     # Nothing to read, or the window is full: wait for the oldest batch.

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared_kernel.envelope import EventEnvelope
-from shared_kernel.eventstore import EventStore
+from shared_kernel.outbox_records import OutboxRow, read_outbox_rows
 
 
 @dataclass(frozen=True)
@@ -100,22 +99,21 @@ class OrderedReader:
     3. the next transaction id (``xmax``): above that of every writer that drew a position
        before statement 2 ran, so a safe horizon for the gaps statement 2 shows."""
 
-    def __init__(self, engine: AsyncEngine, store: EventStore) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._store = store
         self.gaps = GapTracker()
 
-    async def read_after(self, cursor: int, limit: int) -> list[tuple[EventEnvelope, str]]:
+    async def read_after(self, cursor: int, limit: int) -> list[OutboxRow]:
         async with self._engine.connect() as conn:
-            batch = await self._store.read_after_raw(conn, cursor, limit)
+            batch = await read_outbox_rows(conn, cursor, limit)
             if _runs_on(cursor, batch):
-                self.gaps.publishable(cursor, [e.position for e, _ in batch], _NO_GAP)
+                self.gaps.publishable(cursor, [row["position"] for row in batch], _NO_GAP)
                 return batch
             xmin = int((await conn.execute(_OLDEST_RUNNING)).scalar_one())
-            batch = await self._store.read_after_raw(conn, cursor, limit)
+            batch = await read_outbox_rows(conn, cursor, limit)
             xmax = int((await conn.execute(_NEXT_XID)).scalar_one())
         snapshot = Snapshot(xmin=xmin, xmax=xmax)
-        count = self.gaps.publishable(cursor, [e.position for e, _ in batch], snapshot)
+        count = self.gaps.publishable(cursor, [row["position"] for row in batch], snapshot)
         return batch[:count]
 
 
@@ -123,6 +121,6 @@ class OrderedReader:
 _NO_GAP = Snapshot(xmin=0, xmax=0)
 
 
-def _runs_on(cursor: int, batch: Sequence[tuple[EventEnvelope, str]]) -> bool:
+def _runs_on(cursor: int, batch: Sequence[OutboxRow]) -> bool:
     """Whether ``batch`` holds consecutive positions right after ``cursor`` (or nothing)."""
-    return not batch or batch[-1][0].position - cursor == len(batch)
+    return not batch or batch[-1]["position"] - cursor == len(batch)

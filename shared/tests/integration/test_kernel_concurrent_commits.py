@@ -235,7 +235,7 @@ async def test_a_long_write_in_another_database_does_not_hold_the_gaps_here(
     """Transaction ids are cluster-wide, the gap rule's xmin is this database's: another
     service's long write on the same server does not stall this relay at an aborted position."""
     other = create_engine(await create_database("other"), pool_size=1)
-    reader = OrderedReader(engine, STORE)
+    reader = OrderedReader(engine)
     try:
         async with other.connect() as foreign:
             await foreign.begin()
@@ -246,6 +246,6 @@ async def test_a_long_write_in_another_database_does_not_hold_the_gaps_here(
             assert gone[0].position < after[0].position
             await reader.read_after(0, 10)  # the gap is seen (and maybe settled) here
             published = await reader.read_after(0, 10)
-            assert [e.position for e, _ in published] == [after[0].position]
+            assert [row["position"] for row in published] == [after[0].position]
     finally:
         await other.dispose()

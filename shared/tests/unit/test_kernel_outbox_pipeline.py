@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 from uuid import uuid4
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from shared_kernel.envelope import Actor, EventEnvelope
-from shared_kernel.eventstore import EventStore
+from shared_kernel.memory import InMemoryEventStore
 from shared_kernel.outbox import OutboxRelay
+from shared_kernel.outbox_records import OutboxRow
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.unit
@@ -63,21 +63,25 @@ class FakeProducer:
         )
 
 
-def envelope(position: int) -> EventEnvelope:
-    return EventEnvelope(
-        id=uuid4(),
-        source="/test",
-        type="test.Counted.v1",
-        subject=f"counter-{position % 3}",
-        time=datetime.now(UTC),
-        data={},
-        stream_type="counter",
-        stream_version=position,
-        position=position,
-        correlation_id="c",
-        causation_id="c",
-        actor=Actor.system("test"),
-    )
+def stored(position: int) -> dict[str, Any]:
+    """An outbox row as the relay reads it (``outbox_records.OUTBOX_ROWS``)."""
+    return {
+        "position": position,
+        "event_id": str(uuid4()),
+        "stream_id": f"counter-{position % 3}",
+        "stream_type": "counter",
+        "stream_version": position,
+        "event_type": "test.Counted",
+        "event_version": 1,
+        "correlation_id": "c",
+        "causation_id": "c",
+        "actor": "system:test",
+        "actor_office": "system",
+        "recorded_at": datetime.now(UTC),
+        "traceparent": None,
+        "tracestate": None,
+        "data_json": "{}",
+    }
 
 
 class PipelinedRelay(OutboxRelay):
@@ -87,7 +91,7 @@ class PipelinedRelay(OutboxRelay):
     def __init__(self, producer: FakeProducer, events: int) -> None:
         super().__init__(
             cast(AsyncEngine, None),
-            cast(EventStore, None),
+            InMemoryEventStore("/test"),
             cast(AIOKafkaProducer, producer),
             "test.events",
             partitions=1,  # one record batch per relay batch: one future each
@@ -96,11 +100,11 @@ class PipelinedRelay(OutboxRelay):
             checkpoint_interval=0.0,  # a cursor write whenever the acknowledged prefix grows
         )
         self.fake = producer
-        self.outbox = [(envelope(p), "{}") for p in range(1, events + 1)]
+        self.outbox: list[OutboxRow] = [stored(p) for p in range(1, events + 1)]
         self.cursor_writes: list[int] = []
         self._cursor = 0
 
-    async def _next_batch(self, after: int) -> list[tuple[EventEnvelope, str]]:
+    async def _next_batch(self, after: int) -> list[OutboxRow]:
         return self.outbox[after : after + BATCH]
 
     async def _advance(self, position: int) -> None:
