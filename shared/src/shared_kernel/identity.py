@@ -124,11 +124,14 @@ class IdentityVerifier:
         if not token:
             raise InvalidIdentity("no identity forwarded by the gateway")
         try:
-            header = jwt.get_unverified_header(token)
-            key = self._keys.get(str(header.get("kid")))
+            # With one key (the usual case) the header is read once, by the decoding, and its
+            # key id checked after; with several, it picks the key first.
+            only = next(iter(self._keys.items())) if len(self._keys) == 1 else None
+            kid = only[0] if only else str(jwt.get_unverified_header(token).get("kid"))
+            key = only[1] if only else self._keys.get(kid)
             if key is None:
                 raise InvalidIdentity("identity signed with an unknown key id")
-            claims = jwt.decode(
+            decoded = jwt.decode_complete(
                 token,
                 key,  # type: ignore[arg-type]
                 algorithms=[ALGORITHM],
@@ -136,6 +139,9 @@ class IdentityVerifier:
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "aud", "iss", "sub"]},
             )
+            if decoded["header"].get("kid") != kid:
+                raise InvalidIdentity("identity signed with an unknown key id")
+            claims: dict[str, Any] = decoded["payload"]
         except InvalidIdentity:
             raise
         except jwt.ExpiredSignatureError as exc:

@@ -86,3 +86,26 @@ def test_the_caller_is_recorded_as_the_events_actor() -> None:
     assert Caller("ada", {Role.ACCOUNTANT}, "back").actor == Actor("ada", "back")
     assert Caller.system("ledger-expiry").actor == Actor.system("ledger-expiry")
     assert Caller.system("ledger-expiry").kind is CallerKind.SYSTEM
+
+
+@pytest.mark.parametrize("kid", ["k2", None])
+@pytest.mark.parametrize("keys", [1, 2], ids=["one key", "two keys"])
+def test_a_token_naming_another_key_id_is_refused_though_its_signature_holds(
+    kid: Any, keys: int
+) -> None:
+    other = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    verifier = IdentityVerifier(
+        {"k1": PUBLIC_PEM, **({"k3": other} if keys == 2 else {})}, audience="ledger"
+    )
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": "ledger", "sub": "ada", "iat": now, "exp": now + 60}
+    headers = {} if kid is None else {"kid": kid}
+    named = jwt.encode(body, PRIVATE_PEM, algorithm=ALGORITHM, headers=headers)
+
+    with pytest.raises(InvalidIdentity):
+        verifier.verify(named)
+    assert verifier.verify(token()).subject == "ada"
