@@ -13,10 +13,10 @@ import orjson
 import pytest
 from shared_kernel.envelope import (
     DEFAULT_SCHEMA_BASE_URL,
-    Actor,
     EventEnvelope,
     serve_schemas_from,
 )
+from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.kafka import partition_for
 from shared_kernel.outbox_records import CloudEventRecords
 
@@ -49,23 +49,10 @@ def row(**changes: Any) -> dict[str, Any]:
 
 
 def envelope_of(stored: dict[str, Any]) -> EventEnvelope:
-    """The envelope the event store makes of the same row (``PostgresEventStore._envelope``)."""
-    return EventEnvelope(
-        id=UUID(stored["event_id"]),
-        source=SOURCE,
-        type=f"{stored['event_type']}.v{stored['event_version']}",
-        subject=stored["stream_id"],
-        time=stored["recorded_at"],
-        data={},
-        stream_type=stored["stream_type"],
-        stream_version=stored["stream_version"],
-        position=stored["position"],
-        correlation_id=stored["correlation_id"],
-        causation_id=stored["causation_id"],
-        actor=Actor(subject=stored["actor"], office=stored["actor_office"]),
-        traceparent=stored["traceparent"] or "",
-        tracestate=stored["tracestate"] or "",
-    )
+    """The envelope the event store makes of the same row (``PostgresEventStore._envelope``,
+    what the relay built before records were made from rows)."""
+    row = {**stored, "event_id": UUID(stored["event_id"]), "data": {}}
+    return PostgresEventStore(SOURCE)._envelope(row)
 
 
 def envelope_record(stored: dict[str, Any]) -> tuple[int, bytes, bytes]:
