@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from jsonschema import Draft202012Validator
 from shared_kernel.asyncapi import cloudevent_schema
+
+from tests.e2e.topics_from_start import records_from_start
 
 ROOT = Path(__file__).resolve().parents[2]
 DEAD_LETTERS = ".dead-letters"
@@ -100,30 +102,9 @@ class Checked:
 async def read_namespaces(
     bootstrap: str, namespaces: Sequence[str]
 ) -> dict[str, list[ConsumerRecord[bytes, bytes]]]:
-    """Every record of every topic of these namespaces, from offset zero to the end offsets
-    seen at start (a plain consumer: no group, nothing committed)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        topics = sorted(t for t in await consumer.topics() if t.startswith(tuple(namespaces)))
-        read: dict[str, list[ConsumerRecord[bytes, bytes]]] = {t: [] for t in topics}
-        if not topics:
-            return read
-        consumer.subscribe(topics)
-        fetched = [await consumer.getmany(timeout_ms=100)]
-        while {tp.topic for tp in consumer.assignment()} != set(topics):
-            fetched.append(await consumer.getmany(timeout_ms=100))
-        ends = await consumer.end_offsets(list(consumer.assignment()))
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            fetched.append(await consumer.getmany(timeout_ms=1000, max_records=5000))
-        for batch in fetched:
-            for tp, records in batch.items():
-                read[tp.topic].extend(r for r in records if r.offset < ends[tp])
-        return read
-    finally:
-        await consumer.stop()
+    """Every record of every topic of these namespaces, from offset zero."""
+    settings = {"bootstrap_servers": bootstrap}
+    return await records_from_start(settings, lambda topic: topic.startswith(tuple(namespaces)))
 
 
 def check_topics(

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
+from tests.e2e.topics_from_start import records_from_start
 from tests.faults.load import Party
 from tests.faults.reconcile import ReadModels, key_in
 
@@ -67,33 +67,13 @@ async def trial_balance(gateway: httpx.AsyncClient, accountant: Headers) -> dict
 
 
 async def event_ids_by_topic(kafka: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Every record's CloudEvent id, per topic, from offset zero to the end offsets seen at the
-    start (``kafka``: the admin principal's client settings; a consumer without a group, as
-    tests/e2e/contracts_on_topics.py reads: nothing is committed)."""
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, auto_offset_reset="earliest", **kafka)
-    await consumer.start()
-    try:
-        topics = sorted(t for t in await consumer.topics() if not t.startswith("__"))
-        ids: dict[str, list[str]] = {t: [] for t in topics}
-        if not topics:
-            return ids
-        consumer.subscribe(topics)
-        fetched = [await consumer.getmany(timeout_ms=100)]
-        while {tp.topic for tp in consumer.assignment()} != set(topics):
-            fetched.append(await consumer.getmany(timeout_ms=100))
-        ends = await consumer.end_offsets(list(consumer.assignment()))
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            fetched.append(await consumer.getmany(timeout_ms=1000, max_records=5000))
-        for batch in fetched:
-            for tp, records in batch.items():
-                ids[tp.topic] += [
-                    event_id
-                    for record in records
-                    if record.offset < ends[tp] and (event_id := cloudevent_id(record.value))
-                ]
-        return ids
-    finally:
-        await consumer.stop()
+    """Every record's CloudEvent id, per topic, from offset zero (``kafka``: the admin
+    principal's client settings)."""
+    read = await records_from_start(kafka, lambda topic: not topic.startswith("__"))
+    return {
+        topic: [event_id for record in records if (event_id := cloudevent_id(record.value))]
+        for topic, records in read.items()
+    }
 
 
 def cloudevent_id(value: bytes | None) -> str | None:
