@@ -115,7 +115,10 @@ class EdgeProtocol(HttpToolsProtocol):
         if self._header_bytes > MAX_HEADER_FIELDS_BYTES:
             detail = f"header fields may hold at most {MAX_HEADER_FIELDS_BYTES} bytes"
             raise _Refusal(431, "Request header fields too large", "HeadersTooLarge", detail)
-        super().on_header(name, value)
+        # A field value holds no leading or trailing whitespace (RFC 9112, 5.1): httptools
+        # keeps a trailing tab, which the forwarding client (h11) then refuses to send, so a
+        # request with one was answered 502.
+        super().on_header(name, value.strip(b" \t"))
 
     def on_headers_complete(self) -> None:
         self._reading = "body"

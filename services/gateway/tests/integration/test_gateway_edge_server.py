@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import Request
 from gateway.adapters.audit import AuditRecord
 from gateway.bootstrap import Gateway
 from gateway.main import create_app
@@ -28,10 +29,11 @@ TIMEOUT = 1.0  # both read timeouts, in seconds
 
 
 class Served:
-    def __init__(self, gateway: Gateway, port: int) -> None:
+    def __init__(self, gateway: Gateway, port: int, headers_seen: list[dict[str, str]]) -> None:
         self.gateway = gateway
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.headers_seen = headers_seen  # by the app's /test/headers route, per request
 
     def audited(self) -> list[AuditRecord]:
         queue = self.gateway.audit.queue
@@ -55,6 +57,13 @@ async def serve(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
     app = create_app(
         settings, upstream_transport=httpx.MockTransport(lambda _: httpx.Response(200))
     )
+    headers_seen: list[dict[str, str]] = []
+
+    @app.get("/test/headers", include_in_schema=False)
+    async def headers(request: Request) -> dict[str, str]:
+        headers_seen.append(dict(request.headers))
+        return {}
+
     config = server_config(settings, app, host="127.0.0.1", port=0, log_level="warning")
     config.lifespan = "off"  # what is tested here needs neither database nor Kafka
     server = uvicorn.Server(config)
@@ -64,7 +73,7 @@ async def serve(tmp_path: Path, **overrides: Any) -> AsyncIterator[Served]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Served(app.state.gateway, port)
+        yield Served(app.state.gateway, port, headers_seen)
     finally:
         server.should_exit = True
         await task
@@ -204,6 +213,18 @@ async def test_pipelined_requests_are_answered_in_order_and_the_connection_kept(
     async with asyncio.timeout(5):
         assert (await reader.read(65536)).startswith(b"HTTP/1.1 200 ")
     assert await read_until_closed(reader, within=5 * TIMEOUT) == b""  # idle: closed silently
+
+
+async def test_header_values_reach_the_app_without_surrounding_whitespace(served: Served) -> None:
+    reader, writer = await served.connect()
+    writer.write(b"GET /test/headers HTTP/1.1\r\nHost: gw\r\nIf-Match: X\t\r\n")
+    writer.write(b"X-Probe:  a b \t\r\n\r\n")
+    async with asyncio.timeout(5):
+        answer = await reader.read(65536)
+
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+    seen = served.headers_seen[0]
+    assert (seen["if-match"], seen["x-probe"]) == ("X", "a b")
 
 
 async def test_x_forwarded_for_from_an_untrusted_peer_is_not_believed(served: Served) -> None:
