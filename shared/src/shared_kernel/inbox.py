@@ -196,9 +196,12 @@ class InboxWriter:
             return await self._attempt(messages, handle=handle, redrive=redrive)
 
     async def _attempt(self, messages: Sequence[_Message], *, handle: bool, redrive: bool) -> bool:
+        # The malformed events already dead-lettered by an attempt that then conflicted: the
+        # retry must not send them again.
+        sent: set[UUID] = set()
         for attempt in range(1, self._attempts + 1):
             try:
-                return await self._transaction(messages, handle=handle, redrive=redrive)
+                return await self._transaction(messages, sent, handle=handle, redrive=redrive)
             except ConcurrencyConflict:
                 if attempt == self._attempts:
                     raise
@@ -207,7 +210,7 @@ class InboxWriter:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _transaction(
-        self, messages: Sequence[_Message], *, handle: bool, redrive: bool = False
+        self, messages: Sequence[_Message], sent: set[UUID], *, handle: bool, redrive: bool
     ) -> bool:
         first = messages[0].envelope
         context = CommandContext(
@@ -237,11 +240,14 @@ class InboxWriter:
             if typed and handle:
                 await self.handler.handle(uow, typed)
             # Dead-lettered when first seen only (a replay finds it claimed), before the
-            # commit: a failed commit may send it twice, but it is never lost.
+            # commit: never lost. A conflict's retry does not send it again; only a commit
+            # that fails otherwise (the database gone) may leave it sent twice.
             for message in malformed:
-                await self._dead.send(
-                    self.consumer, message.record, f"malformed: {message.malformed}"
-                )
+                if message.envelope.id not in sent:
+                    await self._dead.send(
+                        self.consumer, message.record, f"malformed: {message.malformed}"
+                    )
+                    sent.add(message.envelope.id)
             never_handled = seen if not handle else {m.envelope.id for m in malformed}
             if never_handled:
                 await uow.claim(self.dead_mark, list(never_handled))

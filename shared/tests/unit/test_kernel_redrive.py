@@ -15,6 +15,7 @@ from kernel_contract import CODEC, Counter
 from shared_kernel.codec import EventCodec, RecordedEvent
 from shared_kernel.domain import DomainEvent
 from shared_kernel.envelope import Actor, EventEnvelope
+from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.inbox import InboxHandler, InboxWriter
 from shared_kernel.memory import InMemoryBackend
 from shared_kernel.projections import DeadLetters
@@ -80,7 +81,7 @@ class DeadLetterTopic(DeadLetters):
         self.recoveries.append((consumer, how, run))
 
 
-def added(offset: int, by: int) -> ConsumerRecord[bytes, bytes]:
+def added(offset: int, by: int | str) -> ConsumerRecord[bytes, bytes]:
     value = EventEnvelope(
         id=uuid4(),
         source="/source",
@@ -142,3 +143,27 @@ async def test_an_event_handled_normally_is_never_re_driven() -> None:
 
     assert (report.redriven, report.skipped, report.failed) == (0, 1, [])
     assert await total(backend) == 5
+
+
+async def test_a_conflicts_retry_does_not_dead_letter_a_malformed_event_again() -> None:
+    """The batch's first commit conflicts (another writer moved the counter); the retry handles
+    the batch, and the malformed event in it reaches the dead-letter topic once."""
+    backend, handler, dead = InMemoryBackend(CODEC), CountingInbox(), DeadLetterTopic()
+    conflicts = [ConcurrencyConflict("the counter moved", code="VersionMismatch")]
+
+    def make_uow(context: CommandContext) -> UnitOfWork:
+        uow = backend.make_uow(context)
+        if conflicts:
+            conflict = conflicts.pop()
+
+            async def commit() -> None:
+                raise conflict
+
+            uow.commit = commit  # type: ignore[method-assign,assignment]
+        return uow
+
+    writer = InboxWriter(handler, "svc", make_uow, dead)
+    await writer.write([added(0, 5), added(1, "five"), added(2, 7)])
+
+    assert conflicts == [] and await total(backend) == 12
+    assert [dict(r.headers)["dlq.offset"] for r in dead.records] == [b"1"]
