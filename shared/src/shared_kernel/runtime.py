@@ -22,6 +22,7 @@ from shared_kernel.db import create_engine
 from shared_kernel.dead_letter_notices import DeadLetterNotices
 from shared_kernel.envelope import serve_schemas_from
 from shared_kernel.eventstore import PostgresEventStore
+from shared_kernel.gc_pause import freeze_started, thaw
 from shared_kernel.health import Readiness
 from shared_kernel.health_checks import (
     KafkaOffsets,
@@ -208,6 +209,7 @@ class ServiceRuntime:
                 )
                 self.inbox_runners.append(inbox)
                 self.spawn(f"inbox {handler.name}", inbox.run)
+        freeze_started()  # no more full collections over what start-up made (``gc_pause``)
 
     def spawn(self, name: str, run: RunFactory) -> None:
         """Run background work of the service (a sweeper, a scheduler) under the supervisor:
@@ -215,6 +217,7 @@ class ServiceRuntime:
         self.supervisor.spawn(name, run)
 
     async def stop(self) -> None:
+        thaw()
         await self.supervisor.stop()
         for waiter in self._waiters.values():
             await waiter.stop()
