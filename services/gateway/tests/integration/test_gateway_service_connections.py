@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import quote
 
 import httpx
 import pytest
 from gateway.adapters.service_connections import ServiceConnections
+from gateway.adapters.upstream import UpstreamClient, upstream_http_client
 
 pytestmark = pytest.mark.integration
 
@@ -275,3 +277,41 @@ async def test_at_the_limit_an_idle_connection_to_another_service_makes_room(
 
     assert answer.status_code == 200
     assert (ledger.connections, tickets.connections) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "segments", "query", "body", "prefix"),
+    [
+        ("GET", ("v1", "accounts", "A 1/ü"), "", b"", ""),
+        ("GET", ("v1", "accounts"), "limit=5&after=%2Fx&q=a%zz[]:@", b"", ""),
+        ("GET", ("v1", "accounts"), "q=a b&c=<x>", b"", ""),  # httpx's way: it re-encodes
+        ("POST", ("v1", "journal-entries"), "", b'{"a": 1}', ""),
+        ("POST", ("v1", "journal-entries"), "", b"", ""),
+        ("PUT", ("v1", "limits", "L-1"), "", b"", "/pre/fix"),
+        ("PATCH", ("v1", "limits", "L-1"), "x=1", b"{}", "/pre"),
+        ("DELETE", ("v1", "limits", "L-1"), "", b"", ""),
+        ("HEAD", ("v1", "accounts"), "", b"", ""),
+    ],
+)
+async def test_a_forwarded_request_arrives_as_httpx_would_have_sent_it(
+    serve: Serve, method: str, segments: tuple[str, ...], query: str, body: bytes, prefix: str
+) -> None:
+    """The proxy's lean path (``ServiceConnections.begin``, no httpx request object) sends the
+    same bytes as httpx's request built from the same URL, headers and body."""
+    service, url = await serve(ok)
+    headers = {"content-type": "application/json", "idempotency-key": "k-1", "x-note": "Öl"}
+    async with upstream_http_client(None, 5) as http:
+        upstream = UpstreamClient(http, {"svc": f"{url}{prefix}"}, 5)
+        answer = await upstream.send("svc", method, segments, query, headers, body)
+        assert answer.status == 200
+        transport = ServiceConnections(httpx.Limits())
+        path = "/".join(quote(s, safe="-._~!$&'()*+,;=:@") for s in segments)
+        raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.items()]
+        target = f"{url}{prefix}/{path}" + (f"?{query}" if query else "")
+        request = httpx.Request(method, target, headers=raw, content=body or None)
+        response = await transport.handle_async_request(request)
+        await response.aread()
+        await transport.aclose()
+
+    lean, reference = service.requests
+    assert lean == reference

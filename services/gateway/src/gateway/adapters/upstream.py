@@ -18,8 +18,12 @@ down and the request goes to the next (nothing reached the refusing one, so this
 any method). Only when every replica refused is the service unavailable.
 
 The connections are the gateway's own (``service_connections``: an httpx transport), and a
-proxied request goes to them without httpx's client layer; tests give an httpx transport of
-their own (``MockTransport``, ``ASGITransport``), used through httpx's client.
+proxied request goes to them without httpx's client layer, and to a plain-HTTP service
+without httpx's request and response objects either (``ServiceConnections.begin``): the
+request line and headers are those httpx would send (``Host``, the body's ``Content-Length``
+as httpx sets it), its target the URL httpx would make of the same path and query. A query
+httpx would change (a character it percent-encodes) goes the httpx way. Tests give an httpx
+transport of their own (``MockTransport``, ``ASGITransport``), used through httpx's client.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ import asyncio
 import importlib.util
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -39,7 +44,13 @@ from opentelemetry.trace import SpanContext, SpanKind, StatusCode
 from shared_kernel.tracing import TRACEPARENT, TRACESTATE, Tracer, format_traceparent
 
 from gateway.adapters.replicas import Replicas
-from gateway.adapters.service_connections import ServiceConnections
+from gateway.adapters.service_connections import (
+    Begun,
+    Origin,
+    RawHeaders,
+    ServiceConnections,
+    Timeouts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +71,11 @@ KEEPALIVE_SECONDS = 2.0
 # keeps every idle one until its expiry; httpx's default transport, in tests, is given the
 # same keep-alive limit: it closed idle connections beyond 20 under steady load).
 MAX_CONNECTIONS = 100
+# A query httpx sends as it is (its URL's query-safe set: printable ASCII but space, '"', '#',
+# '<' and '>'); the lean path forwards only such a query, any other goes through httpx.
+_PLAIN_QUERY = re.compile(r"[!$-;=?-~]*")
+# httpx gives a request with neither body nor framing header of these methods a length of 0.
+_EMPTY_BODY_FRAMED = frozenset({"POST", "PUT", "PATCH"})
 
 
 class UpstreamError(Exception):
@@ -92,6 +108,89 @@ class UpstreamResponse:
     headers: dict[str, str]
 
 
+class _Answer(Protocol):
+    """An answer whose head has arrived: an httpx response, or ``Begun`` on the lean path."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # by lower-case name
+
+    @property
+    def content(self) -> bytes: ...
+
+    async def aread(self) -> bytes: ...
+
+    async def aclose(self) -> None: ...
+
+
+A = TypeVar("A", bound=_Answer, covariant=True)
+
+
+class _Call(Protocol[A]):
+    """One request to one replica, to be sent (once more when replayable and the connection
+    was lost before the answer began)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def replayable(self) -> bool: ...
+
+    async def start(self) -> A: ...
+
+
+@dataclass(frozen=True)
+class _Lean:
+    """Where a plain-HTTP replica's requests go on the lean path (``base_url`` parsed once)."""
+
+    origin: Origin
+    host: bytes  # the Host header httpx would send
+    prefix: bytes  # the base URL's own path, without its trailing "/"
+
+    @classmethod
+    def of(cls, base_url: str) -> _Lean | None:
+        url = httpx.URL(base_url)
+        if url.scheme != "http":
+            return None
+        return cls((b"http", url.raw_host, url.port or 80), url.netloc, url.raw_path.rstrip(b"/"))
+
+
+@dataclass(frozen=True)
+class _LeanCall:
+    connections: ServiceConnections
+    replica: _Lean
+    method: str
+    target: bytes
+    headers: RawHeaders
+    body: bytes
+    timeouts: Timeouts
+    replayable: bool
+
+    async def start(self) -> Begun:
+        return await self.connections.begin(
+            self.replica.origin, self.method, self.target, self.headers, self.body, self.timeouts
+        )
+
+
+@dataclass(frozen=True)
+class _HttpxCall:
+    client: UpstreamClient
+    request: httpx.Request
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def replayable(self) -> bool:
+        return replayable(self.request)
+
+    async def start(self) -> httpx.Response:
+        return await self.client._start(self.request)
+
+
 class UpstreamClient:
     """Calls to the services; with a ``tracer`` (traces on), each call is a client span whose
     context the service receives as ``traceparent`` (never a client's header: the proxy
@@ -111,6 +210,8 @@ class UpstreamClient:
         # headers: none of which the gateway uses), a tenth of its CPU per request.
         self._connections = http.connections if isinstance(http, ServiceHttpClient) else None
         self._extensions = {"timeout": httpx.Timeout(timeout_seconds).as_dict()}
+        self._timeouts: Timeouts = self._extensions["timeout"]
+        self._lean: dict[str, _Lean | None] = {}  # by base URL
         self.replicas = Replicas(base_urls)
         self._timeout = timeout_seconds
         self._tracer = tracer
@@ -124,8 +225,8 @@ class UpstreamClient:
         while it starts); a document that is not an OpenAPI object raises
         InvalidServiceDescription. Any replica answers (they run the same code)."""
 
-        def request(base_url: str) -> httpx.Request:
-            return self._http.build_request("GET", f"{base_url}/openapi.json")
+        def request(base_url: str) -> _HttpxCall:
+            return _HttpxCall(self, self._http.build_request("GET", f"{base_url}/openapi.json"))
 
         response = await self._exchange(service, request)
         url = str(response.request.url)  # the replica's that answered
@@ -174,19 +275,39 @@ class UpstreamClient:
         body: bytes,
     ) -> UpstreamResponse:
         path = "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in segments)
+        lean = self._connections is not None and (not query or _PLAIN_QUERY.fullmatch(query))
         if query:
             path += "?" + query
         # Header values arrive decoded as Latin-1 (HTTP allows such octets): sent on as the
         # same bytes, not as ASCII text, which a value like "Öl" cannot be.
         raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
-        def request(base_url: str) -> httpx.Request:
+        def request(base_url: str) -> _Call[_Answer]:
+            replica = self._lean_replica(base_url) if lean else None
+            if replica is not None and self._connections is not None:
+                framed = [(b"Host", replica.host), *raw]
+                if body:
+                    framed.append((b"Content-Length", str(len(body)).encode()))
+                elif method in _EMPTY_BODY_FRAMED:
+                    framed.insert(1, (b"Content-Length", b"0"))
+                replay = method in IDEMPOTENT_METHODS or any(
+                    name.lower() == "idempotency-key" for name in headers
+                )
+                target = replica.prefix + b"/" + path.encode("ascii")
+                return _LeanCall(
+                    self._connections, replica, method, target, framed, body, self._timeouts, replay
+                )
             url = f"{base_url}/{path}"
             if self._connections is not None:
-                return httpx.Request(
-                    method, url, headers=raw, content=body or None, extensions=self._extensions
+                return _HttpxCall(
+                    self,
+                    httpx.Request(
+                        method, url, headers=raw, content=body or None, extensions=self._extensions
+                    ),
                 )
-            return self._http.build_request(method, url, headers=raw, content=body or None)
+            return _HttpxCall(
+                self, self._http.build_request(method, url, headers=raw, content=body or None)
+            )
 
         response = await self._exchange(service, request)
         returned = {
@@ -198,9 +319,12 @@ class UpstreamClient:
             returned["location"] = f"/{service}{location}"
         return UpstreamResponse(response.status_code, response.content, returned)
 
-    async def _exchange(
-        self, service: str, request: Callable[[str], httpx.Request]
-    ) -> httpx.Response:
+    def _lean_replica(self, base_url: str) -> _Lean | None:
+        if base_url not in self._lean:
+            self._lean[base_url] = _Lean.of(base_url)
+        return self._lean[base_url]
+
+    async def _exchange(self, service: str, request: Callable[[str], _Call[A]]) -> A:
         """``request(base_url)``: the request to send to the replica at ``base_url``."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -223,9 +347,7 @@ class UpstreamClient:
                 service, f"the {service} service broke off: {type(exc).__name__}"
             ) from exc
 
-    async def _replica_answer(
-        self, service: str, request: Callable[[str], httpx.Request]
-    ) -> httpx.Response:
+    async def _replica_answer(self, service: str, request: Callable[[str], _Call[A]]) -> A:
         """The answer of the first replica, in turn, that accepts the connection; a replica
         that refuses it is marked down (the probe marks it up again when it answers)."""
         refused: httpx.ConnectError | None = None
@@ -238,21 +360,21 @@ class UpstreamClient:
         assert refused is not None  # a service has at least one replica
         raise refused
 
-    async def _answer_begun(self, service: str, request: httpx.Request) -> httpx.Response:
+    async def _answer_begun(self, service: str, call: _Call[A]) -> A:
         """The response with its head read; sent twice when the connection was lost before
         the answer began and a replay is safe."""
         try:
-            return await self._start(request)
+            return await call.start()
         except _CONNECTION_LOST as exc:
-            if not replayable(request):
+            if not call.replayable:
                 raise
             log.info(
                 "%s %s: connection lost before an answer (%s); sending it once more",
-                request.method,
+                call.method,
                 service,
                 type(exc).__name__,
             )
-            return await self._start(request)
+            return await call.start()
 
     async def _start(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the response once its head has arrived (its body still to read)."""
