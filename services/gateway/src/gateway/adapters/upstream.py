@@ -285,17 +285,18 @@ class UpstreamClient:
         def request(base_url: str) -> _Call[_Answer]:
             replica = self._lean_replica(base_url) if lean else None
             if replica is not None and self._connections is not None:
-                framed = [(b"Host", replica.host), *raw]
-                if body:
-                    framed.append((b"Content-Length", str(len(body)).encode()))
-                elif method in _EMPTY_BODY_FRAMED:
-                    framed.insert(1, (b"Content-Length", b"0"))
                 replay = method in IDEMPOTENT_METHODS or any(
                     name.lower() == "idempotency-key" for name in headers
                 )
-                target = replica.prefix + b"/" + path.encode("ascii")
                 return _LeanCall(
-                    self._connections, replica, method, target, framed, body, self._timeouts, replay
+                    self._connections,
+                    replica,
+                    method,
+                    replica.prefix + b"/" + path.encode("ascii"),
+                    framed(replica.host, method, raw, body),
+                    body,
+                    self._timeouts,
+                    replay,
                 )
             url = f"{base_url}/{path}"
             if self._connections is not None:
@@ -434,6 +435,16 @@ def skip_sniffio_search() -> None:
     then assume asyncio, as they do without sniffio. Nothing changes where sniffio exists."""
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+def framed(host: bytes, method: str, headers: RawHeaders, body: bytes) -> RawHeaders:
+    """``headers`` as httpx's request would carry them: ``Host`` first, the body's length
+    last, or a length of 0 right after ``Host`` for an empty POST, PUT or PATCH."""
+    if body:
+        return [(b"Host", host), *headers, (b"Content-Length", str(len(body)).encode())]
+    if method in _EMPTY_BODY_FRAMED:
+        return [(b"Host", host), (b"Content-Length", b"0"), *headers]
+    return [(b"Host", host), *headers]
 
 
 def replayable(request: httpx.Request) -> bool:
