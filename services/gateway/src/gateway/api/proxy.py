@@ -6,8 +6,8 @@ gateway's own routes one regex each before it (their first segments are reserved
 no service may have); and last for every other first segment (an unknown service, or one of
 the gateway's own paths with another method: 404 or 405). Its only parameters are two strings
 from the path, so FastAPI's dependency solving and validation had nothing to do but cost
-time: measured on this machine, the two changes took about 0.1 ms off the gateway's added
-latency per proxied read.
+time: measured on this machine, the two changes took 0.05-0.1 ms off a read's latency
+through the gateway.
 """
 
 from __future__ import annotations
