@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from shared_kernel.errors import ConcurrencyConflict, Conflict
-from shared_kernel.unit_of_work import CommandContext, CommandResult, DuplicateRequest, UnitOfWork
+from shared_kernel.group_commit import DuplicateRequest
+from shared_kernel.unit_of_work import CommandContext, CommandResult, UnitOfWork
 
 C = TypeVar("C")
 Clock = Callable[[], datetime]

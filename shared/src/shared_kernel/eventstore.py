@@ -192,6 +192,9 @@ def new_event_id() -> UUID:
     return UUID(bytes=uuid7().bytes)
 
 
+# New events, each with the hash that chains it to its stream (``chain_events``).
+Chained = list[tuple[EventEnvelope, str]]
+
 # The backend's transaction handle; ``EventStore`` alone (in a type hint) means any backend.
 Conn = TypeVar("Conn", default=Any)
 
@@ -316,26 +319,60 @@ class PostgresEventStore(EventStore[AsyncConnection]):
             # Only guards: nothing is written, so nothing to order against; the versions count.
             await self.check_versions(conn, appends)
             return []
-        appended = {a.stream_id for a in appends if a.events}
-        ids = sorted({a.stream_id for a in appends})
+        (outcome,) = await self.prepare(conn, [(appends, metadata)])
+        if isinstance(outcome, ConcurrencyConflict):
+            raise outcome
+        await self.insert(conn, outcome)
+        return [envelope for envelope, _ in outcome]
+
+    async def prepare(
+        self,
+        conn: AsyncConnection,
+        commands: Sequence[tuple[Sequence[StreamAppend], EventMetadata]],
+    ) -> list[Chained | ConcurrencyConflict]:
+        """Lock, check and chain the appends of several commands in the caller's transaction,
+        without writing them (``insert`` does): one lock statement and one read for all of
+        them (``group_commit``). The commands are decided in order, each against the streams as
+        the ones before it leave them, so that two of them on one stream cannot both pass: per
+        command, its new events with their hashes, or the conflict that refuses it (it then
+        draws no positions and leaves no trace)."""
+        streams: dict[str, bool] = {}  # stream id -> appended to (locked exclusive)
+        for appends, _ in commands:
+            for append in appends:
+                streams[append.stream_id] = streams.get(append.stream_id, False) or bool(
+                    append.events
+                )
+        ids = sorted(streams)
         # 1. The transaction's id, then the locks (position lock shared, then each stream's).
         await conn.execute(
             _LOCK_FOR_APPEND,
-            {"key": POSITION_LOCK_KEY, "ids": ids, "exclusive": [i in appended for i in ids]},
+            {"key": POSITION_LOCK_KEY, "ids": ids, "exclusive": [streams[i] for i in ids]},
         )
         # 2. A new statement, so a new snapshot: the versions are read under the locks (exact,
         # not optimistic), with each stream's last hash and the positions for the new events.
-        count = sum(len(a.events) for a in appends)
+        count = sum(len(a.events) for appends, _ in commands for a in appends)
         rows = (await conn.execute(_VERSIONS_AND_POSITIONS, {"ids": ids, "n": count})).all()
         current = {row.id: (int(row.version or 0), row.hash) for row in rows}
-        for append in appends:
-            actual = current[append.stream_id][0]
-            if actual != append.expected_version:
-                raise version_mismatch(append, actual)
-        last_hashes = {i: str(hash_) for i, (_, hash_) in current.items() if hash_ is not None}
-        positions = sorted(int(p) for p in rows[0].positions)
-        chained = chain_events(self.source, appends, metadata, positions, last_hashes)
+        positions = iter(sorted(int(p) for p in rows[0].positions or ()))
+        outcomes: list[Chained | ConcurrencyConflict] = []
+        for appends, metadata in commands:
+            stale = [a for a in appends if current[a.stream_id][0] != a.expected_version]
+            if stale:
+                outcomes.append(version_mismatch(stale[0], current[stale[0].stream_id][0]))
+                continue
+            last_hashes = {i: str(h) for i, (_, h) in current.items() if h is not None}
+            drawn = [next(positions) for a in appends for _ in a.events]
+            chained = chain_events(self.source, appends, metadata, drawn, last_hashes)
+            for envelope, hash_ in chained:
+                current[envelope.subject] = (envelope.stream_version, hash_)
+            outcomes.append(chained)
+        return outcomes
+
+    async def insert(self, conn: AsyncConnection, chained: Chained) -> None:
+        """Write events ``prepare`` chained, in the same transaction."""
         inserted = [event_row(envelope, hash_) for envelope, hash_ in chained]
+        if not inserted:
+            return
         try:
             if len(inserted) >= COPY_FROM_ROWS:
                 await copy_rows(conn, events, inserted)  # bulk: COPY, not a statement per row
@@ -348,7 +385,6 @@ class PostgresEventStore(EventStore[AsyncConnection]):
                     code="ConcurrentModification",
                 ) from exc
             raise
-        return [envelope for envelope, _ in chained]
 
     async def verify_chain(self, conn: AsyncConnection, *, batch: int = 10_000) -> ChainReport:
         """Check every stream's hash chain and the relay's seal chain over the published events

@@ -23,6 +23,7 @@ from shared_kernel.dead_letter_notices import DeadLetterNotices
 from shared_kernel.envelope import serve_schemas_from
 from shared_kernel.eventstore import PostgresEventStore
 from shared_kernel.gc_pause import freeze_started, thaw
+from shared_kernel.group_commit import GroupCommit
 from shared_kernel.health import Readiness
 from shared_kernel.health_checks import (
     KafkaOffsets,
@@ -76,6 +77,7 @@ class ServiceRuntime:
         self.engine: AsyncEngine = create_engine(
             settings.database_url, pool_size=settings.database_pool_size
         )
+        self.group_commit = GroupCommit(self.engine, self.store) if settings.group_commit else None
         # Wakes the outbox relay, in this process or another, after each command's commit.
         self.append_signal = AppendSignal(settings.database_url)
         self.read_models = {
@@ -101,7 +103,12 @@ class ServiceRuntime:
 
     def unit_of_work(self, context: CommandContext) -> UnitOfWork:
         return PostgresUnitOfWork(
-            self.engine, self.store, self.codec, context, on_commit=self.append_signal.committed
+            self.engine,
+            self.store,
+            self.codec,
+            context,
+            on_commit=self.append_signal.committed,
+            group=self.group_commit,
         )
 
     def waiter(self, projection: str) -> PositionWaiter:

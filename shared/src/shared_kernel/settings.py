@@ -65,6 +65,9 @@ class ServiceSettings(BaseSettings):
     # Connections the process keeps open to its database (a quarter as many more are opened,
     # and closed again, at a peak): see ``shared_kernel.db``.
     database_pool_size: int = Field(default=32, ge=1, le=200)
+    # Concurrent commands commit their appends together, in one transaction
+    # (``shared_kernel.group_commit``); false: each command in a transaction of its own.
+    group_commit: bool = True
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Authentication (``kafka_connection``): PLAINTEXT sends none, as a local broker expects;
     # the cluster profile (deploy/kafka/cluster.sh) gives each service its own SCRAM principal.

@@ -43,6 +43,7 @@ from shared_kernel.eventstore import (
     NewEvent,
     StreamAppend,
 )
+from shared_kernel.group_commit import Answer, DuplicateRequest, GroupCommit
 from shared_kernel.identity import Caller
 from shared_kernel.roles import CallerKind, Role
 from shared_kernel.schema import idempotency_keys, inbox_messages
@@ -114,6 +115,10 @@ class CommandResult:
     version: int
     position: int
     replayed: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        """The answer as stored under an Idempotency-Key."""
+        return {k: v for k, v in asdict(self).items() if k != "replayed"}
 
 
 class IdempotencyKeyReused(Conflict):
@@ -328,7 +333,8 @@ class UnitOfWork(ABC):
 
     async def commit(self, result_for: Aggregate | None = None) -> CommandResult:
         """Append all pending events atomically and commit. ``result_for`` names the aggregate
-        the answer is about (default: the first one that changed)."""
+        the answer is about (default: the first one that changed). The unit of work ends
+        here: a backend may have handed its transaction back (``group_commit``)."""
         changed = [a for a in self._tracked.values() if a.pending_events()]
         appends = [
             StreamAppend(
@@ -348,16 +354,23 @@ class UnitOfWork(ABC):
             for g in self._guards
             if g not in changed
         ]
-        stored = await self.store.append(self.transaction, appends, self.context.metadata())
         subject = result_for or (changed[0] if changed else None)
+        about = Subject(
+            subject.id if subject else "",
+            subject.version + len(subject.pending_events()) if subject else 0,
+        )
+        result = await self._append_and_commit(appends, about)
         for aggregate in changed:
             aggregate.mark_saved()
+        return result
+
+    async def _append_and_commit(
+        self, appends: list[StreamAppend], subject: Subject
+    ) -> CommandResult:
+        """Append, store the idempotency answer and commit, in this unit's transaction."""
+        stored = await self.store.append(self.transaction, appends, self.context.metadata())
         position = stored[-1].position if stored else await self.store.head(self.transaction)
-        result = CommandResult(
-            aggregate_id=subject.id if subject else "",
-            version=subject.version if subject else 0,
-            position=position,
-        )
+        result = subject.result(position)
         await self._remember(result)
         await self._commit_transaction()
         return result
@@ -366,12 +379,22 @@ class UnitOfWork(ABC):
         idem = self.context.idempotency
         if idem is None:
             return
-        body: dict[str, Any] = {k: v for k, v in asdict(result).items() if k != "replayed"}
         if not await self._store_answer(
-            self.context.actor.subject, idem.key, idem.request_hash, body
+            self.context.actor.subject, idem.key, idem.request_hash, result.stored()
         ):
             # A concurrent request with the same key won; undo ours and let the caller replay.
             raise DuplicateRequest(idem.key)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The aggregate a command's answer is about, at its version after the command."""
+
+    aggregate_id: str
+    version: int
+
+    def result(self, position: int) -> CommandResult:
+        return CommandResult(self.aggregate_id, self.version, position)
 
 
 def sql_connection(uow: UnitOfWork) -> AsyncConnection:
@@ -383,7 +406,13 @@ def sql_connection(uow: UnitOfWork) -> AsyncConnection:
 
 
 class PostgresUnitOfWork(UnitOfWork):
-    """The unit of work in one PostgreSQL transaction of the service's database."""
+    """The unit of work in one PostgreSQL transaction of the service's database.
+
+    With a ``GroupCommit``, a command whose transaction holds only its reads commits its
+    appends in a group with other commands' (``group_commit``): its own transaction ends
+    after the reads. Taking a lock, holding the appends, claiming inbox messages or using the
+    connection for other tables (``sql_connection``) keeps the command in its own transaction
+    to the end: what those hold or write must commit with the events."""
 
     def __init__(
         self,
@@ -393,10 +422,13 @@ class PostgresUnitOfWork(UnitOfWork):
         context: CommandContext,
         *,
         on_commit: Callable[[], None] | None = None,
+        group: GroupCommit | None = None,
     ) -> None:
         super().__init__(store, codec, context)
         self._engine = engine
         self._on_commit = on_commit  # after the commit, e.g. ``AppendSignal.committed``
+        self._group = group
+        self._alone = group is None  # the transaction holds more than reads: commits alone
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
 
@@ -411,7 +443,13 @@ class PostgresUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._conn is not None and self._tx is not None
+        await self._end_transaction()
+
+    async def _end_transaction(self) -> None:
+        """Roll back what was not committed and give the connection back."""
+        if self._conn is None:  # ended already: the appends went to a group commit
+            return
+        assert self._tx is not None
         try:
             if self._tx.is_active:
                 await self._tx.rollback()
@@ -421,14 +459,16 @@ class PostgresUnitOfWork(UnitOfWork):
 
     @property
     def connection(self) -> AsyncConnection:
-        """The transaction's connection, for a service's own tables beside the events."""
-        if self._conn is None:
-            raise RuntimeError("UnitOfWork used outside 'async with'")
-        return self._conn
+        """The transaction's connection, for a service's own tables beside the events: what
+        is written there commits with the events, so the command commits alone."""
+        self._alone = True
+        return self.transaction
 
     @property
     def transaction(self) -> AsyncConnection:
-        return self.connection
+        if self._conn is None:
+            raise RuntimeError("UnitOfWork used outside 'async with', or after its commit")
+        return self._conn
 
     async def lock(self, scope: str, *keys: str) -> None:
         """Transaction-scoped advisory locks in the two-key space (``hashtext(scope)``,
@@ -462,7 +502,7 @@ class PostgresUnitOfWork(UnitOfWork):
         return {row.event_id for row in await self.connection.execute(statement)}
 
     async def _stored_answer(self, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
-        return await _read_answer(self.connection, owner, key)
+        return await _read_answer(self.transaction, owner, key)
 
     async def answered_before(self) -> CommandResult | None:
         """One statement outside a transaction (no BEGIN and ROLLBACK around it: two round
@@ -483,7 +523,7 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _store_answer(
         self, owner: str, key: str, request_hash: str, result: dict[str, Any]
     ) -> bool:
-        inserted = await self.connection.execute(
+        inserted = await self.transaction.execute(
             _STORE_ANSWER,
             {"owner": owner, "key": key, "request_hash": request_hash, "result": result},
         )
@@ -494,6 +534,27 @@ class PostgresUnitOfWork(UnitOfWork):
         await self._tx.commit()
         if self._on_commit is not None:
             self._on_commit()
+
+    async def _append_and_commit(
+        self, appends: list[StreamAppend], subject: Subject
+    ) -> CommandResult:
+        if self._group is None or self._alone or not any(a.events for a in appends):
+            return await super()._append_and_commit(appends, subject)
+        metadata = self.context.metadata()  # the request's trace, taken in its own task
+        idem = self.context.idempotency
+        answer = None
+        if idem is not None:
+            answer = Answer(
+                self.context.actor.subject,
+                idem.key,
+                idem.request_hash,
+                lambda stored: subject.result(stored[-1].position).stored(),
+            )
+        await self._end_transaction()  # only reads: its connection serves the group
+        stored = await self._group.commit(appends, metadata, answer)
+        if self._on_commit is not None:
+            self._on_commit()
+        return subject.result(stored[-1].position)
 
 
 # Built once, like every statement of the command path (building costs more Python than
@@ -544,10 +605,6 @@ _CLAIM = (
     .on_conflict_do_nothing()
     .returning(inbox_messages.c.event_id)
 )
-
-
-class DuplicateRequest(Exception):
-    """A concurrent request with the same Idempotency-Key committed first."""
 
 
 def approver_of(context: CommandContext) -> Caller:

@@ -272,6 +272,7 @@ class KernelContract:
             b.restamp(lambda e: Cause("case-3", "event-3") if e == Counted(4) else None)
             await uow.commit()
             own = uow.context.correlation_id
+        async with make_uow(context()) as uow:  # a committed unit of work reads no more
             streams = await uow.store.read_streams(uow.transaction, [first, second])
         stamped = [
             (e.data["by"], e.correlation_id, e.causation_id)
@@ -302,6 +303,7 @@ class KernelContract:
             with uow.continuing_case(counter):
                 counter.count(2)
             await uow.commit()
+        async with make_uow(context()) as uow:
             stored = (await uow.store.read_streams(uow.transaction, [stream_id]))[stream_id]
         assert [(e.correlation_id, e.causation_id) for e in stored] == [
             (started.correlation_id, started.correlation_id),

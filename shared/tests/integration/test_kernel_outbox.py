@@ -36,6 +36,7 @@ from kernel_harness import (
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import EventStore, PostgresEventStore, StreamAppend
+from shared_kernel.group_commit import GroupCommit
 from shared_kernel.kafka import partition_for
 from shared_kernel.schema import event_seals, events
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -72,9 +73,14 @@ async def stream_versions(conn: AsyncConnection, stream_ids: list[str]) -> dict[
 
 
 async def write(
-    engine: AsyncEngine, store: EventStore, name: str, work: asyncio.Queue[WorkItem]
+    engine: AsyncEngine,
+    store: EventStore,
+    name: str,
+    work: asyncio.Queue[WorkItem],
+    group: GroupCommit | None = None,
 ) -> int:
-    """Append work items, each in a transaction of its own; returns how often it had to retry."""
+    """Append work items, each in a transaction of its own or, with ``group``, in the group
+    commit's transactions; returns how often it had to retry."""
     conflicts = 0
     while not work.empty():
         item = work.get_nowait()
@@ -82,14 +88,14 @@ async def write(
             try:
                 async with engine.begin() as conn:
                     current = await stream_versions(conn, [s for s, _ in item])
-                    await store.append(
-                        conn,
-                        [
-                            StreamAppend(s, STREAM_TYPE, current.get(s, 0), new_events(values))
-                            for s, values in item
-                        ],
-                        metadata_for(name),
-                    )
+                    appends = [
+                        StreamAppend(s, STREAM_TYPE, current.get(s, 0), new_events(values))
+                        for s, values in item
+                    ]
+                    if group is None:
+                        await store.append(conn, appends, metadata_for(name))
+                if group is not None:
+                    await group.commit(appends, metadata_for(name), None)
                 break
             except ConcurrencyConflict:
                 conflicts += 1
@@ -124,17 +130,21 @@ async def stored_ids(engine: AsyncEngine) -> set[object]:
         return set((await conn.execute(sa.select(events.c.event_id))).scalars().all())
 
 
+@pytest.mark.parametrize("grouped", [False, True], ids=["alone", "group commit"])
 async def test_concurrent_writers_every_committed_event_reaches_kafka_once_in_order(
-    engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics
+    engine: AsyncEngine, kafka_bootstrap: str, kernel_topics: KernelTopics, grouped: bool
 ) -> None:
     total, writers = 20_000, 8
     store = PostgresEventStore(SOURCE)
+    group = GroupCommit(engine, store) if grouped else None
     work: asyncio.Queue[WorkItem] = asyncio.Queue()
     for item in plan_work(total, [new_stream_id() for _ in range(500)]):
         work.put_nowait(item)
 
     async with running_relay(engine, kafka_bootstrap, kernel_topics, batch_size=500) as relay:
-        await asyncio.gather(*(write(engine, store, f"writer-{w}", work) for w in range(writers)))
+        await asyncio.gather(
+            *(write(engine, store, f"writer-{w}", work, group) for w in range(writers))
+        )
         published_while_writing = relay.extra["relay"].published
         head = await store_head(engine)  # positions have gaps (conflicts abort): not ``total``
         await wait_until(
@@ -145,6 +155,8 @@ async def test_concurrent_writers_every_committed_event_reaches_kafka_once_in_or
         )
     # The relay published while the writers were still committing (the gap trap's setting).
     assert 0 < published_while_writing < total
+    if group is not None:  # the commands did share transactions
+        assert group.commands > group.groups
 
     async with TopicReader(kafka_bootstrap, kernel_topics.events, kernel_topics.partitions) as r:
         records = await r.read_all()
