@@ -1,12 +1,16 @@
-"""Event store append throughput, beside the ``eventsourcing`` library and raw INSERTs.
+"""Single-event commands appended to the event store, beside the ``eventsourcing`` library and
+raw INSERTs.
 
-``EventStore.append`` does, per transaction: take the position advisory lock, check the
-streams' versions (SELECT max(stream_version) ... GROUP BY stream_id), read the last position
-and hash, chain a sha256 hash over each new event (in Python), one multi-row INSERT; the lock
-is held until COMMIT. The baseline inserts the same rows (same columns, same constraints and
-indexes, the same JSONB data, a 64-character hash) into a copy of the events table, with
-positions from a counter in this process: no lock, no version check, no hashing, the same
-driver (SQLAlchemy over asyncpg).
+A command here is what a service's command is, without its HTTP: a unit of work
+(``PostgresUnitOfWork``) that adds a new aggregate with one event (a three-line journal entry)
+and commits. With group commit (``shared_kernel.group_commit``, the services' default) the
+commands that reach their commit together share one transaction; without it each has its own:
+the lock statement (the transaction id, the position lock shared, the stream's lock), the
+versions and positions, one INSERT, COMMIT. Both chain a sha256 hash over each new event (in
+Python). The raw baseline inserts the same rows (same columns, same constraints and indexes,
+the same JSONB data, a 64-character hash) into a copy of the events table, with positions from
+a counter in this process, one row per transaction: no lock, no version check, no hashing, the
+same driver (SQLAlchemy over asyncpg).
 
 The issue's baseline is the ``eventsourcing`` library (PyPI, a dev-only dependency of the
 benchmarks): its PostgreSQL application recorder (``eventsourcing.postgres``, psycopg 3, a
@@ -14,7 +18,7 @@ pool of one connection per writer) appends the same single-event commands, one n
 aggregate each with the same JSON (encoded per command, as our store encodes it), to the same
 server, in a fresh database of its own. It is a synchronous library, so its writers are
 threads. Its recorder takes an EXCLUSIVE table lock through commit (its gap-free order), so
-its writers queue for the lock as ours queue for the position lock.
+its writers queue for the lock: it cannot group commits.
 """
 
 from __future__ import annotations
@@ -39,16 +43,22 @@ from bench_common import (
     create_database,
     metadata,
     profiled,
+    sample_entry,
     sample_entry_data,
 )
+from ledger.bootstrap import ledger_codec
 from shared_kernel.db import create_engine
+from shared_kernel.domain import Aggregate, DomainEvent
 from shared_kernel.eventstore import (
     NewEvent,
     PostgresEventStore,
     StreamAppend,
     new_event_id,
 )
+from shared_kernel.group_commit import GroupCommit
+from shared_kernel.identity import Caller
 from shared_kernel.schema import events
+from shared_kernel.unit_of_work import CommandContext, PostgresUnitOfWork
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -68,14 +78,49 @@ raw_events = sa.Table(
 )
 
 
+class Posting(Aggregate):
+    """A new aggregate per command, its one event a journal entry."""
+
+    stream_type = "bench"
+
+    def post(self, entry: DomainEvent) -> None:
+        self._record(entry)
+
+    def _apply(self, event: DomainEvent) -> None:
+        pass
+
+
 class Writers:
-    """The event store and the raw baseline, writing the same data."""
+    """The event store (commands through a unit of work, or appends of batches) and the raw
+    baseline, writing the same data."""
 
     def __init__(self, engine: AsyncEngine, data: dict[str, Any]) -> None:
         self.engine = engine
         self.store = PostgresEventStore(source="/bench")
+        self.group = GroupCommit(engine, self.store)
+        self.codec = ledger_codec()
+        self.entry = sample_entry()
+        self.caller = Caller(ACTOR.subject, ("accountant",), ACTOR.office)
         self.data = data
         self.positions = itertools.count(1)
+
+    async def command(self, group: GroupCommit | None) -> None:
+        context = CommandContext(self.caller)
+        async with PostgresUnitOfWork(
+            self.engine, self.store, self.codec, context, group=group
+        ) as uow:
+            posting = Posting(str(uuid.uuid4()))
+            uow.add(posting)
+            posting.post(self.entry)
+            await uow.commit()
+
+    async def grouped_command(self, size: int) -> None:
+        assert size == 1, "a command appends one event here"
+        await self.command(self.group)
+
+    async def lone_command(self, size: int) -> None:
+        assert size == 1, "a command appends one event here"
+        await self.command(None)
 
     async def store_append(self, size: int) -> None:
         append = StreamAppend(
@@ -217,11 +262,17 @@ async def run(report: Report) -> None:
         w = Writers(engine, data)
         library = await asyncio.to_thread(Library, library_url, data)
         store, raw = spreading(w.store_append), spreading(w.raw_insert)
+        grouped, alone = spreading(w.grouped_command), spreading(w.lone_command)
         single: dict[int, float] = {}
         for writers in (1, WRITERS):
-            ours, inserts, theirs = await race([store, raw, library.spread], SINGLE_N, 1, writers)
+            commands_before = w.group.commands, w.group.groups
+            ours, lone, inserts, theirs = await race(
+                [grouped, alone, raw, library.spread], SINGLE_N, 1, writers
+            )
+            commands = w.group.commands - commands_before[0]
+            groups = w.group.groups - commands_before[1]
             single[writers] = ours
-            name = f"event store append (single, {writers} writer{'s' if writers > 1 else ''})"
+            name = f"single-event commands ({writers} writer{'s' if writers > 1 else ''})"
             report.add(
                 Result(
                     name=name,
@@ -242,9 +293,19 @@ async def run(report: Report) -> None:
                     baseline_unit="rows/s",
                 )
             )
+            report.add(
+                Result(
+                    name="  each command in a transaction of its own",
+                    value=lone,
+                    unit="events/s",
+                    baseline_name="with group commit",
+                    baseline_value=ours,
+                )
+            )
+            report.note(f"{writers} writer(s): {commands / max(groups, 1):.1f} commands per group")
         report.add(
             Result(
-                name=f"event store append (single, {WRITERS} vs 1 writer)",
+                name=f"single-event commands ({WRITERS} vs 1 writer)",
                 value=single[WRITERS],
                 unit="events/s",
                 baseline_name="1 writer",

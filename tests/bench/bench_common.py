@@ -238,17 +238,22 @@ def ledger_appends(accounts: int, entries: int, *, seed: int = 42) -> Iterator[S
         )
 
 
-def sample_entry_data() -> dict[str, Any]:
-    """The JSON data of one typical (three-line) journal entry, as the ledger encodes it."""
-    from ledger.bootstrap import ledger_codec
-
+def sample_entry() -> JournalEntryPosted:
+    """One typical (three-line) journal entry."""
     rng = random.Random(7)
     chart = Chart.of(20)
     while True:
         entry = journal_entry(rng, chart, 1)
         if len(entry.lines) == 3:
-            data: dict[str, Any] = ledger_codec().encode(entry)
-            return data
+            return entry
+
+
+def sample_entry_data() -> dict[str, Any]:
+    """The JSON data of one typical (three-line) journal entry, as the ledger encodes it."""
+    from ledger.bootstrap import ledger_codec
+
+    data: dict[str, Any] = ledger_codec().encode(sample_entry())
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

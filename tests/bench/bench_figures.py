@@ -80,21 +80,21 @@ class Figure:
 FIGURES: tuple[Figure, ...] = (
     Figure(
         "append-1",
-        "single-event appends, 1 writer (baseline: eventsourcing lib, 1 writer)",
+        "single-event commands, 1 writer (baseline: eventsourcing lib, 1 writer)",
         "append",
         "events/s",
         None,
     ),
     Figure(
         "append-8",
-        "single-event appends, 8 writers (baseline: eventsourcing lib, 8 writers)",
+        "single-event commands, 8 writers (baseline: eventsourcing lib, 8 writers)",
         "append",
         "events/s",
         Goal.ratio(3),
     ),
     Figure(
         "append-scaling",
-        "single-event appends, 8 writers (baseline: 1 writer)",
+        "single-event commands, 8 writers (baseline: 1 writer)",
         "append",
         "events/s",
         Goal.ratio(4),

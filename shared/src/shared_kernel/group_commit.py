@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import Chained, EventMetadata, PostgresEventStore, StreamAppend
+from shared_kernel.metrics import GROUP_COMMIT_COMMANDS, GROUP_COMMITS
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,10 @@ class _StatementFailed(Exception):
 class GroupCommit:
     """Commits the appends of concurrent commands of one service's database together."""
 
-    def __init__(self, engine: AsyncEngine, store: PostgresEventStore) -> None:
+    def __init__(self, engine: AsyncEngine, store: PostgresEventStore, service: str = "") -> None:
         self._engine = engine
         self._store = store
+        self._service = service
         self._queue: deque[_Command] = deque()
         self._writer: asyncio.Task[None] | None = None
         self.groups = 0  # transactions written, and commands in them: the mean group size
@@ -135,6 +137,8 @@ class GroupCommit:
             return
         self.groups += 1
         self.commands += len(group)
+        GROUP_COMMITS.labels(self._service).inc()
+        GROUP_COMMIT_COMMANDS.labels(self._service).inc(len(group))
         for command, outcome in zip(group, outcomes, strict=True):
             _settle(command, outcome)
 

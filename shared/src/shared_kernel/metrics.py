@@ -104,6 +104,18 @@ DEAD_LETTERS = Counter(
     ["service", "consumer", "topic"],
     registry=REGISTRY,
 )
+GROUP_COMMITS = Counter(
+    "backoffice_group_commits",
+    "Transactions written by group commit (several commands' events in one COMMIT)",
+    ["service"],
+    registry=REGISTRY,
+)
+GROUP_COMMIT_COMMANDS = Counter(
+    "backoffice_group_commit_commands",
+    "Commands committed by group commit (divided by backoffice_group_commits: the mean group)",
+    ["service"],
+    registry=REGISTRY,
+)
 SWEEPER_RUNS = Counter(
     "backoffice_sweeper_runs",
     "Passes of a sweeper over its due candidates",

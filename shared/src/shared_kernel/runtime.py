@@ -77,7 +77,9 @@ class ServiceRuntime:
         self.engine: AsyncEngine = create_engine(
             settings.database_url, pool_size=settings.database_pool_size
         )
-        self.group_commit = GroupCommit(self.engine, self.store) if settings.group_commit else None
+        self.group_commit = (
+            GroupCommit(self.engine, self.store, service) if settings.group_commit else None
+        )
         # Wakes the outbox relay, in this process or another, after each command's commit.
         self.append_signal = AppendSignal(settings.database_url)
         self.read_models = {
