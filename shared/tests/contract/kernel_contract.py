@@ -19,10 +19,10 @@ from shared_kernel.commands import MakeUnitOfWork
 from shared_kernel.domain import Aggregate, Cause, DomainEvent, caused_by
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import NewEvent, StreamAppend
+from shared_kernel.group_commit import DuplicateRequest
 from shared_kernel.identity import Caller
 from shared_kernel.unit_of_work import (
     CommandContext,
-    DuplicateRequest,
     Idempotency,
     IdempotencyKeyReused,
 )

@@ -15,12 +15,12 @@ from shared_kernel.command_api import CommandCall, CommandRoutes
 from shared_kernel.commands import CommandBus, PreconditionFailed, check_version
 from shared_kernel.envelope import Actor
 from shared_kernel.errors import ConcurrencyConflict
+from shared_kernel.group_commit import DuplicateRequest
 from shared_kernel.identity import Caller
 from shared_kernel.roles import Role
 from shared_kernel.unit_of_work import (
     CommandContext,
     CommandResult,
-    DuplicateRequest,
     Idempotency,
     UnitOfWork,
 )
