@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared_kernel.db_unavailable import database_unavailable
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import Chained, EventMetadata, PostgresEventStore, StreamAppend
@@ -148,10 +149,11 @@ class GroupCommit:
             try:
                 outcomes = await self._statements(conn, group)
             except (DBAPIError, ConcurrencyConflict) as exc:
-                # Refused data, or (the last line of defence) the unique version index.
-                await transaction.rollback()
-                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                # Refused data, or (the last line of defence) the unique version index; not a
+                # database that cannot serve now: each command alone would only wait for it.
+                if database_unavailable(exc):
                     raise
+                await transaction.rollback()
                 raise _StatementFailed(exc) from exc
             except BaseException:
                 await transaction.rollback()

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from kernel_contract import CODEC, Counter, context, new_id
 from kernel_harness import SOURCE, STREAM_TYPE, metadata_for, new_events
+from shared_kernel.db_unavailable import database_unavailable
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.errors import ConcurrencyConflict
 from shared_kernel.eventstore import POSITION_LOCK_KEY, PostgresEventStore, StreamAppend
@@ -196,3 +197,30 @@ async def test_a_unit_of_work_holding_more_than_reads_commits_alone(engine: Asyn
     assert await count(lock=False) == 1
     async with engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar() == 2
+
+
+async def test_a_database_that_drops_the_group_fails_every_command_at_once(
+    engine: AsyncEngine,
+) -> None:
+    group = GroupCommit(engine, STORE)
+    async with engine.connect() as blocker:
+        await blocker.begin()
+        await blocker.execute(sa.select(sa.func.pg_advisory_xact_lock(POSITION_LOCK_KEY)))
+        commands = asyncio.gather(
+            *(group.commit(new(new_id(), 0, [n]), metadata_for("c"), None) for n in range(3)),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0.3)  # the group waits for the position lock
+        async with engine.connect() as admin:  # the server ends the group's session
+            await admin.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    " AND pid <> pg_backend_pid()"
+                )
+            )
+        # Not retried one by one: each alone would wait for the lock the blocker still holds.
+        outcomes = await asyncio.wait_for(commands, timeout=5)
+    assert all(isinstance(o, Exception) and database_unavailable(o) for o in outcomes), outcomes
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar() == 0
