@@ -194,7 +194,7 @@ async def count_once(engine: AsyncEngine, group: GroupCommit, *, lock: bool = Fa
 
 async def stored_events(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return (await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar_one()
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar())
 
 
 async def test_a_unit_of_work_holding_more_than_reads_commits_alone(engine: AsyncEngine) -> None:
