@@ -19,9 +19,6 @@ What each command gets is what its own transaction would have given it:
 - a failed COMMIT fails every command of the group, as a failed COMMIT of its own would (none
   is retried: it may have been written).
 
-A command that finds nothing committing commits in its own transaction
-(``GroupCommit.alone_if_idle``): without concurrency group commit costs nothing.
-
 Only a unit of work whose transaction holds nothing but its reads and its appends may join a
 group: one that took a lock, claimed inbox messages or wrote its own tables commits alone
 (``PostgresUnitOfWork``). Its reads ran in a transaction of its own before; under READ
@@ -35,8 +32,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,43 +87,14 @@ class _StatementFailed(Exception):
 class GroupCommit:
     """Commits the appends of concurrent commands of one service's database together."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        store: PostgresEventStore,
-        service: str = "",
-        *,
-        alone_when_idle: bool = True,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, store: PostgresEventStore, service: str = "") -> None:
         self._engine = engine
         self._store = store
         self._service = service
-        self._alone_when_idle = alone_when_idle
         self._queue: deque[_Command] = deque()
         self._writer: asyncio.Task[None] | None = None
-        self._alone = 0  # commands committing in their own transaction now
         self.groups = 0  # transactions written, and commands in them: the mean group size
         self.commands = 0
-
-    @contextmanager
-    def alone_if_idle(self) -> Iterator[bool]:
-        """True when nothing commits now: the caller then commits in its own transaction
-        (the one its reads began: no round trip more than without group commit, and no
-        other command to wait for) and counts as committing until it leaves. Commands that
-        come meanwhile form a group."""
-        idle = (
-            self._alone_when_idle
-            and not self._alone
-            and not self._queue
-            and (self._writer is None or self._writer.done())
-        )
-        if idle:
-            self._alone += 1
-        try:
-            yield idle
-        finally:
-            if idle:
-                self._alone -= 1
 
     async def commit(
         self, appends: Sequence[StreamAppend], metadata: EventMetadata, answer: Answer | None

@@ -538,12 +538,8 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _append_and_commit(
         self, appends: list[StreamAppend], subject: Subject
     ) -> CommandResult:
-        group = self._group
-        if group is None or self._alone or not any(a.events for a in appends):
+        if self._group is None or self._alone or not any(a.events for a in appends):
             return await super()._append_and_commit(appends, subject)
-        with group.alone_if_idle() as alone:
-            if alone:
-                return await super()._append_and_commit(appends, subject)
         metadata = self.context.metadata()  # the request's trace, taken in its own task
         idem = self.context.idempotency
         answer = None
@@ -555,7 +551,7 @@ class PostgresUnitOfWork(UnitOfWork):
                 lambda stored: subject.result(stored[-1].position).stored(),
             )
         await self._end_transaction()  # only reads: its connection serves the group
-        stored = await group.commit(appends, metadata, answer)
+        stored = await self._group.commit(appends, metadata, answer)
         if self._on_commit is not None:
             self._on_commit()
         return subject.result(stored[-1].position)

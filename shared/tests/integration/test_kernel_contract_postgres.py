@@ -22,12 +22,7 @@ class TestPostgresBackend(KernelContract):
         async with engine.begin() as conn:
             await conn.run_sync(schema.inbox_metadata.create_all)
         store = PostgresEventStore("/contract")
-        # Every command through the group, even alone (it would commit on its own when idle).
-        group = (
-            GroupCommit(engine, store, alone_when_idle=False)
-            if request.param == "group commit"
-            else None
-        )
+        group = GroupCommit(engine, store) if request.param == "group commit" else None
 
         def make(context: CommandContext) -> UnitOfWork:
             return PostgresUnitOfWork(engine, store, CODEC, context, group=group)

@@ -180,43 +180,23 @@ async def test_a_caller_cancelled_before_its_group_is_taken_is_not_written(
     assert group.commands == 1
 
 
-async def count_once(engine: AsyncEngine, group: GroupCommit, *, lock: bool = False) -> str:
-    """A command in a unit of work: a new counter counts once; its id."""
-    async with PostgresUnitOfWork(engine, STORE, CODEC, context(), group=group) as uow:
-        counter = Counter(new_id())
-        uow.add(counter)
-        if lock:
-            await uow.lock("test.scope", counter.id)
-        counter.count(1)
-        await uow.commit()
-    return counter.id
-
-
-async def stored_events(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar())
-
-
 async def test_a_unit_of_work_holding_more_than_reads_commits_alone(engine: AsyncEngine) -> None:
-    group = GroupCommit(engine, STORE, alone_when_idle=False)
-    await count_once(engine, group, lock=True)
-    assert group.commands == 0  # its lock must hold until its events commit
-    await count_once(engine, group)
-    assert group.commands == 1
-    assert await stored_events(engine) == 2
-
-
-async def test_a_command_finding_nothing_committing_commits_alone_and_others_meanwhile_group(
-    engine: AsyncEngine,
-) -> None:
     group = GroupCommit(engine, STORE)
-    await count_once(engine, group)
-    assert group.commands == 0  # nothing to wait for: its own transaction
-    await asyncio.gather(*(count_once(engine, group) for _ in range(12)))
-    # The first commits alone; those reaching their commit meanwhile share transactions.
-    assert group.commands >= 2 and group.groups < group.commands
-    assert await stored_events(engine) == 13
-    assert await chain_intact(engine)
+
+    async def count(*, lock: bool) -> int:
+        async with PostgresUnitOfWork(engine, STORE, CODEC, context(), group=group) as uow:
+            counter = Counter(new_id())
+            uow.add(counter)
+            if lock:
+                await uow.lock("test.scope", counter.id)
+            counter.count(1)
+            await uow.commit()
+        return group.commands
+
+    assert await count(lock=True) == 0  # its lock must hold until its events commit
+    assert await count(lock=False) == 1
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar() == 2
 
 
 async def test_a_database_that_drops_the_group_fails_every_command_at_once(
