@@ -16,6 +16,8 @@ What each command gets is what its own transaction would have given it:
 - a statement PostgreSQL refuses (say data it cannot store) fails the group before anything is
   committed; each of its commands is then written again in a transaction of its own, so the
   failure stays with the command that caused it;
+- a database that cannot serve now (``database_unavailable``) fails every command of the
+  group at once: each alone would only wait for it again;
 - a failed COMMIT fails every command of the group, as a failed COMMIT of its own would (none
   is retried: it may have been written).
 
