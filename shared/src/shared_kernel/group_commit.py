@@ -197,18 +197,33 @@ async def _store_answers(
     outcomes: list[Chained | Exception],
     answered: dict[tuple[str, str], int],
 ) -> set[tuple[str, str]]:
-    """Insert the answers of the commands in ``answered`` (one statement); the (owner, key)
-    pairs that were free and are now taken by them."""
-    owners, keys, hashes, results = [], [], [], []
+    """Store the answers of the commands in ``answered``, built from their chained events."""
+    answers = []
     for (owner, key), n in answered.items():
         answer, chained = group[n].answer, outcomes[n]
         assert answer is not None and isinstance(chained, list)
-        owners.append(owner)
-        keys.append(key)
-        hashes.append(answer.request_hash)
-        results.append(json.dumps(answer.result_of([envelope for envelope, _ in chained])))
+        result = answer.result_of([envelope for envelope, _ in chained])
+        answers.append((owner, key, answer.request_hash, result))
+    return await store_answers(conn, answers)
+
+
+async def store_answers(
+    conn: AsyncConnection, answers: Sequence[tuple[str, str, str, dict[str, Any]]]
+) -> set[tuple[str, str]]:
+    """Insert idempotency answers, each (owner, key, request hash, result), in one statement;
+    the (owner, key) pairs that were free and are now taken by them (a key taken before keeps
+    its answer)."""
+    if not answers:
+        return set()
+    owners, keys, hashes, results = (list(column) for column in zip(*answers, strict=True))
     rows = await conn.execute(
-        _STORE_ANSWERS, {"owners": owners, "keys": keys, "hashes": hashes, "results": results}
+        _STORE_ANSWERS,
+        {
+            "owners": owners,
+            "keys": keys,
+            "hashes": hashes,
+            "results": [json.dumps(result) for result in results],
+        },
     )
     return {(row.owner, row.key) for row in rows}
 

@@ -43,7 +43,7 @@ from shared_kernel.eventstore import (
     NewEvent,
     StreamAppend,
 )
-from shared_kernel.group_commit import Answer, DuplicateRequest, GroupCommit
+from shared_kernel.group_commit import Answer, DuplicateRequest, GroupCommit, store_answers
 from shared_kernel.identity import Caller
 from shared_kernel.roles import CallerKind, Role
 from shared_kernel.schema import idempotency_keys, inbox_messages
@@ -523,11 +523,8 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _store_answer(
         self, owner: str, key: str, request_hash: str, result: dict[str, Any]
     ) -> bool:
-        inserted = await self.transaction.execute(
-            _STORE_ANSWER,
-            {"owner": owner, "key": key, "request_hash": request_hash, "result": result},
-        )
-        return inserted.first() is not None
+        stored = await store_answers(self.transaction, [(owner, key, request_hash, result)])
+        return (owner, key) in stored
 
     async def _commit_transaction(self) -> None:
         assert self._tx is not None
@@ -565,17 +562,6 @@ _READ_ANSWER = sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.res
 _READ_ANSWER_ALONE = (
     "SELECT request_hash, result::text AS result"
     " FROM idempotency_keys WHERE owner = $1 AND key = $2"
-)
-_STORE_ANSWER = (
-    pg_insert(idempotency_keys)
-    .values(
-        owner=sa.bindparam("owner"),
-        key=sa.bindparam("key"),
-        request_hash=sa.bindparam("request_hash"),
-        result=sa.bindparam("result"),
-    )
-    .on_conflict_do_nothing()
-    .returning(idempotency_keys.c.key)
 )
 
 
