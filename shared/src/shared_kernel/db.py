@@ -13,15 +13,18 @@ A pooled connection is not pinged on checkout: ``pool_pre_ping`` costs three rou
 - ``pool_recycle`` retires connections after an hour, before firewalls or server-side idle
   limits cut them silently.
 
-The pool keeps ``pool_size`` connections (``DATABASE_POOL_SIZE``, 32 for a service) and
-opens up to a quarter as many more (at least two) at a peak, each closed again when it is given
-back. A connection opened for one request costs a TCP connect, authentication and the
-driver's type lookups (three round trips each time a statement meets a type the new connection
-has not seen yet), more than the request's own statements: measured with 32 concurrent
-postings (py-spy), opening and closing connections and their type lookups took 4.8 % of the
-ledger process's busy time on a pool of 20 (plus 10 at a peak), 2.2 % on one of 32. So the
-pool is sized for the concurrency a process sees (a PostgreSQL server of ``make run`` allows
-300 connections).
+The pool opens ``pool_size`` connections (``DATABASE_POOL_SIZE``, 32 for a service) and up to
+a quarter as many more (at least two) at a peak, as they are needed, and keeps every one it
+opened. A connection opened for one request costs a TCP connect, authentication, the driver's
+type lookups (three round trips each time a statement meets a type the new connection has not
+seen yet) and a prepare of each statement it runs, more than the request's own statements; and
+the server starts a process for it. A pool that closed its peak connections again when given
+back (SQLAlchemy's overflow) opened about 140 of them in 30 seconds of 32 concurrent postings,
+as the demand swung around the pool's size (the requests, plus the relay, the projections and
+the group commit's writer): opening them, their type lookups and their prepares took about 12 %
+of the ledger process's busy time (py-spy). So the peak connections are kept too. The pool is
+sized for the concurrency a process sees (a PostgreSQL server of ``make run`` allows 300
+connections).
 
 A transaction left open by a process that stopped without dying (SIGSTOP, a frozen machine, a
 paused container) would keep its locks for as long as the process is stopped: the stream locks
@@ -66,8 +69,8 @@ def create_engine(
 ) -> AsyncEngine:
     engine = create_async_engine(
         async_url(url),
-        pool_size=pool_size,
-        max_overflow=max(2, pool_size // 4),
+        pool_size=pool_size + max(2, pool_size // 4),
+        max_overflow=0,  # every connection opened is kept (see the module docstring)
         pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={
             "server_settings": {

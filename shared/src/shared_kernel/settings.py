@@ -62,8 +62,8 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_SERVER
-    # Connections the process keeps open to its database (a quarter as many more are opened,
-    # and closed again, at a peak): see ``shared_kernel.db``.
+    # Connections the process opens to its database (a quarter as many more at a peak), each
+    # kept once opened: see ``shared_kernel.db``.
     database_pool_size: int = Field(default=32, ge=1, le=200)
     # Concurrent commands commit their appends together, in one transaction
     # (``shared_kernel.group_commit``); false: each command in a transaction of its own.
