@@ -28,9 +28,9 @@ from shared_kernel.codec import EventCodec, MalformedEvent
 from shared_kernel.envelope import EventEnvelope
 from shared_kernel.projections import Projection
 from shared_kernel.readmodel import READ_MODEL_SCHEMA
+from shared_kernel.recordsets import insert_new
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.access_decisions import AUDIT_EVENTS, AUDIT_STREAM_TYPE, AccessDecided
@@ -119,12 +119,8 @@ class AuditDecisions(Projection):
         return EventEnvelope.from_cloudevent(payload)
 
     async def apply_batch(self, conn: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
-        rows = [row for row in map(self.row, events) if row is not None]
-        if rows:
-            await conn.execute(
-                pg_insert(audit_decisions).on_conflict_do_nothing(index_elements=["record_id"]),
-                rows,
-            )
+        # One statement for the batch (a record the publisher sent twice is inserted once).
+        await insert_new(conn, audit_decisions, [r for r in map(self.row, events) if r is not None])
 
     def row(self, envelope: EventEnvelope) -> dict[str, Any] | None:
         """The row of one record, a pure function of it; None for another type of event (the
