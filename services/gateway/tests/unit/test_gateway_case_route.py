@@ -3,6 +3,8 @@ and closed to anyone without credentials; no service may be named like it."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,22 @@ def test_the_timeline_reads_every_fronted_service_and_the_gateway(tmp_path: Path
 def test_no_service_may_be_called_cases(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="reserved"):
         settings(tmp_path, cases="http://cases.test")
+
+
+def test_a_case_id_the_api_admits_is_named_by_its_own_text_in_a_path(tmp_path: Path) -> None:
+    """The documented pattern is the validation's: an id it admits reaches the route as sent.
+    A "%" would begin an escape (a client's generator sent ``N%EF%BF%BD``, valid printable
+    ASCII, which arrived as ``N`` and a replacement character and was refused as malformed)."""
+    document = create_app(settings(tmp_path)).openapi()
+    [parameter] = [
+        p
+        for p in document["paths"]["/cases/{correlation_id}"]["get"]["parameters"]
+        if p["name"] == "correlation_id"
+    ]
+    pattern = re.compile(parameter["schema"]["pattern"])
+
+    for made in (str(uuid.uuid4()), "system:sweeper-1", "REQ.2026-12-04_1"):
+        assert pattern.fullmatch(made), made
+    for unnamable in ("N%EF%BF%BD", "50%", "a b", "a\x00b", "ä"):
+        assert not pattern.fullmatch(unnamable), unnamable
+    assert all(pattern.fullmatch(chr(c)) for c in range(0x21, 0x7F) if chr(c) != "%")

@@ -31,8 +31,9 @@ CorrelationId = Annotated[
     Path(
         min_length=1,
         max_length=200,
-        # Ids are printable ASCII without blanks; a NUL byte could not even be looked up.
-        pattern=r"^[!-~]+$",
+        # Ids are printable ASCII without blanks (a NUL byte could not even be looked up) and
+        # without "%": in a path it begins an escape, so the id's own text would name another.
+        pattern=r"^[!-$&-~]+$",
         description="The case: the request id (X-Request-Id) of the request that started it",
     ),
 ]
