@@ -29,8 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
-from bench_common import PY, ROOT, Report, Result, create_database, kafka_bootstrap, namespace
+from bench_common import (
+    PY,
+    ROOT,
+    Report,
+    Result,
+    asyncpg_dsn,
+    create_database,
+    kafka_bootstrap,
+    namespace,
+)
 from shared_kernel.identity import (
     IDENTITY_HEADER,
     Caller,
@@ -534,10 +544,35 @@ async def run_load(report: Report) -> None:
         for note in notes:
             if note:
                 report.say(f"    {note}")
+        opened = await sessions_opened(ledger.env["LEDGER_DATABASE_URL"])
+        report.say(
+            f"    connections to the ledger's database, opened in all: {opened} (its migration's "
+            f"included; the pool holds up to {pool_limit(ledger.env)}: more means some were "
+            "closed and opened again)"
+        )
         report.note(
             "uvicorn, 1 worker each, as the service starts it; relay and projection running in "
             "the ledger; gateway rate limit lifted; clients in this process"
         )
+
+
+async def sessions_opened(url: str) -> int:
+    """Sessions the server has started for the database of ``url`` (this query's left out,
+    its migration's counted)."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        found = await conn.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    return max(0, int(found or 0) - 1)
+
+
+def pool_limit(env: Mapping[str, str]) -> int:
+    """The most connections a service's pool opens (``shared_kernel.db.create_engine``)."""
+    size = int(env.get("DATABASE_POOL_SIZE", "32"))
+    return size + max(2, size // 4)
 
 
 async def log_in(
