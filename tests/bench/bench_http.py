@@ -41,6 +41,7 @@ from bench_common import (
     kafka_bootstrap,
     namespace,
 )
+from shared_kernel.db import pool_limit
 from shared_kernel.identity import (
     IDENTITY_HEADER,
     Caller,
@@ -48,6 +49,7 @@ from shared_kernel.identity import (
     ensure_keypair,
     key_id_of,
 )
+from shared_kernel.settings import ServiceSettings
 
 CLIENTS = 32
 DURATION = 15.0
@@ -547,7 +549,7 @@ async def run_load(report: Report) -> None:
         opened = await sessions_opened(ledger.env["LEDGER_DATABASE_URL"])
         report.say(
             f"    connections to the ledger's database, opened in all: {opened} (its migration's "
-            f"included; the pool holds up to {pool_limit(ledger.env)}: more means some were "
+            f"included; the pool holds up to {pool_limit_of(ledger.env)}: more means some were "
             "closed and opened again)"
         )
         report.note(
@@ -569,10 +571,10 @@ async def sessions_opened(url: str) -> int:
     return max(0, int(found or 0) - 1)
 
 
-def pool_limit(env: Mapping[str, str]) -> int:
-    """The most connections a service's pool opens (``shared_kernel.db.create_engine``)."""
-    size = int(env.get("DATABASE_POOL_SIZE", "32"))
-    return size + max(2, size // 4)
+def pool_limit_of(env: Mapping[str, str]) -> int:
+    """The most connections a service started with ``env`` opens to its database."""
+    default = ServiceSettings.model_fields["database_pool_size"].default
+    return pool_limit(int(env.get("DATABASE_POOL_SIZE", default)))
 
 
 async def log_in(

@@ -61,6 +61,11 @@ def async_url(url: str) -> str:
     raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")
 
 
+def pool_limit(pool_size: int) -> int:
+    """The most connections a pool of ``pool_size`` opens: a quarter more (at least two)."""
+    return pool_size + max(2, pool_size // 4)
+
+
 def create_engine(
     url: str,
     *,
@@ -69,7 +74,7 @@ def create_engine(
 ) -> AsyncEngine:
     engine = create_async_engine(
         async_url(url),
-        pool_size=pool_size + max(2, pool_size // 4),
+        pool_size=pool_limit(pool_size),
         max_overflow=0,  # every connection opened is kept (see the module docstring)
         pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={

@@ -61,8 +61,7 @@ def test_a_case_id_the_api_admits_is_named_by_its_own_text_in_a_path(tmp_path: P
     ]
     pattern = re.compile(parameter["schema"]["pattern"])
 
-    for made in (str(uuid.uuid4()), "system:sweeper-1", "REQ.2026-12-04_1"):
-        assert pattern.fullmatch(made), made
+    assert pattern.fullmatch(str(uuid.uuid4()))  # the ids the gateway makes
     for unnamable in ("N%EF%BF%BD", "50%", "a b", "a\x00b", "ä"):
         assert not pattern.fullmatch(unnamable), unnamable
     assert all(pattern.fullmatch(chr(c)) for c in range(0x21, 0x7F) if chr(c) != "%")
